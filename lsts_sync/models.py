@@ -1,0 +1,253 @@
+"""The spec documents: Instance, Bucket, Project and Export.
+
+Every model forbids unknown keys (a typo must not pass silently) and is frozen: specs are values.
+Single-field rules live in field validators so pydantic reports them at the exact field; rules that
+span fields live in ``problems()``, which returns ``(path, message)`` pairs for the loader to place.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from .colors import check_color
+from .timefmt import check_time_format
+
+Path = tuple[str | int, ...]
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _check_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (at most 63)")
+    return value
+
+
+def _check_bucket(value: str) -> str:
+    if not BUCKET_RE.match(value) or ".." in value:
+        raise ValueError(f"invalid S3 bucket name {value!r}")
+    return value
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid URL {value!r}: expected http(s)://host[:port][/path]")
+    return value.rstrip("/")
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression '{value}': {exc}") from None
+    return value
+
+
+def _check_prefix(value: str) -> str:
+    if value.startswith(("/", "s3://")) or "//" in value:
+        raise ValueError(f"invalid prefix {value!r}: a key prefix like 'data/pump-7/' (no leading '/', no '//')")
+    return value
+
+
+def _check_output(value: str) -> str:
+    if value.startswith("s3://"):
+        bucket, _, key = value[5:].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise ValueError(f"invalid output {value!r}: expected s3://bucket/key")
+    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
+        raise ValueError(f"invalid output {value!r}: expected a local path or s3://bucket/key")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+BucketName = Annotated[str, AfterValidator(_check_bucket)]
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+Color = Annotated[str, AfterValidator(check_color)]
+TimeFormat = Annotated[str, AfterValidator(check_time_format)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+Prefix = Annotated[str, AfterValidator(_check_prefix)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceSpec(Strict):
+    """A Label Studio server. ``token`` is a SecretStr: its repr and str never show the value."""
+
+    kind: Literal["Instance"]
+    name: Name
+    url: HttpUrl
+    token: SecretStr
+    public_url: HttpUrl | None = None
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port] that labelers' browsers use (``public_url``, default ``url``)."""
+        parts = urlsplit(self.public_url or self.url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    def problems(self) -> list[tuple[Path, str]]:
+        return []
+
+
+class CorsSpec(Strict):
+    managed: bool = True
+
+
+class BucketSpec(Strict):
+    """An S3 bucket; ``name`` is the bucket's own name."""
+
+    kind: Literal["Bucket"]
+    name: BucketName
+    region: str = "us-east-1"
+    endpoint_url: HttpUrl | None = None
+    cors: CorsSpec = Field(default_factory=CorsSpec)
+
+    @field_validator("endpoint_url", "region", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info) -> object:
+        if value == "" or value is None:
+            return "us-east-1" if info.field_name == "region" else None
+        return value
+
+    def problems(self) -> list[tuple[Path, str]]:
+        return []
+
+
+class SourceSpec(Strict):
+    """S3 import storage: one task per object under ``prefix`` whose rest of key matches ``pattern``."""
+
+    bucket: BucketName
+    prefix: Prefix = ""
+    pattern: Regex = r".*\.csv"
+    recursive: bool = False
+    presign: bool = True
+    presign_ttl: int = Field(default=60, ge=1, le=10080)
+    credentials: Literal["environment", "none"] = "environment"
+    sync: bool = True
+
+
+class TargetSpec(Strict):
+    """S3 export storage: Label Studio writes every saved annotation under ``prefix``."""
+
+    bucket: BucketName
+    prefix: Prefix = ""
+    credentials: Literal["environment", "none"] = "environment"
+
+
+class ChannelSpec(Strict):
+    column: NonEmpty
+    legend: str | None = None
+    color: Color | None = None
+    format: str | None = None
+    units: str | None = None
+    height: int | None = Field(default=None, ge=10, le=2000)
+
+
+class TimeSeriesSpec(Strict):
+    time_column: NonEmpty
+    time_format: TimeFormat | None = None
+    display_format: TimeFormat | None = None
+    sep: str = Field(default=",", min_length=1, max_length=1)
+    overview: tuple[str, ...] = ()
+    channels: tuple[ChannelSpec, ...] = Field(min_length=1)
+
+
+class LabelSpec(Strict):
+    value: NonEmpty
+    color: Color | None = None
+
+
+class ProjectSpec(Strict):
+    """A Label Studio project. ``name`` is its stable identity; ``title`` may change freely."""
+
+    kind: Literal["Project"]
+    name: Name
+    instance: Name
+    title: str | None = Field(default=None, min_length=1, max_length=50)
+    description: str = ""
+    source: SourceSpec | None = None
+    target: TargetSpec | None = None
+    timeseries: TimeSeriesSpec
+    labels: tuple[LabelSpec, ...] = Field(min_length=1)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+    def problems(self) -> list[tuple[Path, str]]:
+        """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
+        found: list[tuple[Path, str]] = []
+        ts = self.timeseries
+        seen: dict[str, int] = {}
+        for i, channel in enumerate(ts.channels):
+            key = channel.column.strip().lower()
+            if key in seen:
+                found.append((("timeseries", "channels", i, "column"),
+                              f"duplicate channel column {channel.column!r} (same as channels[{seen[key]}])"))
+            elif key == ts.time_column.strip().lower():
+                found.append((("timeseries", "channels", i, "column"),
+                              f"channel column {channel.column!r} is the time column"))
+            seen.setdefault(key, i)
+        for i, name in enumerate(ts.overview):
+            if name.strip().lower() not in seen:
+                found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
+        values: dict[str, int] = {}
+        for i, label in enumerate(self.labels):
+            if label.value in values:
+                found.append((("labels", i, "value"), f"duplicate label value {label.value!r}"))
+            values.setdefault(label.value, i)
+        return found
+
+
+class ExportSpec(Strict):
+    """A label CSV output written by ``lsts-sync export``."""
+
+    kind: Literal["Export"]
+    name: Name
+    project: Name
+    format: Literal["table", "lookout"] = "table"
+    labels: tuple[NonEmpty, ...] | None = None
+    time_format: TimeFormat | None = None
+    annotations: Literal["latest", "all"] = "latest"
+    split: str | None = None
+    output: Annotated[str, AfterValidator(_check_output)]
+
+    @field_validator("split")
+    @classmethod
+    def _split_has_file(cls, value: str | None) -> str | None:
+        if value is not None and "{file}" not in value and "{stem}" not in value:
+            raise ValueError("split must contain {file} or {stem}, e.g. '{stem}-labels.csv'")
+        return value
+
+    @property
+    def output_bucket(self) -> str | None:
+        return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
+
+    def problems(self) -> list[tuple[Path, str]]:
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            return [(("labels",), "duplicate label in labels")]
+        return []
+
+
+Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec
+KINDS: dict[str, type[Strict]] = {
+    "Instance": InstanceSpec,
+    "Bucket": BucketSpec,
+    "Project": ProjectSpec,
+    "Export": ExportSpec,
+}

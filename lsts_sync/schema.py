@@ -1,0 +1,18 @@
+"""JSON Schema of spec documents, for editors (yaml-language-server) and other tools."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field, TypeAdapter
+
+from .models import BucketSpec, ExportSpec, InstanceSpec, ProjectSpec
+
+
+def spec_schema() -> dict:
+    """One schema accepting any of the four kinds, discriminated by ``kind``."""
+    union = Annotated[Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec], Field(discriminator="kind")]
+    schema = TypeAdapter(union).json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "lsts-sync spec document"
+    return schema

@@ -1,0 +1,83 @@
+"""Loader tests: the bad-spec corpus, interpolation, multi-document files and folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.loader import find_files, load_specs
+
+DATA = Path(__file__).parent / "data"
+BAD = sorted((DATA / "specs").glob("bad-*.yaml"))
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} needs a '# expect:' first line"
+    return f"{path}:" + first.removeprefix("# expect: ").replace("{FILE}", str(path))
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BAD) >= 25
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_spec_gives_exactly_its_error(path: Path) -> None:
+    _, problems = load_specs([str(DATA / "base.yaml"), str(path)], env={})
+    errors = [str(p) for p in problems if p.severity == "error"]
+    assert errors == [_expected(path)]
+
+
+def test_examples_like_specs_load(tmp_path: Path) -> None:
+    specs, problems = load_specs([str(DATA / "base.yaml"), str(DATA / "good")], env={})
+    assert [str(p) for p in problems] == []
+    assert sorted(specs.projects) == ["pump-7"]
+    assert specs.projects["pump-7"].source.pattern == r".*\.csv"
+
+
+def test_interpolation_default_and_value() -> None:
+    env = {"LSTS_TEST_TOKEN": "f" * 40}
+    specs, problems = load_specs([str(DATA / "base.yaml")], env=env)
+    assert problems == []
+    assert specs.instances["local"].token.get_secret_value() == "f" * 40
+    specs, _ = load_specs([str(DATA / "base.yaml")], env={})
+    assert specs.instances["local"].token.get_secret_value().startswith("0123")
+
+
+def test_missing_variable_is_warning_when_env_not_required(tmp_path: Path) -> None:
+    spec = tmp_path / "i.yaml"
+    spec.write_text("kind: Instance\nname: x\nurl: http://h:1\ntoken: ${LSTS_TEST_NOPE}\n")
+    _, problems = load_specs([str(spec)], env={}, require_env=False)
+    assert [(p.severity, p.line) for p in problems] == [("warning", 4)]
+    assert "LSTS_TEST_NOPE" in str(problems[0])
+
+
+def test_literal_token_is_a_warning_without_the_token(tmp_path: Path) -> None:
+    spec = tmp_path / "i.yaml"
+    secret = "a1b2c3d4e5" * 4
+    spec.write_text(f"kind: Instance\nname: x\nurl: http://h:1\ntoken: {secret}\n")
+    specs, problems = load_specs([str(spec)], env={})
+    assert [p.severity for p in problems] == ["warning"]
+    assert "written literally" in str(problems[0]) and secret not in str(problems[0])
+    assert secret not in repr(specs.instances["x"]) and secret not in str(specs.instances["x"])
+
+
+def test_all_problems_are_reported_not_only_the_first(tmp_path: Path) -> None:
+    spec = tmp_path / "two.yaml"
+    spec.write_text("kind: Bucket\nname: Bad_Name\nregion: 3\nfoo: 1\n")
+    _, problems = load_specs([str(spec)], env={})
+    assert sorted(p.line for p in problems) == [2, 3, 4]
+
+
+def test_find_files_recurses_and_sorts(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    for name in ("b/z.yml", "a.yaml", "b/a.yaml", "notes.txt"):
+        (tmp_path / name).write_text("")
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in find_files([str(tmp_path)])] == [
+        "a.yaml", "b/a.yaml", "b/z.yml"]
+
+
+def test_no_files_is_an_error(tmp_path: Path) -> None:
+    _, problems = load_specs([str(tmp_path)], env={})
+    assert len(problems) == 1 and "no spec files" in problems[0].message

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit 1; --debug adds the traceback."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="lsts-sync", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="lsts-sync", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -1,0 +1,50 @@
+# lsts-sync developer commands. `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STACK  := $(PYTHON) tools/stack.py
+DEMO_BUCKET ?= lsts-demo
+export LS_PORT ?= 8080
+export S3_PORT ?= 5000
+
+.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit bench clean
+
+install: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+stack-install:
+	$(STACK) install
+
+stack-up: stack-install
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+stack-status:
+	$(STACK) status
+
+stop: stack-down
+
+demo: install stack-up
+	@eval "$$($(STACK) env)" && \
+	  $(BIN)/python tools/demo_data.py --upload $(DEMO_BUCKET) && \
+	  $(BIN)/lsts-sync apply specs --auto-approve && \
+	  $(BIN)/lsts-sync plan specs && \
+	  echo && echo "Label Studio: $$LABEL_STUDIO_URL  login: admin@example.com / lsts-sync-local" && \
+	  echo "Stop it with: make stop"
+
+test: install stack-install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not integration"
+
+bench: install stack-install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

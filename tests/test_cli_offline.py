@@ -1,0 +1,58 @@
+"""The offline commands through the real console entry point (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lsts_sync", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+
+
+def test_validate_ok_on_project_specs() -> None:
+    result = run("validate", "specs")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("OK: 1 instances, 1 buckets, 1 projects, 2 exports")
+
+
+def test_validate_bad_spec_one_line_no_traceback() -> None:
+    bad = DATA / "specs" / "bad-pattern.yaml"
+    result = run("validate", str(DATA / "base.yaml"), str(bad))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{bad}:7: Project p: source.pattern: invalid regular expression")
+    assert lines[-1] == "Error: 1 error(s) in specs; nothing was changed"
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_is_json_with_all_kinds() -> None:
+    result = run("schema")
+    schema = json.loads(result.stdout)
+    assert {"InstanceSpec", "BucketSpec", "ProjectSpec", "ExportSpec"} <= set(schema["$defs"])
+    assert schema["$defs"]["ProjectSpec"]["additionalProperties"] is False
+
+
+def test_render_prints_template_and_unknown_project_fails() -> None:
+    result = run("render", "specs", "--project", "pump-7")
+    assert result.returncode == 0 and result.stdout.startswith("<View>")
+    result = run("render", "specs", "--project", "nope")
+    assert result.returncode == 1 and "no Project spec named 'nope'" in result.stderr
+
+
+def test_help_and_validate_do_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys\nfrom lsts_sync.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'boto3', 'label_studio_sdk', 'botocore') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    for args in (["--help"], ["validate", "specs"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+        assert "HEAVY []" in result.stdout, (args, result.stdout, result.stderr)

@@ -1,0 +1,33 @@
+"""End to end through the real servers, without lsts-sync's reconciler: the pieces talk."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lsts_sync.loader import load_specs
+from lsts_sync.template import render_template
+
+from .conftest import ROOT, upload_csvs
+
+pytestmark = pytest.mark.integration
+
+
+def test_s3_import_storage_syncs_one_task_per_csv(stack, s3, ls, bucket, uid) -> None:
+    keys = upload_csvs(s3, bucket, "pump/")
+    s3.put_object(Bucket=bucket, Key="pump/README.txt", Body=b"not a time series")
+    specs, _ = load_specs([str(ROOT / "specs")], env={"LABEL_STUDIO_API_KEY": stack.token})
+    project = ls.projects.create(title=f"smoke {uid}", label_config=render_template(specs.projects["pump-7"]))
+    storage = ls.import_storage.s3.create(
+        project=project.id, bucket=bucket, prefix="pump/", regex_filter=r"pump/.*\.csv$", use_blob_urls=True,
+        presign=True, presign_ttl=5, region_name="us-east-1", s3endpoint=stack.s3_url,
+        aws_access_key_id="testing-key-id", aws_secret_access_key="testing-secret-key")
+    ls.import_storage.s3.sync(id=storage.id)
+    deadline = time.monotonic() + 60
+    while ls.import_storage.s3.get(id=storage.id).status not in ("completed", "failed"):
+        assert time.monotonic() < deadline, "sync did not finish in 60 s"
+        time.sleep(0.5)
+    tasks = list(ls.tasks.list(project=project.id))
+    assert sorted(t.storage_filename for t in tasks) == sorted(keys)
+    assert all(list(t.data) == ["csv"] for t in tasks)

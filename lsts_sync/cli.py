@@ -54,8 +54,9 @@ def _fail(message: str) -> int:
 def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative Label Studio time-series labeling on S3: validate, plan, apply, export."""
     ctx.obj = Context(debug)
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # Only our own logger goes to DEBUG: botocore/httpx debug logs print request headers.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("lsts_sync").setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 @cli.command()
@@ -87,6 +88,107 @@ def render(paths: tuple[str, ...], project_name: str) -> None:
     if project is None:
         raise click.exceptions.Exit(_fail(f"no Project spec named {project_name!r} (known: {', '.join(sorted(specs.projects)) or 'none'})"))
     click.echo(render_template(project), nl=False)
+
+
+def _targets(target: tuple[str, ...], specs) -> set[str] | None:
+    if not target:
+        return None
+    unknown = sorted(set(target) - set(specs.projects))
+    if unknown:
+        raise LstsError(f"--target names no Project spec: {', '.join(unknown)}")
+    return set(target)
+
+
+def _prepare(paths: tuple[str, ...], target: tuple[str, ...], sync_all: bool, prune: bool):
+    """load specs -> desired state -> live state -> build_plan. Returns (plan, live, connections)."""
+    from .desired import desired_state
+    from .live import Connections, read_live
+    from .plan import build_plan
+
+    specs = load_or_exit(paths)
+    targets = _targets(target, specs)
+    desired = desired_state(specs, targets)
+    conn = Connections.open(specs)
+    live = read_live(specs, desired, conn, targets)
+    plan = build_plan(desired, live, sync_all=sync_all, prune=prune)
+    log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
+    return plan, live, conn
+
+
+def plan_options(func: Callable) -> Callable:
+    for option in reversed([
+        click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
+        click.option("--target", multiple=True, metavar="NAME", help="Only these projects (repeatable)."),
+        click.option("--sync", "sync_all", is_flag=True, help="Sync every import storage, not only new/changed."),
+        click.option("--prune", is_flag=True, help="Delete managed resources that no spec declares."),
+        click.option("--stats", is_flag=True, help="Print the number of HTTP requests made (to stderr)."),
+    ]):
+        func = option(func)
+    return func
+
+
+@cli.command("plan")
+@plan_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+def plan_command(paths, target, sync_all, prune, stats, as_json, markdown, detailed_exitcode) -> None:
+    """Show what apply would change in Label Studio and S3."""
+    from .render import render_json, render_markdown, render_text
+
+    plan, _, conn = _prepare(paths, target, sync_all, prune)
+    render = render_json if as_json else render_markdown if markdown else render_text
+    click.echo(render(plan), nl=False)
+    if stats:
+        click.echo(conn.stats.line(), err=True)
+    if detailed_exitcode and not plan.empty:
+        raise click.exceptions.Exit(2)
+
+
+@cli.command("apply")
+@plan_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+def apply_command(paths, target, sync_all, prune, stats, auto_approve) -> None:
+    """Apply the plan: create/update projects, storages and CORS, then sync."""
+    from .apply import ApplyFailed, apply_plan
+    from .render import render_text
+
+    plan, live, conn = _prepare(paths, target, sync_all, prune)
+    click.echo(render_text(plan), nl=False)
+    if plan.empty:
+        _print_stats(stats, conn)
+        return
+    _confirm(auto_approve)
+    try:
+        result = apply_plan(plan, conn, live_project_ids={k: p.id for k, p in live.projects.items()},
+                            live_storage_ids={k: s.id for k, s in live.storages.items()},
+                            progress=lambda line: click.echo(line, err=True))
+    except ApplyFailed as exc:
+        click.echo(f"Applied {len(exc.result.done)} step(s): {', '.join(exc.result.done) or 'none'}", err=True)
+        click.echo(f"Not applied: {', '.join(exc.remaining)}", err=True)
+        click.echo("Run apply again to converge: created resources carry the lsts-sync marker.", err=True)
+        _print_stats(stats, conn)
+        raise
+    for address, status, count in result.synced:
+        click.echo(f"Synced {address}: {status}, {count} task(s) imported")
+    click.echo(f"Apply complete: {len(result.done) - len(result.synced)} change(s), {len(result.synced)} sync(s).")
+    _print_stats(stats, conn)
+
+
+def _print_stats(stats: bool, conn) -> None:
+    if stats:
+        click.echo(conn.stats.line(), err=True)
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise LstsError("stdin is not a terminal: pass --auto-approve to apply without confirmation")
+    answer = click.prompt("Do you want to perform these actions? Only 'yes' will be accepted", default="",
+                          show_default=False)
+    if answer != "yes":
+        raise LstsError("apply cancelled; nothing was changed")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,59 @@
+"""Desired state: what the specs say should exist, in the canonical shapes of ``state``."""
+
+from __future__ import annotations
+
+import re
+
+from .loader import SpecSet
+from .models import ProjectSpec, SourceSpec, TargetSpec
+from .state import CorsState, ProjectState, State, StorageState, desired_rule, with_marker
+from .template import render_template
+
+
+def regex_filter(source: SourceSpec) -> str:
+    """Label Studio ``re.match``es ``regex_filter`` against the whole key, prefix included.
+
+    The spec's ``pattern`` is matched against the rest of the key after ``prefix`` and must match
+    all of it, so we anchor it behind the escaped prefix.
+    """
+    return f"{re.escape(source.prefix)}(?:{source.pattern})$"
+
+
+def _storage(specs: SpecSet, project: ProjectSpec, role: str, spec: SourceSpec | TargetSpec) -> StorageState:
+    bucket = specs.buckets[spec.bucket]
+    common = dict(instance=project.instance, project=project.name, role=role, bucket=spec.bucket,
+                  region_name=bucket.region, s3_endpoint=bucket.endpoint_url or "", credentials=spec.credentials)
+    if isinstance(spec, TargetSpec):
+        # Label Studio builds keys as prefix + "/" + id: a trailing slash would give "//".
+        return StorageState(**common, prefix=spec.prefix.rstrip("/"), use_blob_urls=False, presign=False)
+    return StorageState(**common, prefix=spec.prefix, regex_filter=regex_filter(spec), use_blob_urls=True,
+                        presign=spec.presign, presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive,
+                        sync=spec.sync)
+
+
+def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
+    """Projects, storages and managed CORS rules that ``specs`` declare.
+
+    ``targets`` limits projects (and the buckets whose CORS they need) to those names.
+    """
+    state = State()
+    origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
+    for project in specs.projects.values():
+        if project.source and project.source.presign and project.source.bucket in origins:
+            origins[project.source.bucket].append(specs.instances[project.instance].origin)
+        if targets is not None and project.name not in targets:
+            continue
+        description = with_marker(project.description.strip(), project.name)
+        state.projects[(project.instance, project.name)] = ProjectState(
+            instance=project.instance, name=project.name, title=project.display_title,
+            description=description, label_config=render_template(project))
+        for role in ("source", "target"):
+            spec = getattr(project, role)
+            if spec is not None:
+                storage = _storage(specs, project, role, spec)
+                state.storages[storage.key] = storage
+    used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
+    for bucket, found in origins.items():
+        if targets is None or bucket in used:
+            state.cors[bucket] = CorsState(bucket, desired_rule(found))
+    return state

@@ -1,0 +1,156 @@
+"""Live Label Studio: read managed projects and storages, and write changes, via label-studio-sdk.
+
+Every call goes through ``_call`` so that failures become one-line ``LstsError`` messages naming the
+instance, with the token redacted, and every request is counted in ``RequestStats``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from label_studio_sdk import LabelStudio
+from label_studio_sdk.core.api_error import ApiError
+
+from .models import InstanceSpec
+from .problems import LstsError
+from .state import ProjectState, StorageState, split_marker, with_marker
+from .stats import RequestStats, redact
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PROJECT_FIELDS = "id,title,description,label_config"
+PAGE_SIZE = 1000
+Credentials = tuple[str, str, str | None]
+
+
+class LabelStudioInstance:
+    """One Label Studio server named by an Instance spec."""
+
+    def __init__(self, spec: InstanceSpec, stats: RequestStats, timeout: float = 60.0, retries: int = 2):
+        self.spec = spec
+        self.stats = stats
+        self._secret = spec.token.get_secret_value()
+        http = httpx.Client(timeout=timeout, event_hooks={"request": [self._count]})
+        self.client = LabelStudio(base_url=spec.url, api_key=self._secret, httpx_client=http,
+                                  timeout=timeout, max_retries=retries)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _count(self, request: httpx.Request) -> None:
+        self.stats.record(request.method)
+        log.debug("%s %s", request.method, request.url.path)
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as exc:
+            raise LstsError(self._api_message(what, exc)) from None
+        except httpx.TransportError as exc:
+            reason = redact(str(exc) or exc.__class__.__name__, [self._secret])
+            raise LstsError(f"instance {self.spec.name}: cannot reach {self.spec.url} ({what}): {reason}") from None
+
+    def _api_message(self, what: str, exc: ApiError) -> str:
+        name = self.spec.name
+        if exc.status_code in (401, 403):
+            return f"instance {name}: the token was refused ({exc.status_code}) by {self.spec.url} while trying to {what}"
+        body = exc.body if isinstance(exc.body, str) else repr(exc.body)
+        body = " ".join(redact(body, [self._secret]).split())[:300]
+        return f"instance {name}: {what} failed with HTTP {exc.status_code}: {body}"
+
+    # -- reads ------------------------------------------------------------------------------
+    def read_projects(self) -> tuple[list[ProjectState], dict[str, int]]:
+        """Managed projects (those carrying our marker) and unmanaged ones as ``{title: id}``."""
+        managed, unmanaged = [], {}
+        for item in self._list_projects():
+            _, name = split_marker(item.description)
+            if name is None:
+                unmanaged.setdefault(item.title or "", item.id)
+                continue
+            managed.append(ProjectState(self.spec.name, name, item.title or "", item.description or "",
+                                        item.label_config or "", id=item.id))
+        return managed, unmanaged
+
+    def _list_projects(self) -> list[Any]:
+        """All projects, page by page; stops on a short page instead of probing past the end."""
+        page = self._call("list projects", self.client.projects.list, page_size=PAGE_SIZE, include=PROJECT_FIELDS)
+        items = list(page.items or [])
+        while len(page.items or []) >= PAGE_SIZE and page.has_next:
+            page = self._call("list projects", page.next_page)
+            if page is None:
+                break
+            items.extend(page.items or [])
+        return items
+
+    def read_storages(self, project: ProjectState) -> list[StorageState]:
+        """The project's S3 import and export storages that carry our marker."""
+        found = []
+        for role, api in (("source", self.client.import_storage.s3), ("target", self.client.export_storage.s3)):
+            for item in self._call(f"list {role} storages of project {project.name}", api.list, project=project.id):
+                data = item.model_dump()
+                _, name = split_marker(data.get("description"))
+                if name != f"{project.name}/{role}":
+                    continue
+                found.append(StorageState(
+                    instance=self.spec.name, project=project.name, role=role, id=data["id"],
+                    bucket=data.get("bucket") or "", prefix=data.get("prefix") or "",
+                    region_name=data.get("region_name") or "", s3_endpoint=data.get("s3endpoint") or "",
+                    regex_filter=data.get("regex_filter") or "", use_blob_urls=bool(data.get("use_blob_urls")),
+                    presign=bool(data.get("presign")), presign_ttl=int(data.get("presign_ttl") or 1),
+                    recursive_scan=bool(data.get("recursive_scan"))))
+        return found
+
+    def storage_status(self, storage_id: int) -> dict[str, Any]:
+        item = self._call("read storage status", self.client.import_storage.s3.get, id=storage_id)
+        return item.model_dump()
+
+    # -- writes -----------------------------------------------------------------------------
+    def create_project(self, project: ProjectState) -> int:
+        created = self._call(f"create project {project.name}", self.client.projects.create, title=project.title,
+                             description=project.description, label_config=project.label_config)
+        return created.id
+
+    def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
+        values = {f: getattr(project, f) for f in fields}
+        self._call(f"update project {project.name}", self.client.projects.update, id=project_id, **values)
+
+    def delete_project(self, project: ProjectState) -> None:
+        self._call(f"delete project {project.name}", self.client.projects.delete, id=project.id)
+
+    def _storage_fields(self, storage: StorageState) -> dict[str, Any]:
+        fields: dict[str, Any] = dict(
+            title=f"lsts-sync {storage.role}", description=with_marker("", storage.marker_name),
+            bucket=storage.bucket, prefix=storage.prefix, region_name=storage.region_name,
+            s3endpoint=storage.s3_endpoint, regex_filter=storage.regex_filter or None,
+            use_blob_urls=storage.use_blob_urls)
+        if storage.role == "source":
+            fields.update(presign=storage.presign, presign_ttl=storage.presign_ttl,
+                          recursive_scan=storage.recursive_scan)
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def _api(self, storage: StorageState):
+        return self.client.import_storage.s3 if storage.role == "source" else self.client.export_storage.s3
+
+    def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int:
+        fields = self._storage_fields(storage)
+        if credentials:
+            key, secret, token = credentials
+            fields.update(aws_access_key_id=key, aws_secret_access_key=secret)
+            if token:
+                fields["aws_session_token"] = token
+        created = self._call(f"create {storage.address}", self._api(storage).create, project=project_id, **fields)
+        return created.id
+
+    def update_storage(self, storage_id: int, storage: StorageState, credentials: Credentials | None = None) -> None:
+        fields = self._storage_fields(storage)
+        if credentials:
+            key, secret, token = credentials
+            fields.update(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token or "")
+        self._call(f"update {storage.address}", self._api(storage).update, id=storage_id, **fields)
+
+    def delete_storage(self, storage: StorageState) -> None:
+        self._call(f"delete {storage.address}", self._api(storage).delete, id=storage.id)
+
+    def sync_storage(self, storage_id: int, name: str) -> None:
+        self._call(f"sync storage {name}", self.client.import_storage.s3.sync, id=storage_id)

@@ -1,0 +1,87 @@
+"""Live S3: bucket CORS and credentials, through boto3 at each Bucket spec's endpoint and region.
+
+Only ``NoSuchCORSConfiguration`` means "no CORS rules"; every other S3 error is reported as one line
+naming the bucket, never swallowed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from .models import BucketSpec
+from .problems import LstsError
+from .state import CORS_RULE_ID, CorsState, canonical_rule
+from .stats import RequestStats
+
+Credentials = tuple[str, str, str | None]
+
+
+class S3Buckets:
+    """S3 clients for the buckets the specs declare (one client per endpoint/region)."""
+
+    def __init__(self, buckets: dict[str, BucketSpec], stats: RequestStats):
+        self.buckets = buckets
+        self.stats = stats
+        self._session = boto3.session.Session()
+        self._clients: dict[tuple[str | None, str], object] = {}
+
+    def client(self, bucket: str):
+        spec = self.buckets[bucket]
+        key = (spec.endpoint_url, spec.region)
+        if key not in self._clients:
+            client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region)
+            client.meta.events.register("before-send.s3", lambda request, **_: self.stats.record(request.method))
+            self._clients[key] = client
+        return self._clients[key]
+
+    def _error(self, bucket: str, what: str, exc: Exception) -> LstsError:
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "Error")
+            if code in ("NoSuchBucket", "404"):
+                return LstsError(f"bucket {bucket}: does not exist at {self._where(bucket)}")
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return LstsError(f"bucket {bucket}: access denied ({code}) while trying to {what}")
+            return LstsError(f"bucket {bucket}: {what} failed: {code}")
+        if isinstance(exc, NoCredentialsError):
+            return LstsError(f"bucket {bucket}: no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_PROFILE)")
+        return LstsError(f"bucket {bucket}: cannot reach {self._where(bucket)} ({what}): {exc.__class__.__name__}")
+
+    def _where(self, bucket: str) -> str:
+        return self.buckets[bucket].endpoint_url or f"AWS S3 ({self.buckets[bucket].region})"
+
+    def read_cors(self, bucket: str) -> CorsState:
+        """Our rule (by ID) and all other rules exactly as read."""
+        try:
+            rules = self.client(bucket).get_bucket_cors(Bucket=bucket).get("CORSRules", [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
+                return CorsState(bucket, None)
+            raise self._error(bucket, "read CORS", exc) from None
+        except BotoCoreError as exc:
+            raise self._error(bucket, "read CORS", exc) from None
+        ours = [r for r in rules if r.get("ID") == CORS_RULE_ID]
+        others = tuple(json.dumps(r, sort_keys=True) for r in rules if r.get("ID") != CORS_RULE_ID)
+        rule = json.dumps(canonical_rule(ours[0]), sort_keys=True) if ours else None
+        return CorsState(bucket, rule, others)
+
+    def write_cors(self, state: CorsState) -> None:
+        """Write the full configuration (S3 replaces it whole); delete it when nothing is left."""
+        rules = state.configuration()
+        try:
+            if rules:
+                self.client(state.bucket).put_bucket_cors(Bucket=state.bucket, CORSConfiguration={"CORSRules": rules})
+            else:
+                self.client(state.bucket).delete_bucket_cors(Bucket=state.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(state.bucket, "write CORS", exc) from None
+
+    def credentials(self) -> Credentials:
+        """The credentials of boto3's default chain (for ``credentials: environment``)."""
+        found = self._session.get_credentials()
+        if found is None:
+            raise LstsError("credentials: environment, but boto3 found no AWS credentials")
+        frozen = found.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token

@@ -1,0 +1,121 @@
+"""Render a Plan for humans (Terraform-like text, Markdown) and machines (JSON).
+
+Nothing secret is in a Plan (credentials are never read or stored in state), and the renderer
+prints ``(sensitive)`` for any field named like a secret all the same.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict
+
+from .plan import Create, Delete, FieldDiff, Plan, Sync, Update
+from .state import CorsState, ProjectState, StorageState
+
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+SENSITIVE = ("token", "secret", "aws_access_key_id", "password")
+
+
+def _value(field: str, value: object) -> str:
+    if any(s in field for s in SENSITIVE):
+        return "(sensitive)"
+    if isinstance(value, str) and "\n" not in value and '"' not in value:
+        return f'"{value}"'  # no JSON escaping: regex backslashes read as written
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _config_lines(resource: object) -> list[str]:
+    return resource.label_config.splitlines() if isinstance(resource, ProjectState) else []
+
+
+def _diff_lines(change: Update) -> list[str]:
+    lines = []
+    for diff in change.diffs:
+        if diff.field == "label_config":
+            lines.append("    label_config:")
+            for line in difflib.unified_diff(_config_lines(change.old), _config_lines(change.new), lineterm="", n=1):
+                if not line.startswith(("---", "+++", "@@")):
+                    lines.append(f"      {line}")
+        elif isinstance(change.new, CorsState):
+            lines.extend(_cors_lines(diff))
+        else:
+            lines.append(f"    {diff.field}: {_value(diff.field, diff.old)} -> {_value(diff.field, diff.new)}")
+    return lines
+
+
+def _cors_lines(diff: FieldDiff) -> list[str]:
+    return [f"    {diff.field}: {json.dumps(diff.old)} -> {json.dumps(diff.new)}"]
+
+
+def _headline(change: Create | Update | Delete) -> str:
+    resource = change.old if isinstance(change, Delete) else change.new
+    where = f" (instance {resource.instance})" if not isinstance(resource, CorsState) else ""
+    detail = ""
+    if isinstance(resource, ProjectState):
+        detail = f" {json.dumps(resource.title)}"
+    elif isinstance(resource, StorageState):
+        detail = f" s3://{resource.bucket}/{resource.prefix}"
+    return f"  {SYMBOL[change.action]} {resource.address}{detail}{where}"
+
+
+def _create_lines(change: Create) -> list[str]:
+    fields = change.new.compared()
+    if isinstance(change.new, ProjectState):
+        fields = {"title": change.new.title, "labels/channels": "(template, see `lsts-sync render`)"}
+    return [f"    {k}: {_value(k, v)}" for k, v in fields.items()]
+
+
+def render_text(plan: Plan) -> str:
+    """Terraform-like text; ends with the summary line."""
+    lines: list[str] = []
+    if plan.changes or plan.syncs:
+        lines.append("lsts-sync will perform these actions:")
+        lines.append("")
+    for change in plan.changes:
+        lines.append(_headline(change))
+        if isinstance(change, Update):
+            lines.extend(_diff_lines(change))
+        elif isinstance(change, Create):
+            lines.extend(_create_lines(change))
+    for sync in plan.syncs:
+        lines.append(f"  » sync {sync.storage.address} ({sync.reason})")
+    for warning in plan.warnings:
+        lines.append(f"Warning: {warning}")
+    if lines:
+        lines.append("")
+    lines.append(plan.summary())
+    return "\n".join(lines) + "\n"
+
+
+def _json_resource(resource: object) -> dict:
+    data = asdict(resource)
+    data.pop("credentials", None)
+    return data
+
+
+def plan_to_dict(plan: Plan) -> dict:
+    changes = []
+    for change in plan.changes:
+        resource = change.old if isinstance(change, Delete) else change.new
+        entry: dict = {"action": change.action, "address": resource.address,
+                       "type": type(resource).__name__.removesuffix("State").lower()}
+        if isinstance(change, Update):
+            entry["diff"] = [{"field": d.field, "old": d.old, "new": d.new} for d in change.diffs]
+        entry["resource"] = _json_resource(resource)
+        changes.append(entry)
+    return {"changes": changes, "syncs": [{"address": s.storage.address, "reason": s.reason} for s in plan.syncs],
+            "warnings": list(plan.warnings), "summary": {**plan.counts, "sync": len(plan.syncs)},
+            "changed": bool(plan.changes)}
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, default=str) + "\n"
+
+
+def render_markdown(plan: Plan) -> str:
+    """A pull-request comment: summary first, then the text plan in a diff block."""
+    body = render_text(plan)
+    return f"### lsts-sync plan\n\n**{plan.summary()}**\n\n```diff\n{body}```\n"
+
+

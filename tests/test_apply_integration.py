@@ -1,0 +1,152 @@
+"""plan/apply through the CLI against the real Label Studio and S3 servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_cli, upload_csvs
+
+pytestmark = pytest.mark.integration
+
+
+def write_specs(folder: Path, bucket: str, name: str, *, ttl: int = 60, color: str = "#1f77b4",
+                labels: tuple[str, ...] = ("Anomaly", "Maintenance"), prefix: str = "data/") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    label_yaml = "\n".join(f"  - value: {label}" for label in labels)
+    (folder / "specs.yaml").write_text(f"""\
+kind: Instance
+name: local
+url: ${{LABEL_STUDIO_URL}}
+token: ${{LABEL_STUDIO_API_KEY}}
+---
+kind: Bucket
+name: {bucket}
+endpoint_url: ${{S3_ENDPOINT_URL}}
+---
+kind: Project
+name: {name}
+instance: local
+title: Test {name}
+source:
+  bucket: {bucket}
+  prefix: {prefix}
+  pattern: '.*\\.csv'
+  presign_ttl: {ttl}
+target:
+  bucket: {bucket}
+  prefix: annotations/{name}/
+timeseries:
+  time_column: timestamp
+  time_format: '%Y-%m-%d %H:%M:%S'
+  channels:
+    - column: vibration
+      color: '{color}'
+    - column: temperature
+labels:
+{label_yaml}
+""")
+    return folder
+
+
+def find_project(ls, name: str):
+    marker = f"managed-by: lsts-sync name={name}"
+    found = [p for p in ls.projects.list(page_size=1000, include="id,title,description")
+             if (p.description or "").endswith(marker)]
+    assert len(found) <= 1, f"duplicate projects for {name}"
+    return found[0] if found else None
+
+
+def apply(folder: Path, env: dict, *extra: str):
+    return run_cli(["apply", str(folder), "--auto-approve", "--stats", *extra], env)
+
+
+def test_apply_creates_then_second_apply_changes_nothing(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    keys = upload_csvs(s3, bucket, "data/", count=3)
+    s3.put_object(Bucket=bucket, Key="data/notes.txt", Body=b"ignored")
+    specs = write_specs(tmp_path / "specs", bucket, f"p-{uid}")
+
+    first = apply(specs, stack_env)
+    assert first.returncode == 0, first.stderr
+    assert "Plan: 4 to add, 0 to change, 0 to delete." in first.stdout
+    assert "3 task(s) imported" in first.stdout
+    project = find_project(ls, f"p-{uid}")
+    tasks = list(ls.tasks.list(project=project.id))
+    assert sorted(t.storage_filename for t in tasks) == sorted(keys)
+    rule = [r for r in s3.get_bucket_cors(Bucket=bucket)["CORSRules"] if r.get("ID") == "lsts-sync"]
+    assert rule[0]["AllowedOrigins"] == [stack_env["LABEL_STUDIO_URL"]]
+
+    second = apply(specs, stack_env)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "No changes."
+    assert ", 0 writes)" in second.stderr
+    plan = run_cli(["plan", str(specs), "--detailed-exitcode"], stack_env)
+    assert plan.returncode == 0 and plan.stdout.strip() == "No changes."
+
+
+@pytest.mark.parametrize("change, fields", [
+    ({"ttl": 5}, ["presign_ttl"]),
+    ({"color": "#ff0000"}, ["label_config"]),
+    ({"labels": ("Anomaly", "Maintenance", "Sensor fault")}, ["label_config"]),
+    ({"prefix": "data2/"}, ["prefix", "regex_filter"]),  # the filter is anchored behind the prefix
+])
+def test_one_spec_change_is_one_update_in_place(stack_env, s3, ls, bucket, uid, tmp_path, change, fields) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    upload_csvs(s3, bucket, "data2/", count=2)
+    name = f"p-{uid}"
+    assert apply(write_specs(tmp_path / "a", bucket, name), stack_env).returncode == 0
+    before = find_project(ls, name)
+    changed = write_specs(tmp_path / "b", bucket, name, **change)
+
+    plan = run_cli(["plan", str(changed), "--json", "--detailed-exitcode"], stack_env)
+    assert plan.returncode == 2, plan.stderr
+    data = json.loads(plan.stdout)
+    assert [(c["action"], [d["field"] for d in c["diff"]]) for c in data["changes"]] == [("update", fields)]
+
+    result = apply(changed, stack_env)
+    assert result.returncode == 0, result.stderr
+    assert "Plan: 0 to add, 1 to change, 0 to delete." in result.stdout
+    assert find_project(ls, name).id == before.id
+    assert apply(changed, stack_env).stdout.strip() == "No changes."
+
+
+def test_foreign_cors_rules_survive(stack_env, s3, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    foreign = {"ID": "their-rule", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://example.org"],
+               "AllowedHeaders": ["x-custom"]}
+    anonymous = {"AllowedMethods": ["HEAD"], "AllowedOrigins": ["*"]}
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [foreign, anonymous]})
+    assert apply(write_specs(tmp_path / "s", bucket, f"p-{uid}"), stack_env).returncode == 0
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert foreign in rules and anonymous in rules
+    assert [r["ID"] for r in rules if r.get("ID") == "lsts-sync"] == ["lsts-sync"]
+
+
+def test_token_and_aws_secret_never_in_output(stack_env, s3, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    specs = write_specs(tmp_path / "s", bucket, f"p-{uid}")
+    outputs = [apply(specs, stack_env), run_cli(["plan", str(specs), "--json"], stack_env),
+               run_cli(["--debug", "plan", str(specs), "--markdown"], stack_env)]
+    bad = dict(stack_env, LABEL_STUDIO_API_KEY="0" * 40)
+    outputs.append(run_cli(["--debug", "plan", str(specs)], bad))
+    assert outputs[-1].returncode == 1 and "token was refused" in outputs[-1].stderr
+    for result in outputs:
+        for secret in (stack_env["LABEL_STUDIO_API_KEY"], stack_env["AWS_SECRET_ACCESS_KEY"], "0" * 40):
+            assert secret not in result.stdout + result.stderr
+
+
+def test_apply_needs_auto_approve_without_terminal(stack_env, s3, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    result = run_cli(["apply", str(write_specs(tmp_path / "s", bucket, f"p-{uid}"))], stack_env)
+    assert result.returncode == 1
+    assert "pass --auto-approve" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_instance_is_one_line(stack_env, tmp_path, bucket, uid) -> None:
+    env = dict(stack_env, LABEL_STUDIO_URL="http://127.0.0.1:9")
+    result = run_cli(["plan", str(write_specs(tmp_path / "s", bucket, f"p-{uid}"))], env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        next(line for line in result.stderr.splitlines() if line.startswith("Error: instance local: cannot reach"))]

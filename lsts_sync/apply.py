@@ -24,6 +24,7 @@ FINAL = ("completed", "failed", "completed_with_errors")
 @dataclass
 class ApplyResult:
     done: list[str] = field(default_factory=list)
+    project_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     synced: list[tuple[str, str, int]] = field(default_factory=list)  # (storage, status, tasks imported)
 
 
@@ -122,4 +123,5 @@ def apply_plan(plan: Plan, conn: Connections, *, live_project_ids: dict[tuple[st
             raise ApplyFailed(str(exc), result, remaining) from None
         result.done.append(label)
         progress(f"{label}: done")
+    result.project_ids = dict(applier.project_ids)
     return result

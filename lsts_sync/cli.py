@@ -112,7 +112,7 @@ def _prepare(paths: tuple[str, ...], target: tuple[str, ...], sync_all: bool, pr
     live = read_live(specs, desired, conn, targets)
     plan = build_plan(desired, live, sync_all=sync_all, prune=prune)
     log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
-    return plan, live, conn
+    return plan, live, conn, desired
 
 
 def plan_options(func: Callable) -> Callable:
@@ -136,7 +136,7 @@ def plan_command(paths, target, sync_all, prune, stats, as_json, markdown, detai
     """Show what apply would change in Label Studio and S3."""
     from .render import render_json, render_markdown, render_text
 
-    plan, _, conn = _prepare(paths, target, sync_all, prune)
+    plan, _, conn, _ = _prepare(paths, target, sync_all, prune)
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
     if stats:
@@ -153,14 +153,16 @@ def apply_command(paths, target, sync_all, prune, stats, auto_approve) -> None:
     from .apply import ApplyFailed, apply_plan
     from .render import render_text
 
-    plan, live, conn = _prepare(paths, target, sync_all, prune)
+    plan, live, conn, desired = _prepare(paths, target, sync_all, prune)
     click.echo(render_text(plan), nl=False)
+    ids = {k: p.id for k, p in live.projects.items()}
     if plan.empty:
+        _print_urls(conn, ids, desired.projects)
         _print_stats(stats, conn)
         return
     _confirm(auto_approve)
     try:
-        result = apply_plan(plan, conn, live_project_ids={k: p.id for k, p in live.projects.items()},
+        result = apply_plan(plan, conn, live_project_ids=ids,
                             live_storage_ids={k: s.id for k, s in live.storages.items()},
                             progress=lambda line: click.echo(line, err=True))
     except ApplyFailed as exc:
@@ -172,7 +174,16 @@ def apply_command(paths, target, sync_all, prune, stats, auto_approve) -> None:
     for address, status, count in result.synced:
         click.echo(f"Synced {address}: {status}, {count} task(s) imported")
     click.echo(f"Apply complete: {len(result.done) - len(result.synced)} change(s), {len(result.synced)} sync(s).")
+    _print_urls(conn, result.project_ids, desired.projects)
     _print_stats(stats, conn)
+
+
+def _print_urls(conn, project_ids: dict[tuple[str, str], int], wanted: dict) -> None:
+    """Where each declared project can be opened (stderr: stdout stays the plan)."""
+    for (instance, name), pid in sorted(project_ids.items()):
+        if (instance, name) in wanted:
+            base = conn.instances[instance].spec.public_url or conn.instances[instance].spec.url
+            click.echo(f"Project {name}: {base}/projects/{pid}/", err=True)
 
 
 def _print_stats(stats: bool, conn) -> None:

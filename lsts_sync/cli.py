@@ -202,6 +202,51 @@ def _confirm(auto_approve: bool) -> None:
         raise LstsError("apply cancelled; nothing was changed")
 
 
+@cli.command("export")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--name", "names", multiple=True, metavar="NAME", help="Only these Export specs (repeatable).")
+def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
+    """Write the label CSV outputs that Export specs define.
+
+    Everything is downloaded and transformed before the first file is written, so an error
+    (unknown project, unreachable instance) leaves every output untouched.
+    """
+    from .export import flatten, outputs_for, regions_frame, write_local
+    from .live import Connections
+
+    specs = load_or_exit(paths)
+    unknown = sorted(set(names) - set(specs.exports))
+    if unknown:
+        raise LstsError(f"--name names no Export spec: {', '.join(unknown)}")
+    exports = [e for n, e in sorted(specs.exports.items()) if not names or n in names]
+    conn = Connections.open(specs)
+    regions, users, managed = {}, {}, {}
+    outputs = []
+    for export in exports:
+        project = specs.projects[export.project]
+        ls = conn.instances[project.instance]
+        if project.instance not in managed:
+            managed[project.instance] = {p.name: p.id for p in ls.read_projects()[0]}
+        project_id = managed[project.instance].get(project.name)
+        if project_id is None:
+            raise LstsError(f"export {export.name}: project {project.name} does not exist in instance "
+                            f"{project.instance} yet (run lsts-sync apply)")
+        key = (project.name, export.annotations)
+        if key not in regions:
+            click.echo(f"Downloading annotations of project {project.name}...", err=True)
+            tasks = ls.export_tasks(project_id, project.name)
+            if project.instance not in users:
+                users[project.instance] = ls.users()
+            regions[key] = regions_frame(flatten(tasks, project.name, export.annotations, users[project.instance]))
+        outputs.extend((export.name, o) for o in outputs_for(export, project, regions[key]))
+    for name, output in outputs:
+        if output.location.startswith("s3://"):
+            conn.s3.put_object(output.location, output.data)
+        else:
+            write_local(output.location, output.data)
+        click.echo(f"{name}: wrote {output.location} ({output.rows} rows)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit 1; --debug adds the traceback."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

@@ -6,6 +6,7 @@ instance, with the token redacted, and every request is counted in ``RequestStat
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -100,6 +101,20 @@ class LabelStudioInstance:
                     presign=bool(data.get("presign")), presign_ttl=int(data.get("presign_ttl") or 1),
                     recursive_scan=bool(data.get("recursive_scan"))))
         return found
+
+    def export_tasks(self, project_id: int, name: str) -> list[dict]:
+        """Every annotated task of a project with its annotations, in one export request."""
+        chunks = self._call(f"export annotations of project {name}", lambda: b"".join(
+            self.client.projects.exports.download_sync(id=project_id, export_type="JSON")))
+        try:
+            data = json.loads(chunks)
+        except ValueError:
+            raise LstsError(f"instance {self.spec.name}: the export of project {name} is not JSON") from None
+        return data if isinstance(data, list) else []
+
+    def users(self) -> dict[int, str]:
+        """User ids to e-mail addresses (annotators in exports)."""
+        return {u.id: u.email or str(u.id) for u in self._call("list users", self.client.users.list)}
 
     def storage_status(self, storage_id: int) -> dict[str, Any]:
         item = self._call("read storage status", self.client.import_storage.s3.get, id=storage_id)

@@ -85,3 +85,11 @@ class S3Buckets:
             raise LstsError("credentials: environment, but boto3 found no AWS credentials")
         frozen = found.get_frozen_credentials()
         return frozen.access_key, frozen.secret_key, frozen.token
+
+    def put_object(self, url: str, data: bytes) -> None:
+        """Write ``s3://bucket/key`` in a single PUT (atomic: readers see the old or the new object)."""
+        bucket, key = url[5:].split("/", 1)
+        try:
+            self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/csv")
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(bucket, f"write {url}", exc) from None

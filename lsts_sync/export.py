@@ -1,0 +1,162 @@
+"""Flatten Label Studio annotations into label tables and write the Export specs' CSV outputs.
+
+The flattening is pure (recorded annotation JSON in, rows out) so odd shapes are unit-tested; the
+server stores ``result`` as sent, so nothing about a region's shape is trusted.
+
+Which annotations count: by default (``annotations: latest``) the most recently updated
+non-cancelled annotation of each task; ``annotations: all`` takes every non-cancelled one. Skipped
+(cancelled) annotations and drafts never count.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from .models import ExportSpec, ProjectSpec
+from .problems import LstsError
+from .template import DATA_KEY
+from .timefmt import python_format
+
+COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
+           "updated_at"]
+
+
+def source_file(task: dict) -> str:
+    """The S3 key a task came from (``s3://bucket/key`` -> ``key``), else its data URL as is."""
+    url = str((task.get("data") or {}).get(DATA_KEY) or task.get("storage_filename") or "")
+    if url.startswith("s3://"):
+        return url[5:].split("/", 1)[1] if "/" in url[5:] else ""
+    return url
+
+
+def pick_annotations(task: dict, which: str) -> list[dict]:
+    """Non-cancelled annotations of a task: the latest one, or all (``which == "all"``)."""
+    valid = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if which == "all" or not valid:
+        return valid
+    return [max(valid, key=lambda a: (str(a.get("updated_at") or ""), a.get("id") or 0))]
+
+
+def _annotator(annotation: dict, users: dict[int, str]) -> str:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return str(who.get("email") or who.get("id") or "")
+    return users.get(who, str(who)) if who is not None else ""
+
+
+def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
+            users: dict[int, str] | None = None) -> list[tuple]:
+    """One row per label of every time-series region, in ``COLUMNS`` order."""
+    users = users or {}
+    rows: list[tuple] = []
+    for task in tasks:
+        file = source_file(task)
+        for annotation in pick_annotations(task, which):
+            annotator = _annotator(annotation, users)
+            for region in annotation.get("result") or []:
+                value = region.get("value") if isinstance(region, dict) else None
+                if region.get("type") != "timeserieslabels" or not isinstance(value, dict):
+                    continue
+                start, end = value.get("start"), value.get("end")
+                instant = bool(value.get("instant", start is not None and start == end))
+                for label in value.get("timeserieslabels") or []:
+                    rows.append((project, task.get("id"), file, label, start, end, instant,
+                                 annotation.get("id"), annotator, annotation.get("updated_at")))
+    return rows
+
+
+def regions_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if frame.empty:
+        return frame
+    numeric = pd.to_numeric(frame["start"], errors="coerce")
+    frame["_start"] = numeric if numeric.notna().all() else frame["start"].astype(str)
+    frame = frame.sort_values(["file", "_start", "label", "task_id", "annotation_id"], kind="stable")
+    return frame.drop(columns="_start").reset_index(drop=True)
+
+
+def _reformat(values: pd.Series, source: str, target: str, export: str) -> pd.Series:
+    src = python_format(source)
+    dst = python_format(target)
+
+    def convert(value: object) -> str:
+        try:
+            return datetime.strptime(str(value), src).strftime(dst)
+        except ValueError:
+            raise LstsError(f"export {export}: time {value!r} does not match the project's time_format {source!r}") from None
+
+    return values.map(convert)
+
+
+def lookout_frame(frame: pd.DataFrame, export: ExportSpec, project: ProjectSpec) -> pd.DataFrame:
+    """start,end of each labeled period, filtered by ``labels``, re-formatted by ``time_format``."""
+    if export.labels is not None:
+        frame = frame[frame["label"].isin(export.labels)]
+    out = frame[["start", "end"]].drop_duplicates().reset_index(drop=True)
+    source = project.timeseries.time_format
+    if export.time_format and source and not out.empty:
+        out = pd.DataFrame({"start": _reformat(out["start"], source, export.time_format, export.name),
+                            "end": _reformat(out["end"], source, export.time_format, export.name)})
+    return out
+
+
+def table_frame(frame: pd.DataFrame, export: ExportSpec) -> pd.DataFrame:
+    if export.labels is not None:
+        frame = frame[frame["label"].isin(export.labels)].reset_index(drop=True)
+    return frame
+
+
+def to_csv(frame: pd.DataFrame, header: bool) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, header=header, index=False, lineterminator="\n")
+    return buffer.getvalue().encode()
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: where, its bytes and how many data rows it holds."""
+
+    location: str
+    data: bytes
+    rows: int
+
+
+def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
+    """The main output and, with ``split``, one output per source file next to it."""
+    lookout = export.format == "lookout"
+
+    def render(frame: pd.DataFrame) -> Output:
+        body = lookout_frame(frame, export, project) if lookout else table_frame(frame, export)
+        return Output(export.output, to_csv(body, header=not lookout), len(body))
+
+    found = [render(regions)]
+    if export.split:
+        folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
+        for file, part in regions.groupby("file", sort=True):
+            name = PurePosixPath(str(file)).name
+            target = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
+            found.append(Output(target, render(part).data, render(part).rows))
+    return found
+
+
+def write_local(location: str, data: bytes) -> None:
+    """Atomic: write a temporary file beside the target, then rename over it."""
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -62,8 +62,10 @@ def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
         for annotation in pick_annotations(task, which):
             annotator = _annotator(annotation, users)
             for region in annotation.get("result") or []:
-                value = region.get("value") if isinstance(region, dict) else None
-                if region.get("type") != "timeserieslabels" or not isinstance(value, dict):
+                if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
+                    continue
+                value = region.get("value")
+                if not isinstance(value, dict):
                     continue
                 start, end = value.get("start"), value.get("end")
                 instant = bool(value.get("instant", start is not None and start == end))
@@ -75,7 +77,7 @@ def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
 
 def regions_frame(rows: list[tuple]) -> pd.DataFrame:
     """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # values as sent: 5 stays 5, not 5.0
     if frame.empty:
         return frame
     numeric = pd.to_numeric(frame["start"], errors="coerce")

@@ -1,0 +1,106 @@
+"""Flattening of recorded annotation JSON, including odd shapes (no servers)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lsts_sync.export import flatten, outputs_for, regions_frame, source_file
+from lsts_sync.models import ExportSpec, ProjectSpec
+from lsts_sync.problems import LstsError
+
+
+def region(start, end, *labels, instant=None, kind="timeserieslabels"):
+    value = {"start": start, "end": end, "timeserieslabels": list(labels)}
+    if instant is not None:
+        value["instant"] = instant
+    return {"from_name": "label", "to_name": "ts", "type": kind, "value": value}
+
+
+def task(tid, key, *annotations):
+    return {"id": tid, "data": {"csv": f"s3://b/{key}"}, "annotations": list(annotations), "drafts": [{"result": [region("x", "y", "Draft")]}]}
+
+
+def ann(aid, updated, *result, cancelled=False, who=1):
+    return {"id": aid, "updated_at": updated, "completed_by": who, "was_cancelled": cancelled, "result": list(result)}
+
+
+TASKS = [
+    task(1, "d/a.csv",
+         ann(10, "2024-01-01T00:00:00Z", region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Anomaly")),
+         ann(11, "2024-01-02T00:00:00Z", region("2021-01-01 00:30:00", "2021-01-01 00:40:00", "Anomaly", "Valve"),
+             region("2021-01-01 00:05:00", "2021-01-01 00:05:00", "Spike", instant=True))),
+    task(2, "d/b.csv", ann(12, "2024-01-03T00:00:00Z", region("2021-01-02 00:00:00", "2021-01-02 01:00:00", "Anomaly"),
+                           cancelled=True)),
+    task(3, "d/c.csv"),
+    task(4, "d/e.csv", ann(13, "2024-01-01T00:00:00Z",
+                           {"type": "timeserieslabels"}, {"type": "choices", "value": {"choices": ["x"]}},
+                           region("2021-01-03 00:00:00", "2021-01-03 00:01:00"), "not-a-dict",
+                           {"type": "timeserieslabels", "value": None},
+                           region(None, None, "NoTimes"))),
+]
+
+
+def test_latest_non_cancelled_annotation_one_row_per_label() -> None:
+    rows = flatten(TASKS, "p", "latest", {1: "ann@example.com"})
+    assert [(r[1], r[3], r[4], r[6], r[7]) for r in rows] == [
+        (1, "Anomaly", "2021-01-01 00:30:00", False, 11),
+        (1, "Valve", "2021-01-01 00:30:00", False, 11),
+        (1, "Spike", "2021-01-01 00:05:00", True, 11),
+        (4, "NoTimes", None, False, 13),
+    ]
+    assert {r[8] for r in rows} == {"ann@example.com"}
+
+
+def test_all_annotations_and_never_cancelled_or_drafts() -> None:
+    rows = flatten(TASKS, "p", "all")
+    assert sorted({r[7] for r in rows}) == [10, 11, 13]
+    assert "Draft" not in {r[3] for r in rows}
+
+
+def test_regions_sorted_by_file_start_label() -> None:
+    frame = regions_frame(flatten(TASKS[:1], "p"))
+    assert list(frame["label"]) == ["Spike", "Anomaly", "Valve"]
+
+
+def test_empty_export_is_valid_empty_file() -> None:
+    frame = regions_frame(flatten([task(1, "a.csv")], "p"))
+    assert frame.empty and list(frame.columns)[:3] == ["project", "task_id", "file"]
+
+
+def test_source_file_from_s3_url_and_fallbacks() -> None:
+    assert source_file({"data": {"csv": "s3://bucket/x/y.csv"}}) == "x/y.csv"
+    assert source_file({"data": {"csv": "https://h/y.csv"}}) == "https://h/y.csv"
+    assert source_file({"data": {}, "storage_filename": "k.csv"}) == "k.csv"
+
+
+def _specs(**export):
+    project = ProjectSpec.model_validate({"kind": "Project", "name": "p", "instance": "i",
+                                          "timeseries": {"time_column": "t", "time_format": "%Y-%m-%d %H:%M:%S",
+                                                         "channels": [{"column": "v"}]},
+                                          "labels": [{"value": "Anomaly"}]})
+    return ExportSpec.model_validate({"kind": "Export", "name": "e", "project": "p", "output": "out/l.csv",
+                                      **export}), project
+
+
+def test_lookout_filters_labels_and_reformats_time() -> None:
+    export, project = _specs(format="lookout", labels=["Anomaly"], time_format="%Y-%m-%dT%H:%M:%S.%f",
+                             split="{stem}-labels.csv")
+    outputs = outputs_for(export, project, regions_frame(flatten(TASKS[:1], "p")))
+    assert outputs[0].data == b"2021-01-01T00:30:00.000000,2021-01-01T00:40:00.000000\n"
+    assert [(o.location, o.rows) for o in outputs] == [("out/l.csv", 1), ("out/a-labels.csv", 1)]
+
+
+def test_lookout_time_that_does_not_parse_is_an_error() -> None:
+    export, project = _specs(format="lookout", time_format="%Y")
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("1609459200000", "1609459260000", "A")))], "p"))
+    with pytest.raises(LstsError, match="does not match the project's time_format"):
+        outputs_for(export, project, frame)
+
+
+def test_numbers_stay_numbers_without_project_time_format() -> None:
+    export, project = _specs(format="lookout", time_format="%Y")
+    project = project.model_copy(update={"timeseries": project.timeseries.model_copy(update={"time_format": None})})
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(5, 7, "A"), region(1.5, 2, "A")))], "p"))
+    assert outputs_for(export, project, frame)[0].data == b"1.5,2\n5,7\n"
+    assert isinstance(frame, pd.DataFrame)

@@ -71,6 +71,7 @@ class _Applier:
         if isinstance(change, Create):
             self.project_ids[change.new.key] = ls.create_project(change.new)
         else:
+            self.project_ids[change.new.key] = change.old.id  # adopted projects get their id here
             ls.update_project(change.old.id, change.new, [d.field for d in change.diffs])
 
     def _storage(self, change: Create | Update | Delete) -> None:
@@ -83,7 +84,8 @@ class _Applier:
             self.storage_ids[new.key] = ls.create_storage(new, project_id, self.credentials(new))
         else:
             self.storage_ids[new.key] = change.old.id
-            ls.update_storage(change.old.id, new)
+            rotate = any(d.field == "credentials" for d in change.diffs)
+            ls.update_storage(change.old.id, new, self.credentials(new) if rotate else None)
 
     def sync(self, sync: Sync, storage_id: int, timeout: float) -> tuple[str, int]:
         storage = sync.storage
@@ -103,7 +105,12 @@ class _Applier:
 def apply_plan(plan: Plan, conn: Connections, *, live_project_ids: dict[tuple[str, str], int],
                live_storage_ids: dict[tuple[str, str, str], int], progress: Progress,
                sync_timeout: float = 600.0) -> ApplyResult:
-    """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error."""
+    """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error.
+
+    A plan with blocking checks is refused before anything is written.
+    """
+    if plan.blockers:
+        raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
     applier = _Applier(conn, live_project_ids, progress)
     applier.storage_ids.update(live_storage_ids)
     result = ApplyResult()

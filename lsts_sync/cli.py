@@ -99,18 +99,27 @@ def _targets(target: tuple[str, ...], specs) -> set[str] | None:
     return set(target)
 
 
-def _prepare(paths: tuple[str, ...], target: tuple[str, ...], sync_all: bool, prune: bool):
-    """load specs -> desired state -> live state -> build_plan. Returns (plan, live, connections)."""
+def _prepare(paths: tuple[str, ...], options: dict):
+    """load specs -> desired state -> live state -> build_plan (+ data checks).
+
+    Returns (plan, live, connections, desired).
+    """
+    from .datachecks import check_sources
     from .desired import desired_state
-    from .live import Connections, read_live
-    from .plan import build_plan
+    from .live import Connections, read_live, read_usage
+    from .plan import Overrides, build_plan
 
     specs = load_or_exit(paths)
-    targets = _targets(target, specs)
+    targets = _targets(options["target"], specs)
+    overrides = Overrides(allow_label_removal=frozenset(options["allow_label_removal"]),
+                          allow_delete=frozenset(options["allow_delete"]), adopt=frozenset(options["adopt"]),
+                          force=options["force"], rotate_credentials=options["rotate_credentials"])
     desired = desired_state(specs, targets)
     conn = Connections.open(specs)
     live = read_live(specs, desired, conn, targets)
-    plan = build_plan(desired, live, sync_all=sync_all, prune=prune)
+    live = read_usage(desired, live, conn, prune=options["prune"], adopt=overrides.adopt)
+    plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides)
+    plan = plan.with_checks(check_sources(plan, specs, conn.s3, skip=options["skip_data_checks"]))
     log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
     return plan, live, conn, desired
 
@@ -122,6 +131,16 @@ def plan_options(func: Callable) -> Callable:
         click.option("--sync", "sync_all", is_flag=True, help="Sync every import storage, not only new/changed."),
         click.option("--prune", is_flag=True, help="Delete managed resources that no spec declares."),
         click.option("--stats", is_flag=True, help="Print the number of HTTP requests made (to stderr)."),
+        click.option("--allow-label-removal", multiple=True, metavar="NAME",
+                     help="Allow a template change that orphans annotations of project NAME."),
+        click.option("--allow-delete", multiple=True, metavar="NAME",
+                     help="With --prune: allow deleting project NAME although it has annotations."),
+        click.option("--adopt", multiple=True, metavar="NAME",
+                     help="Take over the unmanaged project whose title matches project NAME's."),
+        click.option("--force", is_flag=True, help="Allow updating/deleting more than 30% of managed resources."),
+        click.option("--rotate-credentials", is_flag=True,
+                     help="Re-send AWS credentials to every managed storage using credentials: environment."),
+        click.option("--skip-data-checks", is_flag=True, help="Do not read the first CSV of new/changed sources."),
     ]):
         func = option(func)
     return func
@@ -132,15 +151,17 @@ def plan_options(func: Callable) -> Callable:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
-def plan_command(paths, target, sync_all, prune, stats, as_json, markdown, detailed_exitcode) -> None:
+def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) -> None:
     """Show what apply would change in Label Studio and S3."""
     from .render import render_json, render_markdown, render_text
 
-    plan, _, conn, _ = _prepare(paths, target, sync_all, prune)
+    plan, _, conn, _ = _prepare(paths, options)
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
     if stats:
         click.echo(conn.stats.line(), err=True)
+    if plan.blockers and detailed_exitcode:
+        raise click.exceptions.Exit(_fail(f"{len(plan.blockers)} safety check(s) block this plan"))
     if detailed_exitcode and not plan.empty:
         raise click.exceptions.Exit(2)
 
@@ -148,13 +169,16 @@ def plan_command(paths, target, sync_all, prune, stats, as_json, markdown, detai
 @cli.command("apply")
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
-def apply_command(paths, target, sync_all, prune, stats, auto_approve) -> None:
+def apply_command(paths, stats, auto_approve, **options) -> None:
     """Apply the plan: create/update projects, storages and CORS, then sync."""
     from .apply import ApplyFailed, apply_plan
     from .render import render_text
 
-    plan, live, conn, desired = _prepare(paths, target, sync_all, prune)
+    plan, live, conn, desired = _prepare(paths, options)
     click.echo(render_text(plan), nl=False)
+    if plan.blockers:
+        raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan "
+                        f"({', '.join(c.override or c.name for c in plan.blockers)}); nothing was changed")
     ids = {k: p.id for k, p in live.projects.items()}
     if plan.empty:
         _print_urls(conn, ids, desired.projects)

@@ -17,7 +17,7 @@ from label_studio_sdk.core.api_error import ApiError
 
 from .models import InstanceSpec
 from .problems import LstsError
-from .state import ProjectState, StorageState, split_marker, with_marker
+from .state import ProjectState, StorageState, Usage, split_marker, with_marker
 from .stats import RequestStats, redact
 
 log = logging.getLogger(__name__)
@@ -62,15 +62,16 @@ class LabelStudioInstance:
 
     # -- reads ------------------------------------------------------------------------------
     def read_projects(self) -> tuple[list[ProjectState], dict[str, int]]:
-        """Managed projects (those carrying our marker) and unmanaged ones as ``{title: id}``."""
+        """Managed projects (those carrying our marker) and unmanaged ones by title (name ``""``)."""
         managed, unmanaged = [], {}
         for item in self._list_projects():
             _, name = split_marker(item.description)
+            state = ProjectState(self.spec.name, name or "", item.title or "", item.description or "",
+                                 item.label_config or "", id=item.id)
             if name is None:
-                unmanaged.setdefault(item.title or "", item.id)
-                continue
-            managed.append(ProjectState(self.spec.name, name, item.title or "", item.description or "",
-                                        item.label_config or "", id=item.id))
+                unmanaged.setdefault(state.title, state)
+            else:
+                managed.append(state)
         return managed, unmanaged
 
     def _list_projects(self) -> list[Any]:
@@ -83,6 +84,33 @@ class LabelStudioInstance:
                 break
             items.extend(page.items or [])
         return items
+
+    def read_usage(self, project: ProjectState, new_config: str | None) -> Usage:
+        """What annotations of ``project`` use, and Label Studio's verdict on ``new_config``.
+
+        The summary endpoint is not in the SDK, so it goes through the SDK's own HTTP client.
+        """
+        response = self._call(f"read the summary of project {project.name or project.title}",
+                              self.client._client_wrapper.httpx_client.request,
+                              f"api/projects/{project.id}/summary/", method="GET")
+        if response.status_code == 404:
+            return Usage(0)
+        if response.status_code >= 400:
+            raise LstsError(f"instance {self.spec.name}: reading the summary of project {project.id} failed "
+                            f"with HTTP {response.status_code}")
+        summary = response.json() or {}
+        created = {k: int(v or 0) for k, v in (summary.get("created_annotations") or {}).items()}
+        labels = frozenset((control, label) for control, counts in (summary.get("created_labels") or {}).items()
+                           for label, n in (counts or {}).items() if n)
+        rejection = None
+        if new_config is not None and sum(created.values()):
+            try:
+                self.client.projects.validate_label_config(id=project.id, label_config=new_config)
+            except ApiError as exc:
+                if exc.status_code in (401, 403):
+                    raise LstsError(self._api_message("validate the template", exc)) from None
+                rejection = " ".join(redact(str(exc.body), [self._secret]).split())[:300]
+        return Usage(sum(created.values()), frozenset(k for k, v in created.items() if v), labels, rejection)
 
     def read_storages(self, project: ProjectState) -> list[StorageState]:
         """The project's S3 import and export storages that carry our marker."""
@@ -127,7 +155,7 @@ class LabelStudioInstance:
         return created.id
 
     def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
-        values = {f: getattr(project, f) for f in fields}
+        values = {f: getattr(project, f) for f in fields if f != "credentials"}
         self._call(f"update project {project.name}", self.client.projects.update, id=project_id, **values)
 
     def delete_project(self, project: ProjectState) -> None:

@@ -93,3 +93,21 @@ class S3Buckets:
             self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/csv")
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"write {url}", exc) from None
+
+    def first_keys(self, bucket: str, prefix: str, recursive: bool, limit: int = 1000) -> list[str]:
+        """Up to ``limit`` keys under ``prefix`` (direct children only unless ``recursive``)."""
+        args = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": limit}
+        if not recursive:
+            args["Delimiter"] = "/"
+        try:
+            return [o["Key"] for o in self.client(bucket).list_objects_v2(**args).get("Contents", [])]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(bucket, f"list s3://{bucket}/{prefix}", exc) from None
+
+    def head_bytes(self, bucket: str, key: str, size: int = 65536) -> bytes:
+        """The first ``size`` bytes of an object (one ranged GET)."""
+        try:
+            body = self.client(bucket).get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"]
+            return body.read()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(bucket, f"read s3://{bucket}/{key}", exc) from None

@@ -11,10 +11,16 @@ No I/O happens here. Apply executes exactly the changes of the Plan, in ``Plan.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from .state import CorsState, ProjectState, State, StorageState
+from .template import controls, label_values
+
+# octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
+# once at least MIN_MANAGED resources are managed.
+MAX_CHANGE_SHARE = 0.3
+MIN_MANAGED = 10
 
 Resource = Union[ProjectState, StorageState, CorsState]
 
@@ -58,6 +64,32 @@ class Sync:
 Change = Union[Create, Update, Delete]
 
 
+@dataclass(frozen=True)
+class Check:
+    """A named safety check on a plan. A blocking check stops apply unless its override was given.
+
+    ``override`` is the exact command-line words that allow it; ``allowed`` says they were given.
+    """
+
+    name: str
+    subject: str
+    message: str
+    override: str | None = None
+    blocking: bool = True
+    allowed: bool = False
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Named permissions from the command line, each scoped to spec names where it makes sense."""
+
+    allow_label_removal: frozenset[str] = frozenset()
+    allow_delete: frozenset[str] = frozenset()
+    adopt: frozenset[str] = frozenset()
+    force: bool = False
+    rotate_credentials: bool = False
+
+
 def _rank(change: Change | Sync) -> int:
     """The fixed order of the module docstring."""
     if isinstance(change, Sync):
@@ -74,7 +106,15 @@ class Plan:
 
     changes: tuple[Change, ...] = ()
     syncs: tuple[Sync, ...] = ()
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def blockers(self) -> tuple[Check, ...]:
+        """Blocking checks whose override was not given: apply refuses to run while any is left."""
+        return tuple(c for c in self.checks if c.blocking and not c.allowed)
+
+    def with_checks(self, checks: list[Check]) -> "Plan":
+        return replace(self, checks=self.checks + tuple(checks))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,12 +151,91 @@ def _reconcile(desired: dict, live: dict, changes: list, prune: bool) -> None:
         changes.extend(Delete(have) for key, have in live.items() if key not in desired)
 
 
-def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bool = False) -> Plan:
-    """Compare ``desired`` with ``live``; returns the frozen Plan. Pure: no I/O, no clock.
+def _adopt(changes: list[Change], live: State, adopt: frozenset[str]) -> list[Check]:
+    """Creates whose title exists without our marker: adopt them (update in place) or block."""
+    checks = []
+    for i, change in enumerate(changes):
+        if not (isinstance(change, Create) and isinstance(change.new, ProjectState)):
+            continue
+        want = change.new
+        clash = live.unmanaged.get((want.instance, want.title))
+        if clash is None:
+            continue
+        if want.name in adopt:
+            old = replace(clash, name=want.name)
+            changes[i] = Update(old, want, diff_fields(old, want))
+        else:
+            checks.append(Check("unmanaged-title", want.name,
+                                f"project {want.title!r} (id {clash.id}) exists without the lsts-sync marker; "
+                                "take it over or change the title", f"--adopt {want.name}"))
+    return checks
+
+
+def _label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Template updates that drop a label or control used by annotations (or that Label Studio refuses)."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)) or change.old.usage is None:
+            continue
+        usage, new = change.old.usage, change.new
+        kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
+        lost = sorted(f"{label} ({control})" for control, label in usage.labels - kept)
+        lost += sorted(f"control {c}" for c in usage.controls - controls(new.label_config))
+        if usage.rejection and not lost:
+            lost.append(f"Label Studio refuses the template: {usage.rejection}")
+        if lost:
+            checks.append(Check("label-removal", new.name,
+                                f"the template change would orphan annotations: {'; '.join(lost)}",
+                                f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
+    return checks
+
+
+def _deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Deleting a project with annotations (or whose usage is unknown) needs --allow-delete NAME."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Delete) and isinstance(change.old, ProjectState)):
+            continue
+        old = change.old
+        if old.usage is not None and not old.usage.annotations:
+            continue
+        what = f"{old.usage.annotations} annotation result(s)" if old.usage else "annotations (usage unknown)"
+        checks.append(Check("delete-annotated", old.name, f"project {old.title!r} has {what} that deleting it "
+                            "would lose", f"--allow-delete {old.name}", allowed=old.name in overrides.allow_delete))
+    return checks
+
+
+def _share(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
+    managed = len(live.projects) + len(live.storages)
+    touched = sum(isinstance(c, (Update, Delete)) and not isinstance(getattr(c, "new", None), CorsState)
+                  and not (isinstance(c, Update) and [d.field for d in c.diffs] == ["credentials"])
+                  for c in changes)
+    if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
+        return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
+                      f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
+    return []
+
+
+def _rotate(changes: list[Change], desired: State, live: State) -> None:
+    """Re-send credentials to every managed storage that takes them from the environment."""
+    rotate = FieldDiff("credentials", "(sensitive)", "(sensitive)")
+    updated = {c.new.key: i for i, c in enumerate(changes) if isinstance(c, Update) and isinstance(c.new, StorageState)}
+    for key, want in desired.storages.items():
+        if key not in live.storages or want.credentials != "environment":
+            continue
+        if key in updated:
+            change = changes[updated[key]]
+            changes[updated[key]] = Update(change.old, change.new, change.diffs + (rotate,))
+        else:
+            changes.append(Update(live.storages[key], want, (rotate,)))
+
+
+def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bool = False,
+               overrides: Overrides = Overrides()) -> Plan:
+    """Compare ``desired`` with ``live``; returns the frozen Plan with its safety checks. Pure.
 
     Import storages are synced when new or changed and their spec says ``sync: true``, or always
-    with ``sync_all``. CORS rules are never pruned as resources: a rule that is no longer needed is
-    planned as an update to "absent" through the desired state itself.
+    with ``sync_all``. A CORS rule no longer needed is planned as an update to "absent".
     """
     changes: list[Change] = []
     for bucket, want in desired.cors.items():
@@ -126,9 +245,14 @@ def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bo
             changes.append(Create(want) if have.rule is None else Update(have, want, diff_fields(have, want)))
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
-    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
+    if overrides.rotate_credentials:
+        _rotate(changes, desired, live)
+    checks = _adopt(changes, live, overrides.adopt)
+    checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
+    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+               and any(d.field != "credentials" for d in getattr(c, "diffs", (FieldDiff("new", None, None),)))}
     syncs = [Sync(s, "new or changed" if s.key in touched else "--sync")
              for s in desired.storages.values()
              if s.role == "source" and ((s.sync and s.key in touched) or sync_all)]
     changes.sort(key=_rank)
-    return Plan(tuple(changes), tuple(syncs))
+    return Plan(tuple(changes), tuple(syncs), tuple(checks))

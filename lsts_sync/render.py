@@ -80,17 +80,28 @@ def render_text(plan: Plan) -> str:
             lines.extend(_create_lines(change))
     for sync in plan.syncs:
         lines.append(f"  » sync {sync.storage.address} ({sync.reason})")
-    for warning in plan.warnings:
-        lines.append(f"Warning: {warning}")
+    if plan.checks:
+        lines.append("")
+    lines.extend(render_check(check) for check in plan.checks)
     if lines:
         lines.append("")
     lines.append(plan.summary())
     return "\n".join(lines) + "\n"
 
 
+def render_check(check) -> str:
+    """``! name subject: message (override)`` for a blocker; ``warning:``/``allowed:`` otherwise."""
+    if not check.blocking:
+        return f"Warning: {check.subject}: {check.message}"
+    state = f"allowed by {check.override}" if check.allowed else (
+        f"blocks apply; allow with {check.override}" if check.override else "blocks apply")
+    return f"! {check.name} {check.subject}: {check.message} ({state})"
+
+
 def _json_resource(resource: object) -> dict:
     data = asdict(resource)
     data.pop("credentials", None)
+    data.pop("usage", None)
     return data
 
 
@@ -105,7 +116,8 @@ def plan_to_dict(plan: Plan) -> dict:
         entry["resource"] = _json_resource(resource)
         changes.append(entry)
     return {"changes": changes, "syncs": [{"address": s.storage.address, "reason": s.reason} for s in plan.syncs],
-            "warnings": list(plan.warnings), "summary": {**plan.counts, "sync": len(plan.syncs)},
+            "checks": [asdict(c) for c in plan.checks], "blocked": bool(plan.blockers),
+            "summary": {**plan.counts, "sync": len(plan.syncs)},
             "changed": bool(plan.changes)}
 
 

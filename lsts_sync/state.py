@@ -40,6 +40,20 @@ def split_marker(description: str | None) -> tuple[str, str | None]:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a live project's annotations use (from Label Studio's project summary).
+
+    ``controls`` are ``from_name|to_name|type`` keys; ``labels`` are ``(control, label)`` pairs.
+    ``rejection`` is Label Studio's own ``/validate/`` answer to the desired template, if it refused.
+    """
+
+    annotations: int
+    controls: frozenset[str] = frozenset()
+    labels: frozenset[tuple[str, str]] = frozenset()
+    rejection: str | None = None
+
+
+@dataclass(frozen=True)
 class ProjectState:
     """A project as lsts-sync sees it. ``id``/``annotations`` are only known for live projects."""
 
@@ -49,7 +63,7 @@ class ProjectState:
     description: str
     label_config: str
     id: int | None = None
-    annotations: int | None = None
+    usage: Usage | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -157,5 +171,5 @@ class State:
     projects: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
     storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
     cors: dict[str, CorsState] = field(default_factory=dict)
-    # Live only: projects without our marker, as {(instance, title): id}, to report title clashes.
-    unmanaged: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Live only: projects without our marker by (instance, title), to report clashes and adopt them.
+    unmanaged: dict[tuple[str, str], ProjectState] = field(default_factory=dict)

@@ -85,3 +85,12 @@ def label_values(xml: str) -> dict[str, set[str]]:
                 child.get("value", "") for child in control if child.tag in ("Label", "Choice")
             )
     return found
+
+
+def controls(xml: str) -> frozenset[str]:
+    """``name|toName|type`` of every control tag, the key Label Studio's summary uses."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return frozenset()
+    return frozenset(f"{e.get('name')}|{e.get('toName')}|{e.tag.lower()}" for e in root.iter() if e.get("toName"))

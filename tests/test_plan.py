@@ -11,9 +11,9 @@ import pytest
 
 from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
-from lsts_sync.plan import Create, Delete, Update, build_plan
+from lsts_sync.plan import Create, Delete, Overrides, Update, build_plan
 from lsts_sync.render import render_json, render_text
-from lsts_sync.state import CorsState, State
+from lsts_sync.state import CorsState, ProjectState, State, Usage
 
 SPECS = Path(__file__).parent.parent / "specs"
 TOKEN = "feedfacefeedfacefeedfacefeedfacefeedface"
@@ -97,6 +97,12 @@ def test_prune_deletes_only_what_is_live_and_undeclared(specs) -> None:
     assert build_plan(desired, live).empty
     plan = build_plan(desired, live, prune=True)
     assert [(type(c), c.old.name) for c in plan.changes] == [(Delete, "old")]
+    # usage unknown: deleting it is blocked like a project with annotations
+    assert [(c.name, c.override) for c in plan.blockers] == [("delete-annotated", "--allow-delete old")]
+    live.projects[extra.key] = dataclasses.replace(extra, usage=Usage(0))
+    assert build_plan(desired, live, prune=True).blockers == ()
+    live.projects[extra.key] = dataclasses.replace(extra, usage=Usage(3))
+    assert build_plan(desired, live, prune=True, overrides=Overrides(allow_delete=frozenset({"old"}))).blockers == ()
 
 
 def test_regex_filter_matches_whole_key_like_label_studio(specs) -> None:
@@ -119,3 +125,67 @@ def test_json_plan_has_no_token(specs) -> None:
 
 def test_target_limits_projects(specs) -> None:
     assert desired_state(specs, targets=set()).projects == {}
+
+
+def _with_usage(specs, **usage) -> tuple[State, State]:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], usage=Usage(**usage))
+    return desired, live
+
+
+def test_removing_a_used_label_blocks_unless_allowed(specs) -> None:
+    desired, live = _with_usage(specs, annotations=2, controls=frozenset({"label|ts|timeserieslabels"}),
+                                labels=frozenset({("label", "Anomaly"), ("label", "Retired")}))
+    plan = build_plan(desired, live)
+    assert plan.blockers == ()  # the template is unchanged
+    key = ("local", "pump-7")
+    old_config = live.projects[key].label_config.replace("</TimeSeriesLabels>",
+                                                         '<Label value="Retired"/></TimeSeriesLabels>')
+    live.projects[key] = dataclasses.replace(live.projects[key], label_config=old_config)
+    plan = build_plan(desired, live)
+    (check,) = plan.blockers
+    assert check.name == "label-removal" and "Retired (label)" in check.message
+    assert check.override == "--allow-label-removal pump-7"
+    allowed = build_plan(desired, live, overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
+    assert allowed.blockers == () and allowed.checks[0].allowed
+
+
+def test_label_studio_rejection_blocks_too(specs) -> None:
+    desired, live = _with_usage(specs, annotations=1, rejection="These labels still exist")
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], label_config="<View/>")
+    assert [c.name for c in build_plan(desired, live).blockers] == ["label-removal"]
+
+
+def test_unmanaged_title_blocks_or_is_adopted(specs) -> None:
+    desired = desired_state(specs)
+    want = desired.projects[("local", "pump-7")]
+    live = State()
+    live.unmanaged[("local", want.title)] = ProjectState("local", "", want.title, "by hand", want.label_config, id=7)
+    plan = build_plan(desired, live)
+    assert [(c.name, c.override) for c in plan.blockers] == [("unmanaged-title", "--adopt pump-7")]
+    adopted = build_plan(desired, live, overrides=Overrides(adopt=frozenset({"pump-7"})))
+    (update,) = [c for c in adopted.changes if isinstance(c.new, ProjectState)]
+    assert isinstance(update, Update) and update.old.id == 7
+    assert [d.field for d in update.diffs] == ["description"] and adopted.blockers == ()
+
+
+def test_too_many_changes_needs_force(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    for i in range(10):
+        extra = dataclasses.replace(live.projects[("local", "pump-7")], name=f"old-{i}", id=100 + i, usage=Usage(0))
+        live.projects[extra.key] = extra
+    plan = build_plan(desired, live, prune=True)
+    assert [c.name for c in plan.blockers] == ["too-many-changes"]
+    assert build_plan(desired, live, prune=True, overrides=Overrides(force=True)).blockers == ()
+
+
+def test_rotate_credentials_updates_every_storage_with_environment_credentials(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    plan = build_plan(desired, live, overrides=Overrides(rotate_credentials=True))
+    assert sorted(c.new.address for c in plan.changes) == ["storage pump-7/source", "storage pump-7/target"]
+    assert plan.syncs == () and "(sensitive)" in render_text(plan)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,33 +25,58 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROJECT_FIELDS = "id,title,description,label_config"
 PAGE_SIZE = 1000
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
 Credentials = tuple[str, str, str | None]
 
 
 class LabelStudioInstance:
     """One Label Studio server named by an Instance spec."""
 
-    def __init__(self, spec: InstanceSpec, stats: RequestStats, timeout: float = 60.0, retries: int = 2):
+    def __init__(self, spec: InstanceSpec, stats: RequestStats, timeout: float = 60.0, attempts: int = 4,
+                 backoff: float = 0.5):
         self.spec = spec
         self.stats = stats
+        self.attempts, self.backoff = attempts, backoff
         self._secret = spec.token.get_secret_value()
         http = httpx.Client(timeout=timeout, event_hooks={"request": [self._count]})
+        # Retries are ours (see _call), not the SDK's: a create must look for its marker before retrying.
         self.client = LabelStudio(base_url=spec.url, api_key=self._secret, httpx_client=http,
-                                  timeout=timeout, max_retries=retries)
+                                  timeout=timeout, max_retries=0)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _count(self, request: httpx.Request) -> None:
         self.stats.record(request.method)
         log.debug("%s %s", request.method, request.url.path)
 
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except ApiError as exc:
-            raise LstsError(self._api_message(what, exc)) from None
-        except httpx.TransportError as exc:
-            reason = redact(str(exc) or exc.__class__.__name__, [self._secret])
-            raise LstsError(f"instance {self.spec.name}: cannot reach {self.spec.url} ({what}): {reason}") from None
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, find_existing: Callable[[], T | None] | None = None,
+              **kwargs: Any) -> T:
+        """Call the SDK; retry transient failures (connection errors, 429, 5xx) with backoff.
+
+        Before retrying a create, ``find_existing`` looks for what the failed attempt may have
+        created (by our marker), so a lost response never makes a duplicate.
+        """
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                if exc.status_code not in TRANSIENT or attempt == self.attempts:
+                    raise LstsError(self._api_message(what, exc)) from None
+                reason = f"HTTP {exc.status_code}"
+            except httpx.TransportError as exc:
+                reason = redact(str(exc) or exc.__class__.__name__, [self._secret])
+                if attempt == self.attempts:
+                    raise LstsError(f"instance {self.spec.name}: cannot reach {self.spec.url} ({what}): {reason}") from None
+            log.info("instance %s: %s failed (%s), retry %d/%d in %.1fs",
+                     self.spec.name, what, reason, attempt, self.attempts - 1, delay)
+            time.sleep(delay)
+            delay *= 2
+            if find_existing is not None:
+                found = find_existing()
+                if found is not None:
+                    log.info("instance %s: %s had succeeded; found it by its marker", self.spec.name, what)
+                    return found
+        raise AssertionError("unreachable")
 
     def _api_message(self, what: str, exc: ApiError) -> str:
         name = self.spec.name
@@ -150,9 +176,13 @@ class LabelStudioInstance:
 
     # -- writes -----------------------------------------------------------------------------
     def create_project(self, project: ProjectState) -> int:
+        def existing() -> int | None:
+            return next((p.id for p in self.read_projects()[0] if p.name == project.name), None)
+
         created = self._call(f"create project {project.name}", self.client.projects.create, title=project.title,
-                             description=project.description, label_config=project.label_config)
-        return created.id
+                             description=project.description, label_config=project.label_config,
+                             find_existing=existing)
+        return created if isinstance(created, int) else created.id
 
     def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
         values = {f: getattr(project, f) for f in fields if f != "credentials"}
@@ -182,8 +212,13 @@ class LabelStudioInstance:
             fields.update(aws_access_key_id=key, aws_secret_access_key=secret)
             if token:
                 fields["aws_session_token"] = token
-        created = self._call(f"create {storage.address}", self._api(storage).create, project=project_id, **fields)
-        return created.id
+        def existing() -> int | None:
+            owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
+            return next((s.id for s in self.read_storages(owner) if s.role == storage.role), None)
+
+        created = self._call(f"create {storage.address}", self._api(storage).create, project=project_id,
+                             find_existing=existing, **fields)
+        return created if isinstance(created, int) else created.id
 
     def update_storage(self, storage_id: int, storage: StorageState, credentials: Credentials | None = None) -> None:
         fields = self._storage_fields(storage)

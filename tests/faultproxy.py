@@ -1,0 +1,87 @@
+"""A loopback HTTP proxy in front of the real Label Studio that fails chosen requests.
+
+``rule(method, path, n)`` (n counts matching requests from 1) returns one of:
+``"pass"``; ``"fail-after"`` (forward, then answer 502: the server did the work, the client never
+hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer).
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+Rule = Callable[[str, str, int], str]
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, rule: Rule):
+        self.upstream = urlsplit(upstream)
+        self.rule = rule
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.log: list[tuple[str, str, str]] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FaultProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _decide(self, method: str, path: str) -> str:
+        with self._lock:
+            key = (method, path.split("?")[0])
+            self.counts[key] += 1
+            action = self.rule(method, key[1], self.counts[key])
+            self.log.append((method, key[1], action))
+            return action
+
+    def _forward(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, list, bytes]:
+        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=120)
+        try:
+            conn.request(method, path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = proxy._decide(self.command, self.path)
+                if action == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if action != "fail":
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    status, out_headers, data = proxy._forward(self.command, self.path, headers, body)
+                if action in ("fail", "fail-after"):
+                    status, out_headers, data = 502, [("Content-Type", "text/plain")], b"injected fault"
+                self.send_response(status)
+                for key, value in out_headers:
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
+
+        return Handler

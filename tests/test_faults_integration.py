@@ -1,0 +1,98 @@
+"""Faults converge: injected failures between lsts-sync and the real Label Studio, kills, re-runs."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT, run_cli, upload_csvs
+from .faultproxy import FaultProxy
+from .test_apply_integration import apply, find_project, write_specs
+from .test_export_integration import region
+
+pytestmark = pytest.mark.integration
+
+
+def storages(ls, project_id: int) -> list[str]:
+    found = [s.description for s in ls.import_storage.s3.list(project=project_id)]
+    found += [s.description for s in ls.export_storage.s3.list(project=project_id)]
+    return sorted(d for d in found if d and "managed-by: lsts-sync" in d)
+
+
+def test_lost_create_response_is_found_by_marker_not_duplicated(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=2)
+    name = f"f-{uid}"
+
+    def rule(method: str, path: str, n: int) -> str:
+        if method == "POST" and path in ("/api/projects/", "/api/storages/s3/", "/api/storages/s3") and n == 1:
+            return "fail-after"
+        if method == "GET" and path == "/api/projects/" and n == 2:
+            return "fail"  # a transient 502 on a read is retried too
+        return "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = apply(write_specs(tmp_path / "a", bucket, name), dict(stack_env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 0, result.stderr
+    assert ("POST", "/api/projects/", "fail-after") in proxy.log
+    project = find_project(ls, name)  # asserts there is no duplicate
+    assert storages(ls, project.id) == [f"managed-by: lsts-sync name={name}/source",
+                                        f"managed-by: lsts-sync name={name}/target"]
+    assert len(list(ls.tasks.list(project=project.id))) == 2
+
+
+def test_failure_part_way_reports_and_rerun_converges(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"f-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+
+    def rule(method: str, path: str, n: int) -> str:
+        return "drop" if method == "POST" and path.startswith("/api/storages/export") else "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = apply(specs, dict(stack_env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 1
+    assert f"Applied 3 step(s): create bucket {bucket} CORS rule lsts-sync, create project {name}, " \
+           f"create storage {name}/source" in result.stderr
+    assert f"Not applied: create storage {name}/target, sync storage {name}/source" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    plan = run_cli(["plan", str(specs)], stack_env)
+    # the missing storage, and the CORS origin back from the proxy's address to Label Studio's own
+    assert f"+ storage {name}/target" in plan.stdout and f"~ bucket {bucket} CORS rule" in plan.stdout
+    assert "Plan: 1 to add, 1 to change, 0 to delete." in plan.stdout
+    assert apply(specs, stack_env).returncode == 0
+    assert apply(specs, stack_env).stdout.strip() == "No changes."
+    assert len(storages(ls, find_project(ls, name).id)) == 2
+
+
+def test_kill_at_random_points_then_rerun_converges(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=2)
+    rng = random.Random(20261123)
+    name = f"f-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    annotated = None
+    for round_ in range(4):
+        labels = ("Anomaly", "Maintenance") + tuple(f"Extra{i}" for i in range(round_))
+        specs = write_specs(tmp_path / f"r{round_}", bucket, name, labels=labels, ttl=10 + round_)
+        proc = subprocess.Popen([sys.executable, "-m", "lsts_sync", "apply", str(specs), "--auto-approve"],
+                                env=stack_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        proc.kill()
+        proc.wait()
+        if annotated is None and (project := find_project(ls, name)) is not None:
+            tasks = list(ls.tasks.list(project=project.id))
+            if tasks:
+                annotated = ls.annotations.create(id=tasks[0].id, result=[
+                    region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Anomaly")]).id
+    final = apply(specs, stack_env)
+    assert final.returncode == 0, final.stderr
+    assert apply(specs, stack_env).stdout.strip() == "No changes."
+    project = find_project(ls, name)
+    assert len(storages(ls, project.id)) == 2
+    assert len(list(ls.tasks.list(project=project.id))) == 2
+    if annotated is not None:
+        assert ls.annotations.get(id=annotated).result[0]["value"]["timeserieslabels"] == ["Anomaly"]

@@ -1,0 +1,96 @@
+"""Safety through the CLI against the real stack: no lost annotations, adopt, prune, data checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import run_cli, upload_csvs
+from .test_apply_integration import apply, find_project, write_specs
+from .test_export_integration import region
+
+pytestmark = pytest.mark.integration
+
+
+def annotated_project(stack_env, s3, ls, bucket, name, tmp_path):
+    upload_csvs(s3, bucket, "data/", count=1)
+    assert apply(write_specs(tmp_path / "a", bucket, name), stack_env).returncode == 0
+    project = find_project(ls, name)
+    (task,) = list(ls.tasks.list(project=project.id))
+    ls.annotations.create(id=task.id, result=[region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Maintenance")])
+    return project
+
+
+def test_removing_a_used_label_is_refused_without_override(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    name = f"s-{uid}"
+    project = annotated_project(stack_env, s3, ls, bucket, name, tmp_path)
+    before = ls.projects.get(id=project.id).label_config
+    fewer = write_specs(tmp_path / "b", bucket, name, labels=("Anomaly",))
+
+    plan = run_cli(["plan", str(fewer)], stack_env)
+    assert f"! label-removal {name}: the template change would orphan annotations: Maintenance (label)" in plan.stdout
+    assert f"allow with --allow-label-removal {name}" in plan.stdout
+    refused = apply(fewer, stack_env)
+    assert refused.returncode == 1 and "apply refused" in refused.stderr
+    assert ls.projects.get(id=project.id).label_config == before
+
+    allowed = apply(fewer, stack_env, "--allow-label-removal", name)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Maintenance" not in ls.projects.get(id=project.id).label_config
+
+
+def test_adding_a_label_to_an_annotated_project_is_safe(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    name = f"s-{uid}"
+    annotated_project(stack_env, s3, ls, bucket, name, tmp_path)
+    more = write_specs(tmp_path / "b", bucket, name, labels=("Anomaly", "Maintenance", "Drift"))
+    result = apply(more, stack_env)
+    assert result.returncode == 0, result.stderr
+    assert "label-removal" not in result.stdout
+
+
+def test_prune_never_deletes_annotated_project_without_allow_delete(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    name = f"s-{uid}"
+    project = annotated_project(stack_env, s3, ls, bucket, name, tmp_path)
+    empty = tmp_path / "empty"
+    write_specs(empty, bucket, f"other-{uid}")
+    upload_csvs(s3, bucket, "data/", count=1)
+    args = ["--prune", "--target", f"other-{uid}"]
+    # --target keeps prune local: the annotated project is not even considered
+    result = apply(empty, stack_env, *args)
+    assert result.returncode == 0 and find_project(ls, name) is not None
+    result = apply(empty, stack_env, "--prune")
+    assert result.returncode == 1 and f"--allow-delete {name}" in result.stdout
+    assert find_project(ls, name).id == project.id
+
+
+def test_unmanaged_title_is_reported_then_adopted(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"s-{uid}"
+    by_hand = ls.projects.create(title=f"Test {name}", description="made by hand")
+    specs = write_specs(tmp_path / "a", bucket, name)
+    result = apply(specs, stack_env)
+    assert result.returncode == 1 and f"unmanaged-title {name}" in result.stdout and f"--adopt {name}" in result.stdout
+    assert find_project(ls, name) is None
+    result = apply(specs, stack_env, "--adopt", name)
+    assert result.returncode == 0, result.stderr
+    assert find_project(ls, name).id == by_hand.id
+    assert apply(specs, stack_env).stdout.strip() == "No changes."
+
+
+def test_data_checks_name_prefix_key_and_column(stack_env, s3, bucket, uid, tmp_path) -> None:
+    specs = write_specs(tmp_path / "a", bucket, f"s-{uid}")
+    result = run_cli(["plan", str(specs)], stack_env)
+    assert f"no object under s3://{bucket}/data/ matches pattern" in result.stdout
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"Timestamp,vibration\n2021-01-01 00:00:00,1\n")
+    result = apply(specs, stack_env)
+    assert result.returncode == 1
+    assert f"s3://{bucket}/data/a.csv: channel 'temperature' is not in the header" in result.stdout
+    assert "Warning: s-" in result.stdout and "'Timestamp' differs from time column" in result.stdout
+
+
+def test_missing_bucket_and_wrong_token_are_one_line(stack_env, uid, tmp_path) -> None:
+    specs = write_specs(tmp_path / "a", f"no-such-{uid}", f"s-{uid}")
+    result = run_cli(["plan", str(specs)], stack_env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: bucket no-such-{uid}: does not exist at {stack_env['S3_ENDPOINT_URL']}"
+    result = run_cli(["plan", str(specs)], dict(stack_env, LABEL_STUDIO_API_KEY="1" * 40))
+    assert result.returncode == 1 and result.stderr.strip().startswith("Error: instance local: the token was refused (401)")

@@ -56,7 +56,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = Context(debug)
     # Only our own logger goes to DEBUG: botocore/httpx debug logs print request headers.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("lsts_sync").setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.getLogger("lsts_sync").setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 @cli.command()

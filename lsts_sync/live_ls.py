@@ -67,14 +67,14 @@ class LabelStudioInstance:
                 reason = redact(str(exc) or exc.__class__.__name__, [self._secret])
                 if attempt == self.attempts:
                     raise LstsError(f"instance {self.spec.name}: cannot reach {self.spec.url} ({what}): {reason}") from None
-            log.info("instance %s: %s failed (%s), retry %d/%d in %.1fs",
+            log.debug("instance %s: %s failed (%s), retry %d/%d in %.1fs",
                      self.spec.name, what, reason, attempt, self.attempts - 1, delay)
             time.sleep(delay)
             delay *= 2
             if find_existing is not None:
                 found = find_existing()
                 if found is not None:
-                    log.info("instance %s: %s had succeeded; found it by its marker", self.spec.name, what)
+                    log.debug("instance %s: %s had succeeded; found it by its marker", self.spec.name, what)
                     return found
         raise AssertionError("unreachable")
 

@@ -116,7 +116,7 @@ def _prepare(paths: tuple[str, ...], options: dict):
                           force=options["force"], rotate_credentials=options["rotate_credentials"])
     desired = desired_state(specs, targets)
     conn = Connections.open(specs)
-    live = read_live(specs, desired, conn, targets)
+    live = read_live(specs, desired, conn, targets, prune=options["prune"])
     live = read_usage(desired, live, conn, prune=options["prune"], adopt=overrides.adopt)
     plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides)
     plan = plan.with_checks(check_sources(plan, specs, conn.s3, skip=options["skip_data_checks"]))

@@ -30,10 +30,12 @@ class Connections:
         return cls(instances, S3Buckets(specs.buckets, stats), stats)
 
 
-def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[str] | None = None) -> State:
+def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[str] | None = None,
+              prune: bool = False) -> State:
     """Live state of the instances that desired projects use and of the buckets desired CORS covers.
 
     ``targets`` keeps only managed projects of those names (so --prune with --target stays local).
+    Storages are read for declared projects only, or for every managed project with ``prune``.
     """
     live = State()
     used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
@@ -44,6 +46,8 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
             if targets is not None and project.name not in targets:
                 continue
             live.projects[project.key] = project
+            if not prune and project.key not in desired.projects:
+                continue
             for storage in conn.instances[name].read_storages(project):
                 live.storages[storage.key] = storage
     for bucket in sorted(desired.cors):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import run_cli, upload_csvs
@@ -94,3 +96,30 @@ def test_missing_bucket_and_wrong_token_are_one_line(stack_env, uid, tmp_path) -
     assert result.stderr.strip() == f"Error: bucket no-such-{uid}: does not exist at {stack_env['S3_ENDPOINT_URL']}"
     result = run_cli(["plan", str(specs)], dict(stack_env, LABEL_STUDIO_API_KEY="1" * 40))
     assert result.returncode == 1 and result.stderr.strip().startswith("Error: instance local: the token was refused (401)")
+
+
+def test_known_secrets_never_in_any_output_or_log(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    """Every command of the tool, with a known AWS secret handed to Label Studio: nothing leaks."""
+    from .test_export_integration import add_exports
+
+    secret = f"known-aws-secret-{uid}"
+    env = dict(stack_env, AWS_SECRET_ACCESS_KEY=secret)
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"s-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    add_exports(specs, name, bucket, tmp_path / "out")
+    runs = [
+        run_cli(["validate", str(specs)], env), run_cli(["render", str(specs), "--project", name], env),
+        run_cli(["--debug", "apply", str(specs), "--auto-approve", "--stats"], env),
+        run_cli(["--debug", "plan", str(specs), "--json", "--rotate-credentials"], env),
+        run_cli(["--debug", "apply", str(specs), "--auto-approve", "--rotate-credentials"], env),
+        run_cli(["plan", str(specs), "--markdown"], env), run_cli(["--debug", "export", str(specs)], env),
+        run_cli(["--debug", "plan", str(specs)], dict(env, LABEL_STUDIO_API_KEY="2" * 40)),
+    ]
+    assert [r.returncode for r in runs] == [0, 0, 0, 0, 0, 0, 0, 1]
+    assert "(sensitive)" in runs[3].stdout
+    logs = [p.read_text(errors="replace") for p in (Path(stack.home) / "logs").glob("*.log")]
+    assert logs, "the stack's server logs should be checked too"
+    for text in [r.stdout + r.stderr for r in runs] + logs:
+        for known in (secret, stack.token, "2" * 40):
+            assert known not in text

@@ -123,3 +123,13 @@ def test_known_secrets_never_in_any_output_or_log(stack, stack_env, s3, ls, buck
     for text in [r.stdout + r.stderr for r in runs] + logs:
         for known in (secret, stack.token, "2" * 40):
             assert known not in text
+
+
+def test_temporary_credentials_are_a_warning(stack_env, s3, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    specs = write_specs(tmp_path / "a", bucket, f"s-{uid}")
+    session_token = f"session-token-{uid}"
+    result = run_cli(["plan", str(specs), "--detailed-exitcode"], dict(stack_env, AWS_SESSION_TOKEN=session_token))
+    assert result.returncode == 2, result.stderr
+    assert "Warning: *: the AWS credentials handed to Label Studio are temporary" in result.stdout
+    assert session_token not in result.stdout + result.stderr

@@ -127,7 +127,9 @@ def render_json(plan: Plan) -> str:
 
 def render_markdown(plan: Plan) -> str:
     """A pull-request comment: summary first, then the text plan in a diff block."""
-    body = render_text(plan)
+    # diff highlighting needs +/- in the first column
+    body = "".join(line[2:] if line.startswith(("  +", "  -")) else line
+                   for line in render_text(plan).splitlines(keepends=True))
     return f"### lsts-sync plan\n\n**{plan.summary()}**\n\n```diff\n{body}```\n"
 
 

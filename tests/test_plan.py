@@ -189,3 +189,11 @@ def test_rotate_credentials_updates_every_storage_with_environment_credentials(s
     plan = build_plan(desired, live, overrides=Overrides(rotate_credentials=True))
     assert sorted(c.new.address for c in plan.changes) == ["storage pump-7/source", "storage pump-7/target"]
     assert plan.syncs == () and "(sensitive)" in render_text(plan)
+
+
+def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
+    from lsts_sync.render import render_markdown
+
+    text = render_markdown(build_plan(desired_state(specs), State()))
+    assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")
+    assert "\n+ project pump-7" in text and "```diff\n" in text

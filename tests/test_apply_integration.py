@@ -150,3 +150,22 @@ def test_unreachable_instance_is_one_line(stack_env, tmp_path, bucket, uid) -> N
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         next(line for line in result.stderr.splitlines() if line.startswith("Error: instance local: cannot reach"))]
+
+
+def test_browser_path_presigned_url_with_cors_serves_the_csv(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    """What the labeler's browser does: resolve the task URL, follow it to S3 with its Origin."""
+    import httpx
+
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"p-{uid}"
+    assert apply(write_specs(tmp_path / "s", bucket, name), stack_env).returncode == 0
+    (task,) = list(ls.tasks.list(project=find_project(ls, name).id))
+    token = stack_env["LABEL_STUDIO_API_KEY"]
+    resolved = httpx.get(task.data["csv"], headers={"Authorization": f"Token {token}"})
+    assert resolved.status_code in (302, 303, 307), resolved.text[:200]
+    origin = stack_env["LABEL_STUDIO_URL"]
+    csv = httpx.get(resolved.headers["location"], headers={"Origin": origin})
+    assert csv.status_code == 200 and csv.text.startswith("timestamp,vibration,temperature,pressure\n")
+    assert csv.headers["access-control-allow-origin"] == origin
+    assert csv.headers["access-control-allow-methods"] == "GET"
+    assert "x-amz-request-id" in csv.headers["access-control-expose-headers"]

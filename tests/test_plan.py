@@ -197,3 +197,13 @@ def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
     text = render_markdown(build_plan(desired_state(specs), State()))
     assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")
     assert "\n+ project pump-7" in text and "```diff\n" in text
+
+
+def test_title_rename_updates_in_place(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], title="Old title")
+    (change,) = build_plan(desired, live).changes
+    assert isinstance(change, Update) and change.old.id == 1
+    assert [(d.field, d.old, d.new) for d in change.diffs] == [("title", "Old title", "Pump 7 - anomaly labeling")]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from stack import VENV, free_port
+
 from .conftest import run_cli, upload_csvs
 from .test_apply_integration import apply, find_project, write_specs
 from .test_export_integration import region
@@ -133,3 +135,32 @@ def test_temporary_credentials_are_a_warning(stack_env, s3, bucket, uid, tmp_pat
     assert result.returncode == 2, result.stderr
     assert "Warning: *: the AWS credentials handed to Label Studio are temporary" in result.stdout
     assert session_token not in result.stdout + result.stderr
+
+
+def test_access_denied_bucket_is_one_line(stack, stack_env, uid, tmp_path) -> None:
+    """A second S3 server that enforces credentials (moto's auth mode) refuses our unknown keys."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    server = subprocess.Popen([str(VENV / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}", timeout=1)
+                break
+            except OSError as exc:
+                if getattr(exc, "code", None):
+                    break
+                time.sleep(0.1)
+        specs = write_specs(tmp_path / "a", f"denied-{uid}", f"s-{uid}")
+        result = run_cli(["plan", str(specs)], dict(stack_env, S3_ENDPOINT_URL=f"http://127.0.0.1:{port}"))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"Error: bucket denied-{uid}: access denied (InvalidAccessKeyId) "
+                                     "while trying to read CORS")

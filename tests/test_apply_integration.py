@@ -169,3 +169,34 @@ def test_browser_path_presigned_url_with_cors_serves_the_csv(stack_env, s3, ls, 
     assert csv.headers["access-control-allow-origin"] == origin
     assert csv.headers["access-control-allow-methods"] == "GET"
     assert "x-amz-request-id" in csv.headers["access-control-expose-headers"]
+
+
+def _apply_on_terminal(specs: Path, env: dict, answer: str) -> tuple[int, str]:
+    """Run apply with a pseudo-terminal as stdin and type ``answer`` at the prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "lsts_sync", "apply", str(specs)], stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True)
+    os.close(slave)
+    os.write(master, f"{answer}\n".encode())
+    out, _ = proc.communicate(timeout=300)
+    os.close(master)
+    return proc.returncode, out
+
+
+def test_apply_asks_on_a_terminal(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"p-{uid}"
+    specs = write_specs(tmp_path / "s", bucket, name)
+    code, out = _apply_on_terminal(specs, stack_env, "no")
+    assert code == 1 and "Only 'yes' will be accepted" in out and "apply cancelled; nothing was changed" in out
+    assert find_project(ls, name) is None
+    code, out = _apply_on_terminal(specs, stack_env, "yes")
+    assert code == 0, out
+    assert "Apply complete" in out and find_project(ls, name) is not None

@@ -7,6 +7,7 @@ prints ``(sensitive)`` for any field named like a secret all the same.
 from __future__ import annotations
 
 import difflib
+import xml.etree.ElementTree as ET
 import json
 from dataclasses import asdict
 
@@ -62,7 +63,10 @@ def _headline(change: Create | Update | Delete) -> str:
 def _create_lines(change: Create) -> list[str]:
     fields = change.new.compared()
     if isinstance(change.new, ProjectState):
-        fields = {"title": change.new.title, "labels/channels": "(template, see `lsts-sync render`)"}
+        root = ET.fromstring(change.new.label_config)
+        fields = {"title": change.new.title,
+                  "labels": ", ".join(e.get("value", "") for e in root.iter("Label")),
+                  "channels": ", ".join(e.get("column", "") for e in root.iter("Channel"))}
     return [f"    {k}: {_value(k, v)}" for k, v in fields.items()]
 
 

@@ -248,6 +248,11 @@ def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bo
     if overrides.rotate_credentials:
         _rotate(changes, desired, live)
     checks = _adopt(changes, live, overrides.adopt)
+    if not prune:
+        checks += [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; "
+                         "--prune deletes it", blocking=False)
+                   for key, s in live.storages.items() if key not in desired.storages
+                   and (s.instance, s.project) in desired.projects]
     checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
                and any(d.field != "credentials" for d in getattr(c, "diffs", (FieldDiff("new", None, None),)))}

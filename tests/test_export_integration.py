@@ -32,6 +32,7 @@ output: {out}/labels.csv
 kind: Export
 name: {name}-table
 project: {name}
+split: '{{stem}}-regions.csv'
 output: {out}/regions.csv
 ---
 kind: Export
@@ -83,6 +84,9 @@ def test_export_both_formats_locally_and_to_s3(stack_env, s3, ls, bucket, uid, t
         row(t3, "data/week-03.csv", "Anomaly", "2021-01-15 01:00:00", "2021-01-15 02:00:00", False, other.id),
     ]) + "\n"
     assert (out / "regions.csv").read_text() == expected
+    lines = expected.splitlines(keepends=True)
+    assert (out / "week-01-regions.csv").read_text() == "".join(lines[:4])
+    assert (out / "week-03-regions.csv").read_text() == lines[0] + lines[4]
     body = s3.get_object(Bucket=bucket, Key="exports/labels.csv")["Body"].read().decode()
     assert body == ("2021-01-01 00:05:00,2021-01-01 00:05:00\n2021-01-01 00:30:00,2021-01-01 00:40:00\n"
                     "2021-01-15 01:00:00,2021-01-15 02:00:00\n")

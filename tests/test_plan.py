@@ -207,3 +207,14 @@ def test_title_rename_updates_in_place(specs) -> None:
     (change,) = build_plan(desired, live).changes
     assert isinstance(change, Update) and change.old.id == 1
     assert [(d.field, d.old, d.new) for d in change.diffs] == [("title", "Old title", "Pump 7 - anomaly labeling")]
+
+
+def test_storage_dropped_from_a_declared_project_is_a_warning_until_prune(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    del desired.storages[("local", "pump-7", "target")]
+    plan = build_plan(desired, live)
+    assert plan.changes == () and [(c.name, c.blocking) for c in plan.checks] == [("undeclared", False)]
+    assert "Warning: pump-7/target: storage pump-7/target is managed but no longer declared" in render_text(plan)
+    pruned = build_plan(desired, live, prune=True)
+    assert [(c.action, c.old.address) for c in pruned.changes] == [("delete", "storage pump-7/target")]

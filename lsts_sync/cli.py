@@ -158,8 +158,7 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) 
     plan, _, conn, _ = _prepare(paths, options)
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
-    if stats:
-        click.echo(conn.stats.line(), err=True)
+    _print_stats(stats, conn)
     if plan.blockers and detailed_exitcode:
         raise click.exceptions.Exit(_fail(f"{len(plan.blockers)} safety check(s) block this plan"))
     if detailed_exitcode and not plan.empty:

@@ -100,21 +100,13 @@ def _reformat(values: pd.Series, source: str, target: str, export: str) -> pd.Se
 
 
 def lookout_frame(frame: pd.DataFrame, export: ExportSpec, project: ProjectSpec) -> pd.DataFrame:
-    """start,end of each labeled period, filtered by ``labels``, re-formatted by ``time_format``."""
-    if export.labels is not None:
-        frame = frame[frame["label"].isin(export.labels)]
+    """Distinct start,end pairs of the (already label-filtered) regions, re-formatted by ``time_format``."""
     out = frame[["start", "end"]].drop_duplicates().reset_index(drop=True)
     source = project.timeseries.time_format
     if export.time_format and source and not out.empty:
         out = pd.DataFrame({"start": _reformat(out["start"], source, export.time_format, export.name),
                             "end": _reformat(out["end"], source, export.time_format, export.name)})
     return out
-
-
-def table_frame(frame: pd.DataFrame, export: ExportSpec) -> pd.DataFrame:
-    if export.labels is not None:
-        frame = frame[frame["label"].isin(export.labels)].reset_index(drop=True)
-    return frame
 
 
 def to_csv(frame: pd.DataFrame, header: bool) -> bytes:
@@ -136,17 +128,20 @@ def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame)
     """The main output and, with ``split``, one output per source file next to it."""
     lookout = export.format == "lookout"
 
-    def render(frame: pd.DataFrame) -> Output:
-        body = lookout_frame(frame, export, project) if lookout else table_frame(frame, export)
-        return Output(export.output, to_csv(body, header=not lookout), len(body))
+    if export.labels is not None:
+        regions = regions[regions["label"].isin(export.labels)].reset_index(drop=True)
 
-    found = [render(regions)]
+    def render(location: str, frame: pd.DataFrame) -> Output:
+        body = lookout_frame(frame, export, project) if lookout else frame
+        return Output(location, to_csv(body, header=not lookout), len(body))
+
+    found = [render(export.output, regions)]
     if export.split:
         folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
         for file, part in regions.groupby("file", sort=True):
             name = PurePosixPath(str(file)).name
-            target = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
-            found.append(Output(target, render(part).data, render(part).rows))
+            found.append(render(folder + export.split.format(file=name, stem=PurePosixPath(name).stem),
+                                part.reset_index(drop=True)))
     return found
 
 

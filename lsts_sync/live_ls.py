@@ -16,6 +16,7 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from .live_s3 import Credentials
 from .models import InstanceSpec
 from .problems import LstsError
 from .state import ProjectState, StorageState, Usage, split_marker, with_marker
@@ -26,7 +27,6 @@ T = TypeVar("T")
 PROJECT_FIELDS = "id,title,description,label_config"
 PAGE_SIZE = 1000
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
-Credentials = tuple[str, str, str | None]
 
 
 class LabelStudioInstance:
@@ -83,11 +83,14 @@ class LabelStudioInstance:
         if exc.status_code in (401, 403):
             return f"instance {name}: the token was refused ({exc.status_code}) by {self.spec.url} while trying to {what}"
         body = exc.body if isinstance(exc.body, str) else repr(exc.body)
-        body = " ".join(redact(body, [self._secret]).split())[:300]
-        return f"instance {name}: {what} failed with HTTP {exc.status_code}: {body}"
+        return f"instance {name}: {what} failed with HTTP {exc.status_code}: {self._short(body)}"
+
+    def _short(self, text: str) -> str:
+        """A server's answer as one redacted line of at most 300 characters."""
+        return " ".join(redact(text, [self._secret]).split())[:300]
 
     # -- reads ------------------------------------------------------------------------------
-    def read_projects(self) -> tuple[list[ProjectState], dict[str, int]]:
+    def read_projects(self) -> tuple[list[ProjectState], dict[str, ProjectState]]:
         """Managed projects (those carrying our marker) and unmanaged ones by title (name ``""``)."""
         managed, unmanaged = [], {}
         for item in self._list_projects():
@@ -135,7 +138,7 @@ class LabelStudioInstance:
             except ApiError as exc:
                 if exc.status_code in (401, 403):
                     raise LstsError(self._api_message("validate the template", exc)) from None
-                rejection = " ".join(redact(str(exc.body), [self._secret]).split())[:300]
+                rejection = self._short(str(exc.body))
         return Usage(sum(created.values()), frozenset(k for k, v in created.items() if v), labels, rejection)
 
     def read_storages(self, project: ProjectState) -> list[StorageState]:
@@ -206,12 +209,8 @@ class LabelStudioInstance:
         return self.client.import_storage.s3 if storage.role == "source" else self.client.export_storage.s3
 
     def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int:
-        fields = self._storage_fields(storage)
-        if credentials:
-            key, secret, token = credentials
-            fields.update(aws_access_key_id=key, aws_secret_access_key=secret)
-            if token:
-                fields["aws_session_token"] = token
+        fields = {**self._storage_fields(storage), **_credential_fields(credentials, clear_token=False)}
+
         def existing() -> int | None:
             owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
             return next((s.id for s in self.read_storages(owner) if s.role == storage.role), None)
@@ -221,10 +220,7 @@ class LabelStudioInstance:
         return created if isinstance(created, int) else created.id
 
     def update_storage(self, storage_id: int, storage: StorageState, credentials: Credentials | None = None) -> None:
-        fields = self._storage_fields(storage)
-        if credentials:
-            key, secret, token = credentials
-            fields.update(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token or "")
+        fields = {**self._storage_fields(storage), **_credential_fields(credentials, clear_token=True)}
         self._call(f"update {storage.address}", self._api(storage).update, id=storage_id, **fields)
 
     def delete_storage(self, storage: StorageState) -> None:
@@ -232,3 +228,15 @@ class LabelStudioInstance:
 
     def sync_storage(self, storage_id: int, name: str) -> None:
         self._call(f"sync storage {name}", self.client.import_storage.s3.sync, id=storage_id)
+
+
+def _credential_fields(credentials: Credentials | None, *, clear_token: bool) -> dict[str, str]:
+    """Storage fields for AWS credentials; ``clear_token`` sends an empty session token on rotation
+    so a stale one from earlier credentials does not linger."""
+    if not credentials:
+        return {}
+    key, secret, token = credentials
+    fields = {"aws_access_key_id": key, "aws_secret_access_key": secret}
+    if token or clear_token:
+        fields["aws_session_token"] = token or ""
+    return fields

@@ -7,8 +7,8 @@ prints ``(sensitive)`` for any field named like a secret all the same.
 from __future__ import annotations
 
 import difflib
-import xml.etree.ElementTree as ET
 import json
+import xml.etree.ElementTree as ET
 from dataclasses import asdict
 
 from .plan import Create, Delete, FieldDiff, Plan, Sync, Update

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .live import Connections
 from .plan import Create, Delete, Plan, Sync, Update
 from .problems import LstsError
+from .secrets import redact
 from .state import CorsState, ProjectState, StorageState
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class _Applier:
     def sync(self, sync: Sync, storage_id: int, timeout: float) -> tuple[str, int]:
         storage = sync.storage
         ls = self.conn.instances[storage.instance]
-        ls.sync_storage(storage_id, storage.marker_name)
+        ls.sync_storage(storage_id, storage.marker_name, sync.last_sync)
         deadline = time.monotonic() + timeout
         while True:
             status = ls.storage_status(storage_id)
@@ -125,9 +126,10 @@ def apply_plan(plan: Plan, conn: Connections, *, live_project_ids: dict[tuple[st
                     raise LstsError(f"{step.storage.address}: sync ended {status}")
             else:
                 applier.run(step)
-        except LstsError as exc:
+        except Exception as exc:  # any failure part-way must say what was done and what was not
+            message = str(exc) if isinstance(exc, LstsError) else redact(f"{type(exc).__name__}: {exc}")
             remaining = [_describe(s) for s in steps[index:]]
-            raise ApplyFailed(str(exc), result, remaining) from None
+            raise ApplyFailed(message, result, remaining) from None
         result.done.append(label)
         progress(f"{label}: done")
     result.project_ids = dict(applier.project_ids)

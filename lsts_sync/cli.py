@@ -6,8 +6,10 @@ so ``--help`` and ``validate`` start fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,6 +19,8 @@ import click
 from .problems import LstsError, Problem
 
 log = logging.getLogger("lsts_sync")
+# Variables whose values are masked in every output even before a client reads them.
+SECRET_VARIABLES = ("LABEL_STUDIO_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class Context:
@@ -53,9 +57,13 @@ def _fail(message: str) -> int:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative Label Studio time-series labeling on S3: validate, plan, apply, export."""
+    from .secrets import RedactingFilter
+
     ctx.obj = Context(debug)
     # Only our own logger goes to DEBUG: botocore/httpx debug logs print request headers.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     logging.getLogger("lsts_sync").setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
@@ -113,7 +121,8 @@ def _prepare(paths: tuple[str, ...], options: dict):
     targets = _targets(options["target"], specs)
     overrides = Overrides(allow_label_removal=frozenset(options["allow_label_removal"]),
                           allow_delete=frozenset(options["allow_delete"]), adopt=frozenset(options["adopt"]),
-                          force=options["force"], rotate_credentials=options["rotate_credentials"])
+                          take_over=frozenset(options["take_over"]), force=options["force"],
+                          rotate_credentials=options["rotate_credentials"])
     desired = desired_state(specs, targets)
     conn = Connections.open(specs)
     live = read_live(specs, desired, conn, targets, prune=options["prune"])
@@ -137,6 +146,8 @@ def plan_options(func: Callable) -> Callable:
                      help="With --prune: allow deleting project NAME although it has annotations."),
         click.option("--adopt", multiple=True, metavar="NAME",
                      help="Take over the unmanaged project whose title matches project NAME's."),
+        click.option("--take-over", multiple=True, metavar="NAME",
+                     help="Take over project NAME although another owner manages it."),
         click.option("--force", is_flag=True, help="Allow updating/deleting more than 30% of managed resources."),
         click.option("--rotate-credentials", is_flag=True,
                      help="Re-send AWS credentials to every managed storage using credentials: environment."),
@@ -159,7 +170,7 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) 
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
     _print_stats(stats, conn)
-    if plan.blockers and detailed_exitcode:
+    if plan.blockers:  # whatever --detailed-exitcode says: CI must fail before the merge, not at apply
         raise click.exceptions.Exit(_fail(f"{len(plan.blockers)} safety check(s) block this plan"))
     if detailed_exitcode and not plan.empty:
         raise click.exceptions.Exit(2)
@@ -168,8 +179,51 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) 
 @cli.command("apply")
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
-def apply_command(paths, stats, auto_approve, **options) -> None:
-    """Apply the plan: create/update projects, storages and CORS, then sync."""
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another apply's lock before giving up.")
+def apply_command(paths, stats, auto_approve, lock_timeout, **options) -> None:
+    """Apply the plan: create/update projects, storages and CORS, then sync.
+
+    The apply lock is taken before anything is read, so the plan applied is the one made under it.
+    """
+    specs = load_or_exit(paths)
+    with _apply_lock(specs, lock_timeout):
+        _apply(paths, stats, auto_approve, options)
+
+
+def _lock_for(specs, instance: str):
+    """The S3Lock of ``instance`` for this spec set's owner, or None when no bucket can hold it."""
+    from .live_s3 import S3Buckets
+    from .lock import S3Lock, lock_key
+    from .stats import RequestStats
+
+    bucket = specs.lock_bucket(instance)
+    if bucket is None:
+        return None
+    client = S3Buckets(specs.buckets, RequestStats()).client(bucket)
+    return S3Lock(client, bucket, lock_key(specs.instances[instance].url, specs.owner))
+
+
+@contextlib.contextmanager
+def _apply_lock(specs, timeout: float):
+    """Hold the apply lock of every instance the specs use (in name order) while the body runs."""
+    held = []
+    try:
+        for instance in sorted({p.instance for p in specs.projects.values()} or specs.instances):
+            lock = _lock_for(specs, instance)
+            if lock is None:
+                click.echo(f"Warning: instance {instance}: no Bucket spec to hold the apply lock; "
+                           "concurrent applies are not guarded (set lock_bucket)", err=True)
+                continue
+            held.append((lock, lock.acquire(timeout)))
+            log.debug("holding apply lock %s (id %s)", held[-1][1].url, held[-1][1].id)
+        yield
+    finally:
+        for lock, token in reversed(held):
+            lock.release(token)
+
+
+def _apply(paths, stats, auto_approve, options) -> None:
     from .apply import ApplyFailed, apply_plan
     from .render import render_text
 
@@ -225,6 +279,20 @@ def _confirm(auto_approve: bool) -> None:
         raise LstsError("apply cancelled; nothing was changed")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--lock-id", required=True, help="The id that the 'another apply holds the lock' line names.")
+def unlock(paths: tuple[str, ...], lock_id: str) -> None:
+    """Break a stale apply lock (its apply died) if it still has LOCK_ID."""
+    specs = load_or_exit(paths)
+    for instance in sorted(specs.instances):
+        lock = _lock_for(specs, instance)
+        if lock is not None and lock.force_unlock(lock_id):
+            click.echo(f"Unlocked s3://{lock.bucket}/{lock.key}")
+            return
+    raise LstsError(f"no apply lock with id {lock_id} is held for these specs; nothing was changed")
+
+
 @cli.command("export")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--name", "names", multiple=True, metavar="NAME", help="Only these Export specs (repeatable).")
@@ -249,7 +317,8 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
         project = specs.projects[export.project]
         ls = conn.instances[project.instance]
         if project.instance not in managed:
-            managed[project.instance] = {p.name: p.id for p in ls.read_projects()[0]}
+            own = sorted((p for m, p in ls.read_projects() if m and m.owner == specs.owner), key=lambda p: -p.id)
+            managed[project.instance] = {p.name: p.id for p in own}  # the lowest id wins, as in plan
         project_id = managed[project.instance].get(project.name)
         if project_id is None:
             raise LstsError(f"export {export.name}: project {project.name} does not exist in instance "
@@ -272,7 +341,10 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit 1; --debug adds the traceback."""
+    from .secrets import redact, register
+
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    register(*(os.environ.get(v) for v in SECRET_VARIABLES))
     try:
         code = cli.main(args=argv, prog_name="lsts-sync", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -286,10 +358,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except LstsError as exc:
         if debug:
-            traceback.print_exc()
-        sys.exit(_fail(str(exc)))
+            click.echo(redact(traceback.format_exc()), err=True)
+        sys.exit(_fail(redact(str(exc))))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug or an unforeseen failure: still one redacted line
+        if debug:
+            click.echo(redact(traceback.format_exc()), err=True)
+        sys.exit(_fail(redact(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")))
 
 

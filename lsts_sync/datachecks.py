@@ -55,7 +55,7 @@ def _temporary(s3: S3Buckets) -> bool:
 def check_source(project: ProjectSpec, storage: StorageState, s3: S3Buckets) -> list[Check]:
     """Checks of one source: a matching object exists and its first CSV fits the template."""
     where = f"s3://{storage.bucket}/{storage.prefix}"
-    keys = s3.first_keys(storage.bucket, storage.prefix, storage.recursive_scan)
+    keys = s3.keys(storage.bucket, storage.prefix, storage.recursive_scan)
     pattern = re.compile(storage.regex_filter)
     matching = [k for k in keys if pattern.match(k)]
     if not matching:

@@ -6,7 +6,7 @@ import re
 
 from .loader import SpecSet
 from .models import ProjectSpec, SourceSpec, TargetSpec
-from .state import CorsState, ProjectState, State, StorageState, desired_rule, with_marker
+from .state import CorsState, ProjectState, State, StorageState, cors_rule_id, desired_rule
 from .template import render_template
 
 
@@ -21,7 +21,7 @@ def regex_filter(source: SourceSpec) -> str:
 
 def _storage(specs: SpecSet, project: ProjectSpec, role: str, spec: SourceSpec | TargetSpec) -> StorageState:
     bucket = specs.buckets[spec.bucket]
-    common = dict(instance=project.instance, project=project.name, role=role, bucket=spec.bucket,
+    common = dict(instance=project.instance, project=project.name, role=role, bucket=spec.bucket, owner=specs.owner,
                   region_name=bucket.region, s3_endpoint=bucket.endpoint_url or "", credentials=spec.credentials)
     if isinstance(spec, TargetSpec):
         # Label Studio builds keys as prefix + "/" + id: a trailing slash would give "//".
@@ -43,10 +43,9 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
             origins[project.source.bucket].append(specs.instances[project.instance].origin)
         if targets is not None and project.name not in targets:
             continue
-        description = with_marker(project.description.strip(), project.name)
         state.projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
-            description=description, label_config=render_template(project))
+            description=project.description.strip(), label_config=render_template(project), owner=specs.owner)
         for role in ("source", "target"):
             spec = getattr(project, role)
             if spec is not None:
@@ -55,5 +54,6 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
     used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
     for bucket, found in origins.items():
         if targets is None or bucket in used:
-            state.cors[bucket] = CorsState(bucket, desired_rule(found))
+            rule_id = cors_rule_id(specs.owner)
+            state.cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
     return state

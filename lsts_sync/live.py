@@ -1,18 +1,26 @@
 """Read the live state the specs refer to: Label Studio projects/storages and bucket CORS.
 
-Request budget for a no-op plan: one project list per instance, two storage lists (import, export)
-per managed project, one CORS read per managed bucket.
+Ownership: a live resource is the spec set's own when its marker carries the spec set's owner.
+Only own resources enter ``State.projects``/``storages`` (so prune and the change-share check never
+see anyone else's); other owners' projects are counted, and kept aside only where a desired name
+clashes with one. Several own resources with one marker are duplicates: the lowest id is kept as
+the live one and every id is recorded for the plan to block on.
+
+Request budget for a no-op plan: one project list per instance (more pages past 1,000 projects),
+two storage lists (import, export) per declared project, one CORS read per managed bucket.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from .live_ls import LabelStudioInstance
 from .live_s3 import S3Buckets
 from .loader import SpecSet
-from .state import ProjectState, State
+from .state import ProjectState, State, StorageState
 from .stats import RequestStats
+from .template import controls, label_values
 
 
 @dataclass
@@ -30,48 +38,82 @@ class Connections:
         return cls(instances, S3Buckets(specs.buckets, stats), stats)
 
 
+def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, ...]], label) -> None:
+    """Put the lowest-id resource of each key into ``live``; record keys held by several."""
+    groups: dict = defaultdict(list)
+    for item in found:
+        groups[key(item)].append(item)
+    for k, items in groups.items():
+        items.sort(key=lambda item: item.id)
+        live[k] = items[0]
+        if len(items) > 1:
+            duplicates[label(items[0])] = tuple(item.id for item in items)
+
+
 def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[str] | None = None,
               prune: bool = False) -> State:
     """Live state of the instances that desired projects use and of the buckets desired CORS covers.
 
     ``targets`` keeps only managed projects of those names (so --prune with --target stays local).
-    Storages are read for declared projects only, or for every managed project with ``prune``.
+    Storages are read for declared projects only, or for every own managed project with ``prune``,
+    and for another owner's project whose name is declared (to take it over).
     """
     live = State()
+    owner = specs.owner
     used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
     for name in used:
-        projects, unmanaged = conn.instances[name].read_projects()
-        live.unmanaged.update({(name, title): p for title, p in unmanaged.items()})
-        for project in projects:
-            if targets is not None and project.name not in targets:
+        own, others = [], defaultdict(list)
+        for marker, project in conn.instances[name].read_projects():
+            if marker is None:
+                live.unmanaged.setdefault((name, project.title), project)
+            elif targets is None or project.name in targets:
+                (own if marker.owner == owner else others[marker.owner]).append(project)
+        _keep_lowest(own, lambda p: p.key, live.projects, live.duplicates, lambda p: p.address)
+        for other, projects in sorted(others.items()):
+            live.other_owners[other] = len(projects)
+            for project in sorted(projects, key=lambda p: p.id, reverse=True):
+                if project.key in desired.projects and project.key not in live.projects:
+                    live.foreign[project.key] = project
+        for project in [*live.projects.values(), *live.foreign.values()]:
+            if project.instance != name or (not prune and project.key not in desired.projects):
                 continue
-            live.projects[project.key] = project
-            if not prune and project.key not in desired.projects:
-                continue
-            for storage in conn.instances[name].read_storages(project):
-                live.storages[storage.key] = storage
-    for bucket in sorted(desired.cors):
-        live.cors[bucket] = conn.s3.read_cors(bucket)
+            mine = [s for s in conn.instances[name].read_storages(project) if s.owner == project.owner]
+            into = live.storages if project.owner == owner else live.foreign_storages
+            _keep_lowest(mine, lambda s: s.key, into, live.duplicates, lambda s: s.address)
+    for bucket, want in sorted(desired.cors.items()):
+        live.cors[bucket] = conn.s3.read_cors(bucket, want.rule_id)
     return live
 
 
-def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: set[str]) -> State:
-    """Add annotation usage to the live projects whose template would change or that would be deleted.
+def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
+    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it)."""
+    if want is None:
+        return True
+    old, new = label_values(have.label_config), label_values(want.label_config)
+    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
+    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
 
-    Only those cost the extra summary (and /validate/) requests, so a no-op plan stays cheap.
+
+def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: set[str]) -> State:
+    """Add annotation usage to the live projects whose template change drops a label or control,
+    and to those prune would delete. Only these cost an export request, so a no-op plan stays cheap.
+
+    An unmanaged project that would be adopted, and another owner's project that would be taken
+    over, are read in the same way: the template in use there may be anything.
     """
-    def template_changes(have: ProjectState, want: ProjectState) -> bool:
-        return have.compared()["label_config"] != want.compared()["label_config"]
+    def usage_of(project: ProjectState) -> ProjectState:
+        return replace(project, usage=conn.instances[project.instance].read_usage(project))
 
     for key, have in list(live.projects.items()):
         want = desired.projects.get(key)
-        if (want and template_changes(have, want)) or (want is None and prune):
-            usage = conn.instances[have.instance].read_usage(have, want.label_config if want else None)
-            live.projects[key] = replace(have, usage=usage)
+        if (want is not None or prune) and drops_labels(have, want):
+            live.projects[key] = usage_of(have)
+    for key, have in list(live.foreign.items()):
+        if drops_labels(have, desired.projects[key]):
+            live.foreign[key] = usage_of(have)
     for (instance, title), have in list(live.unmanaged.items()):
         want = next((p for p in desired.projects.values() if p.instance == instance and p.title == title
                      and p.name in adopt and p.key not in live.projects), None)
-        if want and template_changes(have, want):
-            usage = conn.instances[instance].read_usage(have, want.label_config)
-            live.unmanaged[(instance, title)] = replace(have, usage=usage)
+        if want and drops_labels(have, want):
+            live.unmanaged[(instance, title)] = usage_of(have)
     return live

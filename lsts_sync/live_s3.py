@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .models import BucketSpec
 from .problems import LstsError
-from .state import CORS_RULE_ID, CorsState, canonical_rule
+from .secrets import register
+from .state import CorsState, canonical_rule
 from .stats import RequestStats
 
 Credentials = tuple[str, str, str | None]
+# Retries are set explicitly, not left to the environment: botocore's "standard" mode retries
+# throttling and 5xx with jittered backoff, up to 4 attempts in all.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10, read_timeout=60)
 
 
 class S3Buckets:
@@ -32,7 +37,8 @@ class S3Buckets:
         spec = self.buckets[bucket]
         key = (spec.endpoint_url, spec.region)
         if key not in self._clients:
-            client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region)
+            client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region,
+                                          config=CLIENT_CONFIG)
             client.meta.events.register("before-send.s3", lambda request, **_: self.stats.record(request.method))
             self._clients[key] = client
         return self._clients[key]
@@ -52,20 +58,20 @@ class S3Buckets:
     def _where(self, bucket: str) -> str:
         return self.buckets[bucket].endpoint_url or f"AWS S3 ({self.buckets[bucket].region})"
 
-    def read_cors(self, bucket: str) -> CorsState:
-        """Our rule (by ID) and all other rules exactly as read."""
+    def read_cors(self, bucket: str, rule_id: str) -> CorsState:
+        """The rule with ``rule_id`` (the owner's) and all other rules exactly as read."""
         try:
             rules = self.client(bucket).get_bucket_cors(Bucket=bucket).get("CORSRules", [])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
-                return CorsState(bucket, None)
+                return CorsState(bucket, None, rule_id=rule_id)
             raise self._error(bucket, "read CORS", exc) from None
         except BotoCoreError as exc:
             raise self._error(bucket, "read CORS", exc) from None
-        ours = [r for r in rules if r.get("ID") == CORS_RULE_ID]
-        others = tuple(json.dumps(r, sort_keys=True) for r in rules if r.get("ID") != CORS_RULE_ID)
+        ours = [r for r in rules if r.get("ID") == rule_id]
+        others = tuple(json.dumps(r, sort_keys=True) for r in rules if r.get("ID") != rule_id)
         rule = json.dumps(canonical_rule(ours[0]), sort_keys=True) if ours else None
-        return CorsState(bucket, rule, others)
+        return CorsState(bucket, rule, others, rule_id)
 
     def write_cors(self, state: CorsState) -> None:
         """Write the full configuration (S3 replaces it whole); delete it when nothing is left."""
@@ -84,6 +90,7 @@ class S3Buckets:
         if found is None:
             raise LstsError("credentials: environment, but boto3 found no AWS credentials")
         frozen = found.get_frozen_credentials()
+        register(frozen.secret_key, frozen.token)
         return frozen.access_key, frozen.secret_key, frozen.token
 
     def put_object(self, url: str, data: bytes) -> None:
@@ -94,13 +101,14 @@ class S3Buckets:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"write {url}", exc) from None
 
-    def first_keys(self, bucket: str, prefix: str, recursive: bool, limit: int = 1000) -> list[str]:
-        """Up to ``limit`` keys under ``prefix`` (direct children only unless ``recursive``)."""
-        args = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": limit}
+    def keys(self, bucket: str, prefix: str, recursive: bool) -> list[str]:
+        """Every key under ``prefix`` (direct children only unless ``recursive``), page by page."""
+        args = {"Bucket": bucket, "Prefix": prefix}
         if not recursive:
             args["Delimiter"] = "/"
         try:
-            return [o["Key"] for o in self.client(bucket).list_objects_v2(**args).get("Contents", [])]
+            pages = self.client(bucket).get_paginator("list_objects_v2").paginate(**args)
+            return [o["Key"] for page in pages for o in page.get("Contents", [])]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"list s3://{bucket}/{prefix}", exc) from None
 

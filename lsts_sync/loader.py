@@ -53,6 +53,15 @@ class SpecSet:
         return {"Instance": self.instances, "Bucket": self.buckets,
                 "Project": self.projects, "Export": self.exports}[kind]  # type: ignore[return-value]
 
+    @property
+    def owner(self) -> str:
+        """The spec set's owner (every Instance spec must declare the same; ``check_references``)."""
+        return min((i.owner for i in self.instances.values()), default="default")
+
+    def lock_bucket(self, instance: str) -> str | None:
+        """Where the apply lock for ``instance`` lives: its ``lock_bucket``, else the first Bucket spec."""
+        return self.instances[instance].lock_bucket or min(self.buckets, default=None)
+
     def summary(self) -> str:
         return (f"{len(self.instances)} instances, {len(self.buckets)} buckets, "
                 f"{len(self.projects)} projects, {len(self.exports)} exports")
@@ -275,6 +284,15 @@ def check_references(specs: SpecSet) -> list[Problem]:
             storage = getattr(project, part)
             if storage is not None:
                 missing("Project", name, (part, "bucket"), "Bucket", storage.bucket, specs.buckets)
+    owners = {instance.owner for instance in specs.instances.values()}
+    for name, instance in specs.instances.items():
+        if instance.lock_bucket:
+            missing("Instance", name, ("lock_bucket",), "Bucket", instance.lock_bucket, specs.buckets)
+        if len(owners) > 1 and instance.owner != specs.owner:
+            origin = specs.origins[("Instance", name)]
+            found.append(Problem(origin.file, origin.line_of(("owner",)), f"owner {instance.owner!r} differs from "
+                                 f"owner {specs.owner!r} of another Instance: one spec set has one owner",
+                                 "Instance", name, ("owner",)))
     for name, export in specs.exports.items():
         missing("Export", name, ("project",), "Project", export.project, specs.projects)
         if export.output_bucket:

@@ -81,13 +81,21 @@ class Strict(BaseModel):
 
 
 class InstanceSpec(Strict):
-    """A Label Studio server. ``token`` is a SecretStr: its repr and str never show the value."""
+    """A Label Studio server. ``token`` is a SecretStr: its repr and str never show the value.
+
+    ``owner`` names who manages what this spec set creates there: every marker carries it, and
+    prune, duplicate detection and the change-share check see only the owner's own resources, so
+    several teams can share one Label Studio. ``lock_bucket`` holds the apply lock (default: the
+    first Bucket spec by name).
+    """
 
     kind: Literal["Instance"]
     name: Name
     url: HttpUrl
     token: SecretStr
     public_url: HttpUrl | None = None
+    owner: Name = "default"
+    lock_bucket: BucketName | None = None
 
     @field_validator("public_url", mode="before")
     @classmethod

@@ -58,6 +58,7 @@ class Sync:
 
     storage: StorageState
     reason: str
+    last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
     action = "sync"
 
 
@@ -86,6 +87,7 @@ class Overrides:
     allow_label_removal: frozenset[str] = frozenset()
     allow_delete: frozenset[str] = frozenset()
     adopt: frozenset[str] = frozenset()
+    take_over: frozenset[str] = frozenset()
     force: bool = False
     rotate_credentials: bool = False
 
@@ -107,6 +109,8 @@ class Plan:
     changes: tuple[Change, ...] = ()
     syncs: tuple[Sync, ...] = ()
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    # Managed projects of other owners that were seen and left alone, by owner (sorted).
+    other_owners: tuple[tuple[str, int], ...] = ()
 
     @property
     def blockers(self) -> tuple[Check, ...]:
@@ -171,22 +175,53 @@ def _adopt(changes: list[Change], live: State, adopt: frozenset[str]) -> list[Ch
     return checks
 
 
+def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) -> list[Check]:
+    """Creates whose name another owner manages: take them over (update in place) or block."""
+    checks = []
+    for i, change in enumerate(changes):
+        want = change.new if isinstance(change, Create) else None
+        if isinstance(want, ProjectState) and want.key in live.foreign:
+            theirs = live.foreign[want.key]
+            if want.name not in take_over:
+                checks.append(Check("owner-conflict", want.name, f"project {want.name} (id {theirs.id}) is managed "
+                                    f"by owner {theirs.owner!r}, not {want.owner!r}; take it over or rename the spec",
+                                    f"--take-over {want.name}"))
+            else:
+                changes[i] = Update(theirs, want, diff_fields(theirs, want))
+        elif isinstance(want, StorageState) and want.project in take_over and want.key in live.foreign_storages:
+            theirs = live.foreign_storages[want.key]
+            changes[i] = Update(theirs, want, diff_fields(theirs, want))
+    return checks
+
+
+def _duplicates(live: State) -> list[Check]:
+    """Several own resources with one marker: apply would touch only the lowest id, so block."""
+    return [Check("duplicate", address, f"{len(ids)} resources carry the marker of {address} (ids "
+                  f"{', '.join(map(str, ids))}); lsts-sync uses id {ids[0]}: delete the others in Label Studio "
+                  f"(move any annotations to id {ids[0]} first) and plan again")
+            for address, ids in sorted(live.duplicates.items())]
+
+
 def _label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
-    """Template updates that drop a label or control used by annotations (or that Label Studio refuses)."""
+    """Template updates that drop a label or control used by annotations or drafts (blocking),
+    or by predictions (a warning: a model can predict again)."""
     checks = []
     for change in changes:
         if not (isinstance(change, Update) and isinstance(change.old, ProjectState)) or change.old.usage is None:
             continue
         usage, new = change.old.usage, change.new
         kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
-        lost = sorted(f"{label} ({control})" for control, label in usage.labels - kept)
-        lost += sorted(f"control {c}" for c in usage.controls - controls(new.label_config))
-        if usage.rejection and not lost:
-            lost.append(f"Label Studio refuses the template: {usage.rejection}")
+        lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
+        lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
         if lost:
             checks.append(Check("label-removal", new.name,
-                                f"the template change would orphan annotations: {'; '.join(lost)}",
+                                f"the template change would orphan annotations or drafts: {'; '.join(lost)}",
                                 f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
+        predicted = [f"{label} ({control}): {n}" for (control, label), n in usage.predicted
+                     if (control, label) not in kept]
+        if predicted:
+            checks.append(Check("label-removal", new.name, "predictions use labels the new template drops: "
+                                f"{'; '.join(predicted)}", blocking=False))
     return checks
 
 
@@ -199,7 +234,7 @@ def _deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
         old = change.old
         if old.usage is not None and not old.usage.annotations:
             continue
-        what = f"{old.usage.annotations} annotation result(s)" if old.usage else "annotations (usage unknown)"
+        what = f"{old.usage.annotations} annotation(s) or draft(s)" if old.usage else "annotations (usage unknown)"
         checks.append(Check("delete-annotated", old.name, f"project {old.title!r} has {what} that deleting it "
                             "would lose", f"--allow-delete {old.name}", allowed=old.name in overrides.allow_delete))
     return checks
@@ -239,15 +274,15 @@ def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bo
     """
     changes: list[Change] = []
     for bucket, want in desired.cors.items():
-        have = live.cors.get(bucket, CorsState(bucket, None))
-        want = CorsState(bucket, want.rule, have.others)
+        have = live.cors.get(bucket, CorsState(bucket, None, rule_id=want.rule_id))
+        want = CorsState(bucket, want.rule, have.others, want.rule_id)
         if have.rule != want.rule:
             changes.append(Create(want) if have.rule is None else Update(have, want, diff_fields(have, want)))
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
     if overrides.rotate_credentials:
         _rotate(changes, desired, live)
-    checks = _adopt(changes, live, overrides.adopt)
+    checks = _duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
     if not prune:
         checks += [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; "
                          "--prune deletes it", blocking=False)
@@ -256,8 +291,9 @@ def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bo
     checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
                and any(d.field != "credentials" for d in getattr(c, "diffs", (FieldDiff("new", None, None),)))}
-    syncs = [Sync(s, "new or changed" if s.key in touched else "--sync")
+    last = {key: s.last_sync for key, s in live.storages.items()}
+    syncs = [Sync(s, "new or changed" if s.key in touched else "--sync", last.get(s.key))
              for s in desired.storages.values()
              if s.role == "source" and ((s.sync and s.key in touched) or sync_all)]
     changes.sort(key=_rank)
-    return Plan(tuple(changes), tuple(syncs), tuple(checks))
+    return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))

@@ -87,6 +87,10 @@ def render_text(plan: Plan) -> str:
     if plan.checks:
         lines.append("")
     lines.extend(render_check(check) for check in plan.checks)
+    if plan.other_owners:
+        owners = ", ".join(f"{owner}: {n}" for owner, n in plan.other_owners)
+        lines.extend(["", f"Left alone: {sum(n for _, n in plan.other_owners)} managed project(s) of other owners "
+                          f"({owners})."])
     if lines:
         lines.append("")
     lines.append(plan.summary())
@@ -122,6 +126,7 @@ def plan_to_dict(plan: Plan) -> dict:
     return {"changes": changes, "syncs": [{"address": s.storage.address, "reason": s.reason} for s in plan.syncs],
             "checks": [asdict(c) for c in plan.checks], "blocked": bool(plan.blockers),
             "summary": {**plan.counts, "sync": len(plan.syncs)},
+            "other_owners": dict(plan.other_owners),
             "changed": bool(plan.changes)}
 
 

@@ -14,54 +14,75 @@ from typing import Literal
 
 from .template import canonical
 
-MARKER_RE = re.compile(r"(?:\n\n)?managed-by: lsts-sync name=(\S+)\s*$")
+MARKER_RE = re.compile(r"(?:\n\n)?managed-by: lsts-sync(?: owner=(\S+))? name=(\S+)\s*$")
+DEFAULT_OWNER = "default"
 CORS_RULE_ID = "lsts-sync"
 EXPOSE_HEADERS = ("x-amz-server-side-encryption", "x-amz-request-id", "x-amz-id-2")
 
 Role = Literal["source", "target"]
 
 
-def marker(name: str) -> str:
+def marker(owner: str, name: str) -> str:
     """The ownership marker lsts-sync writes into descriptions of what it creates."""
-    return f"managed-by: lsts-sync name={name}"
+    return f"managed-by: lsts-sync owner={owner} name={name}"
 
 
-def with_marker(description: str, name: str) -> str:
-    return f"{description}\n\n{marker(name)}" if description else marker(name)
+def with_marker(description: str, owner: str, name: str) -> str:
+    return f"{description}\n\n{marker(owner, name)}" if description else marker(owner, name)
 
 
-def split_marker(description: str | None) -> tuple[str, str | None]:
-    """``(user description, marked name or None)`` of a live description."""
+@dataclass(frozen=True)
+class Marker:
+    """Who manages a live resource: the spec set's ``owner`` and the resource's ``name``."""
+
+    owner: str
+    name: str
+
+
+def split_marker(description: str | None) -> tuple[str, Marker | None]:
+    """``(user description, marker or None)`` of a live description.
+
+    Markers written before owners existed (``name=`` only) read as owner ``default``.
+    """
     text = description or ""
     match = MARKER_RE.search(text)
     if not match:
         return text, None
-    return text[: match.start()], match.group(1)
+    return text[: match.start()], Marker(match.group(1) or DEFAULT_OWNER, match.group(2))
+
+
+def cors_rule_id(owner: str) -> str:
+    """The ID of an owner's CORS rule; the default owner keeps the historical ``lsts-sync``."""
+    return CORS_RULE_ID if owner == DEFAULT_OWNER else f"{CORS_RULE_ID}-{owner}"
 
 
 @dataclass(frozen=True)
 class Usage:
-    """What a live project's annotations use (from Label Studio's project summary).
+    """What a live project's annotations and drafts use, counted from the results themselves.
 
-    ``controls`` are ``from_name|to_name|type`` keys; ``labels`` are ``(control, label)`` pairs.
-    ``rejection`` is Label Studio's own ``/validate/`` answer to the desired template, if it refused.
+    ``annotations`` counts annotations and drafts with at least one result; ``controls`` maps a
+    control's name to the number of results that use it; ``labels`` maps ``(control, label)`` to
+    the number of results carrying that label. ``predicted`` holds the same label counts for
+    predictions, which are only warned about (a model can predict again).
     """
 
     annotations: int
-    controls: frozenset[str] = frozenset()
-    labels: frozenset[tuple[str, str]] = frozenset()
-    rejection: str | None = None
+    controls: tuple[tuple[str, int], ...] = ()
+    labels: tuple[tuple[tuple[str, str], int], ...] = ()
+    predicted: tuple[tuple[tuple[str, str], int], ...] = ()
 
 
 @dataclass(frozen=True)
 class ProjectState:
-    """A project as lsts-sync sees it. ``id``/``annotations`` are only known for live projects."""
+    """A project as lsts-sync sees it. ``description`` is the user's text, without the marker line
+    (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects."""
 
     instance: str
     name: str
     title: str
     description: str
     label_config: str
+    owner: str = DEFAULT_OWNER
     id: int | None = None
     usage: Usage | None = None
 
@@ -78,7 +99,7 @@ class ProjectState:
             config: object = canonical(self.label_config)
         except ValueError:
             config = self.label_config
-        return {"title": self.title, "description": self.description, "label_config": config}
+        return {"title": self.title, "description": self.description, "label_config": config, "owner": self.owner}
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,9 @@ class StorageState:
     recursive_scan: bool = False
     credentials: Literal["environment", "none"] = "environment"
     sync: bool = False
+    owner: str = DEFAULT_OWNER
     id: int | None = None
+    last_sync: str | None = None  # live only: when Label Studio last synced it (to confirm a sync started)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -114,8 +137,8 @@ class StorageState:
         return f"{self.project}/{self.role}"
 
     def compared(self) -> dict[str, object]:
-        common: dict[str, object] = {"bucket": self.bucket, "prefix": self.prefix,
-                                     "region_name": self.region_name, "s3_endpoint": self.s3_endpoint}
+        common: dict[str, object] = {"bucket": self.bucket, "prefix": self.prefix, "region_name": self.region_name,
+                                     "s3_endpoint": self.s3_endpoint, "owner": self.owner}
         if self.role == "target":
             return common
         return {**common, "regex_filter": self.regex_filter, "use_blob_urls": self.use_blob_urls,
@@ -129,14 +152,16 @@ def canonical_rule(rule: dict) -> dict:
 
 @dataclass(frozen=True)
 class CorsState:
-    """The ``lsts-sync`` CORS rule of a bucket (``rule`` None: absent) and the rules we never touch.
+    """The owner's CORS rule of a bucket (``rule`` None: absent) and the rules we never touch.
 
-    ``others`` holds the other rules as JSON text, exactly as read, so apply writes them back as they were.
+    ``others`` holds the other rules (other owners' included) as JSON text, exactly as read, so
+    apply writes them back as they were.
     """
 
     bucket: str
     rule: str | None
     others: tuple[str, ...] = ()
+    rule_id: str = CORS_RULE_ID
 
     @property
     def key(self) -> str:
@@ -144,7 +169,7 @@ class CorsState:
 
     @property
     def address(self) -> str:
-        return f"bucket {self.bucket} CORS rule {CORS_RULE_ID}"
+        return f"bucket {self.bucket} CORS rule {self.rule_id}"
 
     def compared(self) -> dict[str, object]:
         return json.loads(self.rule) if self.rule else {}
@@ -155,11 +180,11 @@ class CorsState:
         return rules + ([json.loads(self.rule)] if self.rule else [])
 
 
-def desired_rule(origins: list[str]) -> str | None:
+def desired_rule(origins: list[str], rule_id: str = CORS_RULE_ID) -> str | None:
     """Our CORS rule for these origins, as canonical JSON; None when no origin needs it."""
     if not origins:
         return None
-    rule = {"ID": CORS_RULE_ID, "AllowedMethods": ["GET"], "AllowedOrigins": sorted(set(origins)),
+    rule = {"ID": rule_id, "AllowedMethods": ["GET"], "AllowedOrigins": sorted(set(origins)),
             "AllowedHeaders": ["*"], "ExposeHeaders": list(EXPOSE_HEADERS), "MaxAgeSeconds": 3000}
     return json.dumps(canonical_rule(rule), sort_keys=True)
 
@@ -173,3 +198,10 @@ class State:
     cors: dict[str, CorsState] = field(default_factory=dict)
     # Live only: projects without our marker by (instance, title), to report clashes and adopt them.
     unmanaged: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
+    # Live only: other owners' managed projects by key (lowest id), and their storages, for conflicts.
+    foreign: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
+    foreign_storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    # Live only: how many managed projects each other owner has (reported, never touched).
+    other_owners: dict[str, int] = field(default_factory=dict)
+    # Live only: ids of every resource that carries the same owner+name marker as another (kept: lowest).
+    duplicates: dict[str, tuple[int, ...]] = field(default_factory=dict)

@@ -51,10 +51,15 @@ labels:
     return folder
 
 
-def find_project(ls, name: str):
-    marker = f"managed-by: lsts-sync name={name}"
-    found = [p for p in ls.projects.list(page_size=1000, include="id,title,description")
-             if (p.description or "").endswith(marker)]
+def find_projects(ls, name: str, owner: str = "default") -> list:
+    """Every project whose marker names ``owner`` and ``name``, by id."""
+    marker = f"managed-by: lsts-sync owner={owner} name={name}"
+    return sorted((p for p in ls.projects.list(page_size=1000, include="id,title,description")
+                   if (p.description or "").endswith(marker)), key=lambda p: p.id)
+
+
+def find_project(ls, name: str, owner: str = "default"):
+    found = find_projects(ls, name, owner)
     assert len(found) <= 1, f"duplicate projects for {name}"
     return found[0] if found else None
 

@@ -39,8 +39,8 @@ def test_lost_create_response_is_found_by_marker_not_duplicated(stack, stack_env
     assert result.returncode == 0, result.stderr
     assert ("POST", "/api/projects/", "fail-after") in proxy.log
     project = find_project(ls, name)  # asserts there is no duplicate
-    assert storages(ls, project.id) == [f"managed-by: lsts-sync name={name}/source",
-                                        f"managed-by: lsts-sync name={name}/target"]
+    assert storages(ls, project.id) == [f"managed-by: lsts-sync owner=default name={name}/source",
+                                        f"managed-by: lsts-sync owner=default name={name}/target"]
     assert len(list(ls.tasks.list(project=project.id))) == 2
 
 

@@ -135,41 +135,58 @@ def _with_usage(specs, **usage) -> tuple[State, State]:
     return desired, live
 
 
-def test_removing_a_used_label_blocks_unless_allowed(specs) -> None:
-    desired, live = _with_usage(specs, annotations=2, controls=frozenset({"label|ts|timeserieslabels"}),
-                                labels=frozenset({("label", "Anomaly"), ("label", "Retired")}))
-    plan = build_plan(desired, live)
-    assert plan.blockers == ()  # the template is unchanged
+def _add_retired_label(live: State) -> None:
+    """Give the live template one label more than the spec's, so the plan drops it."""
     key = ("local", "pump-7")
     old_config = live.projects[key].label_config.replace("</TimeSeriesLabels>",
                                                          '<Label value="Retired"/></TimeSeriesLabels>')
     live.projects[key] = dataclasses.replace(live.projects[key], label_config=old_config)
+
+
+def test_removing_a_used_label_blocks_unless_allowed(specs) -> None:
+    desired, live = _with_usage(specs, annotations=2, controls=(("label|ts|timeserieslabels", 2),),
+                                labels=((("label", "Anomaly"), 1), (("label", "Retired"), 1)))
+    plan = build_plan(desired, live)
+    assert plan.blockers == ()  # the template is unchanged
+    _add_retired_label(live)
     plan = build_plan(desired, live)
     (check,) = plan.blockers
-    assert check.name == "label-removal" and "Retired (label)" in check.message
+    assert check.name == "label-removal" and "Retired (label): 1 region(s)" in check.message
+    assert "Anomaly" not in check.message
     assert check.override == "--allow-label-removal pump-7"
     allowed = build_plan(desired, live, overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
     assert allowed.blockers == () and allowed.checks[0].allowed
 
 
-def test_label_studio_rejection_blocks_too(specs) -> None:
-    desired, live = _with_usage(specs, annotations=1, rejection="These labels still exist")
-    key = ("local", "pump-7")
-    live.projects[key] = dataclasses.replace(live.projects[key], label_config="<View/>")
-    assert [c.name for c in build_plan(desired, live).blockers] == ["label-removal"]
+def test_dropping_a_used_control_blocks_too(specs) -> None:
+    """A control that the live template has and the new one lacks, used by 3 results, blocks."""
+    desired, live = _with_usage(specs, annotations=1, controls=(("old|ts|timeserieslabels", 3),))
+    _add_retired_label(live)
+    (check,) = build_plan(desired, live).blockers
+    assert "control old|ts|timeserieslabels: 3 result(s)" in check.message
+
+
+def test_labels_used_only_by_predictions_warn(specs) -> None:
+    desired, live = _with_usage(specs, annotations=0, predicted=((("label", "Retired"), 4),))
+    _add_retired_label(live)
+    plan = build_plan(desired, live)
+    assert plan.blockers == ()
+    assert [(c.name, c.blocking) for c in plan.checks] == [("label-removal", False)]
+    assert "Retired (label): 4" in plan.checks[0].message
 
 
 def test_unmanaged_title_blocks_or_is_adopted(specs) -> None:
     desired = desired_state(specs)
     want = desired.projects[("local", "pump-7")]
     live = State()
-    live.unmanaged[("local", want.title)] = ProjectState("local", "", want.title, "by hand", want.label_config, id=7)
+    live.unmanaged[("local", want.title)] = ProjectState("local", "", want.title, "by hand", want.label_config,
+                                                     owner="", id=7)
     plan = build_plan(desired, live)
     assert [(c.name, c.override) for c in plan.blockers] == [("unmanaged-title", "--adopt pump-7")]
     adopted = build_plan(desired, live, overrides=Overrides(adopt=frozenset({"pump-7"})))
     (update,) = [c for c in adopted.changes if isinstance(c.new, ProjectState)]
     assert isinstance(update, Update) and update.old.id == 7
-    assert [d.field for d in update.diffs] == ["description"] and adopted.blockers == ()
+    assert [d.field for d in update.diffs] == ["description", "owner"] and adopted.blockers == ()
 
 
 def test_too_many_changes_needs_force(specs) -> None:

@@ -31,7 +31,8 @@ def test_removing_a_used_label_is_refused_without_override(stack_env, s3, ls, bu
     fewer = write_specs(tmp_path / "b", bucket, name, labels=("Anomaly",))
 
     plan = run_cli(["plan", str(fewer)], stack_env)
-    assert f"! label-removal {name}: the template change would orphan annotations: Maintenance (label)" in plan.stdout
+    assert (f"! label-removal {name}: the template change would orphan annotations or drafts: "
+            "Maintenance (label): 1 region(s)") in plan.stdout
     assert f"allow with --allow-label-removal {name}" in plan.stdout
     refused = apply(fewer, stack_env)
     assert refused.returncode == 1 and "apply refused" in refused.stderr

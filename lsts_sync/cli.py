@@ -164,11 +164,13 @@ def plan_options(func: Callable) -> Callable:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
 def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) -> None:
     """Show what apply would change in Label Studio and S3."""
-    from .render import render_json, render_markdown, render_text
+    from .render import render_json, render_markdown, render_other_owners, render_text
 
     plan, _, conn, _ = _prepare(paths, options)
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
+    if render is render_text:  # stderr: stdout stays exactly the plan
+        click.echo(render_other_owners(plan), nl=False, err=True)
     _print_stats(stats, conn)
     if plan.blockers:  # whatever --detailed-exitcode says: CI must fail before the merge, not at apply
         raise click.exceptions.Exit(_fail(f"{len(plan.blockers)} safety check(s) block this plan"))
@@ -225,10 +227,11 @@ def _apply_lock(specs, timeout: float):
 
 def _apply(paths, stats, auto_approve, options) -> None:
     from .apply import ApplyFailed, apply_plan
-    from .render import render_text
+    from .render import render_other_owners, render_text
 
     plan, live, conn, desired = _prepare(paths, options)
     click.echo(render_text(plan), nl=False)
+    click.echo(render_other_owners(plan), nl=False, err=True)
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan "
                         f"({', '.join(c.override or c.name for c in plan.blockers)}); nothing was changed")

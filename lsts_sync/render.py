@@ -87,14 +87,18 @@ def render_text(plan: Plan) -> str:
     if plan.checks:
         lines.append("")
     lines.extend(render_check(check) for check in plan.checks)
-    if plan.other_owners:
-        owners = ", ".join(f"{owner}: {n}" for owner, n in plan.other_owners)
-        lines.extend(["", f"Left alone: {sum(n for _, n in plan.other_owners)} managed project(s) of other owners "
-                          f"({owners})."])
     if lines:
         lines.append("")
     lines.append(plan.summary())
     return "\n".join(lines) + "\n"
+
+
+def render_other_owners(plan: Plan) -> str:
+    """One line on the other owners' managed projects that were seen and left alone ('' if none)."""
+    if not plan.other_owners:
+        return ""
+    owners = ", ".join(f"{owner}: {n}" for owner, n in plan.other_owners)
+    return f"Left alone: {sum(n for _, n in plan.other_owners)} managed project(s) of other owners ({owners}).\n"
 
 
 def render_check(check) -> str:
@@ -139,6 +143,7 @@ def render_markdown(plan: Plan) -> str:
     # diff highlighting needs +/- in the first column
     body = "".join(line[2:] if line.startswith(("  +", "  -")) else line
                    for line in render_text(plan).splitlines(keepends=True))
-    return f"### lsts-sync plan\n\n**{plan.summary()}**\n\n```diff\n{body}```\n"
+    others = render_other_owners(plan)
+    return f"### lsts-sync plan\n\n**{plan.summary()}**\n\n```diff\n{body}```\n" + (f"\n{others}" if others else "")
 
 

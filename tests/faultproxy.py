@@ -2,7 +2,8 @@
 
 ``rule(method, path, n)`` (n counts matching requests from 1) returns one of:
 ``"pass"``; ``"fail-after"`` (forward, then answer 502: the server did the work, the client never
-hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer).
+hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer);
+``"answer STATUS BODY"`` (answer STATUS with the JSON text BODY, without forwarding).
 """
 
 from __future__ import annotations
@@ -69,11 +70,14 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.close()
                     return
-                if action != "fail":
+                if action not in ("fail",) and not action.startswith("answer "):
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                     status, out_headers, data = proxy._forward(self.command, self.path, headers, body)
                 if action in ("fail", "fail-after"):
                     status, out_headers, data = 502, [("Content-Type", "text/plain")], b"injected fault"
+                if action.startswith("answer "):
+                    _, code, text = action.split(" ", 2)
+                    status, out_headers, data = int(code), [("Content-Type", "application/json")], text.encode()
                 self.send_response(status)
                 for key, value in out_headers:
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):

@@ -105,8 +105,8 @@ def test_known_secrets_never_in_any_output_or_log(stack, stack_env, s3, ls, buck
     """Every command of the tool, with a known AWS secret handed to Label Studio: nothing leaks."""
     from .test_export_integration import add_exports
 
-    secret = f"known-aws-secret-{uid}"
-    env = dict(stack_env, AWS_SECRET_ACCESS_KEY=secret)
+    secret, session = f"known-aws-secret-{uid}", f"known-aws-session-token-{uid}"
+    env = dict(stack_env, AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=session)
     upload_csvs(s3, bucket, "data/", count=1)
     name = f"s-{uid}"
     specs = write_specs(tmp_path / "a", bucket, name)
@@ -118,13 +118,14 @@ def test_known_secrets_never_in_any_output_or_log(stack, stack_env, s3, ls, buck
         run_cli(["--debug", "apply", str(specs), "--auto-approve", "--rotate-credentials"], env),
         run_cli(["plan", str(specs), "--markdown"], env), run_cli(["--debug", "export", str(specs)], env),
         run_cli(["--debug", "plan", str(specs)], dict(env, LABEL_STUDIO_API_KEY="2" * 40)),
+        run_cli(["--debug", "plan", str(specs)], dict(env, S3_ENDPOINT_URL="http://127.0.0.1:9")),
     ]
-    assert [r.returncode for r in runs] == [0, 0, 0, 0, 0, 0, 0, 1]
+    assert [r.returncode for r in runs] == [0, 0, 0, 0, 0, 0, 0, 1, 1]
     assert "(sensitive)" in runs[3].stdout
     logs = [p.read_text(errors="replace") for p in (Path(stack.home) / "logs").glob("*.log")]
     assert logs, "the stack's server logs should be checked too"
     for text in [r.stdout + r.stderr for r in runs] + logs:
-        for known in (secret, stack.token, "2" * 40):
+        for known in (secret, session, stack.token, "2" * 40):
             assert known not in text
 
 

@@ -1,0 +1,129 @@
+"""read_live and read_usage against in-memory fakes of the live operations: owners, duplicates, budget."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.desired import desired_state
+from lsts_sync.live import Connections, read_live, read_usage
+from lsts_sync.loader import load_specs
+from lsts_sync.plan import Overrides, Update, build_plan
+from lsts_sync.state import CorsState, Marker, ProjectState, StorageState, Usage
+from lsts_sync.stats import RequestStats
+
+SPECS = Path(__file__).parent.parent / "specs"
+
+
+class FakeInstance:
+    """Projects and storages as the operations return them; records what was read."""
+
+    def __init__(self, projects: list[tuple[Marker | None, ProjectState]], storages: dict[int, list[StorageState]]):
+        self.projects, self.storages = projects, storages
+        self.reads: list[str] = []
+
+    def read_projects(self):
+        self.reads.append("projects")
+        return list(self.projects)
+
+    def read_storages(self, project: ProjectState):
+        self.reads.append(f"storages {project.id}")
+        return list(self.storages.get(project.id, []))
+
+    def read_usage(self, project: ProjectState) -> Usage:
+        self.reads.append(f"usage {project.id}")
+        return Usage(1, labels=((("label", "Maintenance"), 2),))
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    def read_cors(self, bucket: str, rule_id: str) -> CorsState:
+        self.reads.append(f"cors {bucket} {rule_id}")
+        return CorsState(bucket, None, rule_id=rule_id)
+
+
+@pytest.fixture
+def specs():
+    loaded, problems = load_specs([str(SPECS)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    assert not [p for p in problems if p.severity == "error"]
+    return loaded
+
+
+def project(desired, owner: str, pid: int, name: str = "pump-7") -> tuple[Marker, ProjectState]:
+    want = desired.projects[("local", "pump-7")]
+    return Marker(owner, name), dataclasses.replace(want, name=name, owner=owner, id=pid)
+
+
+def storage(desired, owner: str, sid: int, role: str = "source") -> StorageState:
+    return dataclasses.replace(desired.storages[("local", "pump-7", role)], owner=owner, id=sid)
+
+
+def connections(instance: FakeInstance, s3: FakeS3) -> Connections:
+    return Connections({"local": instance}, s3, RequestStats())  # type: ignore[arg-type]
+
+
+def test_no_op_reads_exactly_one_list_two_storage_lists_and_one_cors(specs) -> None:
+    desired = desired_state(specs)
+    instance = FakeInstance([project(desired, "default", 5)], {5: [storage(desired, "default", 50)]})
+    s3 = FakeS3()
+    read_live(specs, desired, connections(instance, s3))
+    assert instance.reads == ["projects", "storages 5"] and s3.reads == ["cors lsts-demo lsts-sync"]
+
+
+def test_other_owners_are_counted_never_live_and_prune_reads_only_own(specs) -> None:
+    desired = desired_state(specs)
+    instance = FakeInstance([project(desired, "default", 5), project(desired, "team-b", 6, "other"),
+                             project(desired, "team-b", 7, "third"), project(desired, "default", 8, "old")], {})
+    live = read_live(specs, desired, connections(instance, FakeS3()), prune=True)
+    assert sorted(p.id for p in live.projects.values()) == [5, 8]
+    assert live.other_owners == {"team-b": 2} and live.foreign == {}
+    assert instance.reads == ["projects", "storages 5", "storages 8"]  # never another owner's storages
+    plan = build_plan(desired, live, prune=True)
+    assert [c.old.id for c in plan.changes if c.action == "delete"] == [8]
+    assert plan.other_owners == (("team-b", 2),)
+
+
+def test_duplicates_keep_the_lowest_id_and_block(specs) -> None:
+    desired = desired_state(specs)
+    instance = FakeInstance([project(desired, "default", 9), project(desired, "default", 4)],
+                            {4: [storage(desired, "default", 41), storage(desired, "default", 40)]})
+    live = read_live(specs, desired, connections(instance, FakeS3()))
+    assert live.projects[("local", "pump-7")].id == 4
+    assert live.storages[("local", "pump-7", "source")].id == 40
+    assert live.duplicates == {"project pump-7": (4, 9), "storage pump-7/source": (40, 41)}
+    blockers = build_plan(desired, live).blockers
+    assert [(c.name, c.subject) for c in blockers] == [("duplicate", "project pump-7"),
+                                                      ("duplicate", "storage pump-7/source")]
+    assert "ids 4, 9" in blockers[0].message and blockers[0].override is None
+
+
+def test_another_owners_project_of_a_declared_name_conflicts_until_taken_over(specs) -> None:
+    desired = desired_state(specs)
+    instance = FakeInstance([project(desired, "team-b", 6)], {6: [storage(desired, "team-b", 60)]})
+    live = read_live(specs, desired, connections(instance, FakeS3()))
+    assert live.projects == {} and live.foreign[("local", "pump-7")].id == 6
+    blocked = build_plan(desired, live)
+    assert [(c.name, c.override) for c in blocked.blockers] == [("owner-conflict", "--take-over pump-7")]
+    taken = build_plan(desired, live, overrides=Overrides(take_over=frozenset({"pump-7"})))
+    assert taken.blockers == ()
+    updates = {c.new.address: c for c in taken.changes if isinstance(c, Update)}
+    assert updates["project pump-7"].old.id == 6 and [d.field for d in updates["project pump-7"].diffs] == ["owner"]
+    assert updates["storage pump-7/source"].old.id == 60
+    assert [c.action for c in taken.changes if c.new.address == "storage pump-7/target"] == ["create"]
+
+
+def test_usage_is_read_only_where_a_label_or_control_is_dropped(specs) -> None:
+    desired = desired_state(specs)
+    marker, same = project(desired, "default", 5)
+    more = same.label_config.replace("</TimeSeriesLabels>", '<Label value="Retired"/></TimeSeriesLabels>')
+    recoloured = same.label_config.replace('background="#d62728"', 'background="#000000"')
+    for config, reads in ((same.label_config, []), (recoloured, []), (more, ["usage 5"])):
+        instance = FakeInstance([(marker, dataclasses.replace(same, label_config=config))], {})
+        live = read_live(specs, desired, connections(instance, FakeS3()))
+        instance.reads.clear()
+        read_usage(desired, live, connections(instance, FakeS3()), prune=False, adopt=set())
+        assert instance.reads == reads, config

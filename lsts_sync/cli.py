@@ -107,8 +107,9 @@ def _targets(target: tuple[str, ...], specs) -> set[str] | None:
     return set(target)
 
 
-def _prepare(paths: tuple[str, ...], options: dict):
-    """load specs -> desired state -> live state -> build_plan (+ data checks).
+def _prepare(specs, options: dict):
+    """specs (channels resolved from the data) -> desired state -> live state + sources' objects
+    -> build_plan (+ data checks on a sample).
 
     Returns (plan, live, connections, desired).
     """
@@ -116,19 +117,22 @@ def _prepare(paths: tuple[str, ...], options: dict):
     from .desired import desired_state
     from .live import Connections, read_live, read_usage
     from .plan import Overrides, build_plan
+    from .sources import read_sources, resolve_channels
 
-    specs = load_or_exit(paths)
     targets = _targets(options["target"], specs)
     overrides = Overrides(allow_label_removal=frozenset(options["allow_label_removal"]),
                           allow_delete=frozenset(options["allow_delete"]), adopt=frozenset(options["adopt"]),
                           take_over=frozenset(options["take_over"]), force=options["force"],
                           rotate_credentials=options["rotate_credentials"])
-    desired = desired_state(specs, targets)
     conn = Connections.open(specs)
+    specs = resolve_channels(specs, conn.s3, targets)
+    desired = desired_state(specs, targets)
     live = read_live(specs, desired, conn, targets, prune=options["prune"])
     live = read_usage(desired, live, conn, prune=options["prune"], adopt=overrides.adopt)
-    plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides)
-    plan = plan.with_checks(check_sources(plan, specs, conn.s3, skip=options["skip_data_checks"]))
+    sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p))
+    plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides,
+                      sources=sources)
+    plan = plan.with_checks(check_sources(plan, specs, conn.s3, sources, skip=options["skip_data_checks"]))
     log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
     return plan, live, conn, desired
 
@@ -166,7 +170,7 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) 
     """Show what apply would change in Label Studio and S3."""
     from .render import render_json, render_markdown, render_other_owners, render_text
 
-    plan, _, conn, _ = _prepare(paths, options)
+    plan, _, conn, _ = _prepare(load_or_exit(paths), options)
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
     if render is render_text:  # stderr: stdout stays exactly the plan
@@ -190,7 +194,7 @@ def apply_command(paths, stats, auto_approve, lock_timeout, **options) -> None:
     """
     specs = load_or_exit(paths)
     with _apply_lock(specs, lock_timeout):
-        _apply(paths, stats, auto_approve, options)
+        _apply(specs, stats, auto_approve, options)
 
 
 def _lock_for(specs, instance: str):
@@ -225,11 +229,11 @@ def _apply_lock(specs, timeout: float):
             lock.release(token)
 
 
-def _apply(paths, stats, auto_approve, options) -> None:
+def _apply(specs, stats, auto_approve, options) -> None:
     from .apply import ApplyFailed, apply_plan
     from .render import render_other_owners, render_text
 
-    plan, live, conn, desired = _prepare(paths, options)
+    plan, live, conn, desired = _prepare(specs, options)
     click.echo(render_text(plan), nl=False)
     click.echo(render_other_owners(plan), nl=False, err=True)
     if plan.blockers:

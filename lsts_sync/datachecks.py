@@ -1,43 +1,216 @@
-"""Data checks at plan time: the top reasons labelers see a blank chart, caught before apply.
+"""Data checks: the reasons labelers see a blank chart, found before they open a task.
 
-For every source storage that the plan creates or changes: the prefix holds an object matching the
-pattern (Label Studio refuses an empty prefix), and the first such CSV's header holds the time column
-and every channel column (case-insensitively, as Label Studio lowercases them) and its first time
-values parse with ``time_format`` and ascend. Errors block apply (``--skip-data-checks`` skips the
-reads); case/whitespace differences and temporary credentials are warnings.
+``scan_csv`` reads one CSV the way the labeling UI will (header names lowercased, the separator
+split as is, quotes kept inside names, times parsed by ``timefmt``'s d3 semantics) and returns
+``Finding``s, one line each: ``s3://bucket/key:ROW: message``. ``lsts-sync check`` runs it on every
+row of every object; ``plan`` runs it on a bounded sample (``check_sources``): the first object
+and up to ``SAMPLE_OBJECTS`` objects that the next sync would import, for every source that is new
+or changed, whose project's template changes the time column, time format, separator or channels,
+or that has objects waiting to be imported. Errors block apply (``--skip-data-checks`` skips the
+reads); odd but drawable data are warnings.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import re
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .live_s3 import S3Buckets
 from .loader import SpecSet
 from .models import ProjectSpec
 from .plan import Check, Create, Plan, Update
 from .problems import LstsError
-from .state import StorageState
-from .timefmt import python_format
+from .sources import SourceFacts, breaks_series
+from .state import ProjectState, StorageState
+from .timefmt import compile_format, ui_value
 
-SAMPLE_ROWS = 20
+SAMPLE_OBJECTS = 5
+HEAD_BYTES = 65536
+MAX_ROWS = 100_000
+OTHER_SEPARATORS = (",", ";", "\t", "|")
 
 
-def check_sources(plan: Plan, specs: SpecSet, s3: S3Buckets, *, skip: bool = False) -> list[Check]:
-    """Checks for the sources ``plan`` creates or changes; with ``skip`` only the credentials warning."""
-    checks: list[Check] = []
-    temporary = False
-    for change in plan.changes:
-        storage = change.new if isinstance(change, (Create, Update)) else None
-        if not isinstance(storage, StorageState):
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one object; ``row`` is the 1-based line in the file (0: the object itself)."""
+
+    url: str
+    row: int
+    message: str
+    error: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.url}:{self.row}: {self.message}" if self.row else f"{self.url}: {self.message}"
+
+
+class _Tally:
+    """The first row of each kind of finding, and how many rows share it."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[int, str, bool]] = {}
+        self.count: dict[str, int] = {}
+
+    def add(self, kind: str, row: int, message: str, error: bool = True) -> None:
+        self.first.setdefault(kind, (row, message, error))
+        self.count[kind] = self.count.get(kind, 0) + 1
+
+    def findings(self, url: str) -> list[Finding]:
+        out = []
+        for kind, (row, message, error) in self.first.items():
+            more = self.count[kind] - 1
+            out.append(Finding(url, row, message + (f" (and {more} more row(s))" if more else ""), error))
+        return out
+
+
+def _header_findings(project: ProjectSpec, url: str, header: str, second: str | None
+                     ) -> tuple[list[Finding], dict[str, int]]:
+    """The header as the UI reads it: split on the separator, names lowercased but not trimmed,
+    quotes kept; recognised as a header only if some column differs in numeric-ness from row 2."""
+    ts = project.timeseries
+    findings = []
+    if ts.sep not in header:
+        other = next((s for s in OTHER_SEPARATORS if s != ts.sep and s in header), None)
+        hint = f"; the separator looks like {other!r}" if other else ""
+        return [Finding(url, 1, f"the header has no {ts.sep!r} (timeseries.sep){hint}: the labeling UI cannot "
+                        "split it")], {}
+    names = header.split(ts.sep)
+    if second is not None:
+        cells = second.split(ts.sep)
+        if all(_js_nan(n) == _js_nan(cells[i] if i < len(cells) else "") for i, n in enumerate(names)):
+            return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
+                            "in being a number")], {}
+    index = {n.lower(): i for i, n in enumerate(names)}
+    for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
+        key = column.strip().lower()
+        loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}
+        if key in index:
+            if names[index[key]] != column:
+                findings.append(Finding(url, 1, f"header {names[index[key]]!r} differs from {role} {column!r} in "
+                                        "case (Label Studio lowercases both)", error=False))
+        elif key in loose:
+            name = names[loose[key]]
+            why = "is quoted: the labeling UI keeps the quotes" if '"' in name else \
+                "has spaces around it: the labeling UI does not trim names"
+            findings.append(Finding(url, 1, f"header name {name!r} {why}, so it does not match {role} {column!r}"))
+        else:
+            findings.append(Finding(url, 1, f"{role} {column!r} is not in the header {names}"))
+    return findings, index
+
+
+def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True,
+             max_rows: int = MAX_ROWS) -> list[Finding]:
+    """Findings for one CSV text. With ``complete=False`` (the first bytes of a larger object) the
+    last, possibly cut, line is ignored. Lines are trimmed and blank ones skipped, as the UI does
+    (a byte order mark is dropped by the browser). Pure."""
+    raw = text.lstrip("\ufeff").split("\n")
+    if not complete and len(raw) > 1:
+        raw = raw[:-1]
+    lines = [(row, line.strip()) for row, line in enumerate(raw, start=1) if line.strip()]
+    if not lines:
+        return [Finding(url, 0, "is empty")]
+    findings, index = _header_findings(project, url, lines[0][1], lines[1][1] if len(lines) > 1 else None)
+    ts = project.timeseries
+    time_at = index.get(ts.time_column.strip().lower())
+    channels = [(c.column, index[c.column.strip().lower()]) for c in ts.channels if c.column.strip().lower() in index]
+    tally = _Tally()
+    if time_at is not None:
+        _scan_rows(project, lines, len(lines[0][1].split(ts.sep)), time_at, channels, tally)
+    if complete and len(lines) - 1 > max_rows:
+        tally.add("rows", 0, f"{len(lines) - 1} rows: above {max_rows}, the chart is hard to use; split the file",
+                  error=False)
+    return findings + tally.findings(url)
+
+
+def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, time_at: int,
+               channels: list[tuple[str, int]], tally: _Tally) -> None:
+    ts = project.timeseries
+    fmt = ts.time_format
+    parser = compile_format(fmt) if fmt else None
+    expected = f"time_format {fmt!r}" if fmt else "a number (no time_format)"
+    previous = None
+    zones: set[str] = set()
+    for row, line in lines[1:]:
+        cells = line.split(ts.sep)
+        if len(cells) > width:
+            tally.add("wide", row, f"{len(cells)} columns, more than the header's {width}: the chart fails to load")
+        elif len(cells) < width:
+            tally.add("short", row, f"{len(cells)} columns, fewer than the header's {width}", error=False)
+        value = cells[time_at] if time_at < len(cells) else ""
+        seen = ui_value(value, fmt) if fmt else value
+        when = parser.parse(seen) if parser else _number(value)
+        if when is None:
+            tally.add("time", row, f"time {value!r} does not match {expected}")
             continue
-        fields = {d.field for d in change.diffs} if isinstance(change, Update) else {"new"}
-        if storage.credentials == "environment" and fields & {"new", "credentials"}:
-            temporary = temporary or _temporary(s3)
-        if storage.role == "source" and fields - {"credentials"} and not skip:
-            checks.extend(check_source(specs.projects[storage.project], storage, s3))
+        if parser and "Z" in parser.regex.groupindex:
+            zones.add(parser.regex.fullmatch(seen).group("Z"))  # type: ignore[union-attr]
+        if parser and parser.rolls_over(seen):
+            tally.add("rollover", row, f"time {value!r} has a day or month out of range; the chart reads it as a "
+                      "later date", error=False)
+        if previous is not None and when <= previous:
+            if when == previous:
+                tally.add("duplicate", row, f"time {value!r} is the same as the row before", error=False)
+            else:
+                tally.add("order", row, f"time {value!r} is before the row before: the time column must ascend")
+        previous = when
+        for column, at in channels:
+            cell = cells[at].strip() if at < len(cells) else ""
+            if not cell:
+                tally.add(f"empty {column}", row, f"channel {column!r} is empty (drawn as 0)", error=False)
+            elif _number(cell) is None:
+                tally.add(f"text {column}", row, f"channel {column!r} value {cell!r} is not a number", error=False)
+    if len(zones) > 1:
+        tally.add("zones", 0, f"time values mix time zones ({', '.join(sorted(zones))})", error=False)
+
+
+def _js_nan(value: str) -> bool:
+    """JavaScript's ``isNaN(value)`` for a CSV cell (empty and blank cells are 0, not NaN)."""
+    return value.strip() != "" and _number(value) is None
+
+
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _number(value: str) -> float | None:
+    """The number a cell holds, as JavaScript's ``+value`` reads decimals (None: not a number)."""
+    text = value.strip()
+    return float(text) if NUMBER.fullmatch(text) and math.isfinite(float(text)) else None
+
+
+# -- plan: a bounded sample ----------------------------------------------------------------------
+
+def _reasons(plan: Plan) -> dict[str, str]:
+    """Project names whose data must be checked, with why: a new or changed source, or a template
+    change of what decides whether the chart can read the data."""
+    reasons: dict[str, str] = {}
+    for change in plan.changes:
+        new = change.new if isinstance(change, (Create, Update)) else None
+        if isinstance(new, StorageState) and new.role == "source":
+            fields = {d.field for d in change.diffs} if isinstance(change, Update) else {"new"}
+            if fields - {"credentials", "owner"}:
+                reasons.setdefault(new.project, "new or changed source")
+        elif isinstance(change, Update) and isinstance(new, ProjectState) and \
+                breaks_series(change.old.label_config, new.label_config):
+            reasons.setdefault(new.name, "template change")
+    return reasons
+
+
+def check_sources(plan: Plan, specs: SpecSet, s3: S3Buckets, sources: Mapping[tuple, SourceFacts], *,
+                  skip: bool = False) -> list[Check]:
+    """Data checks of the plan's sources (see the module docstring); ``specs`` has channels resolved."""
+    checks: list[Check] = []
+    temporary = any(isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+                    and c.new.credentials == "environment" for c in plan.changes) and _temporary(s3)
+    if not skip:
+        reasons = _reasons(plan)
+        reasons.update({s.storage.project: "objects to import" for s in plan.syncs
+                        if s.pending and s.storage.project not in reasons})
+        for name, reason in sorted(reasons.items()):
+            project = specs.projects[name]
+            facts = sources.get((project.instance, name, "source"))
+            if project.source is not None and facts is not None:
+                checks.extend(_check_sample(project, facts, s3, reason))
     if temporary:
         checks.append(Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are "
                             "temporary (session token): it stops reading the bucket when they expire; "
@@ -45,65 +218,41 @@ def check_sources(plan: Plan, specs: SpecSet, s3: S3Buckets, *, skip: bool = Fal
     return checks
 
 
+def _check_sample(project: ProjectSpec, facts: SourceFacts, s3: S3Buckets, reason: str) -> list[Check]:
+    source = project.source
+    assert source is not None
+    if not facts.keys:
+        return [Check("data", project.name, f"no object under s3://{source.bucket}/{source.prefix} matches pattern "
+                      f"{source.pattern}{_hint(project, s3)} (Label Studio refuses a storage on an empty prefix)",
+                      "--skip-data-checks")]
+    sample = list(dict.fromkeys([facts.keys[0], *facts.pending[:SAMPLE_OBJECTS]]))
+    checks = []
+    for key in sample:
+        data = s3.head_bytes(source.bucket, key, HEAD_BYTES)
+        text = data.decode("utf-8", errors="replace")
+        for finding in scan_csv(project, f"s3://{source.bucket}/{key}", text, complete=len(data) < HEAD_BYTES):
+            checks.append(Check("data", project.name, f"{finding} ({reason})", "--skip-data-checks")
+                          if finding.error else Check("data", project.name, str(finding), blocking=False))
+    if len(sample) < len(facts.keys):
+        checks.append(Check("data", project.name, f"checked the first rows of {len(sample)} of {len(facts.keys)} "
+                            f"object(s); `lsts-sync check SPECS --project {project.name}` reads every row",
+                            blocking=False))
+    return checks
+
+
+def _hint(project: ProjectSpec, s3: S3Buckets) -> str:
+    """Why a prefix looks empty, when a near miss would find objects."""
+    source = project.source
+    assert source is not None
+    if not source.recursive and any(k.endswith(".csv") for k in s3.keys(source.bucket, source.prefix, True)):
+        return "; objects lie in sub-folders: set recursive: true"
+    if source.prefix and not source.prefix.endswith("/") and s3.keys(source.bucket, source.prefix + "/", True):
+        return f"; did you mean prefix {source.prefix + '/'!r}?"
+    return ""
+
+
 def _temporary(s3: S3Buckets) -> bool:
     try:
         return bool(s3.credentials()[2])
     except LstsError:
         return False
-
-
-def check_source(project: ProjectSpec, storage: StorageState, s3: S3Buckets) -> list[Check]:
-    """Checks of one source: a matching object exists and its first CSV fits the template."""
-    where = f"s3://{storage.bucket}/{storage.prefix}"
-    keys = s3.keys(storage.bucket, storage.prefix, storage.recursive_scan)
-    pattern = re.compile(storage.regex_filter)
-    matching = [k for k in keys if pattern.match(k)]
-    if not matching:
-        return [Check("data", project.name, f"no object under {where} matches pattern "
-                      f"{project.source.pattern!r} (Label Studio refuses a storage on an empty prefix)",
-                      "--skip-data-checks")]
-    key = sorted(matching)[0]
-    text = s3.head_bytes(storage.bucket, key).decode("utf-8", errors="replace")
-    return check_csv(project, f"s3://{storage.bucket}/{key}", text)
-
-
-def check_csv(project: ProjectSpec, url: str, text: str) -> list[Check]:
-    """Header and first time values of one CSV (pure, for unit tests)."""
-    ts = project.timeseries
-    rows = list(csv.reader(io.StringIO(text), delimiter=ts.sep))[: SAMPLE_ROWS + 1]
-    if not rows:
-        return [_error(project, f"{url} is empty")]
-    header = rows[0]
-    index = {h.strip().lower(): i for i, h in enumerate(header)}
-    checks = []
-    for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
-        found = index.get(column.strip().lower())
-        if found is None:
-            checks.append(_error(project, f"{url}: {role} {column!r} is not in the header {header}"))
-        elif header[found] != column:
-            checks.append(Check("data", project.name, f"{url}: header {header[found]!r} differs from {role} "
-                                f"{column!r} in case or whitespace (Label Studio lowercases both)", blocking=False))
-    time_index = index.get(ts.time_column.strip().lower())
-    if time_index is not None:
-        checks.extend(_check_times(project, url, [r[time_index] for r in rows[1:] if len(r) > time_index]))
-    return checks
-
-
-def _check_times(project: ProjectSpec, url: str, values: list[str]) -> list[Check]:
-    fmt = project.timeseries.time_format
-    column = project.timeseries.time_column
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(datetime.strptime(value.strip(), python_format(fmt)) if fmt else float(value))
-        except ValueError:
-            expected = f"time_format {fmt!r}" if fmt else "a number (no time_format)"
-            return [_error(project, f"{url}: column {column!r} value {value!r} does not match {expected}")]
-    for before, after in zip(parsed, parsed[1:]):
-        if after <= before:
-            return [_error(project, f"{url}: column {column!r} does not ascend ({before} then {after})")]
-    return []
-
-
-def _error(project: ProjectSpec, message: str) -> Check:
-    return Check("data", project.name, message, "--skip-data-checks")

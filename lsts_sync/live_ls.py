@@ -12,8 +12,8 @@ from typing import Any
 
 from .live_s3 import Credentials
 from .ls_http import LabelStudioHttp
-from .ls_mapping import (PROJECT_FIELDS, MappingError, project_body, project_from_json, storage_body,
-                         storage_from_json, usage_from_tasks)
+from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, project_from_json, storage_body,
+                         storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec
 from .problems import LstsError
 from .state import Marker, ProjectState, StorageState, Usage
@@ -42,6 +42,27 @@ class LabelStudioInstance:
         for role, path in ROLE_PATH.items():
             items = self.http.get_list(path, f"list {role} storages of project {project.name}", project=project.id)
             found.extend(s for s in (storage_from_json(self.spec.name, project.name, role, i) for i in items) if s)
+        return found
+
+    def read_tasks(self, project: ProjectState) -> list[TaskFile]:
+        """The S3 key and creation time of every task of the project (pages of the tasks API,
+        which answers ``{"tasks": [...], "total": N}``; read until ``total`` items are in)."""
+        what = f"list tasks of project {project.name}"
+        found: list[TaskFile] = []
+        page = 1
+        while True:
+            data = self.http.get_json("api/tasks/", what, project=project.id, page=page, page_size=self.http.page_size,
+                                      fields="task_only", include="id,storage_filename,created_at")
+            if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) \
+                    or not isinstance(data.get("total"), int):
+                raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer")
+            found.extend(task_file_from_json(item, what) for item in data["tasks"])
+            if len(found) >= data["total"] or not data["tasks"]:
+                break
+            page += 1
+        if len(found) != data["total"]:
+            raise LstsError(f"instance {self.spec.name}: {what}: read {len(found)} tasks but the server counts "
+                            f"{data['total']}; run again")
         return found
 
     def read_usage(self, project: ProjectState) -> Usage:

@@ -32,6 +32,7 @@ class S3Buckets:
         self.stats = stats
         self._session = boto3.session.Session()
         self._clients: dict[tuple[str | None, str], object] = {}
+        self._listings: dict[tuple[str, str, bool], list[tuple[str, float, int]]] = {}
 
     def client(self, bucket: str):
         spec = self.buckets[bucket]
@@ -101,21 +102,37 @@ class S3Buckets:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"write {url}", exc) from None
 
-    def keys(self, bucket: str, prefix: str, recursive: bool) -> list[str]:
-        """Every key under ``prefix`` (direct children only unless ``recursive``), page by page."""
+    def objects(self, bucket: str, prefix: str, recursive: bool) -> list[tuple[str, float, int]]:
+        """``(key, last modified as Unix time, size)`` of every object under ``prefix`` (direct
+        children only unless ``recursive``), page by page; listed once per run."""
+        if (bucket, prefix, recursive) in self._listings:
+            return self._listings[(bucket, prefix, recursive)]
         args = {"Bucket": bucket, "Prefix": prefix}
         if not recursive:
             args["Delimiter"] = "/"
         try:
             pages = self.client(bucket).get_paginator("list_objects_v2").paginate(**args)
-            return [o["Key"] for page in pages for o in page.get("Contents", [])]
+            found = [(o["Key"], o["LastModified"].timestamp(), int(o.get("Size", 0)))
+                     for page in pages for o in page.get("Contents", [])]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"list s3://{bucket}/{prefix}", exc) from None
+        self._listings[(bucket, prefix, recursive)] = found
+        return found
+
+    def keys(self, bucket: str, prefix: str, recursive: bool) -> list[str]:
+        return [key for key, _, _ in self.objects(bucket, prefix, recursive)]
 
     def head_bytes(self, bucket: str, key: str, size: int = 65536) -> bytes:
         """The first ``size`` bytes of an object (one ranged GET)."""
         try:
             body = self.client(bucket).get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"]
             return body.read()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(bucket, f"read s3://{bucket}/{key}", exc) from None
+
+    def read_bytes(self, bucket: str, key: str) -> bytes:
+        """A whole object (one GET)."""
+        try:
+            return self.client(bucket).get_object(Bucket=bucket, Key=key)["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"read s3://{bucket}/{key}", exc) from None

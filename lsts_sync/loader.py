@@ -175,6 +175,8 @@ def _message(error: dict, model: type, path: Path) -> str:
         return "unknown key" + (f" (did you mean {hint!r}?)" if hint else "")
     if kind == "too_short" and error.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"
+    if kind == "literal_error" and path[-1:] == ("channels",):
+        return "expected 'auto' or a list of channels"
     message = error["msg"]
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -221,10 +223,11 @@ def _build(doc: _Doc, problems: list[Problem]) -> Spec | None:
         spec = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
-        for error in errors:
-            path = tuple(error["loc"])
+        # union tags ("[auto]", "[list]") are not part of the user's document
+        paths = [tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("["))) for e in errors]
+        for error, path in zip(errors, paths):
             if error["type"] == "too_short" and any(
-                    len(other["loc"]) > len(path) and tuple(other["loc"][:len(path)]) == path for other in errors):
+                    len(other) > len(path) and other[:len(path)] == path for other in paths):
                 continue  # an item failed, so the collection looks short: report the item only
             problems.append(Problem(doc.file, _line_for(doc, path), _message(error, model, path), kind, name, path))
         return None

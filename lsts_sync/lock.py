@@ -100,11 +100,13 @@ class S3Lock:
             if etag:
                 return Lock(self.bucket, self.key, lock_id, etag)
             current = self.read()
-            if current is not None and _stale(current[0], self.clock()):
+            if current is None:
+                continue  # released between our write and our read: try again at once
+            if _stale(current[0], self.clock()):
                 etag = self._put(lock_id, IfMatch=current[1])
                 if etag:
                     return Lock(self.bucket, self.key, lock_id, etag)
-                continue
+                current = self.read()  # another waiter replaced it first: it is the holder now
             waited = self.clock() - start
             if waited >= timeout:
                 raise LockHeld(self._held_message(current, waited))
@@ -147,7 +149,7 @@ class S3Lock:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=current[1])
         except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "412"):
+            if _code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
                 return False
             raise self._error("delete", exc) from None
         return True

@@ -11,7 +11,8 @@ Retries depend on what a repeat would do (``Kind``):
 - ``create`` asks ``confirm`` (find what a lost attempt made, by its marker) before repeating;
 - ``delete`` is repeated, and a 404 after a failed attempt means the first one went through;
 - ``action`` (a sync) is repeated only when the request surely never left (connection refused),
-  or when ``confirm`` (read the storage's status) says it did not start.
+  or when ``confirm`` (read the storage's status) says it did not start; a ``create`` or ``action``
+  without ``confirm`` is never repeated after an answer may have been lost.
 
 401 and 403 are never retried. ``Retry-After`` is honoured (at most ``MAX_WAIT`` seconds); other
 waits back off exponentially with jitter.
@@ -38,6 +39,7 @@ Kind = Literal["read", "update", "create", "delete", "action"]
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT = 60.0
 PAGE_SIZE = 1000
+MAX_PAGES = 10_000  # 10 million items: past that a server that always names a next page is broken
 REFRESH_MARGIN = 30.0  # refresh an access token this many seconds before it expires
 
 
@@ -135,8 +137,11 @@ class LabelStudioHttp:
             try:
                 response = self._send(method, path, what, **kwargs)
             except HttpError as exc:
+                if exc.status in (401, 403):  # a refused token (its exchange included) is never retried
+                    raise
                 unsent = getattr(exc, "unsent", False)
-                if attempt == self.attempts or (kind == "action" and not unsent and confirm is None):
+                blind = kind in ("create", "action") and not unsent and confirm is None
+                if attempt == self.attempts or blind:
                     raise
                 self._wait(attempt, None, what, str(exc))
                 found = self._confirm(kind, confirm, unsent)
@@ -151,7 +156,7 @@ class LabelStudioHttp:
                 return response
             if status in (401, 403):
                 raise self._refused(status, what)
-            blind = kind == "action" and confirm is None and status != 429
+            blind = kind in ("create", "action") and confirm is None and status != 429
             if status not in TRANSIENT or attempt == self.attempts or blind:
                 raise HttpError(f"instance {self.name}: {what} failed with HTTP {status}: "
                                 f"{self._short(response.text)}", status)
@@ -217,6 +222,9 @@ class LabelStudioHttp:
             if not data.get("next"):
                 break
             page += 1
+            if page > MAX_PAGES:
+                raise LstsError(f"instance {self.name}: {what}: more than {MAX_PAGES} pages; the server keeps "
+                                "naming a next page")
             data = self.get_json(path, what, **params, page=page, page_size=self.page_size)
         count = data.get("count")
         if isinstance(count, int) and count != len(items):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .problems import LstsError
@@ -72,6 +74,23 @@ def storage_body(storage: StorageState) -> dict[str, Any]:
     if storage.role == "source":
         body.update(presign=storage.presign, presign_ttl=storage.presign_ttl, recursive_scan=storage.recursive_scan)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    """A task's source object (``None`` for tasks not imported from storage) and creation time."""
+
+    key: str | None
+    created: float
+
+
+def task_file_from_json(item: Any, what: str) -> TaskFile:
+    item = _require(item, ("id", "created_at"), what)
+    try:
+        created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise MappingError(f"{what}: unexpected answer (created_at {item['created_at']!r})") from None
+    return TaskFile(item.get("storage_filename") or None, created)
 
 
 def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
 
 from .colors import check_color
 from .timefmt import check_time_format
@@ -157,8 +157,9 @@ class TargetSpec(Strict):
     credentials: Literal["environment", "none"] = "environment"
 
 
-class ChannelSpec(Strict):
-    column: NonEmpty
+class ChannelSettings(Strict):
+    """How one channel is drawn; every setting is optional (defaults: column name, tab10 colour)."""
+
     legend: str | None = None
     color: Color | None = None
     format: str | None = None
@@ -166,13 +167,32 @@ class ChannelSpec(Strict):
     height: int | None = Field(default=None, ge=10, le=2000)
 
 
+class ChannelSpec(ChannelSettings):
+    column: NonEmpty
+
+
 class TimeSeriesSpec(Strict):
+    """The time series of a project's CSVs.
+
+    ``channels: auto`` takes every header column of the source's first matching object except the
+    time column and ``exclude_columns``, in header order; ``channel_settings`` sets any of them by
+    column. They are resolved at plan time (``ProjectSpec.with_channels``).
+    """
+
     time_column: NonEmpty
     time_format: TimeFormat | None = None
     display_format: TimeFormat | None = None
     sep: str = Field(default=",", min_length=1, max_length=1)
     overview: tuple[str, ...] = ()
-    channels: tuple[ChannelSpec, ...] = Field(min_length=1)
+    channels: Annotated[Annotated[Literal["auto"], Tag("[auto]")]
+                        | Annotated[tuple[ChannelSpec, ...], Field(min_length=1), Tag("[list]")],
+                        Discriminator(lambda v: "[auto]" if isinstance(v, str) else "[list]")]
+    exclude_columns: tuple[NonEmpty, ...] = ()
+    channel_settings: dict[str, ChannelSettings] = Field(default_factory=dict)
+
+    @property
+    def auto(self) -> bool:
+        return self.channels == "auto"
 
 
 class LabelSpec(Strict):
@@ -197,12 +217,32 @@ class ProjectSpec(Strict):
     def display_title(self) -> str:
         return self.title or self.name
 
+    def with_channels(self, header: list[str]) -> "ProjectSpec":
+        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy).
+
+        Every column but the time column and the excluded ones, in header order, lowercased and
+        stripped as Label Studio matches them; ``channel_settings`` apply by column.
+        """
+        ts = self.timeseries
+        skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
+        settings = {k.strip().lower(): v for k, v in ts.channel_settings.items()}
+        columns = list(dict.fromkeys(h.strip().lower() for h in header if h.strip()))
+        channels = tuple(ChannelSpec(column=c, **settings.get(c, ChannelSettings()).model_dump())
+                         for c in columns if c not in skip)
+        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
+
     def problems(self) -> list[tuple[Path, str]]:
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
         found: list[tuple[Path, str]] = []
         ts = self.timeseries
+        if ts.auto and self.source is None:
+            found.append((("timeseries", "channels"), "channels: auto reads the header of the source's "
+                           "first object, but this project has no source"))
+        for key in ("exclude_columns", "channel_settings"):
+            if getattr(ts, key) and not ts.auto:
+                found.append((("timeseries", key), f"{key} applies only with channels: auto"))
         seen: dict[str, int] = {}
-        for i, channel in enumerate(ts.channels):
+        for i, channel in enumerate(() if ts.auto else ts.channels):
             key = channel.column.strip().lower()
             if key in seen:
                 found.append((("timeseries", "channels", i, "column"),
@@ -212,7 +252,7 @@ class ProjectSpec(Strict):
                               f"channel column {channel.column!r} is the time column"))
             seen.setdefault(key, i)
         for i, name in enumerate(ts.overview):
-            if name.strip().lower() not in seen:
+            if name.strip().lower() not in seen and not ts.auto:
                 found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
         values: dict[str, int] = {}
         for i, label in enumerate(self.labels):

@@ -11,6 +11,7 @@ No I/O happens here. Apply executes exactly the changes of the Plan, in ``Plan.c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Union
 
@@ -59,6 +60,7 @@ class Sync:
     storage: StorageState
     reason: str
     last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
+    pending: int = 0  # matching objects that are not yet tasks
     action = "sync"
 
 
@@ -265,12 +267,44 @@ def _rotate(changes: list[Change], desired: State, live: State) -> None:
             changes.append(Update(live.storages[key], want, (rotate,)))
 
 
-def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bool = False,
-               overrides: Overrides = Overrides()) -> Plan:
-    """Compare ``desired`` with ``live``; returns the frozen Plan with its safety checks. Pure.
+def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all: bool) -> tuple[list[Sync], list[Check]]:
+    """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
+    not yet tasks, and its spec says ``sync: true``; every one with ``sync_all``. Pending objects
+    of a ``sync: false`` source, objects changed since their import, and objects that two sources
+    import are reported as warnings."""
+    syncs, checks = [], []
+    for key, s in desired.storages.items():
+        if s.role != "source":
+            continue
+        facts = sources.get(key)
+        pending = len(facts.pending) if facts else 0
+        reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
+        live_storage = live.storages.get(key)
+        if (s.sync and (key in touched or pending)) or sync_all:
+            syncs.append(Sync(s, reason, live_storage.last_sync if live_storage else None, pending))
+        elif pending and key not in touched:
+            checks.append(Check("pending", s.project, f"{pending} object(s) under s3://{s.bucket}/{s.prefix} are not "
+                                "yet tasks (sync: false); apply --sync imports them", blocking=False))
+        if facts and facts.changed:
+            checks.append(Check("changed-objects", s.project, f"{len(facts.changed)} object(s) changed after their "
+                                f"import, e.g. {facts.changed[0]}; Label Studio does not import them again",
+                                blocking=False))
+    keys = sorted(k for k in sources if k in desired.storages)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            both = set(sources[a].keys) & set(sources[b].keys)
+            if both:
+                checks.append(Check("overlap", f"{a[1]}, {b[1]}", f"{len(both)} object(s) would be imported by both "
+                                    f"sources, e.g. {min(both)}", blocking=False))
+    return syncs, checks
 
-    Import storages are synced when new or changed and their spec says ``sync: true``, or always
-    with ``sync_all``. A CORS rule no longer needed is planned as an update to "absent".
+
+def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bool = False,
+               overrides: Overrides = Overrides(), sources: Mapping | None = None) -> Plan:
+    """Compare ``desired`` with ``live`` (and the ``sources``' objects, ``SourceFacts`` by storage
+    key); returns the frozen Plan with its safety checks. Pure.
+
+    A CORS rule no longer needed is planned as an update to "absent".
     """
     changes: list[Change] = []
     for bucket, want in desired.cors.items():
@@ -291,9 +325,7 @@ def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bo
     checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
                and any(d.field != "credentials" for d in getattr(c, "diffs", (FieldDiff("new", None, None),)))}
-    last = {key: s.last_sync for key, s in live.storages.items()}
-    syncs = [Sync(s, "new or changed" if s.key in touched else "--sync", last.get(s.key))
-             for s in desired.storages.values()
-             if s.role == "source" and ((s.sync and s.key in touched) or sync_all)]
+    syncs, sync_checks = _syncs(desired, live, touched, sources or {}, sync_all)
+    checks += sync_checks
     changes.sort(key=_rank)
     return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))

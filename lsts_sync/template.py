@@ -94,3 +94,17 @@ def controls(xml: str) -> frozenset[str]:
     except ET.ParseError:
         return frozenset()
     return frozenset(f"{e.get('name')}|{e.get('toName')}|{e.tag.lower()}" for e in root.iter() if e.get("toName"))
+
+
+def series_attributes(xml: str) -> tuple:
+    """What decides whether the chart can read the data: the TimeSeries' time column, time format
+    and separator, and its channel columns (sorted). Empty for a template that does not parse."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return ()
+    series = root.find(".//TimeSeries")
+    if series is None:
+        return ()
+    columns = tuple(sorted(c.get("column", "") for c in series.iter("Channel")))
+    return (series.get("timeColumn"), series.get("timeFormat"), series.get("sep", ","), columns)

@@ -1,30 +1,189 @@
-"""Checks for strftime-style time formats.
+"""Time formats as the labeling UI reads them: d3-time-format's parser, in UTC.
 
-A time series template's ``timeFormat`` is read by the browser (d3-time-format) and the same pattern
-is used by lsts-sync with Python's ``strptime`` for data checks and exports. We accept the directives
-both understand (plus d3's ``%L``/``%Q``/``%s`` and padding modifiers) and reject anything else, so a
-stray ``%`` or a typo such as ``%Q%k`` fails at validate time instead of leaving a blank chart.
+One implementation for validation (``check_time_format``), data checks (``D3Format.parse``) and
+exports (``python_format`` for writing). The semantics follow d3-time-format's ``utcParse``:
+
+- the whole value must be consumed; literal characters must match exactly;
+- numeric directives read at most their width of characters (``%Y`` 4, ``%m %d %e %H %I %M %S %y`` 2,
+  ``%j %L`` 3, ``%f`` 6), optionally led by spaces, with or without zero padding;
+  ``%Q`` (milliseconds) and ``%s`` (seconds) read any number of digits;
+- a padding modifier (``%-d``, ``%_d``, ``%0d``) changes nothing when parsing;
+- ``%Z`` reads ``Z``, ``+hh``, ``+hhmm`` or ``+hh:mm``;
+- days and months are not range-checked: ``2021-02-30`` rolls over to 2 March, as JavaScript's
+  ``Date`` does (a warning in the data checks, since it is almost always a mistake).
+- the en-US locale's ``%c %x %X`` stand for ``%x, %X``, ``%-m/%-d/%Y`` and ``%-I:%M:%S %p``.
+The week-based directives (``%U %W %V %u %w %g %G``) and ``%q`` are refused at validation: d3 parses
+them, but lsts-sync does not reproduce how they build a date, so it could not check such data.
+
+Before d3 sees a value, the labeling UI rewrites it (``TimeSeries.jsx`` in Label Studio 1.23.2):
+a format with ``%f`` is read as ``%L`` and a 6-digit fraction at the end is cut to 3 digits; then
+the first ``.digits`` group of up to 3 digits is padded to 3 (``.5`` -> ``.500``, which also turns
+``03.02.2021`` into ``03.020.2021``); a value that is a number is first turned into JavaScript's
+text for that number (``0930`` -> ``930``). ``ui_value`` does the same, so the data checks see what
+the chart sees.
 """
 
-import re
+from __future__ import annotations
 
-_DIRECTIVES = set("aAbBcdefgGHIjLmMpqQsSuUVwWxXyYZz%")
+import calendar
+import re
+from dataclasses import dataclass
+
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"]
+DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+_PATTERNS = {
+    "Y": r"(?P<Y> *\d{1,4})", "y": r"(?P<y> *\d{1,2})", "m": r"(?P<m> *\d{1,2})", "d": r"(?P<d> *\d{1,2})",
+    "e": r"(?P<d> *\d{1,2})", "H": r"(?P<H> *\d{1,2})", "I": r"(?P<H> *\d{1,2})", "M": r"(?P<M> *\d{1,2})",
+    "S": r"(?P<S> *\d{1,2})", "j": r"(?P<j> *\d{1,3})", "L": r"(?P<L> *\d{1,3})", "f": r"(?P<f> *\d{1,6})",
+    "Q": r"(?P<Q> *\d+)", "s": r"(?P<s> *\d+)", "p": r"(?P<p>(?i:am|pm))",
+    "Z": r"(?P<Z>Z|[+-]\d\d(?::?\d\d)?)",
+    "b": "(?P<b>(?i:" + "|".join(m[:3] for m in MONTHS) + "))",
+    "B": "(?P<b>(?i:" + "|".join(MONTHS) + "))",
+    "a": "(?P<a>(?i:" + "|".join(d[:3] for d in DAYS) + "))",
+    "A": "(?P<a>(?i:" + "|".join(DAYS) + "))",
+    "%": "%",
+}
+_LOCALE = {"x": "%-m/%-d/%Y", "X": "%-I:%M:%S %p", "c": "%-m/%-d/%Y, %-I:%M:%S %p"}
 _TOKEN = re.compile(r"%([-_0]?)(.?)", re.DOTALL)
+# strftime equivalents for writing (exports); d3's %L (ms) is written through %f and trimmed by the caller.
+_PYTHON = {"L": "%f", "Q": "%s"}
+
+
+class TimeFormatError(ValueError):
+    """A format the labeling UI cannot parse; the message names the directive."""
+
+
+@dataclass(frozen=True)
+class D3Format:
+    """A compiled d3 time format: ``parse`` gives UTC milliseconds since the epoch, or None."""
+
+    specifier: str
+    regex: re.Pattern[str]
+
+    def parse(self, value: str) -> float | None:
+        """UTC milliseconds of a value already rewritten by ``ui_value``, or None."""
+        match = self.regex.fullmatch(value)
+        return None if match is None else _epoch_ms(match.groupdict())
+
+    def rolls_over(self, value: str) -> bool:
+        """True if ``value`` parses only because a day or month out of range rolls over."""
+        match = self.regex.fullmatch(value)
+        if match is None:
+            return False
+        g = match.groupdict()
+        month, day = int(g.get("m") or 1), int(g.get("d") or 1)
+        year = _year(g)
+        return not (1 <= month <= 12) or not (1 <= day <= (calendar.monthrange(year, month)[1] if 1 <= month <= 12
+                                                              else 31))
+
+
+def ui_format(specifier: str) -> str:
+    """The format d3 is given: the UI reads ``%f`` as ``%L``; locale directives expanded."""
+    return re.sub(r"%([-_0]?)([cxX])", lambda m: _LOCALE[m.group(2)], specifier).replace("%f", "%L")
+
+
+def ui_value(value: str, specifier: str) -> str:
+    """A CSV cell as the labeling UI hands it to d3 for ``specifier`` (see the module docstring)."""
+    if _js_number(value) is not None:
+        return _js_number(value)  # type: ignore[return-value]
+    if "%f" in specifier:
+        value = re.sub(r"\.(\d{3})\d{3}$", r".\1", value)
+    return re.sub(r"\.(\d{0,3})\b", lambda m: "." + m.group(1).ljust(3, "0"), value, count=1)
+
+
+def _js_number(value: str) -> str | None:
+    """JavaScript's ``String(+value)`` when ``+value`` is a number (not NaN), else None."""
+    text = value.strip()
+    if not text or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        return None if text else "0"
+    number = float(text)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e21 else repr(number)
+
+
+def compile_format(specifier: str) -> D3Format:
+    """Compile ``specifier`` as the UI hands it to d3; raises TimeFormatError naming a directive
+    that cannot be parsed (or that lsts-sync cannot check)."""
+    if not specifier.strip():
+        raise TimeFormatError("time format is empty")
+    original, specifier = specifier, ui_format(specifier)
+    parts, seen, end = [], set(), 0
+    for match in _TOKEN.finditer(specifier):
+        parts.append(re.escape(specifier[end:match.start()]))
+        end = match.end()
+        directive = match.group(2)
+        if not directive:
+            raise TimeFormatError(f"invalid time format {original!r}: it ends with a lone '%'")
+        if directive in "UWVuwgGq":
+            raise TimeFormatError(f"invalid time format {original!r}: lsts-sync cannot check data against the "
+                                  f"week-based '%{directive}'; use a calendar date")
+        if directive not in _PATTERNS:
+            raise TimeFormatError(f"invalid time format {original!r}: the labeling UI cannot parse '%{directive}'")
+        pattern = _PATTERNS[directive]
+        group = re.match(r"\(\?P<(\w)>", pattern)
+        if group and group.group(1) in seen:  # a field given twice: d3 keeps the last; match any digits
+            pattern = pattern.replace(f"?P<{group.group(1)}>", "?:", 1)
+        if group:
+            seen.add(group.group(1))
+        parts.append(pattern)
+    parts.append(re.escape(specifier[end:]))
+    return D3Format(specifier, re.compile("".join(parts)))
 
 
 def check_time_format(value: str) -> str:
-    """Return ``value`` if every ``%`` starts a known directive, else raise ValueError."""
-    if not value.strip():
-        raise ValueError("time format is empty")
-    for match in _TOKEN.finditer(value):
-        directive = match.group(2)
-        if not directive:
-            raise ValueError(f"invalid time format {value!r}: it ends with a lone '%'")
-        if directive not in _DIRECTIVES:
-            raise ValueError(f"invalid time format {value!r}: unknown directive '%{directive}'")
+    """Return ``value`` if the labeling UI can parse with it, else raise ValueError (for pydantic)."""
+    compile_format(value)
     return value
 
 
 def python_format(value: str) -> str:
-    """Translate the d3-only pieces of a format to what Python's strptime/strftime understand."""
-    return re.sub(r"%[-_0]([a-zA-Z])", r"%\1", value).replace("%L", "%f")
+    """The same format for Python's strftime/strptime (d3's padding modifiers dropped, %L as %f)."""
+    text = re.sub(r"%[-_0]([a-zA-Z])", r"%\1", value)
+    return re.sub(r"%([LQ])", lambda m: _PYTHON[m.group(1)], text)
+
+
+def _year(g: dict) -> int:
+    if g.get("Y") is not None:
+        return int(g["Y"])
+    if g.get("y") is not None:
+        y = int(g["y"])
+        return y + (1900 if y > 68 else 2000)
+    return 1900
+
+
+def _epoch_ms(g: dict) -> float:
+    """d3's newDate for UTC: %Q and %s win; else fields with JavaScript Date.UTC's rollover."""
+    if g.get("Q") is not None:
+        return float(int(g["Q"]))
+    if g.get("s") is not None:
+        return int(g["s"]) * 1000.0 + (int(g["L"]) if g.get("L") is not None else 0)
+    hour = int(g.get("H") or 0)
+    if g.get("p") is not None:
+        hour = hour % 12 + (12 if g["p"].lower() == "pm" else 0)
+    month = int(g["m"]) - 1 if g.get("m") is not None else (
+        [m[:3] for m in MONTHS].index(g["b"][:3].lower()) if g.get("b") else 0)
+    days = _days_from_civil(_year(g), month, 1) + (
+        int(g["j"]) - 1 if g.get("j") is not None else int(g.get("d") or 1) - 1)
+    millis = int(g["L"]) if g.get("L") is not None else (int(g["f"]) // 1000 if g.get("f") is not None else 0)
+    total = ((days * 24 + hour) * 60 + int(g.get("M") or 0)) * 60 + int(g.get("S") or 0)
+    return total * 1000.0 + millis - _zone_minutes(g.get("Z")) * 60000.0
+
+
+def _days_from_civil(year: int, month0: int, day: int) -> int:
+    """Days since 1970-01-01 of ``year``-``month0 + 1``-``day``; month0 may be out of range (rolls over)."""
+    year, month0 = year + month0 // 12, month0 % 12
+    y = year - (month0 < 2)
+    era = y // 400
+    yoe = y - era * 400
+    m = month0 + 1
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _zone_minutes(zone: str | None) -> int:
+    if not zone or zone == "Z":
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))

@@ -1,15 +1,17 @@
-"""The CSV checks of datachecks, on text (no servers)."""
+"""scan_csv: the CSV as the labeling UI reads it, one finding per kind with its row (no servers)."""
 
 from __future__ import annotations
 
-from lsts_sync.datachecks import check_csv
+from lsts_sync.datachecks import scan_csv
 from lsts_sync.models import ProjectSpec
 
+URL = "s3://b/k.csv"
 
-def project(time_format: str | None = "%Y-%m-%d %H:%M:%S") -> ProjectSpec:
+
+def project(time_format: str | None = "%Y-%m-%d %H:%M:%S", sep: str = ",") -> ProjectSpec:
     return ProjectSpec.model_validate({
         "kind": "Project", "name": "p", "instance": "i",
-        "timeseries": {"time_column": "timestamp", "time_format": time_format,
+        "timeseries": {"time_column": "timestamp", "time_format": time_format, "sep": sep,
                        "channels": [{"column": "vibration"}, {"column": "temperature"}]},
         "labels": [{"value": "A"}]})
 
@@ -17,27 +19,106 @@ def project(time_format: str | None = "%Y-%m-%d %H:%M:%S") -> ProjectSpec:
 GOOD = "timestamp,vibration,temperature\n2021-01-01 00:00:00,1,2\n2021-01-01 00:01:00,1,2\n"
 
 
-def test_good_csv_has_no_checks() -> None:
-    assert check_csv(project(), "s3://b/k.csv", GOOD) == []
+def lines(text: str, **kwargs) -> list[str]:
+    return [str(f) for f in scan_csv(project(**kwargs), URL, text)]
 
 
-def test_missing_channel_names_key_and_column() -> None:
-    (check,) = check_csv(project(), "s3://b/k.csv", GOOD.replace("temperature", "temp"))
-    assert check.blocking and check.message.startswith("s3://b/k.csv: channel 'temperature' is not in the header")
+def test_good_csv_has_no_findings() -> None:
+    assert scan_csv(project(), URL, GOOD) == []
+    assert scan_csv(project(), URL, GOOD.replace("\n", "\r\n")) == []
 
 
-def test_case_difference_is_a_warning() -> None:
-    (check,) = check_csv(project(), "s3://b/k.csv", GOOD.replace("vibration", "Vibration "))
-    assert not check.blocking and "case or whitespace" in check.message
+def test_missing_channel_names_key_row_and_column() -> None:
+    (line,) = lines(GOOD.replace("temperature", "temp"))
+    assert line.startswith(f"{URL}:1: channel 'temperature' is not in the header")
 
 
-def test_time_that_does_not_parse_or_ascend() -> None:
-    bad = GOOD.replace("2021-01-01 00:01:00", "01/01/2021 00:01")
-    assert "does not match time_format" in check_csv(project(), "u", bad)[0].message
-    back = GOOD.replace("00:01:00", "00:00:00")
-    assert "does not ascend" in check_csv(project(), "u", back)[0].message
+def test_case_difference_is_a_warning_and_spaces_an_error() -> None:
+    (finding,) = scan_csv(project(), URL, GOOD.replace("vibration", "Vibration"))
+    assert not finding.error and "in case" in finding.message
+    assert lines(GOOD.replace("vibration", "vibration ", 1)) == [
+        f"{URL}:1: header name 'vibration ' has spaces around it: the labeling UI does not trim names, so it does "
+        "not match channel 'vibration'"]
 
 
-def test_numeric_time_without_format() -> None:
-    assert check_csv(project(None), "u", "timestamp,vibration,temperature\n1,1,1\n2,1,1\n") == []
-    assert "a number" in check_csv(project(None), "u", GOOD)[0].message
+def test_quoted_names_a_wrong_separator_and_no_header_are_errors() -> None:
+    assert scan_csv(project(), URL, "\ufeff" + GOOD) == []  # the browser drops a byte order mark
+    quoted = GOOD.replace("vibration", '"vibration"', 1)
+    assert lines(quoted) == [f"{URL}:1: header name '\"vibration\"' is quoted: the labeling UI keeps the quotes, "
+                             "so it does not match channel 'vibration'"]
+    semi = GOOD.replace(",", ";")
+    assert lines(semi) == [f"{URL}:1: the header has no ',' (timeseries.sep); the separator looks like ';': the "
+                           "labeling UI cannot split it"]
+    numeric = "1,2,3\n4,5,6\n"
+    assert lines(numeric, time_format=None) == [f"{URL}:1: the labeling UI does not see a header: no column of row 1 "
+                                                "differs from row 2 in being a number"]
+
+
+def test_rows_wider_than_the_header_break_the_chart() -> None:
+    findings = scan_csv(project(), URL, GOOD + "2021-01-01 00:02:00,1,2,3\n2021-01-01 00:03:00,1\n")
+    assert [(f.row, f.error) for f in findings] == [(4, True), (5, False), (5, False)]
+    assert findings[0].message == "4 columns, more than the header's 3: the chart fails to load"
+
+
+def test_every_bad_row_is_counted_and_the_first_is_named() -> None:
+    text = GOOD + "2021-01-01 00:02:00,1,2\n01/01/2021 00:03,1,2\n2021-01-01 00:04:00,1,2\nbad,1,2\n"
+    assert lines(text) == [f"{URL}:5: time '01/01/2021 00:03' does not match time_format '%Y-%m-%d %H:%M:%S' "
+                           "(and 1 more row(s))"]
+
+
+def test_order_duplicates_and_rollover() -> None:
+    back = GOOD + "2021-01-01 00:00:30,1,2\n"
+    assert lines(back) == [f"{URL}:4: time '2021-01-01 00:00:30' is before the row before: the time column must ascend"]
+    dup = GOOD + "2021-01-01 00:01:00,1,2\n"
+    (finding,) = scan_csv(project(), URL, dup)  # the UI allows equal times: a warning
+    assert not finding.error and str(finding) == f"{URL}:4: time '2021-01-01 00:01:00' is the same as the row before"
+    (finding,) = scan_csv(project(), URL, GOOD + "2021-02-30 00:00:00,1,2\n")
+    assert not finding.error and finding.row == 4 and "out of range" in finding.message
+
+
+def test_empty_and_text_cells_are_warnings() -> None:
+    findings = scan_csv(project(), URL, GOOD + "2021-01-01 00:02:00,,2\n2021-01-01 00:03:00,1,hot\n")
+    assert [(f.row, f.error, f.message) for f in findings] == [
+        (4, False, "channel 'vibration' is empty (drawn as 0)"),
+        (5, False, "channel 'temperature' value 'hot' is not a number")]
+
+
+def test_values_are_rewritten_as_the_ui_does_before_parsing() -> None:
+    """The UI pads the first '.digits' to 3 digits: '03.02.2021' becomes '03.020.2021' and fails."""
+    text = "timestamp,vibration,temperature\n03.02.2021,1,1\n04.02.2021,1,1\n"
+    assert lines(text, time_format="%d.%m.%Y")[0].startswith(f"{URL}:2: time '03.02.2021' does not match")
+    micro = "timestamp,vibration,temperature\n2021-01-01 00:00:00.123456,1,1\n2021-01-01 00:00:00.5,1,1\n"
+    assert scan_csv(project("%Y-%m-%d %H:%M:%S.%f"), URL, micro) == []
+
+
+def test_numbers_and_epoch_formats() -> None:
+    assert scan_csv(project(None), URL, "timestamp,vibration,temperature\n1,1,1\n2.5,1,1\n") == []
+    assert "a number (no time_format)" in lines(GOOD, time_format=None)[0]
+    assert scan_csv(project("%s"), URL, "timestamp,vibration,temperature\n1609459200,1,1\n1609459260,1,1\n") == []
+    assert scan_csv(project("%Y-%m-%dT%H:%M:%S.%L%Z"), URL,
+                    "timestamp,vibration,temperature\n2021-01-01T00:00:00.000+00:00,1,1\n"
+                    "2021-01-01T00:00:00.5+00:00,1,1\n") == []
+
+
+def test_milliseconds_before_a_z_break_as_in_the_ui() -> None:
+    """The UI's padding regex needs a word boundary after the digits: '.000Z' becomes '.000000Z'."""
+    text = "timestamp,vibration,temperature\n2021-01-01T00:00:00.000Z,1,1\n"
+    (line,) = lines(text, time_format="%Y-%m-%dT%H:%M:%S.%L%Z")
+    assert line.startswith(f"{URL}:2: time '2021-01-01T00:00:00.000Z' does not match")
+
+
+def test_mixed_zones_warn() -> None:
+    text = "timestamp,vibration,temperature\n2021-01-01T01:00:00+01:00,1,1\n2021-01-01T03:00:00+02:00,1,1\n"
+    findings = scan_csv(project("%Y-%m-%dT%H:%M:%S%Z"), URL, text)
+    assert [(f.error, f.message) for f in findings] == [(False, "time values mix time zones (+01:00, +02:00)")]
+
+
+def test_a_cut_last_line_of_a_partial_read_is_ignored() -> None:
+    cut = GOOD + "2021-01-01 00:0"
+    assert scan_csv(project(), URL, cut, complete=False) == []
+    assert f"{URL}:4: time '2021-01-01 00:0' does not match time_format '%Y-%m-%d %H:%M:%S'" in lines(cut)
+
+
+def test_too_many_rows_warn() -> None:
+    (finding,) = scan_csv(project(), URL, GOOD, max_rows=1)
+    assert not finding.error and finding.message.startswith("2 rows: above 1")

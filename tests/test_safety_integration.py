@@ -84,11 +84,14 @@ def test_unmanaged_title_is_reported_then_adopted(stack_env, s3, ls, bucket, uid
 def test_data_checks_name_prefix_key_and_column(stack_env, s3, bucket, uid, tmp_path) -> None:
     specs = write_specs(tmp_path / "a", bucket, f"s-{uid}")
     result = run_cli(["plan", str(specs)], stack_env)
-    assert f"no object under s3://{bucket}/data/ matches pattern" in result.stdout
+    assert f"no object under s3://{bucket}/data/ matches pattern .*\\.csv (Label Studio refuses" in result.stdout
+    s3.put_object(Bucket=bucket, Key="data/deeper/b.csv", Body=b"x")
+    result = run_cli(["plan", str(specs)], stack_env)
+    assert "; objects lie in sub-folders: set recursive: true" in result.stdout
     s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"Timestamp,vibration\n2021-01-01 00:00:00,1\n")
     result = apply(specs, stack_env)
     assert result.returncode == 1
-    assert f"s3://{bucket}/data/a.csv: channel 'temperature' is not in the header" in result.stdout
+    assert f"s3://{bucket}/data/a.csv:1: channel 'temperature' is not in the header" in result.stdout
     assert "Warning: s-" in result.stdout and "'Timestamp' differs from time column" in result.stdout
 
 

@@ -1,0 +1,87 @@
+"""What the data side holds for each source: matching objects, which are not yet tasks, which changed.
+
+Read once per plan (``read_sources``) into frozen ``SourceFacts`` that ``build_plan`` turns into sync
+steps and warnings, and that the data checks sample from. ``resolve_channels`` reads the header of
+each ``channels: auto`` project's first matching object, so desired state holds explicit channels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from .live_s3 import S3Buckets
+from .loader import SpecSet
+from .problems import LstsError
+from .state import State
+from .template import series_attributes
+
+CHANGED_SLACK = 2.0  # seconds: an object written just before its import is not "changed since"
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """One source storage's objects. ``pending`` are matching keys that are no task yet (all of
+    them for a storage that does not exist yet); ``changed`` were modified after their task was made."""
+
+    keys: tuple[str, ...]
+    pending: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+def matching(s3: S3Buckets, bucket: str, prefix: str, recursive: bool, regex_filter: str) -> list[tuple[str, float]]:
+    """``(key, last modified)`` of the objects Label Studio would import, sorted by key."""
+    pattern = re.compile(regex_filter)
+    return sorted((k, t) for k, t, _ in s3.objects(bucket, prefix, recursive) if pattern.match(k))
+
+
+def read_header(text: str, sep: str) -> list[str]:
+    """The first row of a CSV text (``csv`` module: quotes around names removed)."""
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
+    return next(rows, [])
+
+
+def resolve_channels(specs: SpecSet, s3: S3Buckets, names: set[str] | None = None) -> SpecSet:
+    """``specs`` with every ``channels: auto`` project (of ``names``, default all) resolved from
+    the header of its source's first matching object. No object is an error: no channels, no template."""
+    from .desired import regex_filter
+
+    projects = dict(specs.projects)
+    for name, project in specs.projects.items():
+        if not project.timeseries.auto or (names is not None and name not in names) or project.source is None:
+            continue
+        source = project.source
+        found = matching(s3, source.bucket, source.prefix, source.recursive, regex_filter(source))
+        if not found:
+            raise LstsError(f"project {name}: channels: auto, but no object under s3://{source.bucket}/"
+                            f"{source.prefix} matches pattern {source.pattern} to read the columns from; "
+                            "upload data first or list the channels")
+        text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
+        projects[name] = project.with_channels(read_header(text, project.timeseries.sep))
+    return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.origins)
+
+
+def read_sources(desired: State, live: State, s3: S3Buckets, tasks_of) -> dict[tuple[str, str, str], SourceFacts]:
+    """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
+    (``TaskFile``s); a project that does not exist yet has none, so all its objects are pending."""
+    facts = {}
+    for key, storage in sorted(desired.storages.items()):
+        if storage.role != "source":
+            continue
+        objects = matching(s3, storage.bucket, storage.prefix, storage.recursive_scan, storage.regex_filter)
+        project = live.projects.get((storage.instance, storage.project))
+        if project is None or key not in live.storages:
+            facts[key] = SourceFacts(tuple(k for k, _ in objects), tuple(k for k, _ in objects))
+            continue
+        created = {t.key: t.created for t in tasks_of(project) if t.key}
+        facts[key] = SourceFacts(tuple(k for k, _ in objects), tuple(k for k, _ in objects if k not in created),
+                                 tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
+    return facts
+
+
+def breaks_series(old_config: str, new_config: str) -> bool:
+    """True if a template change touches what decides whether the chart can draw the data:
+    the time column, time format, separator or channel columns."""
+    return series_attributes(old_config) != series_attributes(new_config)

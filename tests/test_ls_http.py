@@ -1,0 +1,494 @@
+"""The Label Studio transport, offline: retries by kind of operation, auth by token kind, paging, errors.
+
+Every test drives ``LabelStudioHttp`` through ``httpx.MockTransport`` with a scripted server that
+records what was asked, and a ``sleep`` that only records how long it would have waited.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from lsts_sync import ls_http
+from lsts_sync.ls_http import HttpError, LabelStudioHttp
+from lsts_sync.problems import LstsError
+from lsts_sync.stats import RequestStats
+
+URL = "http://ls.example"
+LEGACY = "f" * 40
+
+Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+class Server:
+    """Answers requests from a script, in order, and records every request it was sent."""
+
+    def __init__(self, *answers: Answer, default: Answer | None = None):
+        self.answers = list(answers)
+        self.default = default
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.answers:
+            answer = self.answers.pop(0)
+        elif self.default is not None:
+            answer = self.default
+        else:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        if isinstance(answer, Exception):
+            raise answer
+        if callable(answer) and not isinstance(answer, httpx.Response):
+            return answer(request)
+        return answer
+
+    def methods(self) -> list[str]:
+        return [r.method for r in self.requests]
+
+
+def client(server: Server, token: str = LEGACY, **kwargs: Any) -> tuple[LabelStudioHttp, list[float]]:
+    sleeps: list[float] = []
+    http = LabelStudioHttp("main", URL, token, RequestStats(), transport=httpx.MockTransport(server),
+                           sleep=sleeps.append, **kwargs)
+    return http, sleeps
+
+
+def ok(body: Any = None, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={} if body is None else body)
+
+
+def fail(status: int, text: str = "upstream trouble", **headers: str) -> httpx.Response:
+    return httpx.Response(status, text=text, headers=headers)
+
+
+def connect_error(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+def read_timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+def jwt(**claims: Any) -> str:
+    """An unsigned JWT-shaped token (header.payload.signature, base64url without padding)."""
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+# -- reads: retried on transient answers, never on refusals ----------------------------------------
+
+def test_get_is_retried_on_502_then_succeeds() -> None:
+    server = Server(fail(502), ok({"id": 1}))
+    http, sleeps = client(server)
+    assert http.get_json("api/projects/1", "read project") == {"id": 1}
+    assert server.methods() == ["GET", "GET"]
+    assert len(sleeps) == 1
+    assert http.stats.by_method == {"GET": 2}
+
+
+def test_get_sends_a_legacy_token_as_token_authorization() -> None:
+    server = Server(ok())
+    http, _ = client(server)
+    http.get_json("api/projects/", "list projects")
+    assert server.requests[0].headers["Authorization"] == f"Token {LEGACY}"
+
+
+def test_401_is_not_retried_and_the_message_never_shows_the_token() -> None:
+    server = Server(fail(401, "Invalid token."), default=ok())
+    http, sleeps = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    assert caught.value.status == 401
+    assert len(server.requests) == 1 and sleeps == []
+    message = str(caught.value)
+    assert "the token was refused (401)" in message
+    assert "while trying to list projects" in message and "instance main" in message
+    assert LEGACY not in message
+
+
+def test_403_is_not_retried() -> None:
+    server = Server(fail(403), default=ok())
+    http, sleeps = client(server)
+    with pytest.raises(HttpError, match=r"the token's user may not do this \(403\)") as caught:
+        http.get_json("api/projects/", "list projects")
+    assert caught.value.status == 403
+    assert len(server.requests) == 1 and sleeps == []
+
+
+def test_a_non_transient_error_is_not_retried() -> None:
+    server = Server(fail(400, "bad request"), default=ok())
+    http, _ = client(server)
+    with pytest.raises(HttpError, match="list projects failed with HTTP 400: bad request"):
+        http.get_json("api/projects/", "list projects")
+    assert len(server.requests) == 1
+
+
+def test_transient_errors_on_every_attempt_raise_after_the_last_attempt() -> None:
+    server = Server(default=fail(503))
+    http, sleeps = client(server)
+    with pytest.raises(HttpError, match="failed with HTTP 503") as caught:
+        http.get_json("api/projects/", "list projects")
+    assert caught.value.status == 503
+    assert len(server.requests) == 4 and len(sleeps) == 3
+
+
+# -- waits ---------------------------------------------------------------------------------------
+
+def test_retry_after_is_honoured_exactly() -> None:
+    server = Server(fail(429, "slow down", **{"Retry-After": "7"}), ok())
+    http, sleeps = client(server)
+    http.get_json("api/projects/", "list projects")
+    assert sleeps == [7.0]
+
+
+def test_retry_after_is_capped() -> None:
+    server = Server(fail(429, **{"Retry-After": "3600"}), ok())
+    http, sleeps = client(server)
+    http.get_json("api/projects/", "list projects")
+    assert sleeps == [ls_http.MAX_WAIT]
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    date = email.utils.formatdate(time.time() + 20, usegmt=True)
+    server = Server(fail(503, **{"Retry-After": date}), ok())
+    http, sleeps = client(server)
+    http.get_json("api/projects/", "list projects")
+    assert len(sleeps) == 1 and 15.0 <= sleeps[0] <= 21.0
+
+
+def test_without_retry_after_waits_back_off_with_jitter_within_bounds() -> None:
+    server = Server(fail(502), fail(502), ok())
+    http, sleeps = client(server, backoff=0.5)
+    http.get_json("api/projects/", "list projects")
+    assert len(sleeps) == 2
+    assert 0.25 <= sleeps[0] <= 0.75
+    assert 0.5 <= sleeps[1] <= 1.5
+
+
+@pytest.mark.parametrize("jitter", ["low", "high"])
+def test_backoff_doubles_each_attempt(jitter: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ls_http.random, "uniform", lambda a, b: a if jitter == "low" else b)
+    server = Server(fail(502), fail(502), fail(502), ok())
+    http, sleeps = client(server, backoff=0.5)
+    http.get_json("api/projects/", "list projects")
+    factor = 0.5 if jitter == "low" else 1.5
+    assert sleeps == [0.5 * factor, 1.0 * factor, 2.0 * factor]
+
+
+# -- deletes --------------------------------------------------------------------------------------
+
+def test_delete_404_after_a_failed_attempt_means_it_went_through() -> None:
+    server = Server(fail(502), fail(404, "Not found."))
+    http, _ = client(server)
+    response = http.call("DELETE", "api/projects/7/", "delete project p1", kind="delete")
+    assert response.status_code == 404
+    assert server.methods() == ["DELETE", "DELETE"]
+
+
+def test_delete_404_on_the_first_attempt_is_an_error() -> None:
+    server = Server(fail(404, "Not found."), default=ok())
+    http, _ = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.call("DELETE", "api/projects/7/", "delete project p1", kind="delete")
+    assert caught.value.status == 404
+    assert len(server.requests) == 1
+
+
+def test_a_read_404_after_a_failed_attempt_is_still_an_error() -> None:
+    server = Server(fail(502), fail(404, "Not found."))
+    http, _ = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.call("GET", "api/projects/7/", "read project p1")
+    assert caught.value.status == 404
+
+
+# -- creates ----------------------------------------------------------------------------------------
+
+def test_create_asks_confirm_and_does_not_post_again_when_the_first_went_through() -> None:
+    server = Server(fail(502), default=ok({"id": 99}, 201))
+    http, _ = client(server)
+    asked: list[int] = []
+
+    def confirm() -> int:
+        asked.append(1)
+        return 42
+
+    assert http.call("POST", "api/projects/", "create project p1", kind="create", confirm=confirm,
+                     json={"title": "p1"}) == 42
+    assert server.methods() == ["POST"]
+    assert asked == [1]
+
+
+def test_create_posts_again_when_confirm_finds_nothing() -> None:
+    server = Server(fail(502), ok({"id": 99}, 201))
+    http, _ = client(server)
+    assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
+                          confirm=lambda: None) == {"id": 99}
+    assert server.methods() == ["POST", "POST"]
+
+
+def test_create_after_a_read_timeout_asks_confirm_before_posting_again() -> None:
+    server = Server(read_timeout, default=ok({"id": 99}, 201))
+    http, _ = client(server)
+    assert http.call("POST", "api/projects/", "create project p1", kind="create", confirm=lambda: 42,
+                     json={"title": "p1"}) == 42
+    assert server.methods() == ["POST"]
+
+
+def test_create_whose_request_never_left_posts_again_without_asking_confirm() -> None:
+    server = Server(connect_error, ok({"id": 99}, 201))
+    http, _ = client(server)
+
+    def confirm() -> int:
+        raise AssertionError("a refused connection sent nothing; nothing to confirm")
+
+    assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
+                          confirm=confirm) == {"id": 99}
+    assert server.methods() == ["POST", "POST"]
+
+
+def test_create_after_429_posts_again_without_asking_confirm() -> None:
+    server = Server(fail(429), ok({"id": 99}, 201))
+    http, _ = client(server)
+
+    def confirm() -> int:
+        raise AssertionError("a 429 was refused before it started; nothing to confirm")
+
+    assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
+                          confirm=confirm) == {"id": 99}
+    assert server.methods() == ["POST", "POST"]
+
+
+# -- actions (syncs) --------------------------------------------------------------------------------
+
+def test_action_without_confirm_is_never_posted_again_blindly() -> None:
+    server = Server(fail(502), default=ok())
+    http, sleeps = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action")
+    assert caught.value.status == 502
+    assert server.methods() == ["POST"] and sleeps == []
+
+
+def test_action_without_confirm_after_a_read_timeout_is_not_posted_again() -> None:
+    server = Server(read_timeout, default=ok())
+    http, _ = client(server)
+    with pytest.raises(HttpError, match="cannot reach"):
+        http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action")
+    assert server.methods() == ["POST"]
+
+
+def test_action_whose_request_never_left_is_posted_again() -> None:
+    server = Server(connect_error, ok())
+    http, _ = client(server)
+    response = http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action")
+    assert response.status_code == 200
+    assert server.methods() == ["POST", "POST"]
+
+
+def test_action_is_posted_again_when_confirm_says_it_did_not_start() -> None:
+    server = Server(fail(502), ok())
+    http, _ = client(server)
+    response = http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action",
+                         confirm=lambda: None)
+    assert response.status_code == 200
+    assert server.methods() == ["POST", "POST"]
+
+
+def test_action_is_not_posted_again_when_confirm_says_it_started() -> None:
+    server = Server(fail(502), default=ok())
+    http, _ = client(server)
+    assert http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action",
+                     confirm=lambda: True) is True
+    assert server.methods() == ["POST"]
+
+
+def test_action_after_a_read_timeout_is_not_posted_again_when_confirm_says_it_started() -> None:
+    server = Server(read_timeout, default=ok())
+    http, _ = client(server)
+    assert http.call("POST", "api/storages/s3/3/sync", "sync storage p1/source", kind="action",
+                     confirm=lambda: True) is True
+    assert server.methods() == ["POST"]
+
+
+# -- paging ------------------------------------------------------------------------------------------
+
+def page(count: int, results: list[dict], next_page: int | None) -> httpx.Response:
+    return ok({"count": count, "next": f"{URL}/api/projects/?page={next_page}" if next_page else None,
+               "previous": None, "results": results})
+
+
+def test_get_list_follows_next_and_stops_on_null_when_count_is_a_multiple_of_the_page_size() -> None:
+    items = [{"id": i} for i in range(1, 5)]
+    server = Server(page(4, items[:2], 2), page(4, items[2:], None))
+    http, _ = client(server, page_size=2)
+    assert http.get_list("api/projects/", "list projects", fields="id") == items
+    assert server.methods() == ["GET", "GET"]
+    asked = [dict(r.url.params) for r in server.requests]
+    assert asked == [{"fields": "id", "page": "1", "page_size": "2"},
+                     {"fields": "id", "page": "2", "page_size": "2"}]
+
+
+def test_get_list_reads_a_last_partial_page() -> None:
+    items = [{"id": i} for i in range(1, 6)]
+    server = Server(page(5, items[:2], 2), page(5, items[2:4], 3), page(5, items[4:], None))
+    http, _ = client(server, page_size=2)
+    assert http.get_list("api/projects/", "list projects") == items
+    assert len(server.requests) == 3
+
+
+def test_get_list_returns_a_plain_list_as_is() -> None:
+    items = [{"id": 1}, {"id": 2}, {"id": 3}]
+    server = Server(ok(items))
+    http, _ = client(server, page_size=2)
+    assert http.get_list("api/storages/s3", "list storages", project=3) == items
+    assert len(server.requests) == 1
+
+
+def test_get_list_refuses_a_dict_without_results() -> None:
+    server = Server(ok({"count": 0, "detail": "something else"}))
+    http, _ = client(server)
+    with pytest.raises(LstsError, match="no list of results"):
+        http.get_list("api/projects/", "list projects")
+
+
+def test_get_list_refuses_a_list_of_non_objects() -> None:
+    server = Server(ok([1, 2]))
+    http, _ = client(server)
+    with pytest.raises(LstsError, match="list of non-objects"):
+        http.get_list("api/projects/", "list projects")
+
+
+def test_get_list_refuses_a_count_that_does_not_match_what_was_read() -> None:
+    server = Server(page(5, [{"id": 1}, {"id": 2}], None))
+    http, _ = client(server, page_size=2)
+    with pytest.raises(LstsError, match="read 2 items but the server counts 5"):
+        http.get_list("api/projects/", "list projects")
+
+
+def test_a_non_json_answer_is_an_error() -> None:
+    server = Server(httpx.Response(200, text="<html>login</html>"))
+    http, _ = client(server)
+    with pytest.raises(HttpError, match="the answer is not JSON"):
+        http.get_json("api/projects/", "list projects")
+
+
+# -- Personal Access Tokens --------------------------------------------------------------------------
+
+def test_a_personal_access_token_is_exchanged_once_and_the_access_token_sent_as_bearer() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-exchange-1")
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-exchange-1")
+    server = Server(ok({"access": access}), ok({"id": 1}), ok({"id": 2}))
+    http, _ = client(server, token=refresh)
+    assert http.get_json("api/projects/1", "read project") == {"id": 1}
+    assert http.get_json("api/projects/2", "read project") == {"id": 2}
+    exchange, first, second = server.requests
+    assert (exchange.method, exchange.url.path) == ("POST", "/api/token/refresh/")
+    assert json.loads(exchange.content) == {"refresh": refresh}
+    assert "authorization" not in exchange.headers
+    assert first.headers["Authorization"] == f"Bearer {access}"
+    assert second.headers["Authorization"] == f"Bearer {access}"
+
+
+def test_an_access_token_about_to_expire_is_exchanged_again() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-exchange-2")
+    short = jwt(token_type="access", exp=int(time.time()) + 10, jti="access-short-2")  # within REFRESH_MARGIN
+    fresh = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-fresh-2")
+    server = Server(ok({"access": short}), ok(), ok({"access": fresh}), ok())
+    http, _ = client(server, token=refresh)
+    http.get_json("api/projects/", "list projects")
+    http.get_json("api/projects/", "list projects")
+    assert server.methods() == ["POST", "GET", "POST", "GET"]
+    assert server.requests[3].headers["Authorization"] == f"Bearer {fresh}"
+
+
+def test_an_access_token_is_sent_as_bearer_without_an_exchange() -> None:
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-direct-3")
+    server = Server(ok())
+    http, _ = client(server, token=access)
+    http.get_json("api/projects/", "list projects")
+    assert server.methods() == ["GET"]
+    assert server.requests[0].headers["Authorization"] == f"Bearer {access}"
+
+
+def test_a_refused_personal_access_token_is_one_line_without_either_token() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-refused-4")
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-unused-4")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/token/refresh/":
+            return httpx.Response(401, json={"detail": f"Token is invalid: {refresh}"})
+        return ok({"access": access})
+
+    server = Server(default=answer)
+    http, _ = client(server, token=refresh)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    message = str(caught.value)
+    assert caught.value.status == 401
+    assert "the Personal Access Token was refused (401)" in message
+    assert "\n" not in message
+    assert refresh not in message and access not in message
+    assert all(r.url.path == "/api/token/refresh/" for r in server.requests)  # never a GET without a token
+
+
+def test_a_refused_personal_access_token_is_not_retried() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-refused-5")
+    server = Server(default=httpx.Response(401, json={"detail": "Token is invalid"}))
+    http, sleeps = client(server, token=refresh)
+    with pytest.raises(HttpError, match="the Personal Access Token was refused"):
+        http.get_json("api/projects/", "list projects")
+    assert len(server.requests) == 1 and sleeps == []  # the exchange's refusal is not retried either
+
+
+def test_an_expired_personal_access_token_is_reported_before_any_request() -> None:
+    expired = jwt(token_type="refresh", exp=int(time.time()) - 60, jti="pat-expired-6")
+    server = Server(default=ok())
+    http, _ = client(server, token=expired)
+    with pytest.raises(LstsError, match="instance main: the Personal Access Token expired on") as caught:
+        http.get_json("api/projects/", "list projects")
+    assert expired not in str(caught.value)
+    assert server.requests == []
+
+
+# -- errors and redaction ----------------------------------------------------------------------------
+
+def test_an_error_body_that_echoes_the_token_is_redacted() -> None:
+    token = "e" * 40
+    server = Server(fail(400, f"bad request: Authorization: Token {token} is not allowed here"))
+    http, _ = client(server, token=token)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    message = str(caught.value)
+    assert token not in message
+    assert "Token (sensitive) is not allowed here" in message
+
+
+def test_a_long_multi_line_error_body_becomes_one_short_line() -> None:
+    server = Server(fail(400, "line one\nline two\n" + "x" * 1000))
+    http, _ = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "line one line two" in message
+    assert len(message) < 400
+
+
+def test_a_server_that_cannot_be_reached_fails_after_every_attempt() -> None:
+    server = Server(default=connect_error)
+    http, sleeps = client(server)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    assert caught.value.status == 0
+    assert f"cannot reach {URL} (list projects)" in str(caught.value)
+    assert len(server.requests) == 4 and len(sleeps) == 3
+    assert LEGACY not in str(caught.value)

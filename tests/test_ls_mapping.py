@@ -1,0 +1,208 @@
+"""Pure mapping between Label Studio's JSON and lsts-sync's state: usage from exports, markers, bodies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsts_sync.ls_mapping import (MappingError, project_body, project_from_json, storage_body, storage_from_json,
+                                  usage_from_tasks)
+from lsts_sync.state import Marker, ProjectState, StorageState, Usage
+
+DATA = Path(__file__).parent / "data" / "ls"
+CONTROL = "label|ts|timeserieslabels"
+
+
+def region(*labels: str, start: str = "2024-01-01 00:00:00", end: str = "2024-01-01 00:05:00",
+           from_name: str = "label", kind: str = "timeserieslabels") -> dict:
+    return {"from_name": from_name, "to_name": "ts", "type": kind,
+            "value": {"start": start, "end": end, kind: list(labels)}}
+
+
+def task(annotations: list[list[dict]] = (), drafts: list[list[dict]] = (),
+         predictions: list[list[dict]] = ()) -> dict[str, Any]:
+    return {"id": 1, "data": {"csv": "s3://b/week-01.csv"},
+            "annotations": [{"id": i, "result": r, "was_cancelled": False} for i, r in enumerate(annotations)],
+            "drafts": [{"id": i, "result": r} for i, r in enumerate(drafts)],
+            "predictions": [{"id": i, "result": r, "model_version": "m1"} for i, r in enumerate(predictions)]}
+
+
+# -- usage_from_tasks -----------------------------------------------------------------------------
+
+def test_every_region_of_a_first_annotation_counts_not_only_the_last() -> None:
+    usage = usage_from_tasks([task([[region("Maintenance"), region("Anomaly")]])], "p1")
+    assert usage == Usage(1, ((CONTROL, 2),), ((("label", "Anomaly"), 1), (("label", "Maintenance"), 1)))
+
+
+def test_every_label_of_a_region_counts() -> None:
+    usage = usage_from_tasks([task([[region("Anomaly", "Maintenance")]])], "p1")
+    assert usage.controls == ((CONTROL, 1),)
+    assert usage.labels == ((("label", "Anomaly"), 1), (("label", "Maintenance"), 1))
+
+
+def test_drafts_count_like_annotations() -> None:
+    usage = usage_from_tasks([task([[region("Anomaly")]], drafts=[[region("Maintenance"), region("Anomaly")]])], "p1")
+    assert usage.annotations == 2
+    assert usage.controls == ((CONTROL, 3),)
+    assert dict(usage.labels) == {("label", "Anomaly"): 2, ("label", "Maintenance"): 1}
+
+
+def test_a_task_with_only_drafts_counts() -> None:
+    usage = usage_from_tasks([task(drafts=[[region("Anomaly")]])], "p1")
+    assert usage == Usage(1, ((CONTROL, 1),), ((("label", "Anomaly"), 1),))
+
+
+def test_predictions_count_only_as_predicted() -> None:
+    usage = usage_from_tasks([task(predictions=[[region("Leak"), region("Anomaly")]])], "p1")
+    assert usage == Usage(0, (), (), ((("label", "Anomaly"), 1), (("label", "Leak"), 1)))
+
+
+def test_cancelled_annotations_count_and_empty_ones_do_not() -> None:
+    cancelled = task([[region("Anomaly")]])
+    cancelled["annotations"][0]["was_cancelled"] = True
+    empty = task([[]], drafts=[[]])
+    usage = usage_from_tasks([cancelled, empty], "p1")
+    assert usage.annotations == 1
+    assert usage.labels == ((("label", "Anomaly"), 1),)
+
+
+def test_results_of_other_controls_and_without_labels_are_counted_by_control() -> None:
+    choice = {"from_name": "quality", "to_name": "ts", "type": "choices", "value": {"choices": ["Good"]}}
+    relation = {"type": "relation", "from_id": "a", "to_id": "b"}  # no from_name: not a control's result
+    no_value = {"from_name": "label", "to_name": "ts", "type": "timeserieslabels", "value": None}
+    usage = usage_from_tasks([task([[choice, relation, no_value]])], "p1")
+    assert usage.annotations == 1
+    assert usage.controls == ((CONTROL, 1), ("quality|ts|choices", 1))
+    assert usage.labels == ((("quality", "Good"), 1),)
+
+
+def test_tasks_without_annotation_keys_count_nothing() -> None:
+    assert usage_from_tasks([{"id": 1, "data": {}}, {"id": 2, "annotations": None, "drafts": None}], "p1") == Usage(0)
+    assert usage_from_tasks([], "p1") == Usage(0)
+
+
+@pytest.mark.parametrize("answer", [{"tasks": []}, None, "[]"])
+def test_an_export_that_is_not_a_list_is_an_error(answer: Any) -> None:
+    with pytest.raises(MappingError, match="export of project p1: unexpected answer \\(not a list of tasks\\)"):
+        usage_from_tasks(answer, "p1")
+
+
+def test_a_task_that_is_not_an_object_is_an_error() -> None:
+    with pytest.raises(MappingError, match="a task is not an object"):
+        usage_from_tasks([task(), [1, 2]], "p1")
+
+
+def test_a_recorded_export_with_annotations_drafts_and_predictions() -> None:
+    tasks = json.loads((DATA / "export_first_annotation.json").read_text())
+    usage = usage_from_tasks(tasks, "p1")
+    assert usage == Usage(
+        annotations=2,
+        controls=((CONTROL, 3),),
+        labels=((("label", "Anomaly"), 2), (("label", "Maintenance"), 1)),
+        predicted=((("label", "Leak"), 1),),
+    )
+
+
+# -- projects ---------------------------------------------------------------------------------------
+
+def test_a_project_with_an_owner_marker() -> None:
+    item = {"id": "7", "title": "Pumps", "label_config": "<View/>",
+            "description": "Pump data.\n\nmanaged-by: lsts-sync owner=team-a name=p1"}
+    found, state = project_from_json("main", item)
+    assert found == Marker("team-a", "p1")
+    assert state == ProjectState("main", "p1", "Pumps", "Pump data.", "<View/>", owner="team-a", id=7)
+
+
+def test_a_legacy_marker_without_owner_reads_as_the_default_owner() -> None:
+    found, state = project_from_json("main", {"id": 7, "title": "Pumps",
+                                              "description": "managed-by: lsts-sync name=p1"})
+    assert found == Marker("default", "p1")
+    assert (state.owner, state.name, state.description, state.label_config) == ("default", "p1", "", "")
+
+
+def test_a_project_without_marker_is_nobodys() -> None:
+    found, state = project_from_json("main", {"id": 8, "title": "Hand-made", "description": "Mine.",
+                                              "label_config": "<View/>"})
+    assert found is None
+    assert (state.name, state.owner, state.description) == ("", "", "Mine.")
+
+
+def test_a_null_description_and_title_read_as_empty() -> None:
+    found, state = project_from_json("main", {"id": 9, "title": None, "description": None})
+    assert found is None
+    assert (state.title, state.description) == ("", "")
+
+
+@pytest.mark.parametrize("item", [{"title": "x"}, {"id": 1}, [], None])
+def test_a_project_without_id_or_title_is_an_error(item: Any) -> None:
+    with pytest.raises(MappingError, match="list projects: unexpected answer \\(missing"):
+        project_from_json("main", item)
+
+
+def test_a_project_body_carries_the_marker_with_its_owner() -> None:
+    project = ProjectState("main", "p1", "Pumps", "Pump data.", "<View/>", owner="team-a")
+    assert project_body(project) == {"title": "Pumps", "label_config": "<View/>",
+                                      "description": "Pump data.\n\nmanaged-by: lsts-sync owner=team-a name=p1"}
+    assert project_body(project, ["owner"]) == {
+        "description": "Pump data.\n\nmanaged-by: lsts-sync owner=team-a name=p1"}
+    assert project_body(project, ["title"]) == {"title": "Pumps"}
+
+
+def test_a_project_body_round_trips_through_project_from_json() -> None:
+    project = ProjectState("main", "p1", "Pumps", "", "<View/>", owner="team-b")
+    item = {"id": 3, **project_body(project)}
+    assert item["description"] == "managed-by: lsts-sync owner=team-b name=p1"
+    found, state = project_from_json("main", item)
+    assert found == Marker("team-b", "p1")
+    assert state == ProjectState("main", "p1", "Pumps", "", "<View/>", owner="team-b", id=3)
+
+
+# -- storages ---------------------------------------------------------------------------------------
+
+def storage_item(description: str | None, **extra: Any) -> dict:
+    return {"id": 4, "title": "lsts-sync source", "description": description, "bucket": "b", "prefix": "pumps/",
+            "region_name": "us-east-1", "s3_endpoint": "http://s3.example", "regex_filter": ".*csv",
+            "use_blob_urls": True, "presign": True, "presign_ttl": 15, "recursive_scan": False,
+            "last_sync": "2024-05-02T09:00:00Z", **extra}
+
+
+def test_a_storage_whose_marker_names_this_project_and_role() -> None:
+    state = storage_from_json("main", "p1", "source",
+                              storage_item("managed-by: lsts-sync owner=team-a name=p1/source"))
+    assert state == StorageState("main", "p1", "source", "b", "pumps/", "us-east-1", "http://s3.example",
+                                 regex_filter=".*csv", use_blob_urls=True, presign=True, presign_ttl=15,
+                                 recursive_scan=False, owner="team-a", id=4, last_sync="2024-05-02T09:00:00Z")
+
+
+@pytest.mark.parametrize("description", [
+    "managed-by: lsts-sync owner=team-a name=p2/source",  # another project
+    "managed-by: lsts-sync owner=team-a name=p1/target",  # another role
+    "managed-by: lsts-sync owner=team-a name=p1",  # a project's marker
+    "made by hand",
+    None,
+])
+def test_storages_whose_marker_names_something_else_are_ignored(description: str | None) -> None:
+    assert storage_from_json("main", "p1", "source", storage_item(description)) is None
+
+
+def test_a_storage_without_id_is_an_error() -> None:
+    item = storage_item("managed-by: lsts-sync name=p1/source")
+    del item["id"]
+    with pytest.raises(MappingError, match="list source storages of project p1: unexpected answer \\(missing id\\)"):
+        storage_from_json("main", "p1", "source", item)
+
+
+def test_a_storage_body_carries_its_marker_and_only_source_fields_for_a_source() -> None:
+    source = StorageState("main", "p1", "source", "b", "pumps/", "us-east-1", "", owner="team-a", presign_ttl=5)
+    target = StorageState("main", "p1", "target", "b", "out/", "us-east-1", "", owner="team-a")
+    body = storage_body(source)
+    assert body["description"] == "managed-by: lsts-sync owner=team-a name=p1/source"
+    assert "regex_filter" not in body  # empty filter is left out rather than sent as ""
+    assert (body["presign"], body["presign_ttl"], body["recursive_scan"]) == (True, 5, False)
+    assert storage_from_json("main", "p1", "source", {"id": 4, **body}).owner == "team-a"
+    target_body = storage_body(target)
+    assert target_body["description"] == "managed-by: lsts-sync owner=team-a name=p1/target"
+    assert not {"presign", "presign_ttl", "recursive_scan"} & set(target_body)

@@ -74,6 +74,11 @@ def validate(paths: tuple[str, ...], require_env: bool) -> None:
     """Check spec files offline and print a summary or one line per problem."""
     specs = load_or_exit(paths, require_env=require_env)
     click.echo(f"OK: {specs.summary()}")
+    for name, project in sorted(specs.projects.items()):
+        if project.timeseries.auto and project.source:
+            click.echo(f"Project {name}: channels: auto waits on the data: plan reads them from the header of the "
+                       f"first object under s3://{project.source.bucket}/{project.source.prefix} "
+                       f"(see them with: lsts-sync render --resolve)")
 
 
 @cli.command()
@@ -87,7 +92,8 @@ def schema() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--project", "project_name", required=True, help="Name of the Project spec.")
-def render(paths: tuple[str, ...], project_name: str) -> None:
+@click.option("--resolve", is_flag=True, help="Read the data's header for channels: auto (needs S3 access).")
+def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:
     """Print the labeling template (XML) generated for one project."""
     from .template import render_template
 
@@ -95,6 +101,15 @@ def render(paths: tuple[str, ...], project_name: str) -> None:
     project = specs.projects.get(project_name)
     if project is None:
         raise click.exceptions.Exit(_fail(f"no Project spec named {project_name!r} (known: {', '.join(sorted(specs.projects)) or 'none'})"))
+    if project.timeseries.auto:
+        if not resolve:
+            raise LstsError(f"project {project_name} has channels: auto, which waits on the data: pass --resolve "
+                            "to read them from its source's first object")
+        from .live_s3 import S3Buckets
+        from .sources import resolve_channels
+        from .stats import RequestStats
+
+        project = resolve_channels(specs, S3Buckets(specs.buckets, RequestStats()), {project_name}).projects[project_name]
     click.echo(render_template(project), nl=False)
 
 
@@ -284,6 +299,69 @@ def _confirm(auto_approve: bool) -> None:
                           show_default=False)
     if answer != "yes":
         raise LstsError("apply cancelled; nothing was changed")
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--project", "names", multiple=True, metavar="NAME", help="Only these projects (repeatable).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Warn about objects with more rows than this (the chart gets hard to use).")
+@click.option("--parallelism", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Objects read at the same time.")
+def check_command(paths: tuple[str, ...], names: tuple[str, ...], max_rows: int, parallelism: int) -> None:
+    """Read every row of every object the sources would import, as the labeling UI will.
+
+    One line per finding, `s3://bucket/key:ROW: message`; exit 1 if any is an error.
+    """
+    import time
+
+    from .check import check_project
+    from .live_s3 import S3Buckets
+    from .sources import resolve_channels
+    from .stats import RequestStats
+
+    specs = load_or_exit(paths)
+    unknown = sorted(set(names) - set(specs.projects))
+    if unknown:
+        raise LstsError(f"--project names no Project spec: {', '.join(unknown)}")
+    wanted = {n for n, p in specs.projects.items() if p.source is not None and (not names or n in names)}
+    s3 = S3Buckets(specs.buckets, RequestStats())
+    specs = resolve_channels(specs, s3, wanted)
+    start, errors, warnings, objects, size = time.perf_counter(), 0, 0, 0, 0
+    for name in sorted(wanted):
+        with _progress(f"Checking {name}") as report:
+            result = check_project(specs.projects[name], s3, parallelism=parallelism, max_rows=max_rows,
+                                   progress=report)
+        for finding in result.findings:
+            click.echo(("" if finding.error else "warning: ") + str(finding))
+        errors += sum(f.error for f in result.findings)
+        warnings += sum(not f.error for f in result.findings)
+        objects, size = objects + result.objects, size + result.bytes
+    elapsed = time.perf_counter() - start
+    click.echo(f"Checked {objects} object(s), {size / 1e6:.1f} MB in {elapsed:.1f} s "
+               f"({size / 1e6 / max(elapsed, 1e-9):.1f} MB/s): {errors} error(s), {warnings} warning(s)", err=True)
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress(label: str):
+    """A progress bar on stderr when it is a terminal; yields ``report(done, total)``."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    bars: list = []
+
+    def report(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=label, file=sys.stderr).__enter__())
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        yield report
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
 
 
 @cli.command()

@@ -86,10 +86,8 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
         key = column.strip().lower()
         loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}
         if key in index:
-            if names[index[key]] != column:
-                findings.append(Finding(url, 1, f"header {names[index[key]]!r} differs from {role} {column!r} in "
-                                        "case (Label Studio lowercases both)", error=False))
-        elif key in loose:
+            continue  # a difference in case is fine: the UI lowercases header names
+        if key in loose:
             name = names[loose[key]]
             why = "is quoted: the labeling UI keeps the quotes" if '"' in name else \
                 "has spaces around it: the labeling UI does not trim names"

@@ -194,6 +194,14 @@ class TimeSeriesSpec(Strict):
     def auto(self) -> bool:
         return self.channels == "auto"
 
+    @field_validator("sep")
+    @classmethod
+    def _sep_the_ui_can_split(cls, value: str) -> str:
+        # the labeling UI builds a regular expression around sep without escaping it
+        if value in "|.*+?()[]{}^$\\":
+            raise ValueError(f"separator {value!r} breaks the labeling UI (it is used unescaped in a regular expression)")
+        return value
+
 
 class LabelSpec(Strict):
     value: NonEmpty
@@ -220,21 +228,29 @@ class ProjectSpec(Strict):
     def with_channels(self, header: list[str]) -> "ProjectSpec":
         """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy).
 
-        Every column but the time column and the excluded ones, in header order, lowercased and
-        stripped as Label Studio matches them; ``channel_settings`` apply by column.
+        Every column but the time column and the excluded ones, in header order, lowercased as
+        Label Studio matches them, with the header's own spelling as the default legend;
+        ``channel_settings`` apply by column (case-insensitively).
         """
         ts = self.timeseries
         skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
         settings = {k.strip().lower(): v for k, v in ts.channel_settings.items()}
-        columns = list(dict.fromkeys(h.strip().lower() for h in header if h.strip()))
-        channels = tuple(ChannelSpec(column=c, **settings.get(c, ChannelSettings()).model_dump())
-                         for c in columns if c not in skip)
+        names = {h.strip().lower(): h.strip() for h in reversed(header) if h.strip()}
+        channels = []
+        for column in dict.fromkeys(h.strip().lower() for h in header if h.strip()):
+            if column not in skip:
+                chosen = settings.get(column, ChannelSettings()).model_dump()
+                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or names[column]}))
+        channels = tuple(channels)
         return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
 
     def problems(self) -> list[tuple[Path, str]]:
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
         found: list[tuple[Path, str]] = []
         ts = self.timeseries
+        if ts.display_format and not ts.time_format and ts.display_format.startswith("%"):
+            found.append((("timeseries", "display_format"), "without time_format the labeling UI reads display_format "
+                          "as a number format and the chart fails; set time_format too"))
         if ts.auto and self.source is None:
             found.append((("timeseries", "channels"), "channels: auto reads the header of the source's "
                            "first object, but this project has no source"))

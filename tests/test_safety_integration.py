@@ -92,7 +92,7 @@ def test_data_checks_name_prefix_key_and_column(stack_env, s3, bucket, uid, tmp_
     result = apply(specs, stack_env)
     assert result.returncode == 1
     assert f"s3://{bucket}/data/a.csv:1: channel 'temperature' is not in the header" in result.stdout
-    assert "Warning: s-" in result.stdout and "'Timestamp' differs from time column" in result.stdout
+    assert "Timestamp" not in result.stdout  # a header in another case is fine: Label Studio lowercases it
 
 
 def test_missing_bucket_and_wrong_token_are_one_line(stack_env, uid, tmp_path) -> None:

@@ -1,0 +1,54 @@
+"""``lsts-sync check``: every row of every object a project's source would import.
+
+Objects are read whole, several at a time (threads: the work is mostly waiting on S3), and each is
+scanned by ``datachecks.scan_csv``. Results come back in key order whatever order the reads finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .datachecks import MAX_ROWS, Finding, scan_csv
+from .desired import regex_filter
+from .live_s3 import S3Buckets
+from .models import ProjectSpec
+from .sources import matching
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Findings of one project's objects, and how much was read."""
+
+    project: str
+    objects: int
+    bytes: int
+    findings: tuple[Finding, ...]
+
+
+def check_project(project: ProjectSpec, s3: S3Buckets, *, parallelism: int = 8, max_rows: int = MAX_ROWS,
+                  progress: Callable[[int, int], None] = lambda done, total: None) -> CheckResult:
+    """Scan every matching object of ``project``'s source (channels already resolved).
+
+    ``progress(done, total)`` is called in the calling thread as objects are scanned, in key order.
+    """
+    source = project.source
+    assert source is not None, "only projects with a source are checked"
+    keys = [k for k, _ in matching(s3, source.bucket, source.prefix, source.recursive, regex_filter(source))]
+    if not keys:
+        url = f"s3://{source.bucket}/{source.prefix}"
+        return CheckResult(project.name, 0, 0, (Finding(url, 0, f"no object matches pattern {source.pattern}"),))
+
+    def scan(key: str) -> tuple[int, list[Finding]]:
+        data = s3.read_bytes(source.bucket, key)
+        text = data.decode("utf-8", errors="replace")
+        return len(data), scan_csv(project, f"s3://{source.bucket}/{key}", text, max_rows=max_rows)
+
+    results = []
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        for result in pool.map(scan, keys):
+            results.append(result)
+            progress(len(results), len(keys))
+    findings = tuple(f for _, found in results for f in found)
+    return CheckResult(project.name, len(keys), sum(size for size, _ in results), findings)

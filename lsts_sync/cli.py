@@ -140,6 +140,7 @@ def _prepare(specs, options: dict):
                           take_over=frozenset(options["take_over"]), force=options["force"],
                           rotate_credentials=options["rotate_credentials"])
     conn = Connections.open(specs)
+    _check_buckets(specs, conn.s3, targets)
     specs = resolve_channels(specs, conn.s3, targets)
     desired = desired_state(specs, targets)
     live = read_live(specs, desired, conn, targets, prune=options["prune"])
@@ -150,6 +151,24 @@ def _prepare(specs, options: dict):
     plan = plan.with_checks(check_sources(plan, specs, conn.s3, sources, skip=options["skip_data_checks"]))
     log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
     return plan, live, conn, desired
+
+
+def _check_buckets(specs, s3, targets: set[str] | None) -> None:
+    """Every bucket the (targeted) projects use must exist: each missing one is a line at its
+    Bucket spec, all reported at once, and nothing is read from Label Studio or changed."""
+    from .problems import Problem
+
+    used = sorted({s.bucket for p in specs.projects.values() if targets is None or p.name in targets
+                   for s in (p.source, p.target) if s is not None})
+    problems = []
+    for bucket in used:
+        why = s3.missing(bucket)
+        if why:
+            origin = specs.origins[("Bucket", bucket)]
+            problems.append(Problem(origin.file, origin.line_of(("name",)), why, "Bucket", bucket, ("name",)))
+    if problems:
+        _print_problems(problems)
+        raise click.exceptions.Exit(_fail(f"{len(problems)} bucket(s) do not exist; nothing was changed"))
 
 
 def plan_options(func: Callable) -> Callable:

@@ -59,6 +59,18 @@ class S3Buckets:
     def _where(self, bucket: str) -> str:
         return self.buckets[bucket].endpoint_url or f"AWS S3 ({self.buckets[bucket].region})"
 
+    def missing(self, bucket: str) -> str | None:
+        """Why ``bucket`` cannot be used (it does not exist), or None; other errors raise."""
+        try:
+            self.client(bucket).head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
+                return f"does not exist at {self._where(bucket)}"
+            raise self._error(bucket, "read the bucket", exc) from None
+        except BotoCoreError as exc:
+            raise self._error(bucket, "read the bucket", exc) from None
+        return None
+
     def read_cors(self, bucket: str, rule_id: str) -> CorsState:
         """The rule with ``rule_id`` (the owner's) and all other rules exactly as read."""
         try:

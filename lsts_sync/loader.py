@@ -225,7 +225,12 @@ def _build(doc: _Doc, problems: list[Problem]) -> Spec | None:
         errors = exc.errors(include_input=False, include_url=False)
         # union tags ("[auto]", "[list]") are not part of the user's document
         paths = [tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("["))) for e in errors]
+        # a typo gives an unknown key whose suggestion is the missing one: report the typo only
+        typos = {path[:-1] + (_suggest(model, path),) for error, path in zip(errors, paths)
+                 if error["type"] == "extra_forbidden"}
         for error, path in zip(errors, paths):
+            if error["type"] == "missing" and path in typos:
+                continue
             if error["type"] == "too_short" and any(
                     len(other) > len(path) and other[:len(path)] == path for other in paths):
                 continue  # an item failed, so the collection looks short: report the item only
@@ -253,10 +258,14 @@ def load_specs(paths: Iterable[str], *, env: Mapping[str, str] | None = None,
     files = find_files(paths)
     if not files:
         problems.append(Problem(",".join(paths) or ".", 0, "no spec files (*.yaml, *.yml) found", yaml=True))
+    failed: set[tuple[str, str]] = set()  # (kind, name) of documents with errors: no reference errors for them
     for file in files:
         for doc in _read_file(file, env, problems, require_env):
             spec = _build(doc, problems)
             if spec is None:
+                data = doc.data if isinstance(doc.data, dict) else {}
+                if isinstance(data.get("kind"), str) and isinstance(data.get("name"), str):
+                    failed.add((data["kind"], data["name"]))
                 continue
             registry = specs.by_kind(spec.kind)
             if spec.name in registry:
@@ -267,8 +276,13 @@ def load_specs(paths: Iterable[str], *, env: Mapping[str, str] | None = None,
                 continue
             registry[spec.name] = spec
             specs.origins[(spec.kind, spec.name)] = Origin(doc.file, doc.line, doc.lines)
-    problems.extend(check_references(specs))
+    problems.extend(p for p in check_references(specs) if not _refers_to(p, failed))
     return specs, problems
+
+
+def _refers_to(problem: Problem, failed: set[tuple[str, str]]) -> bool:
+    """True for a reference error whose target is a document that failed on its own (one mistake, one line)."""
+    return any(problem.message == f"{kind} {name!r} is not defined by any spec" for kind, name in failed)
 
 
 def check_references(specs: SpecSet) -> list[Problem]:

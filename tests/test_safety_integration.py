@@ -92,14 +92,17 @@ def test_data_checks_name_prefix_key_and_column(stack_env, s3, bucket, uid, tmp_
     result = apply(specs, stack_env)
     assert result.returncode == 1
     assert f"s3://{bucket}/data/a.csv:1: channel 'temperature' is not in the header" in result.stdout
-    assert "Timestamp" not in result.stdout  # a header in another case is fine: Label Studio lowercases it
+    assert "time column" not in result.stdout  # 'Timestamp' is fine: Label Studio lowercases header names
 
 
-def test_missing_bucket_and_wrong_token_are_one_line(stack_env, uid, tmp_path) -> None:
+def test_missing_bucket_names_its_spec_line_and_wrong_token_is_one_line(stack_env, bucket, uid, tmp_path) -> None:
     specs = write_specs(tmp_path / "a", f"no-such-{uid}", f"s-{uid}")
     result = run_cli(["plan", str(specs)], stack_env)
     assert result.returncode == 1
-    assert result.stderr.strip() == f"Error: bucket no-such-{uid}: does not exist at {stack_env['S3_ENDPOINT_URL']}"
+    assert result.stderr.strip().splitlines() == [
+        f"{specs / 'specs.yaml'}:7: Bucket no-such-{uid}: name: does not exist at {stack_env['S3_ENDPOINT_URL']}",
+        "Error: 1 bucket(s) do not exist; nothing was changed"]
+    specs = write_specs(tmp_path / "b", bucket, f"s-{uid}")
     result = run_cli(["plan", str(specs)], dict(stack_env, LABEL_STUDIO_API_KEY="1" * 40))
     assert result.returncode == 1 and result.stderr.strip().startswith("Error: instance local: the token was refused (401)")
 
@@ -167,5 +170,5 @@ def test_access_denied_bucket_is_one_line(stack, stack_env, uid, tmp_path) -> No
         server.terminate()
         server.wait(timeout=10)
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"Error: bucket denied-{uid}: access denied (InvalidAccessKeyId) "
-                                     "while trying to read CORS")
+    assert result.stderr.strip() == (f"Error: bucket denied-{uid}: access denied (403) "
+                                     "while trying to read the bucket")

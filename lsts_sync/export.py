@@ -23,7 +23,7 @@ import pandas as pd
 from .models import ExportSpec, ProjectSpec
 from .problems import LstsError
 from .template import DATA_KEY
-from .timefmt import python_format
+from .timefmt import compile_format, format_ms
 
 COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
            "updated_at"]
@@ -87,14 +87,15 @@ def regions_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _reformat(values: pd.Series, source: str, target: str, export: str) -> pd.Series:
-    src = python_format(source)
-    dst = python_format(target)
+    """Times written by the labeling UI with the project's ``source`` format, re-written with
+    ``target``; both read and written with d3's semantics (``timefmt``), as the UI does."""
+    parser = compile_format(source)
 
     def convert(value: object) -> str:
-        try:
-            return datetime.strptime(str(value), src).strftime(dst)
-        except ValueError:
-            raise LstsError(f"export {export}: time {value!r} does not match the project's time_format {source!r}") from None
+        ms = parser.parse(str(value))
+        if ms is None:
+            raise LstsError(f"export {export}: time {value!r} does not match the project's time_format {source!r}")
+        return format_ms(ms, target)
 
     return values.map(convert)
 

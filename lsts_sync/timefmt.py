@@ -1,7 +1,7 @@
 """Time formats as the labeling UI reads them: d3-time-format's parser, in UTC.
 
 One implementation for validation (``check_time_format``), data checks (``D3Format.parse``) and
-exports (``python_format`` for writing). The semantics follow d3-time-format's ``utcParse``:
+exports (``format_ms``, d3's ``utcFormat``). The semantics follow d3-time-format's ``utcParse``:
 
 - the whole value must be consumed; literal characters must match exactly;
 - numeric directives read at most their width of characters (``%Y`` 4, ``%m %d %e %H %I %M %S %y`` 2,
@@ -28,6 +28,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
@@ -46,8 +47,6 @@ _PATTERNS = {
 }
 _LOCALE = {"x": "%-m/%-d/%Y", "X": "%-I:%M:%S %p", "c": "%-m/%-d/%Y, %-I:%M:%S %p"}
 _TOKEN = re.compile(r"%([-_0]?)(.?)", re.DOTALL)
-# strftime equivalents for writing (exports); d3's %L (ms) is written through %f and trimmed by the caller.
-_PYTHON = {"L": "%f", "Q": "%s"}
 
 
 class TimeFormatError(ValueError):
@@ -136,10 +135,37 @@ def check_time_format(value: str) -> str:
     return value
 
 
-def python_format(value: str) -> str:
-    """The same format for Python's strftime/strptime (d3's padding modifiers dropped, %L as %f)."""
-    text = re.sub(r"%[-_0]([a-zA-Z])", r"%\1", value)
-    return re.sub(r"%([LQ])", lambda m: _PYTHON[m.group(1)], text)
+def format_ms(ms: float, specifier: str) -> str:
+    """UTC milliseconds written with ``specifier`` as d3's ``utcFormat`` writes them (``%L`` 3-digit
+    milliseconds, ``%f`` microseconds, ``%Q`` milliseconds, ``%s`` seconds, ``%Z`` ``+0000``; padding
+    modifiers ``-`` none, ``_`` spaces, ``0`` zeros)."""
+    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+
+    def field(match: re.Match[str]) -> str:
+        pad, directive = match.group(1), match.group(2)
+        if directive not in _WRITERS:
+            raise TimeFormatError(f"invalid time format {specifier!r}: cannot write '%{directive}'")
+        value, width, fill = _WRITERS[directive](moment, ms)
+        if pad == "-" or not width:
+            return value
+        return value.rjust(width, " " if pad == "_" else "0" if pad == "0" else fill)
+
+    return _TOKEN.sub(field, re.sub(r"%([-_0]?)([cxX])", lambda m: _LOCALE[m.group(2)], specifier))
+
+
+_WRITERS = {
+    "Y": lambda t, ms: (str(t.year), 4, "0"), "y": lambda t, ms: (str(t.year % 100), 2, "0"),
+    "m": lambda t, ms: (str(t.month), 2, "0"), "d": lambda t, ms: (str(t.day), 2, "0"),
+    "e": lambda t, ms: (str(t.day), 2, " "), "H": lambda t, ms: (str(t.hour), 2, "0"),
+    "I": lambda t, ms: (str(t.hour % 12 or 12), 2, "0"), "M": lambda t, ms: (str(t.minute), 2, "0"),
+    "S": lambda t, ms: (str(t.second), 2, "0"), "j": lambda t, ms: (str(t.timetuple().tm_yday), 3, "0"),
+    "L": lambda t, ms: (str(int(ms) % 1000), 3, "0"), "f": lambda t, ms: (str(int(ms) % 1000 * 1000), 6, "0"),
+    "Q": lambda t, ms: (str(int(ms)), 0, ""), "s": lambda t, ms: (str(int(ms // 1000)), 0, ""),
+    "p": lambda t, ms: ("PM" if t.hour >= 12 else "AM", 0, ""), "Z": lambda t, ms: ("+0000", 0, ""),
+    "b": lambda t, ms: (MONTHS[t.month - 1][:3].title(), 0, ""), "B": lambda t, ms: (MONTHS[t.month - 1].title(), 0, ""),
+    "a": lambda t, ms: (DAYS[(t.weekday() + 1) % 7][:3].title(), 0, ""),
+    "A": lambda t, ms: (DAYS[(t.weekday() + 1) % 7].title(), 0, ""), "%": lambda t, ms: ("%", 0, ""),
+}
 
 
 def _year(g: dict) -> int:

@@ -4,7 +4,9 @@
 1. start-up: `lsts-sync --help` and `validate` on 100 generated project specs;
 2. reconcile: first apply and no-op plan over 50 projects against the local stack, with HTTP request
    counts, next to the notebook way (create project, create storage, sync: one call each, sequential);
-3. export: a project with 100,000 labeled regions: download vs transformation time, peak memory.
+3. export: a project with 100,000 labeled regions: download vs transformation time, peak memory;
+4. check: `lsts-sync check` over 1,000 objects of 1 MB (1 GB in all; LSTS_BENCH_CHECK_OBJECTS changes
+   the count) on the local S3 server: throughput in MB/s (goal: at least 50).
 
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
@@ -28,6 +30,7 @@ from demo_data import week_csv  # noqa: E402
 
 PROJECTS = 50
 REGIONS = 100_000
+CHECK_OBJECTS = int(os.environ.get("LSTS_BENCH_CHECK_OBJECTS", "1000"))
 
 
 def timed(cmd: list[str], env: dict | None = None, repeat: int = 5) -> float:
@@ -172,6 +175,51 @@ def bench_export(state, env: dict, tmp: Path) -> dict:
             "transform_peak_mb": transform_peak / 2**20, "table_bytes": len(outputs[0].data)}
 
 
+def one_megabyte_csv() -> bytes:
+    """About 1 MB of a well-formed time series: one row per second, two channels."""
+    lines = ["timestamp,vibration,temperature"]
+    start = 1609459200
+    for i in range(32_000):
+        t = time.gmtime(start + i)
+        lines.append(f"{time.strftime('%Y-%m-%d %H:%M:%S', t)},{(i % 97) / 7:.3f},{40 + (i % 13) / 3:.2f}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bench_check(state, env: dict, tmp: Path) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    bucket = f"lsts-check-{int(time.time())}"
+    s3.create_bucket(Bucket=bucket)
+    body = one_megabyte_csv()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"big/{i:04d}.csv", Body=body), range(CHECK_OBJECTS)))
+    specs = tmp / "check"
+    specs.mkdir()
+    (specs / "specs.yaml").write_text(spec_text(bucket, 0) + f"""---
+kind: Project
+name: big
+instance: local
+source: {{bucket: {bucket}, prefix: big/}}
+timeseries:
+  time_column: timestamp
+  time_format: '%Y-%m-%d %H:%M:%S'
+  channels: [{{column: vibration}}, {{column: temperature}}]
+labels: [{{value: Anomaly}}]
+""")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "lsts_sync", "check", str(specs), "--max-rows", "1000000"],
+                            env=env, capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"check failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    total = len(body) * CHECK_OBJECTS
+    return {"objects": CHECK_OBJECTS, "megabytes": total / 1e6, "seconds": elapsed,
+            "mb_per_s": total / 1e6 / elapsed, "goal_mb_per_s": 50, "summary": result.stderr.strip().splitlines()[-1]}
+
+
 def main() -> None:
     reuse = os.environ.get("LSTS_STACK_NAME")
     state = stack_tool.load_state(reuse) if reuse else stack_tool.up("bench")
@@ -183,6 +231,7 @@ def main() -> None:
             results["startup"] = bench_startup(Path(tmp))
             results["reconcile_50_projects"] = bench_reconcile(state, env, Path(tmp))
             results["export_100k_regions"] = bench_export(state, env, Path(tmp))
+            results["check_every_row"] = bench_check(state, env, Path(tmp))
     finally:
         if not reuse:
             stack_tool.down("bench")

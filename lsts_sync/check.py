@@ -1,13 +1,15 @@
 """``lsts-sync check``: every row of every object a project's source would import.
 
-Objects are read whole, several at a time (threads: the work is mostly waiting on S3), and each is
-scanned by ``datachecks.scan_csv``. Results come back in key order whatever order the reads finish.
+Objects are read whole by a pool of threads (waiting on S3) and scanned by ``datachecks.scan_csv``
+in a pool of processes, one per core (scanning is CPU work that threads would serialise). Results
+come back in key order whatever order the reads finish.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .datachecks import MAX_ROWS, Finding, scan_csv
@@ -40,15 +42,20 @@ def check_project(project: ProjectSpec, s3: S3Buckets, *, parallelism: int = 8, 
         url = f"s3://{source.bucket}/{source.prefix}"
         return CheckResult(project.name, 0, 0, (Finding(url, 0, f"no object matches pattern {source.pattern}"),))
 
-    def scan(key: str) -> tuple[int, list[Finding]]:
+    def read(key: str) -> Future:
         data = s3.read_bytes(source.bucket, key)
-        text = data.decode("utf-8", errors="replace")
-        return len(data), scan_csv(project, f"s3://{source.bucket}/{key}", text, max_rows=max_rows)
+        return scanners.submit(_scan, project, f"s3://{source.bucket}/{key}", data, max_rows)
 
     results = []
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        for result in pool.map(scan, keys):
-            results.append(result)
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as scanners, \
+            ThreadPoolExecutor(max_workers=max(1, parallelism)) as readers:
+        for scanned in readers.map(read, keys):
+            results.append(scanned.result())
             progress(len(results), len(keys))
     findings = tuple(f for _, found in results for f in found)
     return CheckResult(project.name, len(keys), sum(size for size, _ in results), findings)
+
+
+def _scan(project: ProjectSpec, url: str, data: bytes, max_rows: int) -> tuple[int, list[Finding]]:
+    """One object's size and findings (runs in a worker process)."""
+    return len(data), scan_csv(project, url, data.decode("utf-8", errors="replace"), max_rows=max_rows)

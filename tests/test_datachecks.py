@@ -121,3 +121,27 @@ def test_a_cut_last_line_of_a_partial_read_is_ignored() -> None:
 def test_too_many_rows_warn() -> None:
     (finding,) = scan_csv(project(), URL, GOOD, max_rows=1)
     assert not finding.error and finding.message.startswith("2 rows: above 1")
+
+
+def big(rows: int = 12_000) -> str:
+    """About 400 KB: large enough for the column-wise path, which may only say "clean"."""
+    body = [f"2021-01-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d},{i % 7},{i % 5}"
+            for i in range(rows)]
+    return "timestamp,vibration,temperature\n" + "\n".join(body) + "\n"
+
+
+def test_large_objects_give_the_same_findings_as_small_ones() -> None:
+    text = big()
+    assert len(text) > 262_144 and scan_csv(project(), URL, text) == []
+    defects = {
+        "2021-01-01 00:00:09,2,4": ("2021-01-01 00:00:07,2,4", f"{URL}:11: time '2021-01-01 00:00:07' is before"),
+        "2021-01-01 00:00:10,3,0": ("2021-01-01 00:00:10,3,0,9", f"{URL}:12: 4 columns, more than the header's 3"),
+        "2021-01-01 00:00:11,4,1": ("2021-01-01 00:00:11,,1", f"{URL}:13: channel 'vibration' is empty"),
+        "2021-01-01 00:00:12,5,2": ("2021-01-01 00:00:12,5,x", f"{URL}:14: channel 'temperature' value 'x'"),
+        "2021-01-01 00:00:13,6,3": ("2021-01-01 00:00:13.5,6,3", f"{URL}:15: time '2021-01-01 00:00:13.5' does not"),
+    }
+    for good, (bad, expected) in defects.items():
+        found = [str(f) for f in scan_csv(project(), URL, text.replace(good, bad, 1))]
+        assert len(found) == 1 and found[0].startswith(expected), (bad, found)
+    unpadded = text.replace("2021-01-01 00:00:14,0,4", "2021-01-01 0:00:14,0,4", 1)
+    assert scan_csv(project(), URL, unpadded) == []  # d3 reads one-digit hours: not a finding

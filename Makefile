@@ -7,7 +7,7 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit bench clean
+.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit bench clean browser-install screenshot
 
 install: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
@@ -35,10 +35,21 @@ demo: install stack-up
 	  $(BIN)/lsts-sync apply specs --auto-approve && \
 	  $(BIN)/lsts-sync plan specs && \
 	  echo && echo "Label Studio: $$LABEL_STUDIO_URL  login: admin@example.com / lsts-sync-local" && \
+	  echo "Label the anomaly at: $$($(BIN)/python tools/labeling_page.py url)" && \
 	  echo "Stop it with: make stop"
 
-test: install stack-install
-	$(BIN)/python -m pytest
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/lib/chromium/chromium
+browser-install:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium' (Debian) or set CHROMIUM=/path"; exit 1; fi; }
+
+test: install stack-install browser-install
+	LSTS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+screenshot: install browser-install
+	LSTS_CHROMIUM=$(CHROMIUM) $(BIN)/python tools/labeling_page.py screenshot
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration"

@@ -1,0 +1,179 @@
+"""The labeler's path in a real browser (Debian's Chromium driven by Playwright) against the real stack.
+
+What a labeler sees is what lsts-sync exists for: the chart must draw every channel from a CSV that
+the browser fetches from S3 by a presigned URL, a dragged region must be saved and exported, and a
+time format that does not fit the data shows the error the plan's data checks prevent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_cli, upload_csvs
+from .test_apply_integration import apply, find_project, write_specs
+from .test_data_side_integration import auto_specs, wide_csv
+from .test_export_integration import add_exports
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("LSTS_CHROMIUM"), "/usr/lib/chromium/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("Chromium was not found: `make browser-install` installs it (apt-get install chromium, as root), "
+                "or set LSTS_CHROMIUM to a Chromium binary")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is not installed: `make install` installs the test extra (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class Labeler:
+    """A logged-in browser context; records every response the context sees (service worker included)."""
+
+    def __init__(self, browser, stack) -> None:
+        self.stack = stack
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.responses: list[tuple[str, int]] = []
+        self.context.on("response", lambda r: self.responses.append((r.url, r.status)))
+        self.page = self.context.new_page()
+        self.page.goto(f"{stack.ls_url}/user/login/")
+        self.page.fill("input[name=email]", stack.username)
+        self.page.fill("input[name=password]", stack.password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+    def open_task(self, project_id: int, task_id: int) -> None:
+        self.page.goto(f"{self.stack.ls_url}/projects/{project_id}/data?task={task_id}")
+        self.page.wait_for_load_state("networkidle")
+
+    def wait_for_chart(self, channels: int) -> None:
+        self.page.wait_for_function(
+            """n => { const c = document.querySelectorAll('.htx-timeseries-channel');
+                      return c.length === n && [...c].every(e => e.querySelector('path[stroke]')); }""",
+            arg=channels, timeout=60_000)
+
+    def legends(self) -> list[str]:
+        # SVG text has no innerText: read textContent
+        return self.page.locator(".htx-timeseries-channel svg > g > text").evaluate_all(
+            "els => els.map(e => e.textContent.trim())")
+
+    def errors(self) -> str:
+        found = self.page.locator(".lsf-errors")
+        return " ".join(found.all_inner_texts()) if found.count() else ""
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def labeler(browser, stack):
+    person = Labeler(browser, stack)
+    yield person
+    person.close()
+
+
+def first_task(ls, name: str):
+    project = find_project(ls, name)
+    tasks = sorted(ls.tasks.list(project=project.id), key=lambda t: t.id)
+    return project, tasks[0]
+
+
+def test_the_chart_draws_every_channel_from_a_presigned_s3_url(stack, stack_env, s3, ls, bucket, uid, tmp_path,
+                                                                labeler) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"v-{uid}"
+    assert apply(write_specs(tmp_path / "a", bucket, name), stack_env).returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(2)
+    assert {"vibration", "temperature"} <= set(labeler.legends())
+    presigned = [(u, s) for u, s in labeler.responses
+                 if u.startswith(stack.s3_url) and "X-Amz-Signature=" in u and "data/week-01.csv" in u]
+    assert presigned and all(s == 200 for _, s in presigned), labeler.responses
+    assert any(f"/tasks/{task.id}/resolve/" in u for u, _ in labeler.responses)
+    assert labeler.errors() == ""
+
+
+def test_a_labeler_drags_a_region_that_is_saved_and_exported(stack, stack_env, s3, ls, bucket, uid, tmp_path,
+                                                             labeler) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"l-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    add_exports(specs, name, bucket, tmp_path / "out")
+    assert apply(specs, stack_env).returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(2)
+    page = labeler.page
+    page.locator(".lsf-label", has_text="Anomaly").first.click()
+    box = page.locator(".htx-timeseries-channel svg").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=10)
+    page.mouse.up()
+    assert page.locator("g.brushes g.brush rect.selection").count() >= 1
+    with page.expect_response(lambda r: f"/api/tasks/{task.id}/annotations" in r.url and r.request.method == "POST") \
+            as saved:
+        page.get_by_test_id("bottombar-submit-button").click()
+    assert saved.value.status == 201
+
+    (annotation,) = ls.annotations.list(id=task.id)
+    (result,) = [r for r in annotation.result if r["type"] == "timeserieslabels"]
+    assert result["value"]["timeserieslabels"] == ["Anomaly"]
+    start, end = result["value"]["start"], result["value"]["end"]
+    assert re.fullmatch(r"2021-01-01 \d\d:\d\d:\d\d", start) and start < end
+    assert run_cli(["export", str(specs)], stack_env).returncode == 0
+    table = list(csv.DictReader(io.StringIO((tmp_path / "out" / "regions.csv").read_text())))
+    assert [(r["label"], r["start"], r["end"]) for r in table] == [("Anomaly", start, end)]
+    lookout = (tmp_path / "out" / "labels.csv").read_text().strip()
+    assert lookout == f"{start.replace(' ', 'T')}.000000,{end.replace(' ', 'T')}.000000"
+
+
+def test_a_time_format_that_does_not_fit_shows_the_parse_error(stack, stack_env, s3, ls, bucket, uid, tmp_path,
+                                                               labeler) -> None:
+    """What the data check prevents: applied with --skip-data-checks, the labeler sees only an error."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"e-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    text = (specs / "specs.yaml").read_text().replace("'%Y-%m-%d %H:%M:%S'", "'%d/%m/%Y %H:%M'")
+    (specs / "specs.yaml").write_text(text)
+    assert apply(specs, stack_env).returncode == 1  # the data check refuses it
+    assert apply(specs, stack_env, "--skip-data-checks").returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.page.wait_for_selector(".lsf-errors", timeout=60_000)
+    assert "timeColumn (timestamp) cannot be parsed" in labeler.errors()
+
+
+def test_channels_auto_draws_every_discovered_channel(stack, stack_env, s3, ls, bucket, uid, tmp_path,
+                                                      labeler) -> None:
+    columns = ["Flow", "Pressure", "Current", "Speed"]
+    s3.put_object(Bucket=bucket, Key="wide/a.csv", Body=wide_csv(columns, rows=30))
+    name = f"a-{uid}"
+    assert apply(auto_specs(tmp_path / "a", bucket, name), stack_env).returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(4)
+    assert set(columns) <= set(labeler.legends())
+    assert labeler.errors() == ""

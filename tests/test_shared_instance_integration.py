@@ -23,13 +23,16 @@ from .test_export_integration import add_exports, region
 pytestmark = pytest.mark.integration
 
 
-def team_specs(folder: Path, bucket: str, names: list[str], owner: str, prefix: str = "data/") -> Path:
-    """One Instance with ``owner``, one Bucket, and a source-only project per name."""
+def team_specs(folder: Path, bucket: str, names: list[str], owner: str, prefix: str = "data/",
+               own_prefix: bool = False) -> Path:
+    """One Instance with ``owner``, one Bucket, and a source-only project per name (reading
+    ``prefix``, or ``prefix/NAME/`` with ``own_prefix``)."""
     folder.mkdir(parents=True, exist_ok=True)
     docs = [f"kind: Instance\nname: local\nurl: ${{LABEL_STUDIO_URL}}\ntoken: ${{LABEL_STUDIO_API_KEY}}\n"
             f"owner: {owner}\n", f"kind: Bucket\nname: {bucket}\nendpoint_url: ${{S3_ENDPOINT_URL}}\n"]
     for name in names:
-        docs.append(f"kind: Project\nname: {name}\ninstance: local\nsource:\n  bucket: {bucket}\n  prefix: {prefix}\n"
+        where = f"{prefix}{name}/" if own_prefix else prefix
+        docs.append(f"kind: Project\nname: {name}\ninstance: local\nsource:\n  bucket: {bucket}\n  prefix: {where}\n"
                     "timeseries:\n  time_column: timestamp\n  time_format: '%Y-%m-%d %H:%M:%S'\n"
                     "  channels:\n    - column: vibration\nlabels:\n  - value: Anomaly\n  - value: Maintenance\n")
     (folder / "specs.yaml").write_text("---\n".join(docs))
@@ -183,16 +186,17 @@ def test_a_name_managed_by_another_owner_is_a_conflict_until_taken_over(stack_en
 # -- one of each --------------------------------------------------------------------------------
 
 def test_four_concurrent_applies_make_one_of_each(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
-    upload_csvs(s3, bucket, "data/", count=1)
     names = [f"k{i}-{uid}" for i in range(10)]
-    specs = team_specs(tmp_path / "a", bucket, names, "default")
+    for name in names:
+        upload_csvs(s3, bucket, f"data/{name}/", count=1)
+    specs = team_specs(tmp_path / "a", bucket, names, "default", own_prefix=True)
     cmd = [sys.executable, "-m", "lsts_sync", "apply", str(specs), "--auto-approve", "--lock-timeout", "240"]
     runs = [subprocess.Popen(cmd, env=stack_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(4)]
     outputs = [run.communicate(timeout=400) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], [err for _, err in outputs]
     assert sum("Plan: 21 to add" in out for out, _ in outputs) == 1  # one did the work, the others found it done
-    assert sum(out.strip().endswith("No changes.") for out, _ in outputs) == 3, outputs
+    assert sum(out.strip() == "No changes." for out, _ in outputs) == 3, outputs
     for name in names:
         (project,) = find_projects(ls, name)
         assert len(list(ls.import_storage.s3.list(project=project.id))) == 1

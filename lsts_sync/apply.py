@@ -105,10 +105,11 @@ class _Applier:
 
 def apply_plan(plan: Plan, conn: Connections, *, live_project_ids: dict[tuple[str, str], int],
                live_storage_ids: dict[tuple[str, str, str], int], progress: Progress,
-               sync_timeout: float = 600.0) -> ApplyResult:
+               sync_timeout: float = 600.0, before_step: Callable[[], None] = lambda: None) -> ApplyResult:
     """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error.
 
-    A plan with blocking checks is refused before anything is written.
+    A plan with blocking checks is refused before anything is written. ``before_step`` runs before
+    every step (the CLI renews the apply lock there; raising stops the apply).
     """
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
@@ -119,6 +120,7 @@ def apply_plan(plan: Plan, conn: Connections, *, live_project_ids: dict[tuple[st
     for index, step in enumerate(steps):
         label = _describe(step)
         try:
+            before_step()
             if isinstance(step, Sync):
                 status, count = applier.sync(step, applier.storage_ids[step.storage.key], sync_timeout)
                 result.synced.append((step.storage.address, status, count))

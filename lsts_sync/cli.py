@@ -30,8 +30,10 @@ class Context:
 
 def _print_problems(problems: list[Problem]) -> bool:
     """Print problems to stderr (errors first per file order); return True if any is an error."""
+    from .secrets import redact
+
     for problem in problems:
-        click.echo(str(problem), err=True)
+        click.echo(redact(str(problem)), err=True)
     return any(p.severity == "error" for p in problems)
 
 
@@ -145,7 +147,8 @@ def _prepare(specs, options: dict):
     desired = desired_state(specs, targets)
     live = read_live(specs, desired, conn, targets, prune=options["prune"])
     live = read_usage(desired, live, conn, prune=options["prune"], adopt=overrides.adopt)
-    sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p))
+    sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p),
+                           adopt=overrides.adopt)
     plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides,
                       sources=sources)
     plan = plan.with_checks(check_sources(plan, specs, conn.s3, sources, skip=options["skip_data_checks"]))
@@ -227,8 +230,8 @@ def apply_command(paths, stats, auto_approve, lock_timeout, **options) -> None:
     The apply lock is taken before anything is read, so the plan applied is the one made under it.
     """
     specs = load_or_exit(paths)
-    with _apply_lock(specs, lock_timeout):
-        _apply(specs, stats, auto_approve, options)
+    with _apply_lock(specs, lock_timeout) as keepalive:
+        _apply(specs, stats, auto_approve, options, keepalive)
 
 
 def _lock_for(specs, instance: str):
@@ -246,8 +249,22 @@ def _lock_for(specs, instance: str):
 
 @contextlib.contextmanager
 def _apply_lock(specs, timeout: float):
-    """Hold the apply lock of every instance the specs use (in name order) while the body runs."""
+    """Hold the apply lock of every instance the specs use (in name order) while the body runs.
+
+    Yields ``keepalive(force=False)``: it renews every lease (always with ``force``, else once a
+    quarter of the lease has passed) and raises if a lock was lost, so apply checks that it still
+    holds the lock before its first write and between steps.
+    """
+    import time
+
     held = []
+    renewed = [time.monotonic()]
+
+    def keepalive(force: bool = False) -> None:
+        if force or time.monotonic() - renewed[0] > min((lock.lease for lock, _ in held), default=0) / 4:
+            held[:] = [(lock, lock.renew(token)) for lock, token in held]
+            renewed[0] = time.monotonic()
+
     try:
         for instance in sorted({p.instance for p in specs.projects.values()} or specs.instances):
             lock = _lock_for(specs, instance)
@@ -257,13 +274,13 @@ def _apply_lock(specs, timeout: float):
                 continue
             held.append((lock, lock.acquire(timeout)))
             log.debug("holding apply lock %s (id %s)", held[-1][1].url, held[-1][1].id)
-        yield
+        yield keepalive
     finally:
         for lock, token in reversed(held):
             lock.release(token)
 
 
-def _apply(specs, stats, auto_approve, options) -> None:
+def _apply(specs, stats, auto_approve, options, keepalive: Callable[..., None]) -> None:
     from .apply import ApplyFailed, apply_plan
     from .render import render_other_owners, render_text
 
@@ -279,10 +296,11 @@ def _apply(specs, stats, auto_approve, options) -> None:
         _print_stats(stats, conn)
         return
     _confirm(auto_approve)
+    keepalive(force=True)  # the prompt may have waited long: still ours before the first write?
     try:
         result = apply_plan(plan, conn, live_project_ids=ids,
                             live_storage_ids={k: s.id for k, s in live.storages.items()},
-                            progress=lambda line: click.echo(line, err=True))
+                            progress=lambda line: click.echo(line, err=True), before_step=keepalive)
     except ApplyFailed as exc:
         click.echo(f"Applied {len(exc.result.done)} step(s): {', '.join(exc.result.done) or 'none'}", err=True)
         click.echo(f"Not applied: {', '.join(exc.remaining)}", err=True)

@@ -179,8 +179,8 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
     import pandas as pd
 
     fmt = project.timeseries.time_format
-    if not fmt or re.search(r"%[-_0]?[^YmdHMS%]", fmt):
-        return False
+    if not fmt or re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt):
+        return False  # other directives, or all-digit values that the UI first reads as numbers
     columns = {time_at: str, **{at: "float64" for _, at in channels}}
     try:
         frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=project.timeseries.sep, header=None, skiprows=1,

@@ -20,7 +20,7 @@ from .live_s3 import S3Buckets
 from .loader import SpecSet
 from .state import ProjectState, State, StorageState
 from .stats import RequestStats
-from .template import controls, label_values
+from .template import controls, label_values, parses
 
 
 @dataclass
@@ -87,8 +87,8 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
 
 def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
     """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it)."""
-    if want is None:
-        return True
+    if want is None or not parses(have.label_config):
+        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
     old, new = label_values(have.label_config), label_values(want.label_config)
     lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
     return lost_label or bool(controls(have.label_config) - controls(want.label_config))

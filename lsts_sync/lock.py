@@ -75,7 +75,7 @@ class S3Lock:
     def _body(self, lock_id: str) -> bytes:
         now = self.clock()
         return json.dumps({"id": lock_id, "who": f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}",
-                           "host": socket.gethostname(), "pid": os.getpid(),
+                           "host": socket.gethostname(), "pidns": _pid_namespace(), "pid": os.getpid(),
                            "created": now, "expires": now + self.lease}).encode()
 
     def read(self) -> tuple[dict, str] | None:
@@ -98,19 +98,36 @@ class S3Lock:
         while True:
             etag = self._put(lock_id, IfNoneMatch="*")
             if etag:
-                return Lock(self.bucket, self.key, lock_id, etag)
+                return self._confirmed(Lock(self.bucket, self.key, lock_id, etag))
             current = self.read()
             if current is None:
                 continue  # released between our write and our read: try again at once
             if _stale(current[0], self.clock()):
                 etag = self._put(lock_id, IfMatch=current[1])
                 if etag:
-                    return Lock(self.bucket, self.key, lock_id, etag)
+                    return self._confirmed(Lock(self.bucket, self.key, lock_id, etag))
                 current = self.read()  # another waiter replaced it first: it is the holder now
             waited = self.clock() - start
             if waited >= timeout:
                 raise LockHeld(self._held_message(current, waited))
             self.sleep(min(timeout - waited, random.uniform(0.5, 1.5)))
+
+    def _confirmed(self, lock: Lock) -> Lock:
+        """Read the lock back: a server that ignores conditional writes lets two writers "win"."""
+        current = self.read()
+        if current is None or current[0].get("id") != lock.id:
+            raise LstsError(f"apply lock {lock.url}: the S3 server does not honour conditional writes "
+                            "(If-None-Match), so the lock cannot work there; set lock_bucket to a bucket on one "
+                            "that does (AWS S3 does)")
+        return lock
+
+    def renew(self, lock: Lock) -> Lock:
+        """Extend the lease if the lock is still ours (its ETag unchanged); else raise LstsError."""
+        etag = self._put(lock.id, IfMatch=lock.etag)
+        if etag is None:
+            raise LstsError(f"lost the apply lock {lock.url}: another apply took it over (the lease ended); "
+                            "stopping before any further change")
+        return Lock(lock.bucket, lock.key, lock.id, etag)
 
     def _put(self, lock_id: str, **condition: str) -> str | None:
         """Write our lock body if ``condition`` holds; the new ETag, or None on 412/409."""
@@ -159,12 +176,21 @@ class S3Lock:
 
 
 def _stale(body: dict, now: float) -> bool:
-    """The lease has ended, or the holder ran on this host and its process is gone."""
+    """The lease has ended, or the holder ran on this host, in this PID namespace (containers that
+    share a host name do not), and its process is gone."""
     expires = body.get("expires")
     if isinstance(expires, (int, float)) and expires < now:
         return True
     pid = body.get("pid")
-    return body.get("host") == socket.gethostname() and isinstance(pid, int) and not _running(pid)
+    local = body.get("host") == socket.gethostname() and body.get("pidns") == _pid_namespace()
+    return local and isinstance(pid, int) and not _running(pid)
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
 
 
 def _running(pid: int) -> bool:

@@ -32,7 +32,7 @@ def _require(item: Any, fields: Iterable[str], what: str) -> dict:
 
 def project_from_json(instance: str, item: Any) -> tuple[Marker | None, ProjectState]:
     """A listed project as state; the marker says who manages it (None: nobody)."""
-    item = _require(item, ("id", "title"), "list projects")
+    item = _require(item, ("id", "title", "label_config"), "list projects")
     description, found = split_marker(item.get("description"))
     state = ProjectState(instance, found.name if found else "", item["title"] or "", description,
                          item.get("label_config") or "", owner=found.owner if found else "", id=int(item["id"]))
@@ -108,8 +108,9 @@ def usage_from_tasks(tasks: Any, project: str) -> Usage:
     """What a project's annotations, drafts and predictions use, from an export's task list.
 
     Every region counts, not only the last one per control (Label Studio's summary endpoint keeps
-    only that for a project's first annotation). Cancelled annotations count too: their results
-    are still stored.
+    only that for a project's first annotation). Every annotation and draft counts as work, even an
+    empty or cancelled one (an empty annotation means "nothing here"), so deleting such a project
+    needs --allow-delete. Predictions count only where the export carries them as objects.
     """
     if not isinstance(tasks, list):
         raise MappingError(f"export of project {project}: unexpected answer (not a list of tasks)")
@@ -121,13 +122,16 @@ def usage_from_tasks(tasks: Any, project: str) -> Usage:
         if not isinstance(task, dict):
             raise MappingError(f"export of project {project}: unexpected answer (a task is not an object)")
         for record in [*(task.get("annotations") or []), *(task.get("drafts") or [])]:
-            results = [r for r in map(_result_labels, (record or {}).get("result") or []) if r]
-            used += bool(results)
+            used += 1  # an empty or skipped annotation is still work someone submitted
+            results = [r for r in map(_result_labels, (record if isinstance(record, dict) else {}).get("result") or [])
+                       if r]
             for control, name, values in results:
                 controls[control] += 1
                 labels.update((name, v) for v in values)
         for prediction in task.get("predictions") or []:
-            for found in map(_result_labels, (prediction or {}).get("result") or []):
+            if not isinstance(prediction, dict):
+                continue  # Label Studio 1.23.2's export lists predictions by id only: nothing to count
+            for found in map(_result_labels, prediction.get("result") or []):
                 if found:
                     predicted.update((found[1], v) for v in found[2])
     return Usage(used, tuple(sorted(controls.items())), tuple(sorted(labels.items())),

@@ -5,8 +5,8 @@ No I/O happens here. Apply executes exactly the changes of the Plan, in ``Plan.c
 1. CORS rules   - the browser must be allowed to read objects before anyone opens a task;
 2. projects     - storages need their project's id;
 3. storages     - created/updated after their project;
-4. syncs        - after storages exist and CORS is in place;
-5. deletes      - storages before their projects (only with --prune, see issue on pruning).
+4. deletes      - storages before their projects (only with --prune);
+then ``Plan.syncs`` - after storages exist and CORS is in place.
 """
 
 from __future__ import annotations
@@ -279,12 +279,16 @@ def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all
         facts = sources.get(key)
         pending = len(facts.pending) if facts else 0
         reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
-        live_storage = live.storages.get(key)
+        live_storage = live.storages.get(key) or live.foreign_storages.get(key)
         if (s.sync and (key in touched or pending)) or sync_all:
             syncs.append(Sync(s, reason, live_storage.last_sync if live_storage else None, pending))
         elif pending and key not in touched:
             checks.append(Check("pending", s.project, f"{pending} object(s) under s3://{s.bucket}/{s.prefix} are not "
                                 "yet tasks (sync: false); apply --sync imports them", blocking=False))
+        if facts and facts.already:
+            checks.append(Check("reimport", s.project, f"{len(facts.already)} object(s) under s3://{s.bucket}/{s.prefix} "
+                                "are already tasks of this project; the new source storage imports them again as "
+                                "new tasks", blocking=False))
         if facts and facts.changed:
             checks.append(Check("changed-objects", s.project, f"{len(facts.changed)} object(s) changed after their "
                                 f"import, e.g. {facts.changed[0]}; Label Studio does not import them again",

@@ -29,12 +29,16 @@ class SourceFacts:
     keys: tuple[str, ...]
     pending: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
+    already: tuple[str, ...] = ()  # for a storage to be created on an existing project: keys already tasks
 
 
 def matching(s3: S3Buckets, bucket: str, prefix: str, recursive: bool, regex_filter: str) -> list[tuple[str, float]]:
-    """``(key, last modified)`` of the objects Label Studio would import, sorted by key."""
+    """``(key, last modified)`` of the objects Label Studio would import, sorted by key: it lists
+    ``prefix`` with one trailing ``/`` (``pump-7`` lists ``pump-7/``) and skips folder keys."""
     pattern = re.compile(regex_filter)
-    return sorted((k, t) for k, t, _ in s3.objects(bucket, prefix, recursive) if pattern.match(k))
+    listed = prefix.rstrip("/") + "/" if prefix else ""
+    return sorted((k, t) for k, t, _ in s3.objects(bucket, listed, recursive)
+                  if pattern.match(k) and not k.endswith("/"))
 
 
 def read_header(text: str, sep: str) -> list[str]:
@@ -63,22 +67,37 @@ def resolve_channels(specs: SpecSet, s3: S3Buckets, names: set[str] | None = Non
     return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.origins)
 
 
-def read_sources(desired: State, live: State, s3: S3Buckets, tasks_of) -> dict[tuple[str, str, str], SourceFacts]:
+def read_sources(desired: State, live: State, s3: S3Buckets, tasks_of,
+                 adopt: frozenset[str] = frozenset()) -> dict[tuple[str, str, str], SourceFacts]:
     """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
-    (``TaskFile``s); a project that does not exist yet has none, so all its objects are pending."""
+    (``TaskFile``s). The live project may be our own, another owner's (to take over) or an
+    unmanaged one (to ``adopt``); a project that does not exist yet has no tasks, so all its objects
+    are pending. A storage to be created imports every object again, even those already tasks of
+    its project (``already``)."""
     facts = {}
     for key, storage in sorted(desired.storages.items()):
         if storage.role != "source":
             continue
         objects = matching(s3, storage.bucket, storage.prefix, storage.recursive_scan, storage.regex_filter)
-        project = live.projects.get((storage.instance, storage.project))
-        if project is None or key not in live.storages:
-            facts[key] = SourceFacts(tuple(k for k, _ in objects), tuple(k for k, _ in objects))
+        keys = tuple(k for k, _ in objects)
+        project = _live_project(desired, live, (storage.instance, storage.project), adopt)
+        if project is None:
+            facts[key] = SourceFacts(keys, keys)
             continue
         created = {t.key: t.created for t in tasks_of(project) if t.key}
+        if key not in live.storages and key not in live.foreign_storages:
+            facts[key] = SourceFacts(keys, keys, already=tuple(k for k in keys if k in created))
+            continue
         facts[key] = SourceFacts(tuple(k for k, _ in objects), tuple(k for k, _ in objects if k not in created),
                                  tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
     return facts
+
+
+def _live_project(desired: State, live: State, key: tuple[str, str], adopt: frozenset[str]):
+    if key in live.projects or key in live.foreign:
+        return live.projects.get(key) or live.foreign[key]
+    want = desired.projects.get(key)
+    return live.unmanaged.get((want.instance, want.title)) if want and want.name in adopt else None
 
 
 def breaks_series(old_config: str, new_config: str) -> bool:

@@ -108,3 +108,12 @@ def series_attributes(xml: str) -> tuple:
         return ()
     columns = tuple(sorted(c.get("column", "") for c in series.iter("Channel")))
     return (series.get("timeColumn"), series.get("timeFormat"), series.get("sep", ","), columns)
+
+
+def parses(xml: str) -> bool:
+    """True if ``xml`` is a well-formed template."""
+    try:
+        ET.fromstring(xml)
+    except ET.ParseError:
+        return False
+    return True

@@ -33,12 +33,20 @@ from datetime import datetime, timedelta, timezone
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
 DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+def _number(group: str, width: int) -> str:
+    """d3's ``^\\s*\\d+`` on the next ``width`` characters: spaces count toward the width, ASCII
+    digits only, and no backtracking (d3 reads each field once, greedily; Python 3.11's atomic
+    groups and possessive quantifiers do the same)."""
+    ways = "|".join(rf"\s{{{k}}}[0-9]{{1,{width - k}}}+" for k in range(width))
+    return rf"(?P<{group}>(?>{ways}))"
+
+
 _PATTERNS = {
-    "Y": r"(?P<Y> *\d{1,4})", "y": r"(?P<y> *\d{1,2})", "m": r"(?P<m> *\d{1,2})", "d": r"(?P<d> *\d{1,2})",
-    "e": r"(?P<d> *\d{1,2})", "H": r"(?P<H> *\d{1,2})", "I": r"(?P<H> *\d{1,2})", "M": r"(?P<M> *\d{1,2})",
-    "S": r"(?P<S> *\d{1,2})", "j": r"(?P<j> *\d{1,3})", "L": r"(?P<L> *\d{1,3})", "f": r"(?P<f> *\d{1,6})",
-    "Q": r"(?P<Q> *\d+)", "s": r"(?P<s> *\d+)", "p": r"(?P<p>(?i:am|pm))",
-    "Z": r"(?P<Z>Z|[+-]\d\d(?::?\d\d)?)",
+    "Y": _number("Y", 4), "y": _number("y", 2), "m": _number("m", 2), "d": _number("d", 2),
+    "e": _number("d", 2), "H": _number("H", 2), "I": _number("H", 2), "M": _number("M", 2),
+    "S": _number("S", 2), "j": _number("j", 3), "L": _number("L", 3), "f": _number("f", 6),
+    "Q": r"(?P<Q>\s*+[0-9]++)", "s": r"(?P<s>\s*+[0-9]++)", "p": r"(?P<p>(?i:am|pm))",
+    "Z": r"(?P<Z>Z|[+-][0-9][0-9](?::?[0-9][0-9])?)",
     "b": "(?P<b>(?i:" + "|".join(m[:3] for m in MONTHS) + "))",
     "B": "(?P<b>(?i:" + "|".join(MONTHS) + "))",
     "a": "(?P<a>(?i:" + "|".join(d[:3] for d in DAYS) + "))",

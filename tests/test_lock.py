@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import subprocess
 from typing import Any
@@ -189,11 +190,45 @@ def test_a_lease_still_running_elsewhere_is_not_replaced(s3: FakeS3, clock: Cloc
 
 
 def test_a_lock_of_a_dead_process_on_this_host_is_stale_and_replaced(s3: FakeS3, clock: Clock) -> None:
-    s3.plant(id="killed-apply", who="me@here", host=socket.gethostname(), pid=dead_pid(),
-             created=clock.now - 60, expires=clock.now + 3540)
+    s3.plant(id="killed-apply", who="me@here", host=socket.gethostname(), pidns=os.readlink("/proc/self/ns/pid"),
+             pid=dead_pid(), created=clock.now - 60, expires=clock.now + 3540)
     lock = make_lock(s3, clock).acquire(timeout=0)
     assert lock.id != "killed-apply"
     assert s3.body()["id"] == lock.id
+
+
+def test_a_dead_pid_in_another_pid_namespace_is_not_stale(s3: FakeS3, clock: Clock) -> None:
+    """Containers on one machine can share a host name; their PIDs are not ours to test."""
+    s3.plant(id="other-container", who="me@here", host=socket.gethostname(), pidns="pid:[1]",
+             pid=dead_pid(), created=clock.now - 60, expires=clock.now + 3540)
+    with pytest.raises(LockHeld, match="other-container"):
+        make_lock(s3, clock).acquire(timeout=0)
+
+
+def test_renew_extends_our_lease_and_fails_once_the_lock_was_taken(s3: FakeS3, clock: Clock) -> None:
+    lock_ = make_lock(s3, clock)
+    held = lock_.acquire()
+    clock.now += 100
+    renewed = lock_.renew(held)
+    assert s3.body()["id"] == held.id and s3.body()["expires"] == clock.now + 3600 and renewed.etag != held.etag
+    s3.plant(id="usurper", host="elsewhere", pid=1, created=clock.now, expires=clock.now + 3600)
+    with pytest.raises(LstsError, match="lost the apply lock"):
+        lock_.renew(renewed)
+
+
+def test_a_server_that_ignores_conditional_writes_is_refused(s3: FakeS3, clock: Clock,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    put = s3.put_object
+
+    def ignoring(**kwargs: Any) -> dict:
+        kwargs.pop("IfNoneMatch", None)
+        answer = put(**kwargs)
+        put(Bucket=BUCKET, Key=KEY, Body=json.dumps({"id": "racer"}).encode())  # another writer also "won"
+        return answer
+
+    monkeypatch.setattr(s3, "put_object", ignoring)
+    with pytest.raises(LstsError, match="does not honour conditional writes"):
+        make_lock(s3, clock).acquire()
 
 
 def test_a_lock_of_a_running_process_on_this_host_is_held(s3: FakeS3, clock: Clock) -> None:

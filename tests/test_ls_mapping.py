@@ -60,12 +60,13 @@ def test_predictions_count_only_as_predicted() -> None:
     assert usage == Usage(0, (), (), ((("label", "Anomaly"), 1), (("label", "Leak"), 1)))
 
 
-def test_cancelled_annotations_count_and_empty_ones_do_not() -> None:
+def test_cancelled_and_empty_annotations_and_drafts_all_count_as_work() -> None:
+    """An empty annotation says "nothing here": deleting it loses a labeler's answer."""
     cancelled = task([[region("Anomaly")]])
     cancelled["annotations"][0]["was_cancelled"] = True
     empty = task([[]], drafts=[[]])
     usage = usage_from_tasks([cancelled, empty], "p1")
-    assert usage.annotations == 1
+    assert usage.annotations == 3
     assert usage.labels == ((("label", "Anomaly"), 1),)
 
 
@@ -117,7 +118,7 @@ def test_a_project_with_an_owner_marker() -> None:
 
 
 def test_a_legacy_marker_without_owner_reads_as_the_default_owner() -> None:
-    found, state = project_from_json("main", {"id": 7, "title": "Pumps",
+    found, state = project_from_json("main", {"id": 7, "title": "Pumps", "label_config": "",
                                               "description": "managed-by: lsts-sync name=p1"})
     assert found == Marker("default", "p1")
     assert (state.owner, state.name, state.description, state.label_config) == ("default", "p1", "", "")
@@ -131,12 +132,13 @@ def test_a_project_without_marker_is_nobodys() -> None:
 
 
 def test_a_null_description_and_title_read_as_empty() -> None:
-    found, state = project_from_json("main", {"id": 9, "title": None, "description": None})
+    found, state = project_from_json("main", {"id": 9, "title": None, "description": None, "label_config": None})
     assert found is None
     assert (state.title, state.description) == ("", "")
 
 
-@pytest.mark.parametrize("item", [{"title": "x"}, {"id": 1}, [], None])
+@pytest.mark.parametrize("item", [{"title": "x", "label_config": ""}, {"id": 1, "label_config": ""},
+                                  {"id": 1, "title": "x"}, [], None])
 def test_a_project_without_id_or_title_is_an_error(item: Any) -> None:
     with pytest.raises(MappingError, match="list projects: unexpected answer \\(missing"):
         project_from_json("main", item)

@@ -16,7 +16,7 @@ def ms(*parts: int) -> float:
 @pytest.mark.parametrize("fmt,value,expected", [
     ("%Y-%m-%d %H:%M:%S", "2021-01-01 00:10:00", ms(2021, 1, 1, 0, 10)),
     ("%Y-%m-%d %H:%M:%S", "2021-1-1 0:1:0", ms(2021, 1, 1, 0, 1)),  # no zero padding needed
-    ("%Y-%m-%d", " 2021-01-02", ms(2021, 1, 2)),  # spaces before a number
+    ("%Y-%m-%d", " 202-01-02", ms(202, 1, 2)),  # a space counts toward %Y's 4 characters
     ("%d/%m/%y", "05/03/21", ms(2021, 3, 5)),
     ("%d/%m/%y", "05/03/69", ms(1969, 3, 5)),  # %y above 68 is 19xx
     ("%Y", "21", ms(21, 1, 1)),  # %Y keeps a short year as written: year 21
@@ -42,6 +42,9 @@ def test_parse_as_d3_utc_parse(fmt: str, value: str, expected: float) -> None:
     ("%Y-%m-%dT%H:%M:%S%Z", "2021-01-01T00:00:00z"),  # lowercase z
     ("%s", "-5"), ("%s", "1612345678.5"),  # unsigned integers only
     ("%m", "123"),  # two digits at most
+    ("%Y%m%d", "202111"),  # d3 reads 2021, then 11, then finds no day: no backtracking
+    ("%Y-%m-%d", " 2021-01-02"),  # " 202" is the year, then "1" is not "-"
+    ("%Y-%m-%d", "\uff12\uff10\uff12\uff11-01-01"),  # only ASCII digits
 ])
 def test_values_d3_refuses(fmt: str, value: str) -> None:
     assert compile_format(fmt).parse(value) is None

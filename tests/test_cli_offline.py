@@ -50,7 +50,7 @@ def test_help_and_validate_do_not_import_heavy_libraries() -> None:
     code = (
         "import sys\nfrom lsts_sync.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('pandas', 'boto3', 'label_studio_sdk', 'botocore') if m in sys.modules]\n"
+        "heavy = [m for m in ('pandas', 'boto3', 'label_studio_sdk', 'botocore', 'httpx') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     for args in (["--help"], ["validate", "specs"]):

@@ -117,17 +117,29 @@ def _json_resource(resource: object) -> dict:
     return data
 
 
+JSON_FORMAT_VERSION = 1
+
+
+def _json_diff(change: Update, diff: FieldDiff) -> dict:
+    """A field's change; a template change as the XML text of both sides, not its canonical form."""
+    if diff.field == "label_config":
+        return {"field": "label_config", "old": change.old.label_config, "new": change.new.label_config}
+    return {"field": diff.field, "old": diff.old, "new": diff.new}
+
+
 def plan_to_dict(plan: Plan) -> dict:
+    """The plan for machines; ``format_version`` changes when a field changes meaning or goes away."""
     changes = []
     for change in plan.changes:
         resource = change.old if isinstance(change, Delete) else change.new
         entry: dict = {"action": change.action, "address": resource.address,
                        "type": type(resource).__name__.removesuffix("State").lower()}
         if isinstance(change, Update):
-            entry["diff"] = [{"field": d.field, "old": d.old, "new": d.new} for d in change.diffs]
+            entry["diff"] = [_json_diff(change, d) for d in change.diffs]
         entry["resource"] = _json_resource(resource)
         changes.append(entry)
-    return {"changes": changes, "syncs": [{"address": s.storage.address, "reason": s.reason} for s in plan.syncs],
+    return {"format_version": JSON_FORMAT_VERSION, "changes": changes,
+            "syncs": [{"address": s.storage.address, "reason": s.reason, "pending": s.pending} for s in plan.syncs],
             "checks": [asdict(c) for c in plan.checks], "blocked": bool(plan.blockers),
             "summary": {**plan.counts, "sync": len(plan.syncs)},
             "other_owners": dict(plan.other_owners),

@@ -118,9 +118,16 @@ def test_target_prefix_has_no_trailing_slash(specs) -> None:
     assert desired_state(specs).storages[("local", "pump-7", "target")].prefix == "annotations/pump-7"
 
 
-def test_json_plan_has_no_token(specs) -> None:
-    text = render_json(build_plan(desired_state(specs), State()))
-    assert TOKEN not in text and json.loads(text)["summary"]["create"] == 4
+def test_json_plan_is_versioned_and_shows_templates_as_xml(specs) -> None:
+    desired = desired_state(specs)
+    assert json.loads(render_json(build_plan(desired, State())))["format_version"] == 1
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    old = live.projects[key].label_config.replace('value="Maintenance"', 'value="Service"')
+    live.projects[key] = dataclasses.replace(live.projects[key], label_config=old)
+    (change,) = json.loads(render_json(build_plan(desired, live)))["changes"]
+    (diff,) = change["diff"]
+    assert diff == {"field": "label_config", "old": old, "new": desired.projects[key].label_config}
 
 
 def test_target_limits_projects(specs) -> None:

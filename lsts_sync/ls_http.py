@@ -16,6 +16,10 @@ Retries depend on what a repeat would do (``Kind``):
 
 401 and 403 are never retried. ``Retry-After`` is honoured (at most ``MAX_WAIT`` seconds); other
 waits back off exponentially with jitter.
+
+Why not label-studio-sdk's client: its pager asks for one page past the end (a 404), its token code
+raises before any request for an expired key, and its retries cannot look for a marker before
+re-posting a create; the SDK stays the tests' independent client.
 """
 
 from __future__ import annotations

@@ -27,11 +27,3 @@ class RequestStats:
 
     def line(self) -> str:
         return f"HTTP requests: {self.reads + self.writes} ({self.reads} reads, {self.writes} writes)"
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``(sensitive)``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "(sensitive)")
-    return text

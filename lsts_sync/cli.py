@@ -234,17 +234,20 @@ def apply_command(paths, stats, auto_approve, lock_timeout, **options) -> None:
         _apply(specs, stats, auto_approve, options, keepalive)
 
 
-def _lock_for(specs, instance: str):
-    """The S3Lock of ``instance`` for this spec set's owner, or None when no bucket can hold it."""
+def _locks(specs) -> dict:
+    """The S3Lock of every instance for this spec set's owner (None where no bucket can hold it),
+    sharing one set of S3 clients."""
     from .live_s3 import S3Buckets
     from .lock import S3Lock, lock_key
     from .stats import RequestStats
 
-    bucket = specs.lock_bucket(instance)
-    if bucket is None:
-        return None
-    client = S3Buckets(specs.buckets, RequestStats()).client(bucket)
-    return S3Lock(client, bucket, lock_key(specs.instances[instance].url, specs.owner))
+    s3 = S3Buckets(specs.buckets, RequestStats())
+    locks = {}
+    for instance in sorted(specs.instances):
+        bucket = specs.lock_bucket(instance)
+        key = lock_key(specs.instances[instance].url, specs.owner)
+        locks[instance] = S3Lock(s3.client(bucket), bucket, key) if bucket else None
+    return locks
 
 
 @contextlib.contextmanager
@@ -265,9 +268,10 @@ def _apply_lock(specs, timeout: float):
             held[:] = [(lock, lock.renew(token)) for lock, token in held]
             renewed[0] = time.monotonic()
 
+    locks = _locks(specs)
     try:
         for instance in sorted({p.instance for p in specs.projects.values()} or specs.instances):
-            lock = _lock_for(specs, instance)
+            lock = locks[instance]
             if lock is None:
                 click.echo(f"Warning: instance {instance}: no Bucket spec to hold the apply lock; "
                            "concurrent applies are not guarded (set lock_bucket)", err=True)
@@ -407,8 +411,7 @@ def _progress(label: str):
 def unlock(paths: tuple[str, ...], lock_id: str) -> None:
     """Break a stale apply lock (its apply died) if it still has LOCK_ID."""
     specs = load_or_exit(paths)
-    for instance in sorted(specs.instances):
-        lock = _lock_for(specs, instance)
+    for lock in _locks(specs).values():
         if lock is not None and lock.force_unlock(lock_id):
             click.echo(f"Unlocked s3://{lock.bucket}/{lock.key}")
             return

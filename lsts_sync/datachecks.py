@@ -17,12 +17,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .desired import regex_filter
 from .live_s3 import S3Buckets
 from .loader import SpecSet
 from .models import ProjectSpec
 from .plan import Check, Create, Plan, Update
 from .problems import LstsError
-from .sources import SourceFacts, breaks_series
+from .sources import SourceFacts, breaks_series, matching
 from .state import ProjectState, StorageState
 from .timefmt import compile_format, ui_value
 
@@ -84,9 +85,9 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
             return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
                             "in being a number")], {}
     index = {n.lower(): i for i, n in enumerate(names)}
+    loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}  # names the UI would miss
     for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
         key = column.strip().lower()
-        loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}
         if key in index:
             continue  # a difference in case is fine: the UI lowercases header names
         if key in loose:
@@ -279,13 +280,12 @@ def _check_sample(project: ProjectSpec, facts: SourceFacts, s3: S3Buckets, reaso
 
 
 def _hint(project: ProjectSpec, s3: S3Buckets) -> str:
-    """Why a prefix looks empty, when a near miss would find objects."""
+    """Why a prefix looks empty, when a recursive scan would find matching objects. (A missing
+    trailing '/' needs no hint: Label Studio, and ``matching``, add it.)"""
     source = project.source
     assert source is not None
-    if not source.recursive and any(k.endswith(".csv") for k in s3.keys(source.bucket, source.prefix, True)):
+    if not source.recursive and matching(s3, source.bucket, source.prefix, True, regex_filter(source)):
         return "; objects lie in sub-folders: set recursive: true"
-    if source.prefix and not source.prefix.endswith("/") and s3.keys(source.bucket, source.prefix + "/", True):
-        return f"; did you mean prefix {source.prefix + '/'!r}?"
     return ""
 
 

@@ -33,6 +33,7 @@ class S3Buckets:
         self._session = boto3.session.Session()
         self._clients: dict[tuple[str | None, str], object] = {}
         self._listings: dict[tuple[str, str, bool], list[tuple[str, float, int]]] = {}
+        self._heads: dict[tuple[str, str, int], bytes] = {}
 
     def client(self, bucket: str):
         spec = self.buckets[bucket]
@@ -131,16 +132,18 @@ class S3Buckets:
         self._listings[(bucket, prefix, recursive)] = found
         return found
 
-    def keys(self, bucket: str, prefix: str, recursive: bool) -> list[str]:
-        return [key for key, _, _ in self.objects(bucket, prefix, recursive)]
-
     def head_bytes(self, bucket: str, key: str, size: int = 65536) -> bytes:
-        """The first ``size`` bytes of an object (one ranged GET)."""
+        """The first ``size`` bytes of an object (one ranged GET), read once per run: channel
+        resolution and the data checks both read the first object of a source."""
+        if (bucket, key, size) in self._heads:
+            return self._heads[(bucket, key, size)]
         try:
             body = self.client(bucket).get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"]
-            return body.read()
+            data = body.read()
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"read s3://{bucket}/{key}", exc) from None
+        self._heads[(bucket, key, size)] = data
+        return data
 
     def read_bytes(self, bucket: str, key: str) -> bytes:
         """A whole object (one GET)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .datachecks import MAX_ROWS, Finding, scan_csv
 from .desired import regex_filter
-from .live_s3 import S3Buckets
+from .operations import S3Ops
 from .models import ProjectSpec
 from .sources import matching
 
@@ -29,7 +29,7 @@ class CheckResult:
     findings: tuple[Finding, ...]
 
 
-def check_project(project: ProjectSpec, s3: S3Buckets, *, parallelism: int = 8, max_rows: int = MAX_ROWS,
+def check_project(project: ProjectSpec, s3: S3Ops, *, parallelism: int = 8, max_rows: int = MAX_ROWS,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> CheckResult:
     """Scan every matching object of ``project``'s source (channels already resolved).
 

@@ -7,6 +7,7 @@ so ``--help`` and ``validate`` start fast.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -124,36 +125,51 @@ def _targets(target: tuple[str, ...], specs) -> set[str] | None:
     return set(target)
 
 
-def _prepare(specs, options: dict):
-    """specs (channels resolved from the data) -> desired state -> live state + sources' objects
-    -> build_plan (+ data checks on a sample).
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A plan and what it was made from (for apply, URLs, stats and ``plan --out``)."""
 
-    Returns (plan, live, connections, desired).
-    """
-    from .datachecks import check_sources
-    from .desired import desired_state
-    from .live import Connections, read_live, read_usage
-    from .plan import Overrides, build_plan
-    from .sources import read_sources, resolve_channels
+    plan: object
+    facts: object
+    conn: object
+    desired: object
+    saved: object  # the SavedPlan that ``plan --out`` writes
+
+
+def _gather_options(specs, options: dict):
+    from .gather import GatherOptions
 
     targets = _targets(options["target"], specs)
+    return GatherOptions(targets=frozenset(targets) if targets is not None else None, prune=options["prune"],
+                         sync_all=options["sync_all"], adopt=frozenset(options["adopt"]),
+                         skip_data_checks=options["skip_data_checks"])
+
+
+def _prepare(specs, options: dict) -> Prepared:
+    """specs -> (channels resolved from the data) -> desired state -> gathered live facts ->
+    build_plan. Every read happens before the plan is built; nothing is read after it."""
+    from .desired import desired_state
+    from .gather import gather
+    from .live import Connections
+    from .plan import Overrides, build_plan
+    from .saved_plan import SavedPlan, digest, fingerprint
+    from .sources import resolve_channels
+
+    gathering = _gather_options(specs, options)
+    targets = set(gathering.targets) if gathering.targets is not None else None
     overrides = Overrides(allow_label_removal=frozenset(options["allow_label_removal"]),
-                          allow_delete=frozenset(options["allow_delete"]), adopt=frozenset(options["adopt"]),
+                          allow_delete=frozenset(options["allow_delete"]), adopt=gathering.adopt,
                           take_over=frozenset(options["take_over"]), force=options["force"],
                           rotate_credentials=options["rotate_credentials"])
     conn = Connections.open(specs)
     _check_buckets(specs, conn.s3, targets)
     specs = resolve_channels(specs, conn.s3, targets)
     desired = desired_state(specs, targets)
-    live = read_live(specs, desired, conn, targets, prune=options["prune"])
-    live = read_usage(desired, live, conn, prune=options["prune"], adopt=overrides.adopt)
-    sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p),
-                           adopt=overrides.adopt)
-    plan = build_plan(desired, live, sync_all=options["sync_all"], prune=options["prune"], overrides=overrides,
-                      sources=sources)
-    plan = plan.with_checks(check_sources(plan, specs, conn.s3, sources, skip=options["skip_data_checks"]))
-    log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(live.projects))
-    return plan, live, conn, desired
+    facts = gather(specs, desired, conn, gathering)
+    plan = build_plan(desired, facts, sync_all=gathering.sync_all, prune=gathering.prune, overrides=overrides)
+    log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(facts.state.projects))
+    saved = SavedPlan(plan, digest(desired), fingerprint(facts, desired), gathering, overrides)
+    return Prepared(plan, facts, conn, desired, saved)
 
 
 def _check_buckets(specs, s3, targets: set[str] | None) -> None:
@@ -203,16 +219,24 @@ def plan_options(func: Callable) -> Callable:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
-def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) -> None:
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Save the plan to FILE for `apply --plan FILE` (which refuses it once the live state moved).")
+def plan_command(paths, stats, as_json, markdown, detailed_exitcode, out, **options) -> None:
     """Show what apply would change in Label Studio and S3."""
     from .render import render_json, render_markdown, render_other_owners, render_text
 
-    plan, _, conn, _ = _prepare(load_or_exit(paths), options)
+    prepared = _prepare(load_or_exit(paths), options)
+    plan = prepared.plan
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
     if render is render_text:  # stderr: stdout stays exactly the plan
         click.echo(render_other_owners(plan), nl=False, err=True)
-    _print_stats(stats, conn)
+    if out:
+        from .saved_plan import write
+
+        write(out, prepared.saved)
+        click.echo(f"Saved the plan to {out}; apply exactly it with: lsts-sync apply --plan {out} SPECS", err=True)
+    _print_stats(stats, prepared.conn)
     if plan.blockers:  # whatever --detailed-exitcode says: CI must fail before the merge, not at apply
         raise click.exceptions.Exit(_fail(f"{len(plan.blockers)} safety check(s) block this plan"))
     if detailed_exitcode and not plan.empty:
@@ -224,14 +248,55 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, **options) 
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
               help="Wait this long for another apply's lock before giving up.")
-def apply_command(paths, stats, auto_approve, lock_timeout, **options) -> None:
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Apply exactly the plan saved by `plan --out FILE` (no prompt), if the live state is unchanged.")
+def apply_command(paths, stats, auto_approve, lock_timeout, plan_file, **options) -> None:
     """Apply the plan: create/update projects, storages and CORS, then sync.
 
     The apply lock is taken before anything is read, so the plan applied is the one made under it.
+    With --plan FILE, the saved plan's own options are used and the live facts it was made from
+    are read again: when they moved (or the plan was applied already), nothing is changed.
     """
     specs = load_or_exit(paths)
+    if plan_file:
+        given = sorted(k for k, v in options.items() if v)
+        if given:
+            raise LstsError(f"--plan {plan_file} carries the options it was planned with; drop "
+                            + ", ".join("--" + k.replace("_", "-") for k in given))
     with _apply_lock(specs, lock_timeout) as keepalive:
-        _apply(specs, stats, auto_approve, options, keepalive)
+        if plan_file:
+            _apply_saved(specs, plan_file, stats, keepalive)
+        else:
+            prepared = _prepare(specs, options)
+            _apply(prepared, specs, stats, auto_approve, keepalive)
+
+
+def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) -> None:
+    """Re-gather what the saved plan's fingerprint covers; apply the saved plan only if unchanged."""
+    from .desired import desired_state
+    from .gather import gather
+    from .live import Connections
+    from .plan import build_plan
+    from .saved_plan import digest, fingerprint, read
+    from .sources import resolve_channels
+
+    saved = read(path)
+    options = saved.options
+    targets = set(options.targets) if options.targets is not None else None
+    conn = Connections.open(specs)
+    specs = resolve_channels(specs, conn.s3, targets)
+    desired = desired_state(specs, targets)
+    if digest(desired) != saved.desired_digest:
+        raise LstsError(f"{path}: the specs (or the headers that channels: auto reads) differ from those the plan "
+                        "was made from; run plan again; nothing was changed")
+    facts = gather(specs, desired, conn, options)
+    if fingerprint(facts, desired) != saved.fingerprint:
+        now = build_plan(desired, facts, sync_all=options.sync_all, prune=options.prune, overrides=saved.overrides)
+        why = "it has already been applied (the live state matches it now)" if now.empty else \
+            "the live state has changed since it was made"
+        raise LstsError(f"{path}: saved plan refused: {why}; run plan again; nothing was changed")
+    prepared = Prepared(saved.plan, facts, conn, desired, saved)
+    _apply(prepared, specs, stats, True, keepalive)
 
 
 def _locks(specs) -> dict:
@@ -284,27 +349,27 @@ def _apply_lock(specs, timeout: float):
             lock.release(token)
 
 
-def _apply(specs, stats, auto_approve, options, keepalive: Callable[..., None]) -> None:
+def _apply(prepared: Prepared, specs, stats: bool, auto_approve: bool, keepalive: Callable[..., None]) -> None:
     from .apply import ApplyFailed, apply_plan
+    from .plan import Update
     from .render import render_other_owners, render_text
+    from .state import ProjectState
 
-    plan, live, conn, desired = _prepare(specs, options)
+    plan, conn = prepared.plan, prepared.conn
     click.echo(render_text(plan), nl=False)
     click.echo(render_other_owners(plan), nl=False, err=True)
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan "
                         f"({', '.join(c.override or c.name for c in plan.blockers)}); nothing was changed")
-    ids = {k: p.id for k, p in live.projects.items()}
+    ids = {k: p.id for k, p in prepared.facts.state.projects.items()}
     if plan.empty:
-        _print_urls(conn, ids, desired.projects)
+        _print_urls(specs, ids, prepared.desired.projects)
         _print_stats(stats, conn)
         return
     _confirm(auto_approve)
     keepalive(force=True)  # the prompt may have waited long: still ours before the first write?
     try:
-        result = apply_plan(plan, conn, live_project_ids=ids,
-                            live_storage_ids={k: s.id for k, s in live.storages.items()},
-                            progress=lambda line: click.echo(line, err=True), before_step=keepalive)
+        result = apply_plan(plan, conn, progress=lambda line: click.echo(line, err=True), before_step=keepalive)
     except ApplyFailed as exc:
         click.echo(f"Applied {len(exc.result.done)} step(s): {', '.join(exc.result.done) or 'none'}", err=True)
         click.echo(f"Not applied: {', '.join(exc.remaining)}", err=True)
@@ -314,15 +379,16 @@ def _apply(specs, stats, auto_approve, options, keepalive: Callable[..., None]) 
     for address, status, count in result.synced:
         click.echo(f"Synced {address}: {status}, {count} task(s) imported")
     click.echo(f"Apply complete: {len(result.done) - len(result.synced)} change(s), {len(result.synced)} sync(s).")
-    _print_urls(conn, result.project_ids, desired.projects)
+    ids.update({c.new.key: c.old.id for c in plan.changes if isinstance(c, Update) and isinstance(c.new, ProjectState)})
+    _print_urls(specs, {**ids, **result.project_ids}, prepared.desired.projects)
     _print_stats(stats, conn)
 
 
-def _print_urls(conn, project_ids: dict[tuple[str, str], int], wanted: dict) -> None:
+def _print_urls(specs, project_ids: dict[tuple[str, str], int], wanted: dict) -> None:
     """Where each declared project can be opened (stderr: stdout stays the plan)."""
     for (instance, name), pid in sorted(project_ids.items()):
         if (instance, name) in wanted:
-            base = conn.instances[instance].spec.public_url or conn.instances[instance].spec.url
+            base = specs.instances[instance].public_url or specs.instances[instance].url
             click.echo(f"Project {name}: {base}/projects/{pid}/", err=True)
 
 

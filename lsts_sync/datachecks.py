@@ -3,11 +3,12 @@
 ``scan_csv`` reads one CSV the way the labeling UI will (header names lowercased, the separator
 split as is, quotes kept inside names, times parsed by ``timefmt``'s d3 semantics) and returns
 ``Finding``s, one line each: ``s3://bucket/key:ROW: message``. ``lsts-sync check`` runs it on every
-row of every object; ``plan`` runs it on a bounded sample (``check_sources``): the first object
+row of every object; ``plan`` runs it on a bounded sample (``sample_source``): the first object
 and up to ``SAMPLE_OBJECTS`` objects that the next sync would import, for every source that is new
 or changed, whose project's template changes the time column, time format, separator or channels,
-or that has objects waiting to be imported. Errors block apply (``--skip-data-checks`` skips the
-reads); odd but drawable data are warnings.
+or that has objects waiting to be imported (``sample_reasons``; ``gather`` reads the samples and
+``build_plan`` turns them into checks). Errors block apply (``--skip-data-checks`` skips the reads);
+odd but drawable data are warnings.
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .desired import regex_filter
-from .live_s3 import S3Buckets
-from .loader import SpecSet
 from .models import ProjectSpec
-from .plan import Check, Create, Plan, Update
-from .problems import LstsError
+from .operations import S3Ops
 from .sources import SourceFacts, breaks_series, matching
-from .state import ProjectState, StorageState
+from .state import State, diff_fields
 from .timefmt import compile_format, ui_value
 
 SAMPLE_OBJECTS = 5
@@ -217,69 +215,65 @@ def _number(value: str) -> float | None:
     return float(text) if NUMBER.fullmatch(text) and math.isfinite(float(text)) else None
 
 
-# -- plan: a bounded sample ----------------------------------------------------------------------
+# -- plan: a bounded sample, read at gather time ---------------------------------------------------
 
-def _reasons(plan: Plan) -> dict[str, str]:
-    """Project names whose data must be checked, with why: a new or changed source, or a template
-    change of what decides whether the chart can read the data."""
+@dataclass(frozen=True)
+class DataSample:
+    """The data checks of one source, read at gather time because ``reason`` says they are due.
+
+    ``findings`` come from the first rows of ``sampled`` of the source's ``total`` objects;
+    ``empty`` says why no object matches (a blocking problem: Label Studio refuses the storage).
+    """
+
+    project: str
+    reason: str
+    findings: tuple[Finding, ...] = ()
+    sampled: int = 0
+    total: int = 0
+    empty: str | None = None
+
+
+def sample_reasons(desired: State, live: State, sources: Mapping[tuple, SourceFacts], *, sync_all: bool,
+                   adopt: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Project names whose data must be checked, with why (pure): a new or changed source, a
+    template change of what decides whether the chart can read the data, or objects that the next
+    sync imports."""
     reasons: dict[str, str] = {}
-    for change in plan.changes:
-        new = change.new if isinstance(change, (Create, Update)) else None
-        if isinstance(new, StorageState) and new.role == "source":
-            fields = {d.field for d in change.diffs} if isinstance(change, Update) else {"new"}
-            if fields - {"credentials", "owner"}:
-                reasons.setdefault(new.project, "new or changed source")
-        elif isinstance(change, Update) and isinstance(new, ProjectState) and \
-                breaks_series(change.old.label_config, new.label_config):
-            reasons.setdefault(new.name, "template change")
+    for key, want in sorted(desired.storages.items()):
+        have = live.storages.get(key) or live.foreign_storages.get(key)
+        if want.role == "source" and (have is None or {d.field for d in diff_fields(have, want)} - {"owner"}):
+            reasons[want.project] = "new or changed source"
+    for key, want in sorted(desired.projects.items()):
+        have = live.projects.get(key) or live.foreign.get(key)
+        if have is None and want.name in adopt:
+            have = live.unmanaged.get((want.instance, want.title))
+        if have is not None and want.name not in reasons and breaks_series(have.label_config, want.label_config):
+            reasons[want.name] = "template change"
+    for key, facts in sorted(sources.items()):
+        want = desired.storages.get(key)
+        if want is not None and facts.pending and (want.sync or sync_all):
+            reasons.setdefault(want.project, "objects to import")
     return reasons
 
 
-def check_sources(plan: Plan, specs: SpecSet, s3: S3Buckets, sources: Mapping[tuple, SourceFacts], *,
-                  skip: bool = False) -> list[Check]:
-    """Data checks of the plan's sources (see the module docstring); ``specs`` has channels resolved."""
-    checks: list[Check] = []
-    temporary = any(isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
-                    and c.new.credentials == "environment" for c in plan.changes) and _temporary(s3)
-    if not skip:
-        reasons = _reasons(plan)
-        reasons.update({s.storage.project: "objects to import" for s in plan.syncs
-                        if s.pending and s.storage.project not in reasons})
-        for name, reason in sorted(reasons.items()):
-            project = specs.projects[name]
-            facts = sources.get((project.instance, name, "source"))
-            if project.source is not None and facts is not None:
-                checks.extend(_check_sample(project, facts, s3, reason))
-    if temporary:
-        checks.append(Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are "
-                            "temporary (session token): it stops reading the bucket when they expire; "
-                            "re-send fresh ones with --rotate-credentials", blocking=False))
-    return checks
-
-
-def _check_sample(project: ProjectSpec, facts: SourceFacts, s3: S3Buckets, reason: str) -> list[Check]:
+def sample_source(project: ProjectSpec, facts: SourceFacts, s3: S3Ops, reason: str) -> DataSample:
+    """Scan the first rows of the source's first object and of up to ``SAMPLE_OBJECTS`` pending ones."""
     source = project.source
     assert source is not None
     if not facts.keys:
-        return [Check("data", project.name, f"no object under s3://{source.bucket}/{source.prefix} matches pattern "
-                      f"{source.pattern}{_hint(project, s3)} (Label Studio refuses a storage on an empty prefix)",
-                      "--skip-data-checks")]
+        return DataSample(project.name, reason, empty=f"no object under s3://{source.bucket}/{source.prefix} matches "
+                          f"pattern {source.pattern}{_hint(project, s3)} (Label Studio refuses a storage on an "
+                          "empty prefix)")
     sample = list(dict.fromkeys([facts.keys[0], *facts.pending[:SAMPLE_OBJECTS]]))
-    checks = []
+    findings: list[Finding] = []
     for key in sample:
         data = s3.head_bytes(source.bucket, key, HEAD_BYTES)
         text = data.decode("utf-8", errors="replace")
-        for finding in scan_csv(project, f"s3://{source.bucket}/{key}", text, complete=len(data) < HEAD_BYTES):
-            checks.append(Check("data", project.name, f"{finding} ({reason})", "--skip-data-checks")
-                          if finding.error else Check("data", project.name, str(finding), blocking=False))
-    if len(sample) < len(facts.keys):
-        checks.append(Check("data", project.name, f"checked the first rows of {len(sample)} of {len(facts.keys)} "
-                            f"object(s); `lsts-sync check SPECS --project {project.name}` reads every row",
-                            blocking=False))
-    return checks
+        findings.extend(scan_csv(project, f"s3://{source.bucket}/{key}", text, complete=len(data) < HEAD_BYTES))
+    return DataSample(project.name, reason, tuple(findings), len(sample), len(facts.keys))
 
 
-def _hint(project: ProjectSpec, s3: S3Buckets) -> str:
+def _hint(project: ProjectSpec, s3: S3Ops) -> str:
     """Why a prefix looks empty, when a recursive scan would find matching objects. (A missing
     trailing '/' needs no hint: Label Studio, and ``matching``, add it.)"""
     source = project.source
@@ -287,10 +281,3 @@ def _hint(project: ProjectSpec, s3: S3Buckets) -> str:
     if not source.recursive and matching(s3, source.bucket, source.prefix, True, regex_filter(source)):
         return "; objects lie in sub-folders: set recursive: true"
     return ""
-
-
-def _temporary(s3: S3Buckets) -> bool:
-    try:
-        return bool(s3.credentials()[2])
-    except LstsError:
-        return False

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from .live_ls import LabelStudioInstance
-from .live_s3 import S3Buckets
 from .loader import SpecSet
+from .operations import LabelStudioOps, S3Ops
 from .state import ProjectState, State, StorageState
 from .stats import RequestStats
 from .template import controls, label_values, parses
@@ -27,12 +26,16 @@ from .template import controls, label_values, parses
 class Connections:
     """Clients for every instance and bucket in the specs, sharing one request counter."""
 
-    instances: dict[str, LabelStudioInstance]
-    s3: S3Buckets
+    instances: dict[str, LabelStudioOps]
+    s3: S3Ops
     stats: RequestStats = field(default_factory=RequestStats)
 
     @classmethod
     def open(cls, specs: SpecSet) -> "Connections":
+        """The real clients (imported here: boto3 and httpx load only when a server is reached)."""
+        from .live_ls import LabelStudioInstance
+        from .live_s3 import S3Buckets
+
         stats = RequestStats()
         instances = {name: LabelStudioInstance(spec, stats) for name, spec in specs.instances.items()}
         return cls(instances, S3Buckets(specs.buckets, stats), stats)

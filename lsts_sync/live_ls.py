@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .live_s3 import Credentials
+import httpx
+
 from .ls_http import LabelStudioHttp
 from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, project_from_json, storage_body,
                          storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec
+from .operations import Credentials
 from .problems import LstsError
 from .state import Marker, ProjectState, StorageState, Usage
 from .stats import RequestStats
@@ -111,7 +113,7 @@ class LabelStudioInstance:
         return created if isinstance(created, int) else _id(created, f"create project {project.name}")
 
     def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
-        body = project_body(project, [f for f in fields if f != "credentials"])
+        body = project_body(project, fields)
         self.http.send_json("PATCH", f"api/projects/{project_id}/", f"update project {project.name}", body,
                             kind="update")
 
@@ -138,16 +140,24 @@ class LabelStudioInstance:
     def delete_storage(self, storage: StorageState) -> None:
         self.http.call("DELETE", f"{ROLE_PATH[storage.role]}/{storage.id}", f"delete {storage.address}", kind="delete")
 
-    def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> None:
-        """Start a sync. After a lost answer it is re-posted only if the storage's status shows
-        that it did not start (still the status and ``last_sync`` seen before)."""
+    def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
+        """Start a sync; returns the storage as the answer shows it (None: no storage in the answer).
+        After a lost answer it is re-posted only if the storage's status shows that it did not
+        start (still the status and ``last_sync`` seen before)."""
         def started() -> bool | None:
             status = self.storage_status(storage_id)
             moved = status.get("last_sync") != last_sync or status.get("status") in ("queued", "in_progress")
             return True if moved and status.get("status") in STARTED else None
 
-        self.http.call("POST", f"api/storages/s3/{storage_id}/sync", f"sync storage {name}", kind="action",
-                       confirm=started)
+        answer = self.http.call("POST", f"api/storages/s3/{storage_id}/sync", f"sync storage {name}", kind="action",
+                                confirm=started)
+        if not isinstance(answer, httpx.Response):
+            return None
+        try:
+            body = answer.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) and isinstance(body.get("status"), str) else None
 
 
 def _id(created: Any, what: str) -> int:

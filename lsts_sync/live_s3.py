@@ -13,12 +13,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .models import BucketSpec
+from .operations import Credentials
 from .problems import LstsError
 from .secrets import register
 from .state import CorsState, canonical_rule
 from .stats import RequestStats
 
-Credentials = tuple[str, str, str | None]
 # Retries are set explicitly, not left to the environment: botocore's "standard" mode retries
 # throttling and 5xx with jittered backoff, up to 4 attempts in all.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10, read_timeout=60)

@@ -1,21 +1,30 @@
-"""``build_plan(desired, live)``: pure comparison of two canonical states into a frozen Plan.
+"""``build_plan(desired, facts)``: pure comparison of the desired state with the gathered live facts
+into a frozen Plan: every change, every sync, every safety check (data checks included).
 
-No I/O happens here. Apply executes exactly the changes of the Plan, in ``Plan.changes`` order:
+No I/O happens here. Apply executes exactly the steps of the Plan, in this fixed order (``_rank``):
 
-1. CORS rules   - the browser must be allowed to read objects before anyone opens a task;
-2. projects     - storages need their project's id;
-3. storages     - created/updated after their project;
-4. deletes      - storages before their projects (only with --prune);
-then ``Plan.syncs`` - after storages exist and CORS is in place.
+0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
+1. project creates and updates - storages need their project's id;
+2. storage creates and updates - after their project;
+3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
+4. storage deletes     - before their projects (only with --prune);
+5. project deletes     - last, so nothing is left pointing at a deleted project;
+then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
+
+Every step carries the ids it needs: an update or delete has the live resource (with its id), a
+new storage has its project's id unless this plan creates that project, and a sync has its
+storage's id unless this plan creates that storage (apply then takes the id the create returned).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Union
 
-from .state import CorsState, ProjectState, State, StorageState
+from .datachecks import DataSample
+from .facts import LiveFacts
+from .state import CorsState, FieldDiff, ProjectState, State, StorageState, diff_fields
 from .template import controls, label_values
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -27,20 +36,18 @@ Resource = Union[ProjectState, StorageState, CorsState]
 
 
 @dataclass(frozen=True)
-class FieldDiff:
-    field: str
-    old: object
-    new: object
-
-
-@dataclass(frozen=True)
 class Create:
+    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
+
     new: Resource
+    project_id: int | None = None
     action = "create"
 
 
 @dataclass(frozen=True)
 class Update:
+    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
+
     old: Resource
     new: Resource
     diffs: tuple[FieldDiff, ...]
@@ -54,17 +61,30 @@ class Delete:
 
 
 @dataclass(frozen=True)
-class Sync:
-    """Import new objects of a source storage as tasks (not counted as a change)."""
+class RotateCredentials:
+    """Re-send the environment's AWS credentials to an existing storage (``--rotate-credentials``)."""
 
     storage: StorageState
+    storage_id: int
+    action = "rotate"
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Import new objects of a source storage as tasks (not counted as a change).
+
+    ``storage_id`` is None when this plan creates the storage.
+    """
+
+    storage: StorageState
+    storage_id: int | None
     reason: str
     last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
     pending: int = 0  # matching objects that are not yet tasks
     action = "sync"
 
 
-Change = Union[Create, Update, Delete]
+Change = Union[Create, Update, Delete, RotateCredentials]
 
 
 @dataclass(frozen=True)
@@ -94,14 +114,13 @@ class Overrides:
     rotate_credentials: bool = False
 
 
-def _rank(change: Change | Sync) -> int:
+def _rank(change: Change) -> int:
     """The fixed order of the module docstring."""
-    if isinstance(change, Sync):
+    if isinstance(change, RotateCredentials):
         return 3
     if isinstance(change, Delete):
         return 4 if isinstance(change.old, StorageState) else 5
-    resource = change.new
-    return {CorsState: 0, ProjectState: 1, StorageState: 2}[type(resource)]
+    return {CorsState: 0, ProjectState: 1, StorageState: 2}[type(change.new)]
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ class Plan:
 
     changes: tuple[Change, ...] = ()
     syncs: tuple[Sync, ...] = ()
-    checks: tuple[Check, ...] = field(default_factory=tuple)
+    checks: tuple[Check, ...] = ()
     # Managed projects of other owners that were seen and left alone, by owner (sorted).
     other_owners: tuple[tuple[str, int], ...] = ()
 
@@ -119,29 +138,23 @@ class Plan:
         """Blocking checks whose override was not given: apply refuses to run while any is left."""
         return tuple(c for c in self.checks if c.blocking and not c.allowed)
 
-    def with_checks(self, checks: list[Check]) -> "Plan":
-        return replace(self, checks=self.checks + tuple(checks))
-
     @property
     def counts(self) -> dict[str, int]:
-        return {action: sum(c.action == action for c in self.changes) for action in ("create", "update", "delete")}
+        """Changes by action; a credential rotation counts as a change ("update")."""
+        count = {action: sum(c.action == action for c in self.changes) for action in ("create", "update", "delete")}
+        count["update"] += sum(isinstance(c, RotateCredentials) for c in self.changes)
+        return count
 
     @property
     def empty(self) -> bool:
         return not self.changes and not self.syncs
 
     def summary(self) -> str:
+        syncs = f" {len(self.syncs)} storage(s) to sync." if self.syncs else ""
         if not self.changes:
-            return "No changes." + (f" {len(self.syncs)} storage(s) to sync." if self.syncs else "")
+            return "No changes." + syncs
         c = self.counts
-        text = f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete."
-        return text + (f" {len(self.syncs)} storage(s) to sync." if self.syncs else "")
-
-
-def diff_fields(old: Resource, new: Resource) -> tuple[FieldDiff, ...]:
-    """Fields of ``compared()`` whose canonical values differ, in field order."""
-    a, b = old.compared(), new.compared()
-    return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in dict.fromkeys([*b, *a]) if a.get(k) != b.get(k))
+        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + syncs
 
 
 def _reconcile(desired: dict, live: dict, changes: list, prune: bool) -> None:
@@ -243,28 +256,31 @@ def _deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
 
 
 def _share(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
+    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
+    --force. CORS rules and credential rotations do not count: they change no labeling setup."""
     managed = len(live.projects) + len(live.storages)
-    touched = sum(isinstance(c, (Update, Delete)) and not isinstance(getattr(c, "new", None), CorsState)
-                  and not (isinstance(c, Update) and [d.field for d in c.diffs] == ["credentials"])
-                  for c in changes)
+    touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)
     if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
         return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
                       f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
     return []
 
 
-def _rotate(changes: list[Change], desired: State, live: State) -> None:
+def _rotations(desired: State, live: State) -> list[RotateCredentials]:
     """Re-send credentials to every managed storage that takes them from the environment."""
-    rotate = FieldDiff("credentials", "(sensitive)", "(sensitive)")
-    updated = {c.new.key: i for i, c in enumerate(changes) if isinstance(c, Update) and isinstance(c.new, StorageState)}
-    for key, want in desired.storages.items():
-        if key not in live.storages or want.credentials != "environment":
-            continue
-        if key in updated:
-            change = changes[updated[key]]
-            changes[updated[key]] = Update(change.old, change.new, change.diffs + (rotate,))
-        else:
-            changes.append(Update(live.storages[key], want, (rotate,)))
+    return [RotateCredentials(want, live.storages[key].id)  # type: ignore[arg-type]
+            for key, want in sorted(desired.storages.items())
+            if key in live.storages and want.credentials == "environment"]
+
+
+def _link_projects(changes: list[Change], live: State) -> None:
+    """Give each new storage the id of its live project (adopted and taken-over ones included);
+    it stays None when this plan creates the project."""
+    ids = {k: p.id for k, p in live.projects.items()}
+    ids.update({c.new.key: c.old.id for c in changes if isinstance(c, Update) and isinstance(c.old, ProjectState)})
+    for i, change in enumerate(changes):
+        if isinstance(change, Create) and isinstance(change.new, StorageState):
+            changes[i] = Create(change.new, ids.get((change.new.instance, change.new.project)))
 
 
 def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all: bool) -> tuple[list[Sync], list[Check]]:
@@ -281,7 +297,8 @@ def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all
         reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
         live_storage = live.storages.get(key) or live.foreign_storages.get(key)
         if (s.sync and (key in touched or pending)) or sync_all:
-            syncs.append(Sync(s, reason, live_storage.last_sync if live_storage else None, pending))
+            syncs.append(Sync(s, live_storage.id if live_storage else None, reason,
+                              live_storage.last_sync if live_storage else None, pending))
         elif pending and key not in touched:
             checks.append(Check("pending", s.project, f"{pending} object(s) under s3://{s.bucket}/{s.prefix} are not "
                                 "yet tasks (sync: false); apply --sync imports them", blocking=False))
@@ -303,33 +320,70 @@ def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all
     return syncs, checks
 
 
-def build_plan(desired: State, live: State, *, sync_all: bool = False, prune: bool = False,
-               overrides: Overrides = Overrides(), sources: Mapping | None = None) -> Plan:
-    """Compare ``desired`` with ``live`` (and the ``sources``' objects, ``SourceFacts`` by storage
-    key); returns the frozen Plan with its safety checks. Pure.
+def _data_checks(samples: tuple[DataSample, ...]) -> list[Check]:
+    """The gathered data samples as checks: an error blocks (``--skip-data-checks`` skips the reads)."""
+    checks = []
+    for sample in samples:
+        if sample.empty:
+            checks.append(Check("data", sample.project, sample.empty, "--skip-data-checks"))
+        for finding in sample.findings:
+            checks.append(Check("data", sample.project, f"{finding} ({sample.reason})", "--skip-data-checks")
+                          if finding.error else Check("data", sample.project, str(finding), blocking=False))
+        if sample.sampled < sample.total:
+            checks.append(Check("data", sample.project, f"checked the first rows of {sample.sampled} of "
+                                f"{sample.total} object(s); `lsts-sync check SPECS --project {sample.project}` "
+                                "reads every row", blocking=False))
+    return checks
 
-    A CORS rule no longer needed is planned as an update to "absent".
-    """
+
+def _temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check]:
+    """Storages that get the environment's credentials, when those are temporary (a warning)."""
+    sends = any(isinstance(c, RotateCredentials) or (isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+                and c.new.credentials == "environment") for c in changes)
+    if not (sends and facts.temporary_credentials):
+        return []
+    return [Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are temporary (session "
+                  "token): it stops reading the bucket when they expire; re-send fresh ones with "
+                  "--rotate-credentials", blocking=False)]
+
+
+def _undeclared(desired: State, live: State) -> list[Check]:
+    """Managed storages of declared projects that no spec declares any more (without --prune)."""
+    return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
+                  blocking=False)
+            for key, s in live.storages.items() if key not in desired.storages
+            and (s.instance, s.project) in desired.projects]
+
+
+def _cors_changes(desired: State, live: State) -> list[Change]:
+    """The owner's CORS rule per bucket; a rule no longer needed is an update to "absent" (rule None).
+    Other rules are carried as read so apply writes them back untouched."""
     changes: list[Change] = []
     for bucket, want in desired.cors.items():
         have = live.cors.get(bucket, CorsState(bucket, None, rule_id=want.rule_id))
         want = CorsState(bucket, want.rule, have.others, want.rule_id)
         if have.rule != want.rule:
             changes.append(Create(want) if have.rule is None else Update(have, want, diff_fields(have, want)))
+    return changes
+
+
+def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
+               overrides: Overrides = Overrides()) -> Plan:
+    """Compare ``desired`` with the gathered ``facts`` (live state, sources' objects, data samples,
+    credentials); returns the frozen Plan with every change, sync and safety check. Pure."""
+    live = facts.state
+    changes = _cors_changes(desired, live)
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
-    if overrides.rotate_credentials:
-        _rotate(changes, desired, live)
     checks = _duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
+    _link_projects(changes, live)
+    if overrides.rotate_credentials:
+        changes.extend(_rotations(desired, live))
     if not prune:
-        checks += [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; "
-                         "--prune deletes it", blocking=False)
-                   for key, s in live.storages.items() if key not in desired.storages
-                   and (s.instance, s.project) in desired.projects]
+        checks += _undeclared(desired, live)
     checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
-    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
-               and any(d.field != "credentials" for d in getattr(c, "diffs", (FieldDiff("new", None, None),)))}
-    syncs, sync_checks = _syncs(desired, live, touched, sources or {}, sync_all)
-    checks += sync_checks
+    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
+    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all)
+    checks += sync_checks + _data_checks(facts.samples) + _temporary_credentials(changes, facts)
     changes.sort(key=_rank)
     return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))

@@ -11,10 +11,10 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 
-from .plan import Create, Delete, FieldDiff, Plan, Sync, Update
+from .plan import Change, Create, Delete, FieldDiff, Plan, RotateCredentials, Update
 from .state import CorsState, ProjectState, StorageState
 
-SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-"}
 SENSITIVE = ("token", "secret", "aws_access_key_id", "password")
 
 
@@ -49,8 +49,9 @@ def _cors_lines(diff: FieldDiff) -> list[str]:
     return [f"    {diff.field}: {json.dumps(diff.old)} -> {json.dumps(diff.new)}"]
 
 
-def _headline(change: Create | Update | Delete) -> str:
-    resource = change.old if isinstance(change, Delete) else change.new
+def _headline(change: Change) -> str:
+    resource = change.storage if isinstance(change, RotateCredentials) else \
+        change.old if isinstance(change, Delete) else change.new
     where = f" (instance {resource.instance})" if not isinstance(resource, CorsState) else ""
     detail = ""
     if isinstance(resource, ProjectState):
@@ -82,6 +83,8 @@ def render_text(plan: Plan) -> str:
             lines.extend(_diff_lines(change))
         elif isinstance(change, Create):
             lines.extend(_create_lines(change))
+        elif isinstance(change, RotateCredentials):
+            lines.append("    credentials: re-sent from the environment (--rotate-credentials)")
     for sync in plan.syncs:
         lines.append(f"  » sync {sync.storage.address} ({sync.reason})")
     if plan.checks:
@@ -131,7 +134,8 @@ def plan_to_dict(plan: Plan) -> dict:
     """The plan for machines; ``format_version`` changes when a field changes meaning or goes away."""
     changes = []
     for change in plan.changes:
-        resource = change.old if isinstance(change, Delete) else change.new
+        resource = change.storage if isinstance(change, RotateCredentials) else \
+            change.old if isinstance(change, Delete) else change.new
         entry: dict = {"action": change.action, "address": resource.address,
                        "type": type(resource).__name__.removesuffix("State").lower()}
         if isinstance(change, Update):

@@ -12,8 +12,8 @@ import io
 import re
 from dataclasses import dataclass
 
-from .live_s3 import S3Buckets
 from .loader import SpecSet
+from .operations import S3Ops
 from .problems import LstsError
 from .state import State
 from .template import series_attributes
@@ -32,7 +32,7 @@ class SourceFacts:
     already: tuple[str, ...] = ()  # for a storage to be created on an existing project: keys already tasks
 
 
-def matching(s3: S3Buckets, bucket: str, prefix: str, recursive: bool, regex_filter: str) -> list[tuple[str, float]]:
+def matching(s3: S3Ops, bucket: str, prefix: str, recursive: bool, regex_filter: str) -> list[tuple[str, float]]:
     """``(key, last modified)`` of the objects Label Studio would import, sorted by key: it lists
     ``prefix`` with one trailing ``/`` (``pump-7`` lists ``pump-7/``) and skips folder keys."""
     pattern = re.compile(regex_filter)
@@ -47,7 +47,7 @@ def read_header(text: str, sep: str) -> list[str]:
     return next(rows, [])
 
 
-def resolve_channels(specs: SpecSet, s3: S3Buckets, names: set[str] | None = None) -> SpecSet:
+def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -> SpecSet:
     """``specs`` with every ``channels: auto`` project (of ``names``, default all) resolved from
     the header of its source's first matching object. No object is an error: no channels, no template."""
     from .desired import regex_filter
@@ -67,7 +67,7 @@ def resolve_channels(specs: SpecSet, s3: S3Buckets, names: set[str] | None = Non
     return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.origins)
 
 
-def read_sources(desired: State, live: State, s3: S3Buckets, tasks_of,
+def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
                  adopt: frozenset[str] = frozenset()) -> dict[tuple[str, str, str], SourceFacts]:
     """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
     (``TaskFile``s). The live project may be our own, another owner's (to take over) or an

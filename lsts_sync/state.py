@@ -57,6 +57,22 @@ def cors_rule_id(owner: str) -> str:
 
 
 @dataclass(frozen=True)
+class FieldDiff:
+    """One field of ``compared()`` whose canonical value differs between two states."""
+
+    field: str
+    old: object
+    new: object
+
+
+def diff_fields(old: "ProjectState | StorageState | CorsState", new: "ProjectState | StorageState | CorsState"
+                ) -> tuple[FieldDiff, ...]:
+    """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first)."""
+    a, b = old.compared(), new.compared()
+    return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in dict.fromkeys([*b, *a]) if a.get(k) != b.get(k))
+
+
+@dataclass(frozen=True)
 class Usage:
     """What a live project's annotations and drafts use, counted from the results themselves.
 

@@ -205,3 +205,50 @@ def test_apply_asks_on_a_terminal(stack_env, s3, ls, bucket, uid, tmp_path) -> N
     code, out = _apply_on_terminal(specs, stack_env, "yes")
     assert code == 0, out
     assert "Apply complete" in out and find_project(ls, name) is not None
+
+
+def tasks_of(ls, project_id: int) -> int:
+    return len(list(ls.tasks.list(project=project_id)))
+
+
+def test_a_saved_plan_is_applied_exactly_once(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=2)
+    specs = write_specs(tmp_path / "specs", bucket, f"p-{uid}")
+    saved = tmp_path / "plan.json"
+    planned = run_cli(["plan", str(specs), "--out", str(saved)], stack_env)
+    assert planned.returncode == 0, planned.stderr
+    assert find_project(ls, f"p-{uid}") is None  # planning wrote nothing
+
+    applied = run_cli(["apply", str(specs), "--plan", str(saved)], stack_env)  # no prompt, no --auto-approve
+    assert applied.returncode == 0, applied.stderr
+    assert "Apply complete: 4 change(s), 1 sync(s)." in applied.stdout
+    project = find_project(ls, f"p-{uid}")
+    assert tasks_of(ls, project.id) == 2
+
+    again = run_cli(["apply", str(specs), "--plan", str(saved)], stack_env)
+    assert again.returncode == 1
+    assert "saved plan refused: it has already been applied" in again.stderr
+    assert len(find_projects(ls, f"p-{uid}")) == 1 and tasks_of(ls, project.id) == 2
+
+
+def test_a_stale_saved_plan_is_refused_with_nothing_changed(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    specs = write_specs(tmp_path / "specs", bucket, f"p-{uid}")
+    assert apply(specs, stack_env).returncode == 0
+    project = find_project(ls, f"p-{uid}")
+    write_specs(tmp_path / "specs", bucket, f"p-{uid}", color="#ff0000")
+    saved = tmp_path / "plan.json"
+    assert run_cli(["plan", str(specs), "--out", str(saved)], stack_env).returncode == 0
+    ls.projects.update(id=project.id, title="Renamed by hand")  # the live side moves after the review
+    before = ls.projects.get(id=project.id).label_config
+
+    stale = run_cli(["apply", str(specs), "--plan", str(saved)], stack_env)
+    assert stale.returncode == 1
+    assert stale.stderr.strip().splitlines()[-1] == (
+        f"Error: {saved}: saved plan refused: the live state has changed since it was made; run plan again; "
+        "nothing was changed")
+    after = ls.projects.get(id=project.id)
+    assert after.label_config == before and after.title == "Renamed by hand"
+
+    options = run_cli(["apply", str(specs), "--plan", str(saved), "--prune"], stack_env)
+    assert options.returncode == 1 and "carries the options it was planned with; drop --prune" in options.stderr

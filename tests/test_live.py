@@ -10,6 +10,7 @@ import pytest
 from lsts_sync.desired import desired_state
 from lsts_sync.live import Connections, read_live, read_usage
 from lsts_sync.loader import load_specs
+from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import Overrides, Update, build_plan
 from lsts_sync.state import CorsState, Marker, ProjectState, StorageState, Usage
 from lsts_sync.stats import RequestStats
@@ -82,7 +83,7 @@ def test_other_owners_are_counted_never_live_and_prune_reads_only_own(specs) -> 
     assert sorted(p.id for p in live.projects.values()) == [5, 8]
     assert live.other_owners == {"team-b": 2} and live.foreign == {}
     assert instance.reads == ["projects", "storages 5", "storages 8"]  # never another owner's storages
-    plan = build_plan(desired, live, prune=True)
+    plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [c.old.id for c in plan.changes if c.action == "delete"] == [8]
     assert plan.other_owners == (("team-b", 2),)
 
@@ -95,7 +96,7 @@ def test_duplicates_keep_the_lowest_id_and_block(specs) -> None:
     assert live.projects[("local", "pump-7")].id == 4
     assert live.storages[("local", "pump-7", "source")].id == 40
     assert live.duplicates == {"project pump-7": (4, 9), "storage pump-7/source": (40, 41)}
-    blockers = build_plan(desired, live).blockers
+    blockers = build_plan(desired, LiveFacts(live)).blockers
     assert [(c.name, c.subject) for c in blockers] == [("duplicate", "project pump-7"),
                                                       ("duplicate", "storage pump-7/source")]
     assert "ids 4, 9" in blockers[0].message and blockers[0].override is None
@@ -106,9 +107,9 @@ def test_another_owners_project_of_a_declared_name_conflicts_until_taken_over(sp
     instance = FakeInstance([project(desired, "team-b", 6)], {6: [storage(desired, "team-b", 60)]})
     live = read_live(specs, desired, connections(instance, FakeS3()))
     assert live.projects == {} and live.foreign[("local", "pump-7")].id == 6
-    blocked = build_plan(desired, live)
+    blocked = build_plan(desired, LiveFacts(live))
     assert [(c.name, c.override) for c in blocked.blockers] == [("owner-conflict", "--take-over pump-7")]
-    taken = build_plan(desired, live, overrides=Overrides(take_over=frozenset({"pump-7"})))
+    taken = build_plan(desired, LiveFacts(live), overrides=Overrides(take_over=frozenset({"pump-7"})))
     assert taken.blockers == ()
     updates = {c.new.address: c for c in taken.changes if isinstance(c, Update)}
     assert updates["project pump-7"].old.id == 6 and [d.field for d in updates["project pump-7"].diffs] == ["owner"]

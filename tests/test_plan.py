@@ -11,6 +11,7 @@ import pytest
 
 from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
+from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import Create, Delete, Overrides, Update, build_plan
 from lsts_sync.render import render_json, render_text
 from lsts_sync.state import CorsState, ProjectState, State, Usage
@@ -36,7 +37,7 @@ def _live_copy(desired: State, **ids: int) -> State:
 
 def test_first_plan_creates_everything_in_dependency_order(specs) -> None:
     desired = desired_state(specs)
-    plan = build_plan(desired, State())
+    plan = build_plan(desired, LiveFacts(State()))
     assert [(c.action, c.new.address) for c in plan.changes] == [
         ("create", "bucket lsts-demo CORS rule lsts-sync"),
         ("create", "project pump-7"),
@@ -50,9 +51,9 @@ def test_first_plan_creates_everything_in_dependency_order(specs) -> None:
 def test_same_state_is_no_changes_and_sync_flag_adds_sync(specs) -> None:
     desired = desired_state(specs)
     live = _live_copy(desired)
-    assert build_plan(desired, live).summary() == "No changes."
-    assert build_plan(desired, live).empty
-    assert [s.reason for s in build_plan(desired, live, sync_all=True).syncs] == ["--sync"]
+    assert build_plan(desired, LiveFacts(live)).summary() == "No changes."
+    assert build_plan(desired, LiveFacts(live)).empty
+    assert [s.reason for s in build_plan(desired, LiveFacts(live), sync_all=True).syncs] == ["--sync"]
 
 
 def test_template_compared_as_xml_not_text(specs) -> None:
@@ -61,7 +62,7 @@ def test_template_compared_as_xml_not_text(specs) -> None:
     key = next(iter(live.projects))
     reformatted = live.projects[key].label_config.replace("\n", "").replace("  ", " ")
     live.projects[key] = dataclasses.replace(live.projects[key], label_config=reformatted)
-    assert build_plan(desired, live).empty
+    assert build_plan(desired, LiveFacts(live)).empty
 
 
 def test_changed_ttl_is_one_update_of_one_field(specs) -> None:
@@ -69,7 +70,7 @@ def test_changed_ttl_is_one_update_of_one_field(specs) -> None:
     live = _live_copy(desired)
     key = ("local", "pump-7", "source")
     live.storages[key] = dataclasses.replace(live.storages[key], presign_ttl=5)
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     assert len(plan.changes) == 1 and isinstance(plan.changes[0], Update)
     assert [(d.field, d.old, d.new) for d in plan.changes[0].diffs] == [("presign_ttl", 5, 60)]
     assert "presign_ttl: 5 -> 60" in render_text(plan)
@@ -81,7 +82,7 @@ def test_foreign_cors_rules_are_kept(specs) -> None:
     foreign = json.dumps({"ID": "theirs", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://x"]})
     live = _live_copy(desired)
     live.cors["lsts-demo"] = CorsState("lsts-demo", None, (foreign,))
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     (change,) = plan.changes
     assert isinstance(change, Create)
     config = change.new.configuration()
@@ -94,15 +95,15 @@ def test_prune_deletes_only_what_is_live_and_undeclared(specs) -> None:
     live = _live_copy(desired)
     extra = dataclasses.replace(next(iter(live.projects.values())), name="old", id=99)
     live.projects[extra.key] = extra
-    assert build_plan(desired, live).empty
-    plan = build_plan(desired, live, prune=True)
+    assert build_plan(desired, LiveFacts(live)).empty
+    plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [(type(c), c.old.name) for c in plan.changes] == [(Delete, "old")]
     # usage unknown: deleting it is blocked like a project with annotations
     assert [(c.name, c.override) for c in plan.blockers] == [("delete-annotated", "--allow-delete old")]
     live.projects[extra.key] = dataclasses.replace(extra, usage=Usage(0))
-    assert build_plan(desired, live, prune=True).blockers == ()
+    assert build_plan(desired, LiveFacts(live), prune=True).blockers == ()
     live.projects[extra.key] = dataclasses.replace(extra, usage=Usage(3))
-    assert build_plan(desired, live, prune=True, overrides=Overrides(allow_delete=frozenset({"old"}))).blockers == ()
+    assert build_plan(desired, LiveFacts(live), prune=True, overrides=Overrides(allow_delete=frozenset({"old"}))).blockers == ()
 
 
 def test_regex_filter_matches_whole_key_like_label_studio(specs) -> None:
@@ -120,12 +121,12 @@ def test_target_prefix_has_no_trailing_slash(specs) -> None:
 
 def test_json_plan_is_versioned_and_shows_templates_as_xml(specs) -> None:
     desired = desired_state(specs)
-    assert json.loads(render_json(build_plan(desired, State())))["format_version"] == 1
+    assert json.loads(render_json(build_plan(desired, LiveFacts(State()))))["format_version"] == 1
     live = _live_copy(desired)
     key = ("local", "pump-7")
     old = live.projects[key].label_config.replace('value="Maintenance"', 'value="Service"')
     live.projects[key] = dataclasses.replace(live.projects[key], label_config=old)
-    (change,) = json.loads(render_json(build_plan(desired, live)))["changes"]
+    (change,) = json.loads(render_json(build_plan(desired, LiveFacts(live))))["changes"]
     (diff,) = change["diff"]
     assert diff == {"field": "label_config", "old": old, "new": desired.projects[key].label_config}
 
@@ -153,15 +154,15 @@ def _add_retired_label(live: State) -> None:
 def test_removing_a_used_label_blocks_unless_allowed(specs) -> None:
     desired, live = _with_usage(specs, annotations=2, controls=(("label|ts|timeserieslabels", 2),),
                                 labels=((("label", "Anomaly"), 1), (("label", "Retired"), 1)))
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     assert plan.blockers == ()  # the template is unchanged
     _add_retired_label(live)
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     (check,) = plan.blockers
     assert check.name == "label-removal" and "Retired (label): 1 region(s)" in check.message
     assert "Anomaly" not in check.message
     assert check.override == "--allow-label-removal pump-7"
-    allowed = build_plan(desired, live, overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
+    allowed = build_plan(desired, LiveFacts(live), overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
     assert allowed.blockers == () and allowed.checks[0].allowed
 
 
@@ -169,14 +170,14 @@ def test_dropping_a_used_control_blocks_too(specs) -> None:
     """A control that the live template has and the new one lacks, used by 3 results, blocks."""
     desired, live = _with_usage(specs, annotations=1, controls=(("old|ts|timeserieslabels", 3),))
     _add_retired_label(live)
-    (check,) = build_plan(desired, live).blockers
+    (check,) = build_plan(desired, LiveFacts(live)).blockers
     assert "control old|ts|timeserieslabels: 3 result(s)" in check.message
 
 
 def test_labels_used_only_by_predictions_warn(specs) -> None:
     desired, live = _with_usage(specs, annotations=0, predicted=((("label", "Retired"), 4),))
     _add_retired_label(live)
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     assert plan.blockers == ()
     assert [(c.name, c.blocking) for c in plan.checks] == [("label-removal", False)]
     assert "Retired (label): 4" in plan.checks[0].message
@@ -188,9 +189,9 @@ def test_unmanaged_title_blocks_or_is_adopted(specs) -> None:
     live = State()
     live.unmanaged[("local", want.title)] = ProjectState("local", "", want.title, "by hand", want.label_config,
                                                      owner="", id=7)
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     assert [(c.name, c.override) for c in plan.blockers] == [("unmanaged-title", "--adopt pump-7")]
-    adopted = build_plan(desired, live, overrides=Overrides(adopt=frozenset({"pump-7"})))
+    adopted = build_plan(desired, LiveFacts(live), overrides=Overrides(adopt=frozenset({"pump-7"})))
     (update,) = [c for c in adopted.changes if isinstance(c.new, ProjectState)]
     assert isinstance(update, Update) and update.old.id == 7
     assert [d.field for d in update.diffs] == ["description", "owner"] and adopted.blockers == ()
@@ -202,23 +203,41 @@ def test_too_many_changes_needs_force(specs) -> None:
     for i in range(10):
         extra = dataclasses.replace(live.projects[("local", "pump-7")], name=f"old-{i}", id=100 + i, usage=Usage(0))
         live.projects[extra.key] = extra
-    plan = build_plan(desired, live, prune=True)
+    plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [c.name for c in plan.blockers] == ["too-many-changes"]
-    assert build_plan(desired, live, prune=True, overrides=Overrides(force=True)).blockers == ()
+    assert build_plan(desired, LiveFacts(live), prune=True, overrides=Overrides(force=True)).blockers == ()
 
 
 def test_rotate_credentials_updates_every_storage_with_environment_credentials(specs) -> None:
     desired = desired_state(specs)
     live = _live_copy(desired)
-    plan = build_plan(desired, live, overrides=Overrides(rotate_credentials=True))
-    assert sorted(c.new.address for c in plan.changes) == ["storage pump-7/source", "storage pump-7/target"]
-    assert plan.syncs == () and "(sensitive)" in render_text(plan)
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
+    assert [(type(c).__name__, c.storage.address, c.storage_id) for c in plan.changes] == [
+        ("RotateCredentials", "storage pump-7/source", live.storages[("local", "pump-7", "source")].id),
+        ("RotateCredentials", "storage pump-7/target", live.storages[("local", "pump-7", "target")].id)]
+    assert plan.syncs == () and plan.summary() == "Plan: 0 to add, 2 to change, 0 to delete."
+    assert "  ~ storage pump-7/source" in render_text(plan) and "re-sent from the environment" in render_text(plan)
+    assert build_plan(desired, LiveFacts(live)).empty
+
+
+def test_rotations_do_not_count_toward_too_many_changes(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    for i in range(10):
+        extra = dataclasses.replace(desired.projects[("local", "pump-7")], name=f"x{i}", id=100 + i)
+        live.projects[extra.key] = desired.projects[extra.key] = extra
+        for key, storage in list(live.storages.items()):
+            if storage.project == "pump-7":
+                copy = dataclasses.replace(storage, project=extra.name)
+                live.storages[copy.key] = desired.storages[copy.key] = copy
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
+    assert len(plan.changes) == 22 and plan.blockers == ()  # 22 of 33 managed, but rotations change no setup
 
 
 def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
     from lsts_sync.render import render_markdown
 
-    text = render_markdown(build_plan(desired_state(specs), State()))
+    text = render_markdown(build_plan(desired_state(specs), LiveFacts(State())))
     assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")
     assert "\n+ project pump-7" in text and "```diff\n" in text
 
@@ -228,7 +247,7 @@ def test_title_rename_updates_in_place(specs) -> None:
     live = _live_copy(desired)
     key = ("local", "pump-7")
     live.projects[key] = dataclasses.replace(live.projects[key], title="Old title")
-    (change,) = build_plan(desired, live).changes
+    (change,) = build_plan(desired, LiveFacts(live)).changes
     assert isinstance(change, Update) and change.old.id == 1
     assert [(d.field, d.old, d.new) for d in change.diffs] == [("title", "Old title", "Pump 7 - anomaly labeling")]
 
@@ -237,8 +256,8 @@ def test_storage_dropped_from_a_declared_project_is_a_warning_until_prune(specs)
     desired = desired_state(specs)
     live = _live_copy(desired)
     del desired.storages[("local", "pump-7", "target")]
-    plan = build_plan(desired, live)
+    plan = build_plan(desired, LiveFacts(live))
     assert plan.changes == () and [(c.name, c.blocking) for c in plan.checks] == [("undeclared", False)]
     assert "Warning: pump-7/target: storage pump-7/target is managed but no longer declared" in render_text(plan)
-    pruned = build_plan(desired, live, prune=True)
+    pruned = build_plan(desired, LiveFacts(live), prune=True)
     assert [(c.action, c.old.address) for c in pruned.changes] == [("delete", "storage pump-7/target")]

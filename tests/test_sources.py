@@ -10,6 +10,7 @@ import pytest
 from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
 from lsts_sync.ls_mapping import TaskFile
+from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import build_plan
 from lsts_sync.sources import matching, read_sources
 from lsts_sync.state import State
@@ -54,11 +55,11 @@ def test_objects_not_yet_tasks_are_pending_and_synced(desired) -> None:
     tasks = [TaskFile("pump-7/week-01.csv", 200.0), TaskFile("pump-7/week-03.csv", 200.0), TaskFile(None, 1.0)]
     facts = read_sources(desired, live, s3, lambda project: tasks)
     assert facts[KEY].pending == ("pump-7/week-02.csv",) and facts[KEY].changed == ("pump-7/week-03.csv",)
-    plan = build_plan(desired, live, sources=facts)
+    plan = build_plan(desired, LiveFacts(live, facts))
     assert [(s.reason, s.pending) for s in plan.syncs] == [("1 new object(s)", 1)]
     assert [c.name for c in plan.checks] == ["changed-objects"]
     done = read_sources(desired, live, FakeS3({"pump-7/week-01.csv": 100.0}), lambda project: tasks)
-    assert build_plan(desired, live, sources=done).empty
+    assert build_plan(desired, LiveFacts(live, done)).empty
 
 
 def test_a_new_project_has_every_object_pending_without_reading_tasks(desired) -> None:
@@ -76,7 +77,7 @@ def test_a_new_storage_on_an_adopted_project_warns_of_reimports(desired) -> None
     facts = read_sources(desired, live, FakeS3({"pump-7/a.csv": 1.0, "pump-7/b.csv": 1.0}),
                          lambda project: [TaskFile("pump-7/a.csv", 2.0)], adopt=frozenset({"pump-7"}))
     assert facts[KEY].already == ("pump-7/a.csv",)
-    checks = build_plan(desired, live, sources=facts).checks
+    checks = build_plan(desired, LiveFacts(live, facts)).checks
     assert any(c.name == "reimport" and c.message.startswith("1 object(s)") for c in checks)
 
 
@@ -85,4 +86,4 @@ def test_two_sources_importing_the_same_objects_warn(desired) -> None:
     other = dataclasses.replace(desired.storages[KEY], project="other")
     desired.storages[("local", "other", "source")] = other
     facts = read_sources(desired, live, FakeS3({"pump-7/a.csv": 1.0}), lambda project: [])
-    assert [c.name for c in build_plan(desired, live, sources=facts).checks if c.name == "overlap"] == ["overlap"]
+    assert [c.name for c in build_plan(desired, LiveFacts(live, facts)).checks if c.name == "overlap"] == ["overlap"]

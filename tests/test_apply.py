@@ -1,0 +1,210 @@
+"""apply_plan against in-memory fakes: order, ids from the plan only, syncs, partial failures."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.apply import ApplyFailed, apply_plan
+from lsts_sync.desired import desired_state
+from lsts_sync.facts import LiveFacts
+from lsts_sync.live import Connections
+from lsts_sync.loader import load_specs
+from lsts_sync.plan import Overrides, build_plan
+from lsts_sync.problems import LstsError
+from lsts_sync.secrets import register
+from lsts_sync.sources import SourceFacts
+from lsts_sync.state import State
+
+from .fakes import FakeLabelStudio, FakeS3
+
+SPECS = """\
+kind: Instance
+name: local
+url: http://ls.example:8080
+token: {token}
+---
+kind: Bucket
+name: data
+cors: {{managed: true}}
+---
+kind: Project
+name: a
+instance: local
+source: {{bucket: data, prefix: a/, sync: true}}
+target: {{bucket: data, prefix: out/a/}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+---
+kind: Project
+name: b
+instance: local
+source: {{bucket: data, prefix: b/, sync: true}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+"""
+
+
+@pytest.fixture
+def specs(tmp_path: Path):
+    (tmp_path / "specs.yaml").write_text(SPECS.format(token="f" * 40))
+    loaded, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    return loaded
+
+
+def run(plan, ls: FakeLabelStudio, s3: FakeS3, **kw):
+    return apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None, **kw)
+
+
+def live_of(ls: FakeLabelStudio, s3: FakeS3, desired: State) -> State:
+    """What read_live would see in the fakes (own projects and storages, CORS)."""
+    state = State()
+    for marker, project in ls.read_projects():
+        if marker:
+            state.projects[project.key] = project
+    for storage in ls.storages.values():
+        state.storages[storage.key] = storage
+    for bucket, want in desired.cors.items():
+        state.cors[bucket] = s3.read_cors(bucket, want.rule_id)
+    ls.calls.clear()
+    s3.calls.clear()
+    return state
+
+
+def test_first_apply_runs_in_dependency_order_with_ids_from_the_creates(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    plan = build_plan(desired, LiveFacts(State()))
+    result = run(plan, ls, s3)
+    a, b = (pid for pid, (_, p) in sorted(ls.projects.items()))
+    sources = {s.project: sid for sid, s in ls.storages.items() if s.role == "source"}
+    assert ls.calls == ["create_project a", "create_project b", f"create_storage a/source project={a}",
+                        f"create_storage a/target project={a}", f"create_storage b/source project={b}",
+                        f"sync_storage {sources['a']}", f"sync_storage {sources['b']}"]
+    assert s3.calls == ["write_cors data", "credentials"]  # CORS first; credentials read once
+    assert result.done[0] == "create bucket data CORS rule lsts-sync" and len(result.done) == 8
+    assert result.project_ids == {("local", "a"): a, ("local", "b"): b}
+    assert ls.credentials_sent[sources['a']] == ("AKIAFAKE", "fake-secret", None)
+
+
+def test_a_second_apply_of_the_same_specs_plans_nothing(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    live = live_of(ls, s3, desired)
+    assert [c for c in build_plan(desired, LiveFacts(live)).changes] == []
+
+
+def test_a_new_storage_on_an_existing_project_uses_the_plans_project_id(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    live = live_of(ls, s3, desired)
+    target = live.storages.pop(("local", "a", "target"))
+    ls.storages.pop(target.id)
+    plan = build_plan(desired, LiveFacts(live))
+    (create,) = plan.changes
+    assert create.project_id == live.projects[("local", "a")].id
+    ls.calls.clear()
+    run(plan, ls, s3)
+    assert ls.calls == [f"create_storage a/target project={create.project_id}"]  # nothing read to find the id
+
+
+def test_prune_deletes_storages_before_their_projects(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    live = live_of(ls, s3, desired)
+    only_b = desired_state(specs, {"b"})
+    plan = build_plan(dataclasses.replace(only_b, cors=desired.cors), LiveFacts(live), prune=True,
+                      overrides=Overrides(allow_delete=frozenset({"a"})))
+    run(plan, ls, s3)
+    a = live.projects[("local", "a")].id
+    sa, ta = live.storages[("local", "a", "source")].id, live.storages[("local", "a", "target")].id
+    assert ls.calls == [f"delete_storage {sa}", f"delete_storage {ta}", f"delete_project {a}"]
+
+
+def test_a_plan_with_blockers_writes_nothing(specs) -> None:
+    desired = desired_state(specs)
+    live = State()
+    live.unmanaged[("local", "a")] = dataclasses.replace(desired.projects[("local", "a")], name="", owner="", id=9)
+    plan = build_plan(desired, LiveFacts(live))
+    assert plan.blockers
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    with pytest.raises(LstsError, match="nothing was changed"):
+        run(plan, ls, s3)
+    assert ls.calls == [] and s3.calls == []
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom with fake-secret inside"), KeyError("x"), LstsError("lost")])
+def test_a_failure_part_way_says_what_was_done_and_what_was_not(specs, exc) -> None:
+    register("fake-secret")
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    ls.fail("create_storage", exc)
+    with pytest.raises(ApplyFailed) as failed:
+        run(build_plan(desired, LiveFacts(State())), ls, s3)
+    assert failed.value.result.done == ["create bucket data CORS rule lsts-sync", "create project a",
+                                        "create project b"]
+    assert failed.value.remaining == ["create storage a/source", "create storage a/target", "create storage b/source",
+                                      "sync storage a/source", "sync storage b/source"]
+    assert "fake-secret" not in str(failed.value)
+
+
+def test_a_failing_sync_names_the_syncs_not_done(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    ls.sync_answer = "failed"
+    with pytest.raises(ApplyFailed) as failed:
+        run(build_plan(desired, LiveFacts(State())), ls, s3)
+    assert failed.value.remaining == ["sync storage a/source", "sync storage b/source"]
+    assert str(failed.value) == "storage a/source: sync ended failed"
+
+
+def test_every_sync_starts_before_any_is_awaited_and_finished_ones_are_not_polled(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    assert not any(c.startswith("storage_status") for c in ls.calls)  # the answers said "completed"
+    live = live_of(ls, s3, desired)
+    pending = {k: SourceFacts(("x.csv",), ("x.csv",)) for k, s in desired.storages.items() if s.role == "source"}
+    plan = build_plan(desired, LiveFacts(live, pending))
+    ids = [s.storage_id for s in plan.syncs]
+    ls.sync_answer = "queued"
+    ls.statuses = {ids[0]: ["in_progress", "completed"], ids[1]: ["completed"]}
+    result = run(plan, ls, s3, sync_timeout=5)
+    assert ls.calls == [f"sync_storage {ids[0]}", f"sync_storage {ids[1]}", f"storage_status {ids[0]}",
+                        f"storage_status {ids[0]}", f"storage_status {ids[1]}"]
+    assert [status for _, status, _ in result.synced] == ["completed", "completed"]
+
+
+def test_rotation_sends_credentials_and_a_plain_update_does_not(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    live = live_of(ls, s3, desired)
+    key = ("local", "a", "source")
+    live.storages[key] = dataclasses.replace(live.storages[key], presign_ttl=5)
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
+    run(plan, ls, s3)
+    sid = live.storages[key].id
+    updates = [c for c in ls.calls if c.startswith("update_storage")]
+    assert updates[0] == f"update_storage {sid}"  # the field change, then every rotation
+    assert sorted(updates[1:]) == sorted(f"update_storage {s.id} credentials" for s in live.storages.values())
+
+
+def test_cors_rule_no_longer_needed_is_removed_and_other_rules_kept(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.cors["data"] = [{"ID": "theirs", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://x"]}]
+    run(build_plan(desired, LiveFacts(live_of(ls, s3, desired))), ls, s3)
+    assert [r["ID"] for r in s3.cors["data"]] == ["theirs", "lsts-sync"]
+    live = live_of(ls, s3, desired)
+    unneeded = dataclasses.replace(desired, cors={"data": dataclasses.replace(desired.cors["data"], rule=None)})
+    (change,) = build_plan(unneeded, LiveFacts(live)).changes
+    assert change.action == "update" and change.new.rule is None
+    run(build_plan(unneeded, LiveFacts(live)), ls, s3)
+    assert s3.cors["data"] == [{"ID": "theirs", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://x"]}]

@@ -3,12 +3,15 @@
 ``rule(method, path, n)`` (n counts matching requests from 1) returns one of:
 ``"pass"``; ``"fail-after"`` (forward, then answer 502: the server did the work, the client never
 hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer);
-``"answer STATUS BODY"`` (answer STATUS with the JSON text BODY, without forwarding).
+``"answer STATUS BODY"`` (answer STATUS with the JSON text BODY, without forwarding); ``"echo STATUS"``
+(answer STATUS with a JSON error that repeats the request's body and Authorization header, as a
+careless server's validation error would: secrets sent come back in the answer).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -70,11 +73,15 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.close()
                     return
-                if action not in ("fail",) and not action.startswith("answer "):
+                if action not in ("fail",) and not action.startswith(("answer ", "echo ")):
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                     status, out_headers, data = proxy._forward(self.command, self.path, headers, body)
                 if action in ("fail", "fail-after"):
                     status, out_headers, data = 502, [("Content-Type", "text/plain")], b"injected fault"
+                if action.startswith("echo "):
+                    echoed = f"invalid request {body.decode(errors='replace')} ({self.headers.get('Authorization')})"
+                    status, out_headers = int(action.split()[1]), [("Content-Type", "application/json")]
+                    data = json.dumps({"detail": echoed}).encode()
                 if action.startswith("answer "):
                     _, code, text = action.split(" ", 2)
                     status, out_headers, data = int(code), [("Content-Type", "application/json")], text.encode()

@@ -44,6 +44,25 @@ def test_lost_create_response_is_found_by_marker_not_duplicated(stack, stack_env
     assert len(list(ls.tasks.list(project=project.id))) == 2
 
 
+def test_a_server_echoing_secrets_back_is_redacted(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    """Label Studio answers the storage create with an error that repeats the AWS secret and the token."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    secret, session = f"echoed-aws-secret-{uid}", f"echoed-session-{uid}"
+    env = dict(stack_env, AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=session)
+
+    def rule(method: str, path: str, n: int) -> str:
+        return "echo 400" if method == "POST" and path.rstrip("/") == "/api/storages/s3" else "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = run_cli(["--debug", "apply", str(write_specs(tmp_path / "a", bucket, f"e-{uid}")),
+                          "--auto-approve"], dict(env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 1
+    assert "failed with HTTP 400: {\"detail\": \"invalid request" in result.stderr  # the echo was shown
+    assert "Bearer (sensitive))" in result.stderr or "Token (sensitive))" in result.stderr  # the header came back
+    for known in (secret, session, stack.token):
+        assert known not in result.stdout + result.stderr
+
+
 def test_failure_part_way_reports_and_rerun_converges(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
     upload_csvs(s3, bucket, "data/", count=1)
     name = f"f-{uid}"

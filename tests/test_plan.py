@@ -12,7 +12,7 @@ import pytest
 from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
 from lsts_sync.facts import LiveFacts
-from lsts_sync.plan import Create, Delete, Overrides, Update, build_plan
+from lsts_sync.plan import Create, Delete, Overrides, Plan, Update, build_plan
 from lsts_sync.render import render_json, render_text
 from lsts_sync.state import CorsState, ProjectState, State, Usage
 
@@ -261,3 +261,51 @@ def test_storage_dropped_from_a_declared_project_is_a_warning_until_prune(specs)
     assert "Warning: pump-7/target: storage pump-7/target is managed but no longer declared" in render_text(plan)
     pruned = build_plan(desired, LiveFacts(live), prune=True)
     assert [(c.action, c.old.address) for c in pruned.changes] == [("delete", "storage pump-7/target")]
+
+
+def test_cors_under_target_keeps_the_origins_of_untargeted_projects(tmp_path) -> None:
+    """--target narrows the projects, never the CORS rule: it must still allow every instance."""
+    (tmp_path / "s.yaml").write_text("""\
+kind: Instance
+name: one
+url: http://one.example:8080
+token: '%s'
+---
+kind: Instance
+name: two
+url: http://two.example:8080
+token: '%s'
+---
+kind: Bucket
+name: data
+cors: {managed: true}
+---
+kind: Project
+name: a
+instance: one
+source: {bucket: data, prefix: a/}
+timeseries: {time_column: t, channels: [{column: v}]}
+labels: [{value: X}]
+---
+kind: Project
+name: b
+instance: two
+source: {bucket: data, prefix: b/}
+timeseries: {time_column: t, channels: [{column: v}]}
+labels: [{value: X}]
+""" % ("f" * 40, "f" * 40))
+    loaded, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    rule = json.loads(desired_state(loaded, {"a"}).cors["data"].rule)
+    assert rule["AllowedOrigins"] == ["http://one.example:8080", "http://two.example:8080"]
+    assert set(desired_state(loaded, {"a"}).projects) == {("one", "a")}
+
+
+def test_a_sensitive_field_is_never_printed_whatever_the_planner_puts_in_a_diff(specs) -> None:
+    from lsts_sync.state import FieldDiff
+
+    desired = desired_state(specs)
+    storage = desired.storages[("local", "pump-7", "source")]
+    diff = FieldDiff("aws_secret_access_key", "old-secret-value", "new-secret-value")
+    text = render_text(Plan((Update(dataclasses.replace(storage, id=3), storage, (diff,)),)))
+    assert "aws_secret_access_key: (sensitive) -> (sensitive)" in text and "secret-value" not in text

@@ -127,7 +127,7 @@ def test_known_secrets_never_in_any_output_or_log(stack, stack_env, s3, ls, buck
         run_cli(["--debug", "plan", str(specs)], dict(env, S3_ENDPOINT_URL="http://127.0.0.1:9")),
     ]
     assert [r.returncode for r in runs] == [0, 0, 0, 0, 0, 0, 0, 1, 1]
-    assert "(sensitive)" in runs[3].stdout
+    assert '"action": "rotate"' in runs[3].stdout
     logs = [p.read_text(errors="replace") for p in (Path(stack.home) / "logs").glob("*.log")]
     assert logs, "the stack's server logs should be checked too"
     for text in [r.stdout + r.stderr for r in runs] + logs:

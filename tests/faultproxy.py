@@ -4,8 +4,8 @@
 ``"pass"``; ``"fail-after"`` (forward, then answer 502: the server did the work, the client never
 hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer);
 ``"answer STATUS BODY"`` (answer STATUS with the JSON text BODY, without forwarding); ``"echo STATUS"``
-(answer STATUS with a JSON error that repeats the request's body and Authorization header, as a
-careless server's validation error would: secrets sent come back in the answer).
+(answer STATUS with a JSON error that repeats the Authorization header, then the body's fields,
+secret-looking ones first, as a careless server's validation error would: secrets come back).
 """
 
 from __future__ import annotations
@@ -79,7 +79,13 @@ class FaultProxy:
                 if action in ("fail", "fail-after"):
                     status, out_headers, data = 502, [("Content-Type", "text/plain")], b"injected fault"
                 if action.startswith("echo "):
-                    echoed = f"invalid request {body.decode(errors='replace')} ({self.headers.get('Authorization')})"
+                    try:
+                        fields = json.loads(body or b"{}")
+                    except ValueError:
+                        fields = {}
+                    keys = sorted(fields, key=lambda k: not any(w in k for w in ("secret", "token", "key")))
+                    echoed = f"invalid request ({self.headers.get('Authorization')}) " + " ".join(
+                        f"{k}={fields[k]}" for k in keys)
                     status, out_headers = int(action.split()[1]), [("Content-Type", "application/json")]
                     data = json.dumps({"detail": echoed}).encode()
                 if action.startswith("answer "):

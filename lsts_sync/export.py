@@ -4,8 +4,9 @@ The flattening is pure (recorded annotation JSON in, rows out) so odd shapes are
 server stores ``result`` as sent, so nothing about a region's shape is trusted.
 
 Which annotations count: by default (``annotations: latest``) the most recently updated
-non-cancelled annotation of each task; ``annotations: all`` takes every non-cancelled one. Skipped
-(cancelled) annotations and drafts never count.
+non-cancelled annotation of each task (``updated_at`` compared as points in time, ties by id);
+``annotations: all`` takes every non-cancelled one. Skipped (cancelled) annotations and drafts never
+count.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -37,12 +38,27 @@ def source_file(task: dict) -> str:
     return url
 
 
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def updated_time(annotation: dict) -> datetime:
+    """An annotation's ``updated_at`` as an aware datetime: ISO 8601 as ``datetime.fromisoformat``
+    reads it (``Z`` or any UTC offset, whole seconds or a fraction); without an offset, UTC (Label
+    Studio's time zone). Missing or unreadable: the earliest time, so any readable one is later."""
+    try:
+        moment = datetime.fromisoformat(str(annotation.get("updated_at")))
+    except ValueError:
+        return _EARLIEST
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def pick_annotations(task: dict, which: str) -> list[dict]:
-    """Non-cancelled annotations of a task: the latest one, or all (``which == "all"``)."""
+    """Non-cancelled annotations of a task: all (``which == "all"``), or the one with the latest
+    ``updated_time``, the highest id among equal times."""
     valid = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
     if which == "all" or not valid:
         return valid
-    return [max(valid, key=lambda a: (str(a.get("updated_at") or ""), a.get("id") or 0))]
+    return [max(valid, key=lambda a: (updated_time(a), a.get("id") or 0))]
 
 
 def _annotator(annotation: dict, users: dict[int, str]) -> str:

@@ -104,3 +104,23 @@ def test_numbers_stay_numbers_without_project_time_format() -> None:
     frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(5, 7, "A"), region(1.5, 2, "A")))], "p"))
     assert outputs_for(export, project, frame)[0].data == b"1.5,2\n5,7\n"
     assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.parametrize("older, newer", [
+    ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00.5Z"),  # as text, 'Z' sorts after '.'
+    ("2024-01-01T11:00:00+02:00", "2024-01-01T10:00:00Z"),  # 09:00 UTC is earlier though '11' > '10'
+    ("2024-01-01T10:00:00", "2024-01-01T10:00:00.001+00:00"),  # no offset: UTC
+])
+def test_latest_compares_updated_at_as_times(older: str, newer: str) -> None:
+    # the older annotation has the higher id, so the id tie-break cannot hide a wrong comparison
+    latest = task(1, "a.csv", ann(2, older, region("1", "2", "Old")), ann(1, newer, region("3", "4", "New")))
+    assert [r[3] for r in flatten([latest], "p")] == ["New"]
+
+
+def test_unreadable_updated_at_loses_to_a_readable_one_and_equal_times_go_by_id() -> None:
+    odd = task(1, "a.csv", ann(3, "yesterday", region("1", "2", "Odd")), ann(2, None, region("1", "2", "None")),
+               ann(1, "2024-01-01T00:00:00Z", region("1", "2", "Dated")))
+    assert [r[3] for r in flatten([odd], "p")] == ["Dated"]
+    same = task(1, "a.csv", ann(1, "2024-01-01T02:00:00+02:00", region("1", "2", "One")),
+                ann(2, "2024-01-01T00:00:00Z", region("1", "2", "Two")))
+    assert [r[3] for r in flatten([same], "p")] == ["Two"]

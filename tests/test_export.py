@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 
@@ -124,3 +127,42 @@ def test_unreadable_updated_at_loses_to_a_readable_one_and_equal_times_go_by_id(
     same = task(1, "a.csv", ann(1, "2024-01-01T02:00:00+02:00", region("1", "2", "One")),
                 ann(2, "2024-01-01T00:00:00Z", region("1", "2", "Two")))
     assert [r[3] for r in flatten([same], "p")] == ["Two"]
+
+
+@pytest.fixture
+def not_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is 5 hours behind UTC (exports must not depend on it)."""
+    monkeypatch.setenv("TZ", "EST5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _lookout(target: str, source: str, *regions: dict) -> bytes:
+    export, project = _specs(format="lookout", time_format=target)
+    ts = project.timeseries.model_copy(update={"time_format": source})
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", *regions))], "p"))
+    return outputs_for(export, project.model_copy(update={"timeseries": ts}), frame)[0].data
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("%s", b"1609461000,1609461600\n"),  # d3: whole seconds since the epoch, rounded down
+    ("%Q", b"1609461000750,1609461600000\n"),
+    ("%L", b"750,000\n"),
+    ("%Y-%m-%dT%H:%M:%S.%L", b"2021-01-01T00:30:00.750,2021-01-01T00:40:00.000\n"),
+])
+def test_lookout_writes_epoch_and_millisecond_formats(target: str, expected: bytes, not_utc: None) -> None:
+    regions = region("2021-01-01 00:30:00.750", "2021-01-01 00:40:00.000", "A")
+    assert _lookout(target, "%Y-%m-%d %H:%M:%S.%L", regions) == expected
+
+
+@pytest.mark.parametrize("source, start, end, written", [
+    # as the labeling UI writes them (text), or as numbers sent through the API
+    ("%s", "1609461000", 1609461600, b"2021-01-01T00:30:00.000,2021-01-01T00:40:00.000\n"),
+    ("%Q", 1609461000250, "1609461600000", b"2021-01-01T00:30:00.250,2021-01-01T00:40:00.000\n"),
+    ("%s.%L", "1609461000.250", "1609461600.000", b"2021-01-01T00:30:00.250,2021-01-01T00:40:00.000\n"),
+])
+def test_lookout_reads_epoch_and_millisecond_project_formats(source: str, start: object, end: object,
+                                                             written: bytes) -> None:
+    assert _lookout("%Y-%m-%dT%H:%M:%S.%L", source, region(start, end, "A")) == written

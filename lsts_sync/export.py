@@ -142,7 +142,7 @@ class Output:
 
 
 def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
-    """The main output and, with ``split``, one output per source file next to it."""
+    """The main output and, with ``split``, one output per source file next to it (``split_parts``)."""
     lookout = export.format == "lookout"
 
     if export.labels is not None:
@@ -152,14 +152,36 @@ def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame)
         body = lookout_frame(frame, export, project) if lookout else frame
         return Output(location, to_csv(body, header=not lookout), len(body))
 
-    found = [render(export.output, regions)]
-    if export.split:
-        folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
-        for file, part in regions.groupby("file", sort=True):
-            name = PurePosixPath(str(file)).name
-            found.append(render(folder + export.split.format(file=name, stem=PurePosixPath(name).stem),
-                                part.reset_index(drop=True)))
-    return found
+    return [render(export.output, regions)] + [render(where, part) for where, part in split_parts(export, regions)]
+
+
+def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(location, regions of one source file)`` for each file, with ``split`` (else none): in
+    ``output``'s folder, named by ``split`` from the file's base name.
+
+    Raises LstsError when two files would get one location (the same name in different folders)
+    or a file would get ``output`` itself: one would overwrite the other.
+    """
+    if not export.split:
+        return []
+    folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
+    taken: dict[str, str] = {}
+    parts = []
+    for file, part in regions.groupby("file", sort=True):
+        name = PurePosixPath(str(file)).name
+        location = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
+        if location == export.output or location in taken:
+            raise LstsError(_clash(export, location, taken.get(location), str(file)))
+        taken[location] = str(file)
+        parts.append((location, part.reset_index(drop=True)))
+    return parts
+
+
+def _clash(export: ExportSpec, location: str, first: str | None, second: str) -> str:
+    """The message for ``split`` writing source file ``second`` where ``first`` (or the main output) goes."""
+    files = f"both {first} and {second}" if first else second
+    own = "the export's own output " if location == export.output else ""
+    return f"export {export.name}: split {export.split!r} would write {files} to {own}{location}, one over the other"
 
 
 def write_local(location: str, data: bytes) -> None:

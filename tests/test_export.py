@@ -166,3 +166,20 @@ def test_lookout_writes_epoch_and_millisecond_formats(target: str, expected: byt
 def test_lookout_reads_epoch_and_millisecond_project_formats(source: str, start: object, end: object,
                                                              written: bytes) -> None:
     assert _lookout("%Y-%m-%dT%H:%M:%S.%L", source, region(start, end, "A")) == written
+
+
+def test_split_refuses_two_source_files_with_one_output_name() -> None:
+    export, project = _specs(split="{stem}-labels.csv")
+    tasks = [task(1, "site-a/pump.csv", ann(1, "u", region("1", "2", "A"))),
+             task(2, "site-b/pump.csv", ann(2, "u", region("3", "4", "A")))]
+    with pytest.raises(LstsError) as caught:
+        outputs_for(export, project, regions_frame(flatten(tasks, "p")))
+    assert str(caught.value) == ("export e: split '{stem}-labels.csv' would write both site-a/pump.csv and "
+                                 "site-b/pump.csv to out/pump-labels.csv, one over the other")
+
+
+def test_split_refuses_a_file_named_like_the_main_output() -> None:
+    export, project = _specs(split="{file}")
+    frame = regions_frame(flatten([task(1, "d/l.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    with pytest.raises(LstsError, match="would write d/l.csv to the export's own output out/l.csv"):
+        outputs_for(export, project, frame)

@@ -184,12 +184,17 @@ def _clash(export: ExportSpec, location: str, first: str | None, second: str) ->
     return f"export {export.name}: split {export.split!r} would write {files} to {own}{location}, one over the other"
 
 
+LOCAL_MODE = 0o644
+
+
 def write_local(location: str, data: bytes) -> None:
-    """Atomic: write a temporary file beside the target, then rename over it."""
+    """Atomic: write a temporary file beside the target, then rename over it. The file gets mode
+    ``LOCAL_MODE`` (rw-r--r--) whatever the umask (``mkstemp`` alone would leave rw-------)."""
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, LOCAL_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

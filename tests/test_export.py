@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from lsts_sync.export import flatten, outputs_for, regions_frame, source_file
+from lsts_sync.export import flatten, outputs_for, regions_frame, source_file, write_local
 from lsts_sync.models import ExportSpec, ProjectSpec
 from lsts_sync.problems import LstsError
 
@@ -183,3 +185,13 @@ def test_split_refuses_a_file_named_like_the_main_output() -> None:
     frame = regions_frame(flatten([task(1, "d/l.csv", ann(1, "u", region("1", "2", "A")))], "p"))
     with pytest.raises(LstsError, match="would write d/l.csv to the export's own output out/l.csv"):
         outputs_for(export, project, frame)
+
+
+def test_local_outputs_are_readable_by_all_and_replace_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "labels.csv"
+    write_local(str(target), b"old\n")
+    os.chmod(target, 0o600)
+    write_local(str(target), b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["labels.csv"]  # no temporary file left

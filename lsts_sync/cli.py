@@ -425,16 +425,22 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
     """Write the label CSV outputs that Export specs define.
 
     Everything is downloaded and transformed before the first file is written, so an error
-    (unknown project, unreachable instance) leaves every output untouched.
+    (unknown project, unreachable instance) leaves every output untouched. If writing one fails,
+    the outputs written and those not written are listed, one line each, and the exit status is 1.
     """
-    from .exporting import run_exports, select_exports, writer_for
+    from .exporting import ExportFailed, run_exports, select_exports, writer_for
     from .live import Connections
 
     specs = load_or_exit(paths)
     exports = select_exports(specs, names)
     conn = Connections.open(specs)
-    written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),
-                          progress=lambda line: click.echo(line, err=True))
+    try:
+        written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),
+                              progress=lambda line: click.echo(line, err=True))
+    except ExportFailed as exc:
+        click.echo(f"Written: {', '.join(o.output.location for o in exc.written) or 'none'}", err=True)
+        click.echo(f"Not written: {', '.join(o.output.location for o in exc.not_written)}", err=True)
+        raise
     for item in written:
         click.echo(f"{item.export}: wrote {item.output.location} ({item.output.rows} rows)")
 

@@ -9,7 +9,8 @@ Contract:
 - Everything is downloaded and transformed before the first output is written, so an error while
   reading or transforming (a project not applied yet, an unreachable instance, a time that does not
   parse, split files that clash) leaves every output untouched.
-- Outputs are written in order.
+- Outputs are written in order; the first that fails stops the run with ``ExportFailed``, which
+  holds the outputs written and those not written.
 
 Nothing here writes to the terminal: status lines go to the caller's ``progress``.
 """
@@ -54,6 +55,15 @@ class ExportOutput:
 
     export: str
     output: Output
+
+
+class ExportFailed(LstsError):
+    """Writing an output failed: ``written`` were written, ``not_written`` (the failed one first) were not."""
+
+    def __init__(self, message: str, written: list[ExportOutput], not_written: list[ExportOutput]):
+        super().__init__(message)
+        self.written = written
+        self.not_written = not_written
 
 
 def select_exports(specs: SpecSet, names: Iterable[str] = ()) -> list[ExportSpec]:
@@ -122,10 +132,22 @@ def build_outputs(specs: SpecSet, exports: Iterable[ExportSpec], instances: Mapp
 
 
 def write_outputs(outputs: list[ExportOutput], writer: Writer) -> list[ExportOutput]:
-    """Write ``outputs`` in order with ``writer``; return them."""
-    for item in outputs:
-        writer(item.output.location, item.output.data)
+    """Write ``outputs`` in order with ``writer``; return them. The first that fails (LstsError or
+    OSError) stops the run: raises ExportFailed with the ones written before it and the rest."""
+    for done, item in enumerate(outputs):
+        try:
+            writer(item.output.location, item.output.data)
+        except (LstsError, OSError) as exc:
+            raise ExportFailed(f"export {item.export}: {_why(exc, item.output.location)}", outputs[:done],
+                               outputs[done:]) from exc
     return outputs
+
+
+def _why(exc: Exception, location: str) -> str:
+    """One line for a failed write: an LstsError says it all (S3 names the URL); an OSError gets the path."""
+    if isinstance(exc, OSError):
+        return f"cannot write {location}: {exc.strerror or exc}"
+    return str(exc)
 
 
 def writer_for(s3: ObjectStore) -> Writer:

@@ -10,7 +10,8 @@ import pytest
 
 from lsts_sync import exporting
 from lsts_sync.cli import main
-from lsts_sync.exporting import build_outputs, managed_project_ids, run_exports, select_exports, writer_for
+from lsts_sync.exporting import (ExportFailed, build_outputs, managed_project_ids, run_exports, select_exports,
+                                 writer_for)
 from lsts_sync.live import Connections
 from lsts_sync.loader import SpecSet, load_specs
 from lsts_sync.problems import LstsError
@@ -142,6 +143,16 @@ def test_nothing_is_written_unless_every_output_was_built(tmp_path: Path, extra:
     assert writer.locations == []
 
 
+def test_a_failed_write_stops_the_run_and_says_what_was_written(tmp_path: Path) -> None:
+    specs, writer = load(tmp_path), Recorder(fail_on=2)
+    with pytest.raises(ExportFailed) as caught:
+        run_exports(specs, select_exports(specs), {"local": FakeInstance()}, writer, lambda line: None)
+    out = tmp_path / "out"
+    assert str(caught.value) == f"export b-lookout: cannot write {out}/lookout.csv: No space left on device"
+    assert [o.output.location for o in caught.value.written] == writer.locations == [f"{out}/table.csv"]
+    assert [o.output.location for o in caught.value.not_written] == [f"{out}/lookout.csv", f"{out}/all.csv"]
+
+
 def test_writer_sends_s3_urls_to_the_store_and_paths_to_files(tmp_path: Path) -> None:
     sent: list[tuple[str, bytes]] = []
     write = writer_for(SimpleNamespace(put_object=lambda url, data: sent.append((url, data))))
@@ -171,3 +182,12 @@ def test_export_command_prints_one_line_per_file(tmp_path, monkeypatch, capsys) 
                                             f"c-all: wrote {where}/all.csv (1 rows)"])
     assert err.splitlines() == ["Downloading annotations of project pump..."] * 2
 
+
+def test_export_command_lists_written_and_not_written_outputs(tmp_path, monkeypatch, capsys) -> None:
+    code, out, err = _run_cli(tmp_path, monkeypatch, Recorder(fail_on=2), capsys)
+    where = tmp_path / "out"
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-3:] == [
+        f"Written: {where}/table.csv",
+        f"Not written: {where}/lookout.csv, {where}/all.csv",
+        f"Error: export b-lookout: cannot write {where}/lookout.csv: No space left on device"]

@@ -144,10 +144,9 @@ def write_outputs(outputs: list[ExportOutput], writer: Writer) -> list[ExportOut
 
 
 def _why(exc: Exception, location: str) -> str:
-    """One line for a failed write: an LstsError says it all (S3 names the URL); an OSError gets the path."""
-    if isinstance(exc, OSError):
-        return f"cannot write {location}: {exc.strerror or exc}"
-    return str(exc)
+    """One line for a failed write, naming the location (an S3 error may name only the bucket)."""
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    return f"cannot write {location}: {reason}"
 
 
 def writer_for(s3: ObjectStore) -> Writer:

@@ -68,7 +68,7 @@ class FakeInstance:
 
     def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
         self.calls.append("projects")
-        own = [(Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-a", pid)) for pid in (7, 5)]
+        own = [(Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-a", i)) for i in (7, 5)]
         return own + [(Marker("team-b", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-b", 3)),
                       (None, ProjectState("local", "", "Pump", "", "", "", 2))]
 
@@ -91,14 +91,14 @@ def load(tmp_path: Path, extra: str = "") -> SpecSet:
 
 
 class Recorder:
-    """A writer that records each write and fails with ENOSPC on call number ``fail_on`` (1-based)."""
+    """A writer that records each write and raises ``error`` on call number ``fail_on`` (1-based)."""
 
-    def __init__(self, fail_on: int | None = None):
-        self.fail_on, self.locations = fail_on, []
+    def __init__(self, fail_on: int | None = None, error: Exception = OSError(errno.ENOSPC, "No space left on device")):
+        self.fail_on, self.error, self.locations = fail_on, error, []
 
     def __call__(self, location: str, data: bytes) -> None:
         if len(self.locations) + 1 == self.fail_on:
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise self.error
         self.locations.append(location)
 
 
@@ -143,12 +143,17 @@ def test_nothing_is_written_unless_every_output_was_built(tmp_path: Path, extra:
     assert writer.locations == []
 
 
-def test_a_failed_write_stops_the_run_and_says_what_was_written(tmp_path: Path) -> None:
-    specs, writer = load(tmp_path), Recorder(fail_on=2)
+@pytest.mark.parametrize("error, reason", [
+    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+    (LstsError("bucket b: no AWS credentials found"), "bucket b: no AWS credentials found"),
+])
+def test_a_failed_write_stops_the_run_and_says_what_was_written(tmp_path: Path, error: Exception,
+                                                                 reason: str) -> None:
+    specs, writer = load(tmp_path), Recorder(fail_on=2, error=error)
     with pytest.raises(ExportFailed) as caught:
         run_exports(specs, select_exports(specs), {"local": FakeInstance()}, writer, lambda line: None)
     out = tmp_path / "out"
-    assert str(caught.value) == f"export b-lookout: cannot write {out}/lookout.csv: No space left on device"
+    assert str(caught.value) == f"export b-lookout: cannot write {out}/lookout.csv: {reason}"
     assert [o.output.location for o in caught.value.written] == writer.locations == [f"{out}/table.csv"]
     assert [o.output.location for o in caught.value.not_written] == [f"{out}/lookout.csv", f"{out}/all.csv"]
 

@@ -297,13 +297,21 @@ class ProjectSpec(Strict):
         return found
 
 
+EXPORT_FORMATS = (
+    "table: the interval list, one row per label of each labeled interval (region), with a header: project, "
+    "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at. "
+    "lookout (legacy): the label file of Amazon Lookout for Equipment, which AWS ended on 7 October 2026; "
+    "distinct start,end pairs, no header; kept for existing pipelines."
+)
+
+
 class ExportSpec(Strict):
     """A label CSV output written by ``lsts-sync export``."""
 
     kind: Literal["Export"]
     name: Name
     project: Name
-    format: Literal["table", "lookout"] = "table"
+    format: Literal["table", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
     labels: tuple[NonEmpty, ...] | None = None
     time_format: TimeFormat | None = None
     annotations: Literal["latest", "all"] = "latest"

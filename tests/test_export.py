@@ -13,6 +13,7 @@ import pytest
 from lsts_sync.export import flatten, outputs_for, regions_frame, source_file, write_local
 from lsts_sync.models import ExportSpec, ProjectSpec
 from lsts_sync.problems import LstsError
+from lsts_sync.schema import spec_schema
 
 
 def region(start, end, *labels, instant=None, kind="timeserieslabels"):
@@ -195,3 +196,9 @@ def test_local_outputs_are_readable_by_all_and_replace_the_old_file(tmp_path: Pa
     assert target.read_bytes() == b"new\n"
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in target.parent.iterdir()] == ["labels.csv"]  # no temporary file left
+
+
+def test_schema_says_lookout_is_legacy_and_table_is_the_interval_list() -> None:
+    described = spec_schema()["$defs"]["ExportSpec"]["properties"]["format"]["description"]
+    assert "table: the interval list" in described
+    assert "lookout (legacy)" in described and "ended on 7 October 2026" in described

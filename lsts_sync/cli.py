@@ -491,43 +491,24 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
     """Write the label CSV outputs that Export specs define.
 
     Everything is downloaded and transformed before the first file is written, so an error
-    (unknown project, unreachable instance) leaves every output untouched.
+    (unknown project, unreachable instance) leaves every output untouched. If writing one fails,
+    the outputs written and those not written are listed, one line each, and the exit status is 1.
     """
-    from .export import flatten, outputs_for, regions_frame, write_local
+    from .exporting import ExportFailed, run_exports, select_exports, writer_for
     from .live import Connections
 
     specs = load_or_exit(paths)
-    unknown = sorted(set(names) - set(specs.exports))
-    if unknown:
-        raise LstsError(f"--name names no Export spec: {', '.join(unknown)}")
-    exports = [e for n, e in sorted(specs.exports.items()) if not names or n in names]
+    exports = select_exports(specs, names)
     conn = Connections.open(specs)
-    regions, users, managed = {}, {}, {}
-    outputs = []
-    for export in exports:
-        project = specs.projects[export.project]
-        ls = conn.instances[project.instance]
-        if project.instance not in managed:
-            own = sorted((p for m, p in ls.read_projects() if m and m.owner == specs.owner), key=lambda p: -p.id)
-            managed[project.instance] = {p.name: p.id for p in own}  # the lowest id wins, as in plan
-        project_id = managed[project.instance].get(project.name)
-        if project_id is None:
-            raise LstsError(f"export {export.name}: project {project.name} does not exist in instance "
-                            f"{project.instance} yet (run lsts-sync apply)")
-        key = (project.name, export.annotations)
-        if key not in regions:
-            click.echo(f"Downloading annotations of project {project.name}...", err=True)
-            tasks = ls.export_tasks(project_id, project.name)
-            if project.instance not in users:
-                users[project.instance] = ls.users()
-            regions[key] = regions_frame(flatten(tasks, project.name, export.annotations, users[project.instance]))
-        outputs.extend((export.name, o) for o in outputs_for(export, project, regions[key]))
-    for name, output in outputs:
-        if output.location.startswith("s3://"):
-            conn.s3.put_object(output.location, output.data)
-        else:
-            write_local(output.location, output.data)
-        click.echo(f"{name}: wrote {output.location} ({output.rows} rows)")
+    try:
+        written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),
+                              progress=lambda line: click.echo(line, err=True))
+    except ExportFailed as exc:
+        click.echo(f"Written: {', '.join(o.output.location for o in exc.written) or 'none'}", err=True)
+        click.echo(f"Not written: {', '.join(o.output.location for o in exc.not_written)}", err=True)
+        raise
+    for item in written:
+        click.echo(f"{item.export}: wrote {item.output.location} ({item.output.rows} rows)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,8 +4,9 @@ The flattening is pure (recorded annotation JSON in, rows out) so odd shapes are
 server stores ``result`` as sent, so nothing about a region's shape is trusted.
 
 Which annotations count: by default (``annotations: latest``) the most recently updated
-non-cancelled annotation of each task; ``annotations: all`` takes every non-cancelled one. Skipped
-(cancelled) annotations and drafts never count.
+non-cancelled annotation of each task (``updated_at`` compared as points in time, ties by id);
+``annotations: all`` takes every non-cancelled one. Skipped (cancelled) annotations and drafts never
+count.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -37,12 +38,27 @@ def source_file(task: dict) -> str:
     return url
 
 
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def updated_time(annotation: dict) -> datetime:
+    """An annotation's ``updated_at`` as an aware datetime: ISO 8601 as ``datetime.fromisoformat``
+    reads it (``Z`` or any UTC offset, whole seconds or a fraction); without an offset, UTC (Label
+    Studio's time zone). Missing or unreadable: the earliest time, so any readable one is later."""
+    try:
+        moment = datetime.fromisoformat(str(annotation.get("updated_at")))
+    except ValueError:
+        return _EARLIEST
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def pick_annotations(task: dict, which: str) -> list[dict]:
-    """Non-cancelled annotations of a task: the latest one, or all (``which == "all"``)."""
+    """Non-cancelled annotations of a task: all (``which == "all"``), or the one with the latest
+    ``updated_time``, the highest id among equal times."""
     valid = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
     if which == "all" or not valid:
         return valid
-    return [max(valid, key=lambda a: (str(a.get("updated_at") or ""), a.get("id") or 0))]
+    return [max(valid, key=lambda a: (updated_time(a), a.get("id") or 0))]
 
 
 def _annotator(annotation: dict, users: dict[int, str]) -> str:
@@ -126,7 +142,7 @@ class Output:
 
 
 def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
-    """The main output and, with ``split``, one output per source file next to it."""
+    """The main output and, with ``split``, one output per source file next to it (``split_parts``)."""
     lookout = export.format == "lookout"
 
     if export.labels is not None:
@@ -136,22 +152,49 @@ def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame)
         body = lookout_frame(frame, export, project) if lookout else frame
         return Output(location, to_csv(body, header=not lookout), len(body))
 
-    found = [render(export.output, regions)]
-    if export.split:
-        folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
-        for file, part in regions.groupby("file", sort=True):
-            name = PurePosixPath(str(file)).name
-            found.append(render(folder + export.split.format(file=name, stem=PurePosixPath(name).stem),
-                                part.reset_index(drop=True)))
-    return found
+    return [render(export.output, regions)] + [render(where, part) for where, part in split_parts(export, regions)]
+
+
+def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(location, regions of one source file)`` for each file, with ``split`` (else none): in
+    ``output``'s folder, named by ``split`` from the file's base name.
+
+    Raises LstsError when two files would get one location (the same name in different folders)
+    or a file would get ``output`` itself: one would overwrite the other.
+    """
+    if not export.split:
+        return []
+    folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
+    taken: dict[str, str] = {}
+    parts = []
+    for file, part in regions.groupby("file", sort=True):
+        name = PurePosixPath(str(file)).name
+        location = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
+        if location == export.output or location in taken:
+            raise LstsError(_clash(export, location, taken.get(location), str(file)))
+        taken[location] = str(file)
+        parts.append((location, part.reset_index(drop=True)))
+    return parts
+
+
+def _clash(export: ExportSpec, location: str, first: str | None, second: str) -> str:
+    """The message for ``split`` writing source file ``second`` where ``first`` (or the main output) goes."""
+    files = f"both {first} and {second}" if first else second
+    own = "the export's own output " if location == export.output else ""
+    return f"export {export.name}: split {export.split!r} would write {files} to {own}{location}, one over the other"
+
+
+LOCAL_MODE = 0o644
 
 
 def write_local(location: str, data: bytes) -> None:
-    """Atomic: write a temporary file beside the target, then rename over it."""
+    """Atomic: write a temporary file beside the target, then rename over it. The file gets mode
+    ``LOCAL_MODE`` (rw-r--r--) whatever the umask (``mkstemp`` alone would leave rw-------)."""
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, LOCAL_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

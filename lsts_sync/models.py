@@ -8,6 +8,7 @@ span fields live in ``problems()``, which returns ``(path, message)`` pairs for 
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -64,6 +65,23 @@ def _check_output(value: str) -> str:
     return value
 
 
+def _check_split(value: str) -> str:
+    """``split`` names each source file's output: every placeholder is exactly ``{file}`` or
+    ``{stem}`` (no conversion, no format spec), and there is at least one."""
+    try:
+        fields = [(name, conversion, spec) for _, name, spec, conversion in string.Formatter().parse(value)
+                  if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"invalid split {value!r}: {exc} (write a literal brace as '{{{{' or '}}}}')") from None
+    for name, conversion, spec in fields:
+        if name not in ("file", "stem") or conversion or spec:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"unknown placeholder {{{shown}}} in split: use {{file}} or {{stem}}")
+    if not fields:
+        raise ValueError("split must contain {file} or {stem}, e.g. '{stem}-labels.csv'")
+    return value
+
+
 Name = Annotated[str, AfterValidator(_check_name)]
 BucketName = Annotated[str, AfterValidator(_check_bucket)]
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
@@ -71,6 +89,7 @@ Color = Annotated[str, AfterValidator(check_color)]
 TimeFormat = Annotated[str, AfterValidator(check_time_format)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 Prefix = Annotated[str, AfterValidator(_check_prefix)]
+Split = Annotated[str, AfterValidator(_check_split)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -278,25 +297,26 @@ class ProjectSpec(Strict):
         return found
 
 
+EXPORT_FORMATS = (
+    "table: the interval list, one row per label of each labeled interval (region), with a header: project, "
+    "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at. "
+    "lookout (legacy): the label file of Amazon Lookout for Equipment, which AWS ended on 7 October 2026; "
+    "distinct start,end pairs, no header; kept for existing pipelines."
+)
+
+
 class ExportSpec(Strict):
     """A label CSV output written by ``lsts-sync export``."""
 
     kind: Literal["Export"]
     name: Name
     project: Name
-    format: Literal["table", "lookout"] = "table"
+    format: Literal["table", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
     labels: tuple[NonEmpty, ...] | None = None
     time_format: TimeFormat | None = None
     annotations: Literal["latest", "all"] = "latest"
-    split: str | None = None
+    split: Split | None = None
     output: Annotated[str, AfterValidator(_check_output)]
-
-    @field_validator("split")
-    @classmethod
-    def _split_has_file(cls, value: str | None) -> str | None:
-        if value is not None and "{file}" not in value and "{stem}" not in value:
-            raise ValueError("split must contain {file} or {stem}, e.g. '{stem}-labels.csv'")
-        return value
 
     @property
     def output_bucket(self) -> str | None:

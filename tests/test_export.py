@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from lsts_sync.export import flatten, outputs_for, regions_frame, source_file
+from lsts_sync.export import flatten, outputs_for, regions_frame, source_file, write_local
 from lsts_sync.models import ExportSpec, ProjectSpec
 from lsts_sync.problems import LstsError
+from lsts_sync.schema import spec_schema
 
 
 def region(start, end, *labels, instant=None, kind="timeserieslabels"):
@@ -104,3 +110,95 @@ def test_numbers_stay_numbers_without_project_time_format() -> None:
     frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(5, 7, "A"), region(1.5, 2, "A")))], "p"))
     assert outputs_for(export, project, frame)[0].data == b"1.5,2\n5,7\n"
     assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.parametrize("older, newer", [
+    ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00.5Z"),  # as text, 'Z' sorts after '.'
+    ("2024-01-01T11:00:00+02:00", "2024-01-01T10:00:00Z"),  # 09:00 UTC is earlier though '11' > '10'
+    ("2024-01-01T10:00:00", "2024-01-01T10:00:00.001+00:00"),  # no offset: UTC
+])
+def test_latest_compares_updated_at_as_times(older: str, newer: str) -> None:
+    # the older annotation has the higher id, so the id tie-break cannot hide a wrong comparison
+    latest = task(1, "a.csv", ann(2, older, region("1", "2", "Old")), ann(1, newer, region("3", "4", "New")))
+    assert [r[3] for r in flatten([latest], "p")] == ["New"]
+
+
+def test_unreadable_updated_at_loses_to_a_readable_one_and_equal_times_go_by_id() -> None:
+    odd = task(1, "a.csv", ann(3, "yesterday", region("1", "2", "Odd")), ann(2, None, region("1", "2", "None")),
+               ann(1, "2024-01-01T00:00:00Z", region("1", "2", "Dated")))
+    assert [r[3] for r in flatten([odd], "p")] == ["Dated"]
+    same = task(1, "a.csv", ann(1, "2024-01-01T02:00:00+02:00", region("1", "2", "One")),
+                ann(2, "2024-01-01T00:00:00Z", region("1", "2", "Two")))
+    assert [r[3] for r in flatten([same], "p")] == ["Two"]
+
+
+@pytest.fixture
+def not_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is 5 hours behind UTC (exports must not depend on it)."""
+    monkeypatch.setenv("TZ", "EST5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _lookout(target: str, source: str, *regions: dict) -> bytes:
+    export, project = _specs(format="lookout", time_format=target)
+    ts = project.timeseries.model_copy(update={"time_format": source})
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", *regions))], "p"))
+    return outputs_for(export, project.model_copy(update={"timeseries": ts}), frame)[0].data
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("%s", b"1609461000,1609461600\n"),  # d3: whole seconds since the epoch, rounded down
+    ("%Q", b"1609461000750,1609461600000\n"),
+    ("%L", b"750,000\n"),
+    ("%Y-%m-%dT%H:%M:%S.%L", b"2021-01-01T00:30:00.750,2021-01-01T00:40:00.000\n"),
+])
+def test_lookout_writes_epoch_and_millisecond_formats(target: str, expected: bytes, not_utc: None) -> None:
+    regions = region("2021-01-01 00:30:00.750", "2021-01-01 00:40:00.000", "A")
+    assert _lookout(target, "%Y-%m-%d %H:%M:%S.%L", regions) == expected
+
+
+@pytest.mark.parametrize("source, start, end, written", [
+    # as the labeling UI writes them (text), or as numbers sent through the API
+    ("%s", "1609461000", 1609461600, b"2021-01-01T00:30:00.000,2021-01-01T00:40:00.000\n"),
+    ("%Q", 1609461000250, "1609461600000", b"2021-01-01T00:30:00.250,2021-01-01T00:40:00.000\n"),
+    ("%s.%L", "1609461000.250", "1609461600.000", b"2021-01-01T00:30:00.250,2021-01-01T00:40:00.000\n"),
+])
+def test_lookout_reads_epoch_and_millisecond_project_formats(source: str, start: object, end: object,
+                                                             written: bytes) -> None:
+    assert _lookout("%Y-%m-%dT%H:%M:%S.%L", source, region(start, end, "A")) == written
+
+
+def test_split_refuses_two_source_files_with_one_output_name() -> None:
+    export, project = _specs(split="{stem}-labels.csv")
+    tasks = [task(1, "site-a/pump.csv", ann(1, "u", region("1", "2", "A"))),
+             task(2, "site-b/pump.csv", ann(2, "u", region("3", "4", "A")))]
+    with pytest.raises(LstsError) as caught:
+        outputs_for(export, project, regions_frame(flatten(tasks, "p")))
+    assert str(caught.value) == ("export e: split '{stem}-labels.csv' would write both site-a/pump.csv and "
+                                 "site-b/pump.csv to out/pump-labels.csv, one over the other")
+
+
+def test_split_refuses_a_file_named_like_the_main_output() -> None:
+    export, project = _specs(split="{file}")
+    frame = regions_frame(flatten([task(1, "d/l.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    with pytest.raises(LstsError, match="would write d/l.csv to the export's own output out/l.csv"):
+        outputs_for(export, project, frame)
+
+
+def test_local_outputs_are_readable_by_all_and_replace_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "labels.csv"
+    write_local(str(target), b"old\n")
+    os.chmod(target, 0o600)
+    write_local(str(target), b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["labels.csv"]  # no temporary file left
+
+
+def test_schema_says_lookout_is_legacy_and_table_is_the_interval_list() -> None:
+    described = spec_schema()["$defs"]["ExportSpec"]["properties"]["format"]["description"]
+    assert "table: the interval list" in described
+    assert "lookout (legacy)" in described and "ended on 7 October 2026" in described

@@ -1,0 +1,198 @@
+"""Running Export specs against fake instances and writers: ids, downloads, ordering, partial writes."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lsts_sync import exporting
+from lsts_sync.cli import main
+from lsts_sync.exporting import (ExportFailed, build_outputs, managed_project_ids, run_exports, select_exports,
+                                 writer_for)
+from lsts_sync.live import Connections
+from lsts_sync.loader import SpecSet, load_specs
+from lsts_sync.problems import LstsError
+from lsts_sync.state import Marker, ProjectState
+
+SPECS = """\
+kind: Instance
+name: local
+url: http://127.0.0.1:9
+token: ${LSTS_TEST_TOKEN:-0123456789abcdef0123456789abcdef01234567}
+owner: team-a
+---
+kind: Project
+name: pump
+instance: local
+timeseries: {time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{column: v}]}
+labels: [{value: Anomaly}]
+---
+kind: Export
+name: a-table
+project: pump
+output: OUT/table.csv
+---
+kind: Export
+name: b-lookout
+project: pump
+format: lookout
+output: OUT/lookout.csv
+---
+kind: Export
+name: c-all
+project: pump
+annotations: all
+output: OUT/all.csv
+"""
+
+
+def region(start: str, end: str) -> dict:
+    return {"type": "timeserieslabels", "value": {"start": start, "end": end, "timeserieslabels": ["Anomaly"]}}
+
+
+def task(tid: int, key: str) -> dict:
+    return {"id": tid, "data": {"csv": f"s3://b/{key}"}, "annotations": [
+        {"id": tid * 10, "updated_at": "2024-01-01T00:00:00Z", "completed_by": 1,
+         "result": [region("2021-01-01 00:00:00", "2021-01-01 00:10:00")]}]}
+
+
+class FakeInstance:
+    """Projects: ours (team-a) 7 and 5 for pump, another owner's 3, an unmanaged 2; tasks of 5 only."""
+
+    def __init__(self, tasks: list[dict] | None = None):
+        self.tasks = [task(1, "d/a.csv")] if tasks is None else tasks
+        self.calls: list[object] = []
+
+    def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
+        self.calls.append("projects")
+        own = [(Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-a", i)) for i in (7, 5)]
+        return own + [(Marker("team-b", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-b", 3)),
+                      (None, ProjectState("local", "", "Pump", "", "", "", 2))]
+
+    def export_tasks(self, project_id: int, name: str) -> list[dict]:
+        self.calls.append(("export", project_id))
+        return self.tasks if project_id == 5 else []
+
+    def users(self) -> dict[int, str]:
+        self.calls.append("users")
+        return {1: "ann@example.com"}
+
+
+def load(tmp_path: Path, extra: str = "") -> SpecSet:
+    folder = tmp_path / "specs"
+    folder.mkdir(exist_ok=True)
+    (folder / "specs.yaml").write_text((SPECS + extra).replace("OUT", str(tmp_path / "out")))
+    specs, problems = load_specs([str(folder)], env={})
+    assert [p for p in problems if p.severity == "error"] == []
+    return specs
+
+
+class Recorder:
+    """A writer that records each write and raises ``error`` on call number ``fail_on`` (1-based)."""
+
+    def __init__(self, fail_on: int | None = None, error: Exception = OSError(errno.ENOSPC, "No space left on device")):
+        self.fail_on, self.error, self.locations = fail_on, error, []
+
+    def __call__(self, location: str, data: bytes) -> None:
+        if len(self.locations) + 1 == self.fail_on:
+            raise self.error
+        self.locations.append(location)
+
+
+def test_managed_project_ids_are_the_owners_lowest() -> None:
+    assert managed_project_ids(FakeInstance(), "team-a") == {"pump": 5}
+    assert managed_project_ids(FakeInstance(), "team-b") == {"pump": 3}
+    assert managed_project_ids(FakeInstance(), "team-c") == {}
+
+
+def test_one_download_per_project_and_annotations_mode(tmp_path: Path) -> None:
+    specs, fake, lines = load(tmp_path), FakeInstance(), []
+    outputs = build_outputs(specs, select_exports(specs), {"local": fake}, lines.append)
+    assert fake.calls == ["projects", ("export", 5), "users", ("export", 5)]  # latest once, all once
+    assert lines == ["Downloading annotations of project pump..."] * 2
+    assert [(o.export, Path(o.output.location).name, o.output.rows) for o in outputs] == [
+        ("a-table", "table.csv", 1), ("b-lookout", "lookout.csv", 1), ("c-all", "all.csv", 1)]
+
+
+def test_select_exports_by_name_and_unknown_names() -> None:
+    specs = SpecSet(exports={n: SimpleNamespace(name=n) for n in ("b", "a")})  # type: ignore[misc]
+    assert [e.name for e in select_exports(specs)] == ["a", "b"]
+    assert [e.name for e in select_exports(specs, ["b"])] == ["b"]
+    with pytest.raises(LstsError, match="--name names no Export spec: x, y"):
+        select_exports(specs, ["y", "b", "x"])
+
+
+UNBUILDABLE = {
+    "project not applied": ("kind: Project\nname: fan\ninstance: local\ntimeseries: {time_column: t, channels: "
+                            "[{column: v}]}\nlabels: [{value: A}]\n---\nkind: Export\nname: d-fan\nproject: fan\n"
+                            "output: OUT/fan.csv\n", "export d-fan: project fan does not exist in instance local yet"),
+    "split files clash": ("kind: Export\nname: d-split\nproject: pump\nsplit: '{file}'\noutput: OUT/s/all.csv\n",
+                          "would write both d/a.csv and e/a.csv to "),
+}
+
+
+@pytest.mark.parametrize("extra, message", UNBUILDABLE.values(), ids=UNBUILDABLE.keys())
+def test_nothing_is_written_unless_every_output_was_built(tmp_path: Path, extra: str, message: str) -> None:
+    specs, writer = load(tmp_path, "---\n" + extra), Recorder()
+    fake = FakeInstance([task(1, "d/a.csv"), task(2, "e/a.csv")])
+    with pytest.raises(LstsError, match=message):
+        run_exports(specs, select_exports(specs), {"local": fake}, writer, lambda line: None)
+    assert writer.locations == []
+
+
+@pytest.mark.parametrize("error, reason", [
+    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+    (LstsError("bucket b: no AWS credentials found"), "bucket b: no AWS credentials found"),
+])
+def test_a_failed_write_stops_the_run_and_says_what_was_written(tmp_path: Path, error: Exception,
+                                                                 reason: str) -> None:
+    specs, writer = load(tmp_path), Recorder(fail_on=2, error=error)
+    with pytest.raises(ExportFailed) as caught:
+        run_exports(specs, select_exports(specs), {"local": FakeInstance()}, writer, lambda line: None)
+    out = tmp_path / "out"
+    assert str(caught.value) == f"export b-lookout: cannot write {out}/lookout.csv: {reason}"
+    assert [o.output.location for o in caught.value.written] == writer.locations == [f"{out}/table.csv"]
+    assert [o.output.location for o in caught.value.not_written] == [f"{out}/lookout.csv", f"{out}/all.csv"]
+
+
+def test_writer_sends_s3_urls_to_the_store_and_paths_to_files(tmp_path: Path) -> None:
+    sent: list[tuple[str, bytes]] = []
+    write = writer_for(SimpleNamespace(put_object=lambda url, data: sent.append((url, data))))
+    write("s3://bucket/x/labels.csv", b"a\n")
+    write(str(tmp_path / "labels.csv"), b"b\n")
+    assert sent == [("s3://bucket/x/labels.csv", b"a\n")]
+    assert (tmp_path / "labels.csv").read_bytes() == b"b\n"
+
+
+def _run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: Recorder,
+             capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    load(tmp_path)
+    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=None)
+    monkeypatch.setattr(Connections, "open", classmethod(lambda cls, specs: conn))
+    monkeypatch.setattr(exporting, "writer_for", lambda s3: writer)
+    with pytest.raises(SystemExit) as exited:
+        main(["export", str(tmp_path / "specs")])
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+def test_export_command_prints_one_line_per_file(tmp_path, monkeypatch, capsys) -> None:
+    code, out, err = _run_cli(tmp_path, monkeypatch, Recorder(), capsys)
+    where = tmp_path / "out"
+    assert (code, out.splitlines()) == (0, [f"a-table: wrote {where}/table.csv (1 rows)",
+                                            f"b-lookout: wrote {where}/lookout.csv (1 rows)",
+                                            f"c-all: wrote {where}/all.csv (1 rows)"])
+    assert err.splitlines() == ["Downloading annotations of project pump..."] * 2
+
+
+def test_export_command_lists_written_and_not_written_outputs(tmp_path, monkeypatch, capsys) -> None:
+    code, out, err = _run_cli(tmp_path, monkeypatch, Recorder(fail_on=2), capsys)
+    where = tmp_path / "out"
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-3:] == [
+        f"Written: {where}/table.csv",
+        f"Not written: {where}/lookout.csv, {where}/all.csv",
+        f"Error: export b-lookout: cannot write {where}/lookout.csv: No space left on device"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .live import Connections
 from .operations import Credentials
 from .plan import Change, Create, Delete, Plan, RotateCredentials, Sync, Update
-from .problems import LstsError
+from .errors import LstsError
 from .secrets import redact
 from .state import CorsState, ProjectState, StorageState
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 import click
 
-from .problems import LstsError, Problem
+from .errors import LstsError
+from .problems import Problem
 
 log = logging.getLogger("lsts_sync")
 # Variables whose values are masked in every output even before a client reads them.
@@ -183,8 +184,8 @@ def _check_buckets(specs, s3, targets: set[str] | None) -> None:
     for bucket in used:
         why = s3.missing(bucket)
         if why:
-            origin = specs.origins[("Bucket", bucket)]
-            problems.append(Problem(origin.file, origin.line_of(("name",)), why, "Bucket", bucket, ("name",)))
+            location = specs.locations[("Bucket", bucket)]
+            problems.append(Problem(location.file, location.line_of(("name",)), why, "Bucket", bucket, ("name",)))
     if problems:
         _print_problems(problems)
         raise click.exceptions.Exit(_fail(f"{len(problems)} bucket(s) do not exist; nothing was changed"))

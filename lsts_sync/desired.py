@@ -6,7 +6,8 @@ import re
 
 from .loader import SpecSet
 from .models import ProjectSpec, SourceSpec, TargetSpec
-from .state import CorsState, ProjectState, State, StorageState, cors_rule_id, desired_rule
+from .cors import cors_rule_id, desired_rule
+from .state import CorsState, ProjectState, State, StorageState
 from .template import render_template
 
 
@@ -37,10 +38,10 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
     ``targets`` limits projects (and the buckets whose CORS they need) to those names.
     """
     state = State()
-    origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
+    cors_origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
     for project in specs.projects.values():
-        if project.source and project.source.presign and project.source.bucket in origins:
-            origins[project.source.bucket].append(specs.instances[project.instance].origin)
+        if project.source and project.source.presign and project.source.bucket in cors_origins:
+            cors_origins[project.source.bucket].append(specs.instances[project.instance].browser_origin)
         if targets is not None and project.name not in targets:
             continue
         state.projects[(project.instance, project.name)] = ProjectState(
@@ -52,7 +53,7 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
                 storage = _storage(specs, project, role, spec)
                 state.storages[storage.key] = storage
     used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
-    for bucket, found in origins.items():
+    for bucket, found in cors_origins.items():
         if targets is None or bucket in used:
             rule_id = cors_rule_id(specs.owner)
             state.cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from .models import ExportSpec, ProjectSpec
-from .problems import LstsError
+from .errors import LstsError
 from .template import DATA_KEY
 from .timefmt import compile_format, format_ms
 

@@ -26,8 +26,9 @@ import pandas as pd
 from .export import Output, flatten, outputs_for, regions_frame, write_local
 from .loader import SpecSet
 from .models import ExportSpec, ProjectSpec
-from .problems import LstsError
-from .state import Marker, ProjectState
+from .errors import LstsError
+from .markers import Marker
+from .state import ProjectState
 
 Progress = Callable[[str], None]
 Writer = Callable[[str, bytes], None]

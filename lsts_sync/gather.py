@@ -14,7 +14,7 @@ from .datachecks import sample_reasons, sample_source
 from .facts import LiveFacts
 from .live import Connections, read_live, read_usage
 from .loader import SpecSet
-from .problems import LstsError
+from .errors import LstsError
 from .sources import read_sources
 from .state import State
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from .loader import SpecSet
 from .operations import LabelStudioOps, S3Ops
-from .state import ProjectState, State, StorageState
+from .state import ProjectState, State
 from .stats import RequestStats
 from .template import controls, label_values, parses
 

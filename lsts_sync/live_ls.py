@@ -17,8 +17,9 @@ from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, p
                          storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec
 from .operations import Credentials
-from .problems import LstsError
-from .state import Marker, ProjectState, StorageState, Usage
+from .errors import LstsError
+from .markers import Marker
+from .state import ProjectState, StorageState, Usage
 from .stats import RequestStats
 
 ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}

@@ -14,9 +14,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .models import BucketSpec
 from .operations import Credentials
-from .problems import LstsError
+from .errors import LstsError
 from .secrets import register
-from .state import CorsState, canonical_rule
+from .cors import canonical_rule
+from .state import CorsState
 from .stats import RequestStats
 
 # Retries are set explicitly, not left to the environment: botocore's "standard" mode retries

@@ -13,26 +13,26 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path as FsPath
+from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from .models import KINDS, BucketSpec, ExportSpec, InstanceSpec, ProjectSpec, Spec
-from .problems import Path, Problem
+from .problems import FieldPath, Problem
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
 @dataclass(frozen=True)
-class Origin:
+class SpecLocation:
     """Where a spec was defined, and the line of each of its values (by path)."""
 
     file: str
     line: int
-    lines: Mapping[Path, int] = field(default_factory=dict)
+    lines: Mapping[FieldPath, int] = field(default_factory=dict)
 
-    def line_of(self, path: Path) -> int:
+    def line_of(self, path: FieldPath) -> int:
         for end in range(len(path), -1, -1):
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
@@ -47,7 +47,7 @@ class SpecSet:
     buckets: dict[str, BucketSpec] = field(default_factory=dict)
     projects: dict[str, ProjectSpec] = field(default_factory=dict)
     exports: dict[str, ExportSpec] = field(default_factory=dict)
-    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+    locations: dict[tuple[str, str], SpecLocation] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> dict[str, Spec]:
         return {"Instance": self.instances, "Bucket": self.buckets,
@@ -72,15 +72,15 @@ class _Doc:
     file: str
     line: int
     data: object
-    lines: dict[Path, int]
-    interpolated: set[Path]
+    lines: dict[FieldPath, int]
+    interpolated: set[FieldPath]
 
 
 def find_files(paths: Iterable[str]) -> list[str]:
     """Expand files and folders (recursively) into a sorted list of ``*.yaml``/``*.yml`` files."""
     found: list[str] = []
     for raw in paths:
-        p = FsPath(raw)
+        p = Path(raw)
         if p.is_dir():
             found.extend(str(f) for f in sorted(p.rglob("*")) if f.suffix in (".yaml", ".yml") and f.is_file())
         else:
@@ -93,11 +93,11 @@ class _Reader:
 
     def __init__(self, file: str, env: Mapping[str, str], problems: list[Problem], require_env: bool):
         self.file, self.env, self.problems, self.require_env = file, env, problems, require_env
-        self.lines: dict[Path, int] = {}
-        self.interpolated: set[Path] = set()
+        self.lines: dict[FieldPath, int] = {}
+        self.interpolated: set[FieldPath] = set()
         self.constructor = yaml.constructor.SafeConstructor()
 
-    def read(self, node: yaml.Node, path: Path) -> object:
+    def read(self, node: yaml.Node, path: FieldPath) -> object:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -109,7 +109,7 @@ class _Reader:
             return self._expand(value, node.start_mark.line + 1, path)
         return value
 
-    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, object]:
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, object]:
         self.constructor.flatten_mapping(node)
         result: dict[str, object] = {}
         for key_node, value_node in node.value:
@@ -121,7 +121,7 @@ class _Reader:
             self.lines[path + (key,)] = key_node.start_mark.line + 1
         return result
 
-    def _expand(self, value: str, line: int, path: Path) -> str:
+    def _expand(self, value: str, line: int, path: FieldPath) -> str:
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in self.env:
@@ -137,7 +137,7 @@ class _Reader:
 
 def _read_file(file: str, env: Mapping[str, str], problems: list[Problem], require_env: bool) -> list[_Doc]:
     try:
-        text = FsPath(file).read_text(encoding="utf-8")
+        text = Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(file, 0, f"cannot read file: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or exc}", yaml=True))
         return []
@@ -161,12 +161,12 @@ def _read_file(file: str, env: Mapping[str, str], problems: list[Problem], requi
     return docs
 
 
-def _line_for(doc: _Doc, path: Path) -> int:
+def _line_for(doc: _Doc, path: FieldPath) -> int:
     """The line of the longest prefix of ``path`` that the document holds."""
-    return Origin(doc.file, doc.line, doc.lines).line_of(path)
+    return SpecLocation(doc.file, doc.line, doc.lines).line_of(path)
 
 
-def _message(error: dict, model: type, path: Path) -> str:
+def _message(error: dict, model: type, path: FieldPath) -> str:
     kind = error["type"]
     if kind == "missing":
         return "missing required key"
@@ -181,7 +181,7 @@ def _message(error: dict, model: type, path: Path) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def _suggest(model: type, path: Path) -> str | None:
+def _suggest(model: type, path: FieldPath) -> str | None:
     """Closest field name to an unknown key, walking nested models along ``path``."""
     for part in path[:-1]:
         if isinstance(part, int):
@@ -269,13 +269,13 @@ def load_specs(paths: Iterable[str], *, env: Mapping[str, str] | None = None,
                 continue
             registry = specs.by_kind(spec.kind)
             if spec.name in registry:
-                first = specs.origins[(spec.kind, spec.name)]
+                first = specs.locations[(spec.kind, spec.name)]
                 problems.append(Problem(doc.file, _line_for(doc, ("name",)),
                                         f"duplicate {spec.kind} name (first defined at {first.file}:{first.line})",
                                         spec.kind, spec.name, ("name",)))
                 continue
             registry[spec.name] = spec
-            specs.origins[(spec.kind, spec.name)] = Origin(doc.file, doc.line, doc.lines)
+            specs.locations[(spec.kind, spec.name)] = SpecLocation(doc.file, doc.line, doc.lines)
     problems.extend(p for p in check_references(specs) if not _refers_to(p, failed))
     return specs, problems
 
@@ -289,10 +289,10 @@ def check_references(specs: SpecSet) -> list[Problem]:
     """Every instance, bucket and project a spec names must be defined by some spec."""
     found: list[Problem] = []
 
-    def missing(kind: str, name: str, path: Path, ref_kind: str, ref: str, known: Mapping[str, object]) -> None:
+    def missing(kind: str, name: str, path: FieldPath, ref_kind: str, ref: str, known: Mapping[str, object]) -> None:
         if ref not in known:
-            origin = specs.origins[(kind, name)]
-            found.append(Problem(origin.file, origin.line_of(path),
+            location = specs.locations[(kind, name)]
+            found.append(Problem(location.file, location.line_of(path),
                                  f"{ref_kind} {ref!r} is not defined by any spec", kind, name, path))
 
     for name, project in specs.projects.items():
@@ -306,8 +306,8 @@ def check_references(specs: SpecSet) -> list[Problem]:
         if instance.lock_bucket:
             missing("Instance", name, ("lock_bucket",), "Bucket", instance.lock_bucket, specs.buckets)
         if len(owners) > 1 and instance.owner != specs.owner:
-            origin = specs.origins[("Instance", name)]
-            found.append(Problem(origin.file, origin.line_of(("owner",)), f"owner {instance.owner!r} differs from "
+            location = specs.locations[("Instance", name)]
+            found.append(Problem(location.file, location.line_of(("owner",)), f"owner {instance.owner!r} differs from "
                                  f"owner {specs.owner!r} of another Instance: one spec set has one owner",
                                  "Instance", name, ("owner",)))
     for name, export in specs.exports.items():

@@ -30,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .problems import LstsError
+from .errors import LstsError
 
 LOCK_PREFIX = ".lsts-sync/locks/"
 DEFAULT_LEASE = 3600.0

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import httpx
 
 from .ls_auth import GET_A_TOKEN, Token, TokenProblem, classify
-from .problems import LstsError
+from .errors import LstsError
 from .secrets import redact, register
 from .stats import RequestStats
 

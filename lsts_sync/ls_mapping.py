@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .problems import LstsError
-from .state import Marker, ProjectState, StorageState, Usage, split_marker, with_marker
+from .errors import LstsError
+from .markers import Marker, split_marker, with_marker
+from .state import ProjectState, StorageState, Usage
 
 PROJECT_FIELDS = "id,title,description,label_config"
 

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
 
 from .colors import check_color
+from .problems import FieldPath
 from .timefmt import check_time_format
 
-Path = tuple[str | int, ...]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -122,12 +122,12 @@ class InstanceSpec(Strict):
         return None if value == "" else value
 
     @property
-    def origin(self) -> str:
+    def browser_origin(self) -> str:
         """scheme://host[:port] that labelers' browsers use (``public_url``, default ``url``)."""
         parts = urlsplit(self.public_url or self.url)
         return f"{parts.scheme}://{parts.netloc}".lower()
 
-    def problems(self) -> list[tuple[Path, str]]:
+    def problems(self) -> list[tuple[FieldPath, str]]:
         return []
 
 
@@ -151,7 +151,7 @@ class BucketSpec(Strict):
             return "us-east-1" if info.field_name == "region" else None
         return value
 
-    def problems(self) -> list[tuple[Path, str]]:
+    def problems(self) -> list[tuple[FieldPath, str]]:
         return []
 
 
@@ -263,9 +263,9 @@ class ProjectSpec(Strict):
         channels = tuple(channels)
         return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
 
-    def problems(self) -> list[tuple[Path, str]]:
+    def problems(self) -> list[tuple[FieldPath, str]]:
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
-        found: list[tuple[Path, str]] = []
+        found: list[tuple[FieldPath, str]] = []
         ts = self.timeseries
         if ts.display_format and not ts.time_format and ts.display_format.startswith("%"):
             found.append((("timeseries", "display_format"), "without time_format the labeling UI reads display_format "
@@ -322,7 +322,7 @@ class ExportSpec(Strict):
     def output_bucket(self) -> str | None:
         return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
 
-    def problems(self) -> list[tuple[Path, str]]:
+    def problems(self) -> list[tuple[FieldPath, str]]:
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
             return [(("labels",), "duplicate label in labels")]
         return []

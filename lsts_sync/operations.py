@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .state import CorsState, Marker, ProjectState, StorageState, Usage
+from .markers import Marker
+from .state import CorsState, ProjectState, StorageState, Usage
 
 Credentials = tuple[str, str, str | None]  # access key id, secret access key, session token
 

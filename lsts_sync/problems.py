@@ -1,14 +1,14 @@
-"""Problems found in specs or while talking to servers, formatted one per line."""
+"""Problems found in spec files, one per line at ``file:line`` (runtime errors live in ``errors``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]  # a field's place in a spec document: ("timeseries", "channels", 1)
 
 
-def format_path(path: Path) -> str:
+def format_path(path: FieldPath) -> str:
     """``("timeseries", "channels", 1, "color")`` -> ``timeseries.channels[1].color``."""
     text = ""
     for part in path:
@@ -25,7 +25,7 @@ class Problem:
     message: str
     kind: str | None = None
     name: str | None = None
-    path: Path = ()
+    path: FieldPath = ()
     severity: Literal["error", "warning"] = "error"
     yaml: bool = False
 
@@ -36,7 +36,3 @@ class Problem:
             return f"{where}: {prefix}yaml: {self.message}"
         subject = f"{self.kind or 'document'} {self.name or '?'}"
         return f"{where}: {prefix}{subject}: {format_path(self.path)}: {self.message}"
-
-
-class LstsError(Exception):
-    """An error meant for the user: its message is one line and holds no secret."""

@@ -21,7 +21,7 @@ from .datachecks import DataSample, Finding
 from .facts import LiveFacts
 from .gather import GatherOptions
 from .plan import Check, Create, Delete, Overrides, Plan, RotateCredentials, Sync, Update
-from .problems import LstsError
+from .errors import LstsError
 from .sources import SourceFacts
 from .state import CorsState, FieldDiff, ProjectState, State, StorageState, Usage
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .loader import SpecSet
 from .operations import S3Ops
-from .problems import LstsError
+from .errors import LstsError
 from .state import State
 from .template import series_attributes
 
@@ -64,7 +64,7 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
                             "upload data first or list the channels")
         text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
         projects[name] = project.with_channels(read_header(text, project.timeseries.sep))
-    return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.origins)
+    return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.locations)
 
 
 def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,

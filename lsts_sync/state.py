@@ -8,52 +8,14 @@ outside it (ids, counts, credentials mode) are carried along for apply and the s
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .cors import CORS_RULE_ID
+from .markers import DEFAULT_OWNER
 from .template import canonical
 
-MARKER_RE = re.compile(r"(?:\n\n)?managed-by: lsts-sync(?: owner=(\S+))? name=(\S+)\s*$")
-DEFAULT_OWNER = "default"
-CORS_RULE_ID = "lsts-sync"
-EXPOSE_HEADERS = ("x-amz-server-side-encryption", "x-amz-request-id", "x-amz-id-2")
-
 Role = Literal["source", "target"]
-
-
-def marker(owner: str, name: str) -> str:
-    """The ownership marker lsts-sync writes into descriptions of what it creates."""
-    return f"managed-by: lsts-sync owner={owner} name={name}"
-
-
-def with_marker(description: str, owner: str, name: str) -> str:
-    return f"{description}\n\n{marker(owner, name)}" if description else marker(owner, name)
-
-
-@dataclass(frozen=True)
-class Marker:
-    """Who manages a live resource: the spec set's ``owner`` and the resource's ``name``."""
-
-    owner: str
-    name: str
-
-
-def split_marker(description: str | None) -> tuple[str, Marker | None]:
-    """``(user description, marker or None)`` of a live description.
-
-    Markers written before owners existed (``name=`` only) read as owner ``default``.
-    """
-    text = description or ""
-    match = MARKER_RE.search(text)
-    if not match:
-        return text, None
-    return text[: match.start()], Marker(match.group(1) or DEFAULT_OWNER, match.group(2))
-
-
-def cors_rule_id(owner: str) -> str:
-    """The ID of an owner's CORS rule; the default owner keeps the historical ``lsts-sync``."""
-    return CORS_RULE_ID if owner == DEFAULT_OWNER else f"{CORS_RULE_ID}-{owner}"
 
 
 @dataclass(frozen=True)
@@ -161,11 +123,6 @@ class StorageState:
                 "presign": self.presign, "presign_ttl": self.presign_ttl, "recursive_scan": self.recursive_scan}
 
 
-def canonical_rule(rule: dict) -> dict:
-    """A CORS rule with sorted lists and keys, for comparing."""
-    return {k: sorted(v) if isinstance(v, list) else v for k, v in sorted(rule.items())}
-
-
 @dataclass(frozen=True)
 class CorsState:
     """The owner's CORS rule of a bucket (``rule`` None: absent) and the rules we never touch.
@@ -194,15 +151,6 @@ class CorsState:
         """The full CORS configuration to write: other rules as they were, then ours."""
         rules = [json.loads(r) for r in self.others]
         return rules + ([json.loads(self.rule)] if self.rule else [])
-
-
-def desired_rule(origins: list[str], rule_id: str = CORS_RULE_ID) -> str | None:
-    """Our CORS rule for these origins, as canonical JSON; None when no origin needs it."""
-    if not origins:
-        return None
-    rule = {"ID": rule_id, "AllowedMethods": ["GET"], "AllowedOrigins": sorted(set(origins)),
-            "AllowedHeaders": ["*"], "ExposeHeaders": list(EXPOSE_HEADERS), "MaxAgeSeconds": 3000}
-    return json.dumps(canonical_rule(rule), sort_keys=True)
 
 
 @dataclass(frozen=True)

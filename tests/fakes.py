@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from lsts_sync.loader import load_specs
 from lsts_sync.ls_mapping import TaskFile
 from lsts_sync.operations import Credentials
-from lsts_sync.state import CorsState, Marker, ProjectState, StorageState, Usage, canonical_rule
+from lsts_sync.cors import canonical_rule
+from lsts_sync.markers import Marker
+from lsts_sync.state import CorsState, ProjectState, StorageState, Usage
 
 
 
@@ -163,3 +169,39 @@ class FakeS3(_Calls):
     def put_object(self, url: str, data: bytes) -> None:
         self._record(f"put_object {url}")
         self.written[url] = data
+
+
+TWO_PROJECTS = """\
+kind: Instance
+name: local
+url: http://ls.example:8080
+token: {token}
+---
+kind: Bucket
+name: data
+cors: {{managed: true}}
+---
+kind: Project
+name: a
+instance: local
+source: {{bucket: data, prefix: a/, sync: true}}
+target: {{bucket: data, prefix: out/a/}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+---
+kind: Project
+name: b
+instance: local
+source: {{bucket: data, prefix: b/, sync: true}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+"""
+
+
+@pytest.fixture
+def specs(tmp_path: Path):
+    """Two projects on one bucket whose CORS lsts-sync manages (a with a target storage)."""
+    (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40))
+    loaded, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    return loaded

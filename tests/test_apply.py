@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -11,49 +10,13 @@ from lsts_sync.apply import ApplyFailed, apply_plan
 from lsts_sync.desired import desired_state
 from lsts_sync.facts import LiveFacts
 from lsts_sync.live import Connections
-from lsts_sync.loader import load_specs
 from lsts_sync.plan import Overrides, build_plan
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 from lsts_sync.secrets import register
 from lsts_sync.sources import SourceFacts
 from lsts_sync.state import State
 
-from .fakes import FakeLabelStudio, FakeS3
-
-SPECS = """\
-kind: Instance
-name: local
-url: http://ls.example:8080
-token: {token}
----
-kind: Bucket
-name: data
-cors: {{managed: true}}
----
-kind: Project
-name: a
-instance: local
-source: {{bucket: data, prefix: a/, sync: true}}
-target: {{bucket: data, prefix: out/a/}}
-timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
-labels: [{{value: Anomaly}}]
----
-kind: Project
-name: b
-instance: local
-source: {{bucket: data, prefix: b/, sync: true}}
-timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
-labels: [{{value: Anomaly}}]
-"""
-
-
-@pytest.fixture
-def specs(tmp_path: Path):
-    (tmp_path / "specs.yaml").write_text(SPECS.format(token="f" * 40))
-    loaded, problems = load_specs([str(tmp_path)])
-    assert not [p for p in problems if p.severity == "error"], problems
-    return loaded
-
+from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
 
 def run(plan, ls: FakeLabelStudio, s3: FakeS3, **kw):
     return apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None, **kw)

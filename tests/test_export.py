@@ -12,7 +12,7 @@ import pytest
 
 from lsts_sync.export import flatten, outputs_for, regions_frame, source_file, write_local
 from lsts_sync.models import ExportSpec, ProjectSpec
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 from lsts_sync.schema import spec_schema
 
 

@@ -14,8 +14,9 @@ from lsts_sync.exporting import (ExportFailed, build_outputs, managed_project_id
                                  writer_for)
 from lsts_sync.live import Connections
 from lsts_sync.loader import SpecSet, load_specs
-from lsts_sync.problems import LstsError
-from lsts_sync.state import Marker, ProjectState
+from lsts_sync.errors import LstsError
+from lsts_sync.markers import Marker
+from lsts_sync.state import ProjectState
 
 SPECS = """\
 kind: Instance

@@ -7,8 +7,8 @@ from lsts_sync.gather import GatherOptions, gather
 from lsts_sync.live import Connections
 from lsts_sync.plan import build_plan
 
-from .fakes import FakeLabelStudio, FakeS3
-from .test_apply import live_of, run, specs  # noqa: F401  (the spec fixture)
+from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
+from .test_apply import run
 
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
 

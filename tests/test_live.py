@@ -12,7 +12,8 @@ from lsts_sync.live import Connections, read_live, read_usage
 from lsts_sync.loader import load_specs
 from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import Overrides, Update, build_plan
-from lsts_sync.state import CorsState, Marker, ProjectState, StorageState, Usage
+from lsts_sync.markers import Marker
+from lsts_sync.state import CorsState, ProjectState, StorageState, Usage
 from lsts_sync.stats import RequestStats
 
 SPECS = Path(__file__).parent.parent / "specs"

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lsts_sync.lock import Lock, LockHeld, S3Lock, lock_key
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 
 BUCKET = "locks"
 KEY = lock_key("http://ls.example/", "team-a")

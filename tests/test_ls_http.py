@@ -18,7 +18,7 @@ import pytest
 
 from lsts_sync import ls_http
 from lsts_sync.ls_http import HttpError, LabelStudioHttp
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 from lsts_sync.stats import RequestStats
 
 URL = "http://ls.example"

@@ -10,7 +10,8 @@ import pytest
 
 from lsts_sync.ls_mapping import (MappingError, project_body, project_from_json, storage_body, storage_from_json,
                                   usage_from_tasks)
-from lsts_sync.state import Marker, ProjectState, StorageState, Usage
+from lsts_sync.markers import Marker
+from lsts_sync.state import ProjectState, StorageState, Usage
 
 DATA = Path(__file__).parent / "data" / "ls"
 CONTROL = "label|ts|timeserieslabels"

@@ -12,12 +12,11 @@ import pytest
 from lsts_sync.desired import desired_state
 from lsts_sync.facts import LiveFacts
 from lsts_sync.gather import GatherOptions, gather
-from lsts_sync.live import Connections
 from lsts_sync.plan import Overrides, build_plan
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 from lsts_sync.saved_plan import SavedPlan, decode, encode, fingerprint, read, write
 
-from .test_apply import run, specs  # noqa: F401  (the spec fixture)
+from .fakes import specs  # noqa: F401  (the two-project spec fixture)
 from .test_gather import applied
 
 

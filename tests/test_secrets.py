@@ -8,7 +8,7 @@ import pytest
 
 from lsts_sync import cli, secrets
 from lsts_sync.live_s3 import S3Buckets
-from lsts_sync.problems import LstsError
+from lsts_sync.errors import LstsError
 from lsts_sync.stats import RequestStats
 
 

@@ -27,8 +27,8 @@ BREAKS = [
      "touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)",
      "touched = sum(isinstance(c, (Update, Delete, RotateCredentials)) for c in changes)"),
     ("CORS origins only from --target projects", "desired.py",
-     "        if project.source and project.source.presign and project.source.bucket in origins:",
-     "        if project.source and project.source.presign and project.source.bucket in origins "
+     "        if project.source and project.source.presign and project.source.bucket in cors_origins:",
+     "        if project.source and project.source.presign and project.source.bucket in cors_origins "
      "and (targets is None or project.name in targets):"),
     ("a CORS rule's removal is never planned", "plan.py",
      "        if have.rule != want.rule:", "        if have.rule != want.rule and want.rule is not None:"),

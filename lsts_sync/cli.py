@@ -1,4 +1,4 @@
-"""The ``lsts-sync`` command line. Only this module and ``render`` write to the terminal.
+"""The ``lsts-sync`` command line. Only this module and ``plan_render`` write to the terminal.
 
 Heavy libraries (pandas, boto3, label_studio_sdk) are imported inside the commands that need them,
 so ``--help`` and ``validate`` start fast.
@@ -97,9 +97,9 @@ def schema() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--project", "project_name", required=True, help="Name of the Project spec.")
 @click.option("--resolve", is_flag=True, help="Read the data's header for channels: auto (needs S3 access).")
-def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:
+def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:  # the command's name stays
     """Print the labeling template (XML) generated for one project."""
-    from .template import render_template
+    from .template import template_xml
 
     specs = load_or_exit(paths, require_env=False)
     project = specs.projects.get(project_name)
@@ -114,7 +114,7 @@ def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:
         from .stats import RequestStats
 
         project = resolve_channels(specs, S3Buckets(specs.buckets, RequestStats()), {project_name}).projects[project_name]
-    click.echo(render_template(project), nl=False)
+    click.echo(template_xml(project), nl=False)
 
 
 def _targets(target: tuple[str, ...], specs) -> set[str] | None:
@@ -224,7 +224,7 @@ def plan_options(func: Callable) -> Callable:
               help="Save the plan to FILE for `apply --plan FILE` (which refuses it once the live state moved).")
 def plan_command(paths, stats, as_json, markdown, detailed_exitcode, out, **options) -> None:
     """Show what apply would change in Label Studio and S3."""
-    from .render import render_json, render_markdown, render_other_owners, render_text
+    from .plan_render import render_json, render_markdown, render_other_owners, render_text
 
     prepared = _prepare(load_or_exit(paths), options)
     plan = prepared.plan
@@ -353,7 +353,7 @@ def _apply_lock(specs, timeout: float):
 def _apply(prepared: Prepared, specs, stats: bool, auto_approve: bool, keepalive: Callable[..., None]) -> None:
     from .apply import ApplyFailed, apply_plan
     from .plan import Update
-    from .render import render_other_owners, render_text
+    from .plan_render import render_other_owners, render_text
     from .state import ProjectState
 
     plan, conn = prepared.plan, prepared.conn

@@ -8,7 +8,7 @@ from .loader import SpecSet
 from .models import ProjectSpec, SourceSpec, TargetSpec
 from .cors import cors_rule_id, desired_rule
 from .state import CorsState, ProjectState, State, StorageState
-from .template import render_template
+from .template import template_xml
 
 
 def regex_filter(source: SourceSpec) -> str:
@@ -46,7 +46,7 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
             continue
         state.projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
-            description=project.description.strip(), label_config=render_template(project), owner=specs.owner)
+            description=project.description.strip(), label_config=template_xml(project), owner=specs.owner)
         for role in ("source", "target"):
             spec = getattr(project, role)
             if spec is not None:

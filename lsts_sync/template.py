@@ -1,6 +1,6 @@
 """The Label Studio labeling template of a project, and its canonical form for diffs.
 
-``render_template`` is deterministic: the same spec gives byte-identical XML (attributes in a fixed
+``template_xml`` is deterministic: the same spec gives byte-identical XML (attributes in a fixed
 order, ElementTree escaping). ``canonical`` parses any template to a nested tuple that ignores
 attribute order and whitespace, so plan compares meaning, not formatting.
 """
@@ -26,7 +26,7 @@ def _set(element: ET.Element, **attrs: str | int | None) -> ET.Element:
     return element
 
 
-def render_template(project: ProjectSpec) -> str:
+def template_xml(project: ProjectSpec) -> str:
     """The ``<View>`` for ``project``: TimeSeriesLabels first, then TimeSeries with its Channels.
 
     Column names are written lowercased because Label Studio lowercases CSV headers before matching.

@@ -13,7 +13,7 @@ from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
 from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import Create, Delete, Overrides, Plan, Update, build_plan
-from lsts_sync.render import render_json, render_text
+from lsts_sync.plan_render import render_json, render_text
 from lsts_sync.state import CorsState, ProjectState, State, Usage
 
 SPECS = Path(__file__).parent.parent / "specs"
@@ -235,7 +235,7 @@ def test_rotations_do_not_count_toward_too_many_changes(specs) -> None:
 
 
 def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
-    from lsts_sync.render import render_markdown
+    from lsts_sync.plan_render import render_markdown
 
     text = render_markdown(build_plan(desired_state(specs), LiveFacts(State())))
     assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from lsts_sync.loader import load_specs
-from lsts_sync.template import render_template
+from lsts_sync.template import template_xml
 
 from .conftest import ROOT, upload_csvs
 
@@ -18,7 +18,7 @@ def test_s3_import_storage_syncs_one_task_per_csv(stack, s3, ls, bucket, uid) ->
     keys = upload_csvs(s3, bucket, "pump/")
     s3.put_object(Bucket=bucket, Key="pump/README.txt", Body=b"not a time series")
     specs, _ = load_specs([str(ROOT / "specs")], env={"LABEL_STUDIO_API_KEY": stack.token})
-    project = ls.projects.create(title=f"smoke {uid}", label_config=render_template(specs.projects["pump-7"]))
+    project = ls.projects.create(title=f"smoke {uid}", label_config=template_xml(specs.projects["pump-7"]))
     storage = ls.import_storage.s3.create(
         project=project.id, bucket=bucket, prefix="pump/", regex_filter=r"pump/.*\.csv$", use_blob_urls=True,
         presign=True, presign_ttl=5, region_name="us-east-1", s3endpoint=stack.s3_url,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from lsts_sync.models import ProjectSpec
-from lsts_sync.template import canonical, label_values, render_template
+from lsts_sync.template import canonical, label_values, template_xml
 
 
 def _project(**changes: object) -> ProjectSpec:
@@ -20,13 +20,13 @@ def _project(**changes: object) -> ProjectSpec:
 
 
 def test_render_is_valid_xml_with_escaped_labels() -> None:
-    root = ET.fromstring(render_template(_project()))
+    root = ET.fromstring(template_xml(_project()))
     assert [label.get("value") for label in root.iter("Label")] == ['Valve "A" & B', "Anomaly"]
     assert root.find("TimeSeriesLabels").get("toName") == root.find("TimeSeries").get("name")
 
 
 def test_columns_are_lowercased_and_colors_default_to_tab10() -> None:
-    root = ET.fromstring(render_template(_project()))
+    root = ET.fromstring(template_xml(_project()))
     series = root.find("TimeSeries")
     assert series.get("timeColumn") == "timestamp"
     assert series.get("overviewChannels") == "vibration"
@@ -45,12 +45,12 @@ def test_the_demo_template_is_exactly_the_recorded_one() -> None:
     root = Path(__file__).parent.parent
     specs, _ = load_specs([str(root / "specs")], env={"LABEL_STUDIO_API_KEY": "f" * 40})
     recorded = (root / "tests" / "data" / "templates" / "pump-7.xml").read_text()
-    assert render_template(specs.projects["pump-7"]) == recorded
+    assert template_xml(specs.projects["pump-7"]) == recorded
 
 
 def test_optional_attributes_are_omitted() -> None:
     project = _project(timeseries={"time_column": "t", "channels": [{"column": "x"}]})
-    series = ET.fromstring(render_template(project)).find("TimeSeries")
+    series = ET.fromstring(template_xml(project)).find("TimeSeries")
     assert "timeFormat" not in series.attrib and "overviewChannels" not in series.attrib
 
 
@@ -62,4 +62,4 @@ def test_canonical_ignores_attribute_order_and_whitespace() -> None:
 
 
 def test_label_values_per_control() -> None:
-    assert label_values(render_template(_project())) == {"label": {'Valve "A" & B', "Anomaly"}}
+    assert label_values(template_xml(_project())) == {"label": {'Valve "A" & B', "Anomaly"}}

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, exact text, replacement): each replacement is a plausible one-line slip.
 BREAKS = [
-    ("renderer stops masking sensitive fields", "render.py",
+    ("renderer stops masking sensitive fields", "plan_render.py",
      "    if any(s in field for s in SENSITIVE):", "    if False:"),
     ("Label Studio transport stops redacting answers", "ls_http.py",
      'return " ".join(redact(text).split())[:300]', 'return " ".join(text.split())[:300]'),

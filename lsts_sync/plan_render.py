@@ -1,4 +1,5 @@
-"""Render a Plan for humans (Terraform-like text, Markdown) and machines (JSON).
+"""The plan renderer: a Plan for humans (Terraform-like text, Markdown) and machines (JSON).
+(The labeling template's XML is built by ``template.template_xml``.)
 
 Nothing secret is in a Plan (credentials are never read or stored in state), and the renderer
 prints ``(sensitive)`` for any field named like a secret all the same.

@@ -97,7 +97,7 @@ def schema() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--project", "project_name", required=True, help="Name of the Project spec.")
 @click.option("--resolve", is_flag=True, help="Read the data's header for channels: auto (needs S3 access).")
-def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:  # the command's name stays
+def render(paths: tuple[str, ...], project_name: str, resolve: bool) -> None:
     """Print the labeling template (XML) generated for one project."""
     from .template import template_xml
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from .plan import Change, Create, Delete, FieldDiff, Plan, RotateCredentials, Update
 from .state import CorsState, ProjectState, StorageState
+from .template import template_fields
 
 SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-"}
 SENSITIVE = ("token", "secret", "aws_access_key_id", "password")
@@ -125,10 +126,32 @@ JSON_FORMAT_VERSION = 1
 
 
 def _json_diff(change: Update, diff: FieldDiff) -> dict:
-    """A field's change; a template change as the XML text of both sides, not its canonical form."""
+    """A field's change; a template change as the XML text of both sides, not its canonical form,
+    with its field-level changes (``template_changes``)."""
     if diff.field == "label_config":
-        return {"field": "label_config", "old": change.old.label_config, "new": change.new.label_config}
+        return {"field": "label_config", "old": change.old.label_config, "new": change.new.label_config,
+                "template_changes": template_changes(change.old.label_config, change.new.label_config)}
     return {"field": diff.field, "old": diff.old, "new": diff.new}
+
+
+def template_changes(old: str, new: str) -> list[dict]:
+    """Each changed, added or removed element or attribute of a template, as
+    ``{"path": "Channel[vibration].strokeColor", "old": ..., "new": ...}`` (None: absent), in path
+    order. deepdiff compares the two ``template_fields`` maps; a template that does not parse as XML
+    has no field-level changes (its text is in the diff all the same)."""
+    from deepdiff import DeepDiff
+
+    try:
+        before, after = template_fields(old), template_fields(new)
+    except ET.ParseError:
+        return []
+    found = []
+    for kind, items in DeepDiff(before, after, view="tree").items():
+        for item in items:
+            path = ".".join(str(p) for p in item.path(output_format="list"))
+            gone, added = "removed" in kind, "added" in kind
+            found.append({"path": path, "old": None if added else item.t1, "new": None if gone else item.t2})
+    return sorted(found, key=lambda c: c["path"])
 
 
 def plan_to_dict(plan: Plan) -> dict:

@@ -117,3 +117,26 @@ def parses(xml: str) -> bool:
     except ET.ParseError:
         return False
     return True
+
+
+IDENTITY = ("name", "value", "column")  # the attribute that names an element among its siblings
+
+
+def template_fields(xml: str) -> dict[str, dict[str, str]]:
+    """A template as ``{element: {attribute: value}}``, each element keyed by its tag and identity,
+    e.g. ``Channel[vibration]``, ``Label[label/Anomaly]``, ``TimeSeries[ts]``: the shape a field-level
+    diff of two templates reads well in. An element without identity is keyed by tag and position."""
+    fields: dict[str, dict[str, str]] = {}
+
+    def walk(element: ET.Element, parent: str) -> None:
+        for i, child in enumerate(element):
+            ident = next((child.get(a) for a in IDENTITY if child.get(a) is not None), None)
+            tag = child.tag
+            if tag == "Label" and parent:
+                ident = f"{parent}/{ident}"
+            key = f"{tag}[{ident}]" if ident is not None else f"{tag}#{i}"
+            fields[key] = {k: v for k, v in sorted(child.attrib.items())}
+            walk(child, child.get("name") or parent)
+
+    walk(ET.fromstring(xml), "")
+    return fields

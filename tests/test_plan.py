@@ -125,9 +125,15 @@ def test_json_plan_is_versioned_and_shows_templates_as_xml(specs) -> None:
     live = _live_copy(desired)
     key = ("local", "pump-7")
     old = live.projects[key].label_config.replace('value="Maintenance"', 'value="Service"')
+    old = old.replace('strokeColor="#1f77b4" displayFormat=",.2f"', 'strokeColor="red"')
     live.projects[key] = dataclasses.replace(live.projects[key], label_config=old)
     (change,) = json.loads(render_json(build_plan(desired, LiveFacts(live))))["changes"]
     (diff,) = change["diff"]
+    assert diff.pop("template_changes") == [
+        {"path": "Channel[vibration].displayFormat", "old": None, "new": ",.2f"},
+        {"path": "Channel[vibration].strokeColor", "old": "red", "new": "#1f77b4"},
+        {"path": "Label[label/Maintenance]", "old": None, "new": {"background": "#9467bd", "value": "Maintenance"}},
+        {"path": "Label[label/Service]", "old": {"background": "#9467bd", "value": "Service"}, "new": None}]
     assert diff == {"field": "label_config", "old": old, "new": desired.projects[key].label_config}
 
 
@@ -309,3 +315,11 @@ def test_a_sensitive_field_is_never_printed_whatever_the_planner_puts_in_a_diff(
     diff = FieldDiff("aws_secret_access_key", "old-secret-value", "new-secret-value")
     text = render_text(Plan((Update(dataclasses.replace(storage, id=3), storage, (diff,)),)))
     assert "aws_secret_access_key: (sensitive) -> (sensitive)" in text and "secret-value" not in text
+
+
+def test_template_changes_of_an_unreadable_template_are_none_but_its_text_is_kept() -> None:
+    from lsts_sync.plan_render import template_changes
+
+    assert template_changes("<View><broken", "<View/>") == []
+    assert template_changes("<View/>", '<View><Label value="A"/></View>') == [
+        {"path": "Label[A]", "old": None, "new": {"value": "A"}}]

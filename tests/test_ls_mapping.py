@@ -209,3 +209,29 @@ def test_a_storage_body_carries_its_marker_and_only_source_fields_for_a_source()
     target_body = storage_body(target)
     assert target_body["description"] == "managed-by: lsts-sync owner=team-a name=p1/target"
     assert not {"presign", "presign_ttl", "recursive_scan"} & set(target_body)
+
+
+def _recorded(name: str) -> Any:
+    return json.loads((Path(__file__).parent / "data" / "ls" / f"{name}.json").read_text())
+
+
+def test_a_recorded_project_list_page_maps_every_project_with_its_marker() -> None:
+    page = _recorded("projects_page")
+    found = [project_from_json("local", item) for item in page["results"]]
+    assert [(m.owner, m.name, p.id) for m, p in found] == [
+        ("default", "s-7e6687b7", 77), ("default", "s-a7e29e27", 76)]
+    assert all(p.description == "" and p.label_config.startswith("<View>") for _, p in found)
+
+
+def test_recorded_storages_map_every_compared_field() -> None:
+    (source,) = _recorded("import_storages")
+    (target,) = _recorded("export_storages")
+    assert storage_from_json("local", "s-a7e29e27", "source", source) == StorageState(
+        instance="local", project="s-a7e29e27", role="source", bucket="lsts-test-a7e29e27", prefix="data/",
+        region_name="us-east-1", s3_endpoint="http://127.0.0.1:5000", regex_filter=r"data/(?:.*\.csv)$",
+        use_blob_urls=True, presign=True, presign_ttl=60, recursive_scan=False, owner="default", id=67,
+        last_sync="2026-11-23T16:04:54.236671Z")
+    mapped = storage_from_json("local", "s-a7e29e27", "target", target)
+    assert (mapped.id, mapped.bucket, mapped.prefix, mapped.role) == (
+        target["id"], "lsts-test-a7e29e27", "annotations/s-a7e29e27", "target")
+    assert storage_from_json("local", "s-a7e29e27", "target", source) is None  # the marker names the source

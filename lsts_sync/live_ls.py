@@ -8,11 +8,12 @@ payload is an error, never an empty result.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
 
-from .ls_http import LabelStudioHttp
+from .ls_http import HttpError, LabelStudioHttp
 from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, project_from_json, storage_body,
                          storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec
@@ -23,6 +24,7 @@ from .state import ProjectState, StorageState, Usage
 from .stats import RequestStats
 
 ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}
+SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
 STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
 
 
@@ -71,15 +73,22 @@ class LabelStudioInstance:
     def read_usage(self, project: ProjectState) -> Usage:
         """What the project's annotations, drafts and predictions use, from one export of all tasks.
 
-        ``download_all_tasks`` includes tasks that have only drafts; the export expands drafts and
-        carries predictions. A failure or an odd payload raises: the guard fails closed.
+        The plain export (``download_all_tasks``: tasks with only drafts too, drafts expanded) is one
+        read; a server without it (Label Studio Enterprise answers 404) is read through a snapshot
+        with the same content. A failure or an odd payload raises: the guard fails closed.
         """
-        tasks = self._export(project.id, project.name or project.title, download_all_tasks="true")
-        return usage_from_tasks(tasks, project.name or project.title)
+        name = project.name or project.title
+        try:
+            tasks = self._export(project.id, name, download_all_tasks="true")
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            tasks = self._snapshot(project.id, name, all_tasks=True)  # type: ignore[arg-type]
+        return usage_from_tasks(tasks, name)
 
     def export_tasks(self, project_id: int, name: str) -> list[dict]:
-        """Every annotated task of a project with its annotations, in one export request."""
-        tasks = self._export(project_id, name)
+        """Every annotated task of a project with its annotations, from an export snapshot."""
+        tasks = self._snapshot(project_id, name, all_tasks=False)
         if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
             raise MappingError(f"instance {self.spec.name}: the export of project {name} is not a list of tasks")
         return tasks
@@ -87,6 +96,39 @@ class LabelStudioInstance:
     def _export(self, project_id: int | None, name: str, **params: str) -> Any:
         response = self.http.call("GET", f"api/projects/{project_id}/export", f"export project {name}",
                                   params={"exportType": "JSON", **params})
+        return self._decode_export(response, name)
+
+    def _snapshot(self, project_id: int, name: str, *, all_tasks: bool) -> Any:
+        """The snapshot export API: create a snapshot, wait until it is completed, download it as
+        JSON, delete it. Every annotation (cancelled and ground truth too), drafts and predictions
+        in full, annotators by id; with ``all_tasks`` tasks without annotations are in it too."""
+        what = f"export project {name}"
+        body = {"title": "lsts-sync", "task_filter_options": {"only_with_annotations": not all_tasks},
+                "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
+                "serialization_options": {"drafts": {"only_id": False}, "predictions": {"only_id": False},
+                                          "annotations__completed_by": {"only_id": True}}}
+        base = f"api/projects/{project_id}/exports"
+        snapshot = _id(self.http.send_json("POST", f"{base}/", what, body, kind="action"), what)
+        try:
+            self._await_snapshot(f"{base}/{snapshot}", what)
+            response = self.http.call("GET", f"{base}/{snapshot}/download", what, params={"exportType": "JSON"})
+            return self._decode_export(response, name)
+        finally:
+            self.http.call("DELETE", f"{base}/{snapshot}", f"delete the export snapshot of project {name}",
+                           kind="delete")
+
+    def _await_snapshot(self, path: str, what: str) -> None:
+        deadline = time.monotonic() + SNAPSHOT_SECONDS
+        while True:
+            status = self.http.get_json(path, what)
+            state = status.get("status") if isinstance(status, dict) else None
+            if state == "completed":
+                return
+            if state not in ("created", "in_progress") or time.monotonic() > deadline:
+                raise LstsError(f"instance {self.spec.name}: {what}: the snapshot is {state or 'unreadable'}")
+            self.http.sleep(0.5)
+
+    def _decode_export(self, response: httpx.Response, name: str) -> Any:
         try:
             return json.loads(response.content)
         except ValueError:

@@ -104,3 +104,33 @@ def test_export_of_missing_project_touches_nothing(stack_env, bucket, uid, tmp_p
     assert f"project {name} does not exist in instance local yet" in result.stderr
     assert (out / "regions.csv").read_text() == "previous good content\n"
     assert not (out / "labels.csv").exists()
+
+
+def test_export_and_usage_work_where_the_plain_export_is_gone(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    """A server that answers 404 to GET .../export (as Label Studio Enterprise does): export and the
+    label-removal guard both go through the snapshot API, and no snapshot is left behind."""
+    from .faultproxy import FaultProxy
+
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"n-{uid}"
+    specs = write_specs(tmp_path / "specs", bucket, name)
+    add_exports(specs, name, bucket, tmp_path / "out")
+    assert run_cli(["apply", str(specs), "--auto-approve"], stack_env).returncode == 0
+    project = find_project(ls, name)
+    (task,) = ls.tasks.list(project=project.id)
+    ls.annotations.create(id=task.id, result=[region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Maintenance")])
+
+    def rule(method: str, path: str, n: int) -> str:
+        return 'answer 404 {"detail": "Not found."}' if path.endswith("/export") else "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        env = dict(stack_env, LABEL_STUDIO_URL=proxy.url)
+        exported = run_cli(["export", str(specs), "--name", f"{name}-table"], env)
+        write_specs(tmp_path / "specs", bucket, name, labels=("Anomaly",))
+        planned = run_cli(["plan", str(specs)], env)
+    assert exported.returncode == 0, exported.stderr
+    assert "Maintenance" in (tmp_path / "out" / "week-01-regions.csv").read_text()
+    assert planned.returncode == 1 and "Maintenance (label): 1 region(s)" in planned.stdout
+    paths = [p for _, p, _ in proxy.log]
+    assert f"/api/projects/{project.id}/exports/" in paths and any(p.endswith("/download") for p in paths)
+    assert list(ls.projects.exports.list(id=project.id)) == []

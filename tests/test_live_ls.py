@@ -1,0 +1,71 @@
+"""Label Studio operations over a scripted server: the snapshot export API, usage read on any server."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from lsts_sync.errors import LstsError
+from lsts_sync.live_ls import LabelStudioInstance
+from lsts_sync.models import InstanceSpec
+from lsts_sync.state import ProjectState
+
+from .test_ls_http import LEGACY, Server, client, fail, ok
+
+TASKS = [{"id": 1, "data": {"csv": "s3://b/k.csv"}, "annotations": [{"id": 5, "result": [
+    {"from_name": "label", "type": "timeserieslabels", "value": {"start": 1, "end": 2, "timeserieslabels": ["Anomaly"]}}]}]}]
+
+
+def instance(server: Server) -> LabelStudioInstance:
+    spec = InstanceSpec(kind="Instance", name="local", url="http://ls.example", token=LEGACY)
+    return LabelStudioInstance(spec, None, http=client(server)[0])  # type: ignore[arg-type]
+
+
+def download(tasks: list) -> httpx.Response:
+    return httpx.Response(200, content=json.dumps(tasks).encode())
+
+
+def test_export_creates_a_snapshot_waits_downloads_and_deletes_it() -> None:
+    server = Server(ok({"id": 9, "status": "created"}), ok({"id": 9, "status": "in_progress"}),
+                    ok({"id": 9, "status": "completed"}), download(TASKS), httpx.Response(204))
+    assert instance(server).export_tasks(3, "pump-7") == TASKS
+    assert [(r.method, r.url.path) for r in server.requests] == [
+        ("POST", "/api/projects/3/exports/"), ("GET", "/api/projects/3/exports/9"),
+        ("GET", "/api/projects/3/exports/9"), ("GET", "/api/projects/3/exports/9/download"),
+        ("DELETE", "/api/projects/3/exports/9")]
+    body = json.loads(server.requests[0].content)
+    assert body["task_filter_options"] == {"only_with_annotations": True}
+    assert body["annotation_filter_options"] == {"usual": True, "ground_truth": True, "skipped": True}
+    assert body["serialization_options"]["drafts"] == {"only_id": False}
+    assert server.requests[3].url.params["exportType"] == "JSON"
+
+
+def test_a_failed_snapshot_is_an_error_and_is_deleted_all_the_same() -> None:
+    server = Server(ok({"id": 9, "status": "created"}), ok({"id": 9, "status": "failed"}), httpx.Response(204))
+    with pytest.raises(LstsError, match="the snapshot is failed"):
+        instance(server).export_tasks(3, "pump-7")
+    assert server.methods()[-1] == "DELETE"
+
+
+def test_usage_is_read_through_a_snapshot_where_the_plain_export_is_gone() -> None:
+    server = Server(fail(404, "Not found"), ok({"id": 4, "status": "completed"}),
+                    ok({"id": 4, "status": "completed"}), download(TASKS), httpx.Response(204))
+    usage = instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+    assert usage.labels == ((("label", "Anomaly"), 1),)
+    assert json.loads(server.requests[1].content)["task_filter_options"] == {"only_with_annotations": False}
+
+
+def test_usage_on_a_server_with_the_plain_export_is_one_read() -> None:
+    server = Server(download(TASKS))
+    instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+    assert [(r.method, r.url.path, r.url.params.get("download_all_tasks")) for r in server.requests] == [
+        ("GET", "/api/projects/3/export", "true")]
+
+
+def test_other_usage_errors_are_not_papered_over_by_a_snapshot() -> None:
+    server = Server(fail(400, "bad"))
+    with pytest.raises(LstsError, match="HTTP 400"):
+        instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+    assert len(server.requests) == 1

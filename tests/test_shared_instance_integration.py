@@ -97,21 +97,25 @@ def test_labels_of_several_annotations_and_a_draft_are_counted(stack, stack_env,
 
 
 def test_an_export_that_fails_or_is_not_a_list_blocks_the_plan(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
-    """The usage read fails closed: a 404 or an odd payload is one error line, never 'no annotations'."""
+    """The usage read fails closed: a server error, an odd payload, or a snapshot that cannot be
+    downloaded where the plain export is gone is one error line, never 'no annotations'."""
     upload_csvs(s3, bucket, "data/", count=1)
     name = f"u-{uid}"
     assert apply(write_specs(tmp_path / "a", bucket, name), stack_env).returncode == 0
     fewer = write_specs(tmp_path / "b", bucket, name, labels=("Anomaly",))
-    answers = {"404": 'answer 404 {"detail": "Not found."}', "dict": 'answer 200 {"tasks": []}'}
-    for case, answer in answers.items():
-        def rule(method: str, path: str, n: int, answer=answer) -> str:
-            return answer if path.endswith("/export") else "pass"
+    gone = 'answer 404 {"detail": "Not found."}'
+    answers = {"400": {"/export": 'answer 400 {"detail": "bad"}'}, "dict": {"/export": 'answer 200 {"tasks": []}'},
+               "snapshot": {"/export": gone, "/download": gone}}
+    for case, faults in answers.items():
+        def rule(method: str, path: str, n: int, faults=faults) -> str:
+            return next((a for end, a in faults.items() if path.endswith(end)), "pass")
 
         with FaultProxy(stack.ls_url, rule) as proxy:
             result = run_cli(["plan", str(fewer)], dict(stack_env, LABEL_STUDIO_URL=proxy.url))
         assert result.returncode == 1, case
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-        expected = "failed with HTTP 404" if case == "404" else f"export of project {name}: unexpected answer"
+        expected = {"400": "failed with HTTP 400", "dict": f"export of project {name}: unexpected answer",
+                    "snapshot": "failed with HTTP 404"}[case]
         assert expected in result.stderr, result.stderr
         assert "Plan:" not in result.stdout
 
@@ -126,7 +130,7 @@ def test_export_of_a_non_list_payload_keeps_the_previous_file(stack, stack_env, 
     before = (tmp_path / "out" / "regions.csv").read_bytes()
 
     def rule(method: str, path: str, n: int) -> str:
-        return 'answer 200 {"detail": "not a list"}' if path.endswith("/export") else "pass"
+        return 'answer 200 {"detail": "not a list"}' if path.endswith("/download") else "pass"
 
     with FaultProxy(stack.ls_url, rule) as proxy:
         result = run_cli(["export", str(specs)], dict(stack_env, LABEL_STUDIO_URL=proxy.url))

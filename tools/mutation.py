@@ -44,8 +44,8 @@ FIELDS = {"killed": "killed", "survived": "survived", "timeout": "timeout",
 def modules() -> list[str]:
     """Dotted names of the mutated modules, from ``only_mutate`` (glob patterns allowed)."""
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
-    paths = sorted({p for pattern in patterns for p in glob.glob(pattern, root_dir=ROOT) if p.endswith(".py")})
-    return [p.removesuffix(".py").replace("/", ".") for p in paths]
+    paths = [p for pattern in patterns for p in sorted(glob.glob(pattern, root_dir=ROOT)) if p.endswith(".py")]
+    return list(dict.fromkeys(p.removesuffix(".py").replace("/", ".") for p in paths))
 
 
 def run_mutmut(max_children: int, incremental: bool) -> None:
@@ -78,7 +78,9 @@ def summarise(names: list[str], status_by_mutant: dict[str, str]) -> tuple[dict[
             survivors[module].append(mutant)
     summary: dict[str, Row] = {}
     for name, c in counts.items():
-        row: Row = {k: c[k] for k in ["mutants", *FIELDS.values()]} | ({"other": c["other"]} if c["other"] else {})
+        row: Row = {k: c[k] for k in ["mutants", *FIELDS.values()]}
+        if c["other"]:
+            row["other"] = c["other"]
         row["killed_share"] = round(c["killed"] / c["mutants"], 4) if c["mutants"] else None
         summary[name] = row
     return summary, survivors

@@ -7,7 +7,7 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit bench clean browser-install screenshot
+.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit mutation bench clean browser-install screenshot
 
 install: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
@@ -54,8 +54,17 @@ screenshot: install browser-install
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration"
 
+# Mutation testing of the core modules with the unit suite (figures, not a gate; see tools/mutation.py).
+# MUTATION_ARGS="--min-share 0.9" makes it fail under a goal; "--incremental" reuses mutants/.
+MUTATION_ARGS ?=
+mutation: $(BIN)/.mutation-installed
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
+$(BIN)/.mutation-installed: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[test,mutation]'
+	touch $@
+
 bench: install stack-install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info mutants

@@ -411,3 +411,17 @@ def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:
     assert not any(c.action == "predictions" for c in plan.changes)
     assert ["project pump-7 is not a live project of this owner yet: its 2 prediction(s) wait for its tasks; "
             "apply again after this apply imports them"] == [c.message for c in plan.checks if c.name == "predictions"]
+
+
+def test_predictions_come_after_the_template_update_that_adds_their_label(specs) -> None:
+    from lsts_sync.sources import SourceFacts
+    from lsts_sync.state import PredictionSet, TaskPrediction
+
+    wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv", (TaskPrediction("pump-7/a.csv", RA),), (), 1)
+    desired = desired_state(specs, predictions={wanted.key: wanted})
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key],
+                                             label_config=live.projects[key].label_config.replace("Maintenance", "M"))
+    facts = LiveFacts(live, {("local", "pump-7", "source"): SourceFacts(())}, tasks={key: (("pump-7/a.csv", 11),)})
+    assert [c.action for c in build_plan(desired, facts).changes] == ["update", "predictions"]

@@ -28,7 +28,7 @@ from typing import Union
 from .datachecks import DataSample
 from .facts import LiveFacts
 from .sources import SourceFacts
-from .state import CorsState, FieldDiff, ProjectState, State, StorageState, diff_fields
+from .state import CorsState, FieldDiff, PredictionSet, ProjectState, State, StorageState, diff_fields
 from .template import controls, label_values
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -428,8 +428,7 @@ def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[C
     checks: list[Check] = []
     for key, want in sorted(desired.predictions.items()):
         project = facts.state.projects.get((want.instance, want.project))
-        checks.extend(Check("predictions", line.split(": ", 1)[0], line.split(": ", 1)[1], blocking=False)
-                      for line in want.skipped)
+        checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
         if project is None or project.id is None:
             checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
                                 f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
@@ -446,7 +445,7 @@ def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[C
     return steps, checks
 
 
-def _prediction_step(want, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
+def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
     """Compare one PredictionSet with the live predictions of its model version, task by task."""
     project_key = (want.instance, want.project)
     ids: dict[str, list[int]] = {}

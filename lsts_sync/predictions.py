@@ -129,19 +129,19 @@ def _require_columns(header: list[str], spec: PredictionsSpec) -> None:
 
 
 def prediction_set(spec: PredictionsSpec, project: ProjectSpec, shown: str, rows: list[Row]) -> PredictionSet:
-    """The rows as one prediction per source file, and one line per row that was skipped. Pure."""
+    """The rows as one prediction per source file, and why each skipped row was skipped. Pure."""
     regions: dict[str, list[tuple[int, dict, float | None]]] = {}
-    skipped: list[str] = []
+    skipped: list[tuple[int, str]] = []
     seen: dict[tuple[str, str], int] = {}
     for number, row in rows:
         made = region_of(row, spec, project)
         if isinstance(made, str):
-            skipped.append(f"{shown}:{number}: {made}")
+            skipped.append((number, made))
             continue
         key, region, score = made
         first = seen.setdefault((key, region["id"]), number)
         if first != number:
-            skipped.append(f"{shown}:{number}: the same region as row {first}")
+            skipped.append((number, f"the same region as row {first}"))
             continue
         regions.setdefault(key, []).append((number, region, score))
     tasks = tuple(_task(key, found) for key, found in sorted(regions.items()))

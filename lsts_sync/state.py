@@ -169,8 +169,8 @@ class TaskPrediction:
 class PredictionSet:
     """What one Predictions spec declares for ``model_version`` in one project, read from ``file``.
 
-    ``tasks`` is sorted by source key; ``skipped`` holds one ``FILE:ROW: why`` line per row that
-    could not be used; ``rows`` counts every data row read.
+    ``tasks`` is sorted by source key; ``skipped`` holds ``(row, why)`` for each row that could not
+    be used (rows numbered as in the file, the header being row 1); ``rows`` counts every data row read.
     """
 
     instance: str
@@ -179,7 +179,7 @@ class PredictionSet:
     model_version: str
     file: str
     tasks: tuple[TaskPrediction, ...] = ()
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[tuple[int, str], ...] = ()
     rows: int = 0
 
     @property

@@ -395,7 +395,7 @@ def test_two_live_predictions_of_one_version_on_a_task_are_replaced_by_one(specs
 
 
 def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> None:
-    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=(), skipped=("p.csv:9: label 'X' is bad",))
+    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=(), skipped=((9, "label 'X' is bad"),))
     lines = [render_check(c) for c in plan.checks]
     assert lines == ["Warning: p.csv:9: label 'X' is bad",
                      "Warning: p.csv:3: pump-7/b.csv is the source file of no task in project pump-7 (rows 3, 4)",

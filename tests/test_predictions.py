@@ -105,7 +105,7 @@ p/b.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,0.4
     specs = load(tmp_path, body)
     (found,) = load_predictions(specs, FakeS3()).values()
     shown = str(tmp_path / "specs" / "preds" / "p.csv")
-    assert list(found.skipped) == [
+    assert [f"{shown}:{row}: {why}" for row, why in found.skipped] == [
         f"{shown}:5: start 'yesterday' does not parse as time_format '%Y-%m-%d %H:%M:%S' or ISO 8601",
         f"{shown}:6: start '2021-01-01 03:00:00' is after end '2021-01-01 02:00:00'",
         f"{shown}:7: label 'Crack' is not a label of project p (Anomaly, Maintenance)",
@@ -178,8 +178,8 @@ def test_parquet_rows_are_numbered_as_under_a_csv_header_and_timestamps_are_time
     pq.write_table(table, buffer)
     specs = load(tmp_path, buffer.getvalue(), file="preds/p.parquet")
     (found,) = load_predictions(specs, FakeS3()).values()
-    assert found.skipped == (f"{tmp_path / 'specs' / 'preds' / 'p.parquet'}:3: start '2021-01-01 09:00:00' is after "
-                             "end '2021-01-01 08:00:00'",)
+    assert found.skipped == ((3, "start '2021-01-01 09:00:00' is after end '2021-01-01 08:00:00'"),)
+    assert found.file == str(tmp_path / "specs" / "preds" / "p.parquet")
     (task,) = found.tasks
     assert regions(task)[0]["value"]["start"] == "2021-01-01 05:00:00" and task.score == 0.7
 

@@ -31,6 +31,17 @@ def add_predictions(folder: Path, name: str, rows: str, file: str = "predictions
     return folder
 
 
+def parquet(columns: dict[str, list]) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
 def predictions_of(ls, project_id: int) -> dict[int, list]:
     """Task id -> its predictions (model version, id, score, regions as (start, end, label))."""
     found: dict[int, list] = {}
@@ -41,7 +52,7 @@ def predictions_of(ls, project_id: int) -> dict[int, list]:
     return {task: sorted(items) for task, items in found.items()}
 
 
-def test_a_predictions_file_applied_reapplied_then_changed(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+def test_a_predictions_file_applied_reapplied_then_changed_in_s3_as_parquet(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
     upload_csvs(s3, bucket, "data/", count=2)
     name = f"pr-{uid}"
     specs = add_predictions(write_specs(tmp_path / "s", bucket, name), name, ROWS)
@@ -71,8 +82,13 @@ def test_a_predictions_file_applied_reapplied_then_changed(stack_env, s3, ls, bu
     assert third.returncode == 0 and third.stdout.strip().endswith("No changes.")
     assert ", 0 writes)" in third.stderr
 
-    (specs / "predictions" / "detector.csv").write_text(
-        "file,start,end,label,score\ndata/week-01.csv,2021-01-01 00:10:00,2021-01-01 00:25:00,Anomaly,0.95\n")
+    # the detector's next run, as Parquet in the bucket: week 1's region changes, week 2 is no longer flagged
+    s3.put_object(Bucket=bucket, Key="models/detector.parquet", Body=parquet(
+        {"file": ["data/week-01.csv"], "start": ["2021-01-01 00:10:00"], "end": ["2021-01-01 00:25:00"],
+         "label": ["Anomaly"], "score": [0.95]}))
+    text = (specs / "specs.yaml").read_text().replace("file: predictions/detector.csv",
+                                                      f"file: s3://{bucket}/models/detector.parquet")
+    (specs / "specs.yaml").write_text(text)
     plan = run_cli(["plan", str(specs), "--json", "--detailed-exitcode"], stack_env)
     assert plan.returncode == 2, plan.stderr
     (step,) = json.loads(plan.stdout)["changes"]

@@ -28,7 +28,8 @@ from typing import Union
 from .datachecks import DataSample
 from .facts import LiveFacts
 from .sources import SourceFacts
-from .state import CorsState, FieldDiff, PredictionSet, ProjectState, State, StorageState, diff_fields
+from .state import (CorsState, FieldDiff, PredictionSet, ProjectState, State, StorageState, TaskPrediction,
+                    diff_fields)
 from .template import controls, label_values
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -421,9 +422,9 @@ def _cors_changes(desired: State, live: State) -> list[Change]:
 
 def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
     """One SetPredictions per declared model version whose live predictions differ from its file,
-    and the warnings: one per skipped row (``FILE:ROW: why``), per row whose source file is no
-    task, and a count of what was skipped. A project that is not this owner's live project yet
-    gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
+    and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
+    is skipped too), then how many rows were skipped. A project that is not this owner's live
+    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
     steps: list[Change] = []
     checks: list[Check] = []
     for key, want in sorted(desired.predictions.items()):
@@ -438,15 +439,16 @@ def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[C
         checks.extend(unmatched)
         if step.add or step.delete_ids:
             steps.append(step)
-        if want.skipped or unmatched:
-            checks.append(Check("predictions", want.name, f"skipped {len(want.skipped)} of {want.rows} row(s) of "
-                                f"{want.file} (one line each above); {len(unmatched)} source file(s) match no task",
-                                blocking=False))
+        skipped = len(want.skipped) + len(unmatched)
+        if skipped:
+            checks.append(Check("predictions", want.name, f"skipped {skipped} of {want.rows} row(s) of {want.file} "
+                                "(one line each above)", blocking=False))
     return steps, checks
 
 
 def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
-    """Compare one PredictionSet with the live predictions of its model version, task by task."""
+    """Compare one PredictionSet with the live predictions of its model version, task by task;
+    one warning for each row whose source file is no task (yet)."""
     project_key = (want.instance, want.project)
     ids: dict[str, list[int]] = {}
     for source_key, task in facts.tasks.get(project_key, ()):
@@ -459,12 +461,7 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> 
     add, delete, added, replaced, unmatched = [], [], 0, 0, []
     for task_prediction in want.tasks:
         if task_prediction.key not in ids:
-            waits = "is not imported yet (the next sync imports it; apply again)" if task_prediction.key in pending \
-                else "is the source file of no task"
-            unmatched.append(Check("predictions", f"{want.file}:{task_prediction.rows[0]}",
-                                   f"{task_prediction.key} {waits} in project {want.project}"
-                                   + (f" (rows {', '.join(map(str, task_prediction.rows))})"
-                                      if len(task_prediction.rows) > 1 else ""), blocking=False))
+            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending))
             continue
         for task in ids[task_prediction.key]:
             have = live.pop(task, [])
@@ -477,6 +474,13 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> 
     step = SetPredictions(want.instance, want.project, project_id, want.name, want.model_version, tuple(add),
                           tuple(sorted(delete + removed)), added, replaced, len(removed))
     return step, unmatched
+
+
+def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[Check]:
+    """One warning per row whose source file is no task of the project (or not yet: pending)."""
+    why = (f"{task.key} is not a task of project {want.project} yet: the next sync imports it; apply again"
+           if pending else f"no task of project {want.project} was imported from {task.key}")
+    return [Check("predictions", f"{want.file}:{row}", why, blocking=False) for row in task.rows]
 
 
 def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,

@@ -398,12 +398,13 @@ def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> N
     plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=(), skipped=((9, "label 'X' is bad"),))
     lines = [render_check(c) for c in plan.checks]
     assert lines == ["Warning: p.csv:9: label 'X' is bad",
-                     "Warning: p.csv:3: pump-7/b.csv is the source file of no task in project pump-7 (rows 3, 4)",
-                     "Warning: detector: skipped 1 of 4 row(s) of p.csv (one line each above); 1 source file(s) match "
-                     "no task"]
+                     "Warning: p.csv:3: no task of project pump-7 was imported from pump-7/b.csv",
+                     "Warning: p.csv:4: no task of project pump-7 was imported from pump-7/b.csv",
+                     "Warning: detector: skipped 3 of 4 row(s) of p.csv (one line each above)"]
     assert [p.task for p in plan.changes[0].add] == [11] and not plan.blockers
     waiting = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",))
-    assert "pump-7/b.csv is not imported yet (the next sync imports it; apply again)" in waiting.checks[0].message
+    assert waiting.checks[0].message == ("pump-7/b.csv is not a task of project pump-7 yet: the next sync imports it; "
+                                         "apply again")
 
 
 def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:

@@ -11,7 +11,8 @@ from .models import BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, Proje
 
 def spec_schema() -> dict:
     """One schema accepting any of the five kinds, discriminated by ``kind``."""
-    union = Annotated[Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec, PredictionsSpec], Field(discriminator="kind")]
+    kinds = Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec, PredictionsSpec]
+    union = Annotated[kinds, Field(discriminator="kind")]  # type: ignore[valid-type]
     schema = TypeAdapter(union).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "lsts-sync spec document"

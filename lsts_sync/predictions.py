@@ -114,7 +114,7 @@ def parquet_rows(data: bytes) -> tuple[list[str], list[Row]]:
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises its own error types for a file that is not Parquet
-        raise ValueError(f"not a Parquet file ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"not a Parquet file ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
     columns = [str(c) for c in table.column_names]
     return columns, [(i, row) for i, row in enumerate(table.to_pylist(), start=2)]
 

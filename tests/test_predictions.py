@@ -215,3 +215,19 @@ def test_a_project_without_time_format_gets_numbers(tmp_path) -> None:
                                                                      "label": "Anomaly"})])
     assert regions(found.tasks[0])[0]["value"] == {"start": 10, "end": 12.5, "instant": False,
                                                    "timeserieslabels": ["Anomaly"]}
+
+
+def test_a_parquet_file_that_is_not_one_is_one_error_line(tmp_path) -> None:
+    specs = load(tmp_path, b"file,start\n", file="preds/p.parquet")
+    with pytest.raises(LstsError, match=r"file: cannot read .*p.parquet: not a Parquet file \(") as error:
+        load_predictions(specs, FakeS3())
+    assert "\n" not in str(error.value)
+
+
+def test_parquet_without_pyarrow_says_which_extra_to_install(tmp_path, monkeypatch) -> None:
+    import sys
+
+    specs = load(tmp_path, b"", file="preds/p.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were not installed
+    with pytest.raises(LstsError, match=r"reading Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'"):
+        load_predictions(specs, FakeS3())

@@ -29,9 +29,11 @@ stack-status:
 
 stop: stack-down
 
+# The second apply writes the demo's predictions: they attach to tasks, which the first apply's sync imports.
 demo: install stack-up
 	@eval "$$($(STACK) env)" && \
 	  $(BIN)/python tools/demo_data.py --upload $(DEMO_BUCKET) && \
+	  $(BIN)/lsts-sync apply specs --auto-approve && \
 	  $(BIN)/lsts-sync apply specs --auto-approve && \
 	  $(BIN)/lsts-sync plan specs && \
 	  echo && echo "Label Studio: $$LABEL_STUDIO_URL  login: admin@example.com / lsts-sync-local" && \

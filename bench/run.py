@@ -6,7 +6,9 @@
    counts, next to the notebook way (create project, create storage, sync: one call each, sequential);
 3. export: a project with 100,000 labeled regions: download vs transformation time, peak memory;
 4. check: `lsts-sync check` over 1,000 objects of 1 MB (1 GB in all; LSTS_BENCH_CHECK_OBJECTS changes
-   the count) on the local S3 server: throughput in MB/s (goal: at least 50).
+   the count) on the local S3 server: throughput in MB/s (goal: at least 50);
+5. predictions: a file of 2 regions for each of 1,000 tasks of one project: the apply that writes
+   them, a no-op plan, and the apply after a tenth of the file changed, with request counts.
 
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
@@ -31,6 +33,7 @@ from demo_data import week_csv  # noqa: E402
 PROJECTS = 50
 REGIONS = 100_000
 CHECK_OBJECTS = int(os.environ.get("LSTS_BENCH_CHECK_OBJECTS", "1000"))
+PREDICTED_TASKS = 1000
 
 
 def timed(cmd: list[str], env: dict | None = None, repeat: int = 5) -> float:
@@ -220,6 +223,42 @@ labels: [{{value: Anomaly}}]
             "mb_per_s": total / 1e6 / elapsed, "goal_mb_per_s": 50, "summary": result.stderr.strip().splitlines()[-1]}
 
 
+def predictions_csv(tasks: int, shift: int = 0, changed: int = 0) -> str:
+    """Two regions per task's file; the first ``changed`` files get their first region moved by ``shift`` minutes."""
+    rows = ["file,start,end,label,score"]
+    for i in range(tasks):
+        moved = shift if i < changed else 0
+        rows.append(f"pred/{i:04d}.csv,2021-01-01 00:{10 + moved:02d}:00,2021-01-01 00:{20 + moved:02d}:00,Anomaly,0.9")
+        rows.append(f"pred/{i:04d}.csv,2021-01-01 00:40:00,2021-01-01 00:45:00,Maintenance,0.3")
+    return "\n".join(rows) + "\n"
+
+
+def bench_predictions(state, env: dict, tmp: Path) -> dict:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    bucket = f"lsts-bench-pred-{int(time.time())}"
+    s3.create_bucket(Bucket=bucket)
+    body = week_csv(1, minutes=60).encode()
+    for i in range(PREDICTED_TASKS):
+        s3.put_object(Bucket=bucket, Key=f"pred/{i:04d}.csv", Body=body)
+    specs = tmp / "predictions"
+    specs.mkdir()
+    spec = spec_text(bucket, 1, prefix=f"pred{bucket.rsplit('-', 1)[1]}").replace("prefix: p000/", "prefix: pred/")
+    name = spec.split("kind: Project\nname: ", 1)[1].split("\n", 1)[0]
+    (specs / "specs.yaml").write_text(spec + f"---\nkind: Predictions\nname: detector\nproject: {name}\n"
+                                      "model_version: bench-1\nfile: predictions.csv\n")
+    (specs / "predictions.csv").write_text(predictions_csv(PREDICTED_TASKS))
+    cli_stats(["apply", str(specs), "--auto-approve"], env)  # the project and its 1,000 tasks
+    write_s, write_n, write_line = cli_stats(["apply", str(specs), "--auto-approve"], env)
+    noop_s, noop_n, noop_line = cli_stats(["plan", str(specs)], env)
+    (specs / "predictions.csv").write_text(predictions_csv(PREDICTED_TASKS, shift=5, changed=PREDICTED_TASKS // 10))
+    change_s, change_n, change_line = cli_stats(["apply", str(specs), "--auto-approve"], env)
+    return {"tasks": PREDICTED_TASKS, "write_apply_s": write_s, "write_apply_requests": write_line,
+            "noop_plan_s": noop_s, "noop_plan_requests": noop_line,
+            "tenth_changed_apply_s": change_s, "tenth_changed_apply_requests": change_line}
+
+
 def main() -> None:
     reuse = os.environ.get("LSTS_STACK_NAME")
     state = stack_tool.load_state(reuse) if reuse else stack_tool.up("bench")
@@ -232,6 +271,7 @@ def main() -> None:
             results["reconcile_50_projects"] = bench_reconcile(state, env, Path(tmp))
             results["export_100k_regions"] = bench_export(state, env, Path(tmp))
             results["check_every_row"] = bench_check(state, env, Path(tmp))
+            results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
     finally:
         if not reuse:
             stack_tool.down("bench")

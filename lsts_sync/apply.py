@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .live import Connections
 from .operations import Credentials
-from .plan import Change, Create, Delete, Plan, RotateCredentials, Sync, Update
+from .plan import Change, Create, Delete, Plan, RotateCredentials, SetPredictions, Sync, Update
 from .errors import LstsError
 from .secrets import redact
 from .state import CorsState, ProjectState, StorageState
@@ -47,6 +47,8 @@ def describe(step: Change | Sync) -> str:
         return f"sync {step.storage.address}"
     if isinstance(step, RotateCredentials):
         return f"rotate credentials of {step.storage.address}"
+    if isinstance(step, SetPredictions):
+        return f"set {step.address} (+{step.added} ~{step.replaced} -{step.removed})"
     resource = step.old if isinstance(step, Delete) else step.new
     return f"{step.action} {resource.address}"
 
@@ -68,6 +70,8 @@ class _Applier:
         return self._credentials
 
     def run(self, step: Change) -> None:
+        if isinstance(step, SetPredictions):
+            return self._predictions(step)
         if isinstance(step, RotateCredentials):
             ls = self.conn.instances[step.storage.instance]
             return ls.update_storage(step.storage_id, step.storage, self.credentials(step.storage))
@@ -78,6 +82,16 @@ class _Applier:
             self._project(step)
         else:
             self._storage(step)
+
+    def _predictions(self, step: SetPredictions) -> None:
+        """Delete the predictions being replaced or removed, then create the new ones in bulk:
+        a labeler never sees two predictions of one version on a task."""
+        ls = self.conn.instances[step.instance]
+        for prediction_id in step.delete_ids:
+            ls.delete_prediction(prediction_id, step.project)
+        if step.add:
+            ls.create_predictions(step.project_id, step.project, step.model_version,
+                                  [(p.task, p.result, p.score) for p in step.add])
 
     def _project(self, step: Create | Update | Delete) -> None:
         if isinstance(step, Delete):

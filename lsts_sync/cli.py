@@ -153,6 +153,7 @@ def _prepare(specs, options: dict) -> Prepared:
     from .gather import gather
     from .live import Connections
     from .plan import Overrides, build_plan
+    from .predictions import load_predictions
     from .saved_plan import SavedPlan, digest, fingerprint
     from .sources import resolve_channels
 
@@ -165,7 +166,7 @@ def _prepare(specs, options: dict) -> Prepared:
     conn = Connections.open(specs)
     _check_buckets(specs, conn.s3, targets)
     specs = resolve_channels(specs, conn.s3, targets)
-    desired = desired_state(specs, targets)
+    desired = desired_state(specs, targets, load_predictions(specs, conn.s3, targets))
     facts = gather(specs, desired, conn, gathering)
     plan = build_plan(desired, facts, sync_all=gathering.sync_all, prune=gathering.prune, overrides=overrides)
     log.debug("plan built from %d desired and %d live projects", len(desired.projects), len(facts.state.projects))
@@ -174,12 +175,14 @@ def _prepare(specs, options: dict) -> Prepared:
 
 
 def _check_buckets(specs, s3, targets: set[str] | None) -> None:
-    """Every bucket the (targeted) projects use must exist: each missing one is a line at its
-    Bucket spec, all reported at once, and nothing is read from Label Studio or changed."""
+    """Every bucket the (targeted) projects and their predictions files use must exist: each missing
+    one is a line at its Bucket spec, all reported at once, and nothing is read from Label Studio or changed."""
     from .problems import Problem
 
     used = sorted({s.bucket for p in specs.projects.values() if targets is None or p.name in targets
-                   for s in (p.source, p.target) if s is not None})
+                   for s in (p.source, p.target) if s is not None}
+                  | {p.file_bucket for p in specs.predictions.values()
+                     if p.file_bucket and (targets is None or p.project in targets)})
     problems = []
     for bucket in used:
         why = s3.missing(bucket)
@@ -278,6 +281,7 @@ def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) 
     from .gather import gather
     from .live import Connections
     from .plan import build_plan
+    from .predictions import load_predictions
     from .saved_plan import digest, fingerprint, read
     from .sources import resolve_channels
 
@@ -286,10 +290,10 @@ def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) 
     targets = set(options.targets) if options.targets is not None else None
     conn = Connections.open(specs)
     specs = resolve_channels(specs, conn.s3, targets)
-    desired = desired_state(specs, targets)
+    desired = desired_state(specs, targets, load_predictions(specs, conn.s3, targets))
     if digest(desired) != saved.desired_digest:
-        raise LstsError(f"{path}: the specs (or the headers that channels: auto reads) differ from those the plan "
-                        "was made from; run plan again; nothing was changed")
+        raise LstsError(f"{path}: the specs (or the headers that channels: auto reads, or the predictions files) "
+                        "differ from those the plan was made from; run plan again; nothing was changed")
     facts = gather(specs, desired, conn, options)
     if fingerprint(facts, desired) != saved.fingerprint:
         now = build_plan(desired, facts, sync_all=options.sync_all, prune=options.prune, overrides=saved.overrides)

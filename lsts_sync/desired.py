@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from .loader import SpecSet
 from .models import ProjectSpec, SourceSpec, TargetSpec
 from .cors import cors_rule_id, desired_rule
-from .state import CorsState, ProjectState, State, StorageState
+from .state import CorsState, PredictionSet, ProjectState, State, StorageState
 from .template import template_xml
 
 
@@ -32,12 +33,15 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: str, spec: SourceSpec |
                         sync=spec.sync)
 
 
-def desired_state(specs: SpecSet, targets: set[str] | None = None) -> State:
-    """Projects, storages and managed CORS rules that ``specs`` declare.
+def desired_state(specs: SpecSet, targets: set[str] | None = None,
+                  predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> State:
+    """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
+    read from the Predictions specs' files (``predictions.load_predictions``; reading them is I/O,
+    so the caller does it).
 
     ``targets`` limits projects (and the buckets whose CORS they need) to those names.
     """
-    state = State()
+    state = State(predictions=dict(predictions or {}))
     cors_origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
     for project in specs.projects.values():
         if project.source and project.source.presign and project.source.bucket in cors_origins:

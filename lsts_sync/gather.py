@@ -2,8 +2,10 @@
 
 Order of reads: the owner's projects and storages and the buckets' CORS (``read_live``), label usage
 where a change could orphan work (``read_usage``), each desired source's objects and its project's
-tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``) and
-whether the environment's AWS credentials are temporary. Nothing is read after ``build_plan``.
+tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``),
+whether the environment's AWS credentials are temporary, and the predictions of each live project
+that a Predictions spec names (one list per project; its tasks were read once, for its source).
+Nothing is read after ``build_plan``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .live import Connections, read_live, read_usage
 from .loader import SpecSet
 from .errors import LstsError
 from .sources import read_sources
-from .state import State
+from .state import ProjectState, State
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,16 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
     targets = set(options.targets) if options.targets is not None else None
     live = read_live(specs, desired, conn, targets, prune=options.prune)
     live = read_usage(desired, live, conn, prune=options.prune, adopt=options.adopt)
-    sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p),
-                           adopt=options.adopt)
+    read: dict[tuple[str, int | None], list] = {}
+
+    def tasks_of(project: ProjectState) -> list:
+        """A project's tasks, read once: the sources and the predictions both need them."""
+        key = (project.instance, project.id)
+        if key not in read:
+            read[key] = conn.instances[project.instance].read_tasks(project)
+        return read[key]
+
+    sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt)
     samples = ()
     if not options.skip_data_checks:
         reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
@@ -44,7 +54,26 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
                         for name, reason in sorted(reasons.items())
                         if (key := (specs.projects[name].instance, name, "source")) in sources)
     sends = any(s.credentials == "environment" for s in desired.storages.values())
-    return LiveFacts(live, sources, samples, sends and _temporary(conn))
+    tasks, predictions = _predictions(desired, live, conn, tasks_of)
+    return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions)
+
+
+def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tuple[dict, dict]:
+    """Tasks and live predictions (of the declared model versions) of each own live project that
+    a Predictions spec names: one prediction list per project. A project that does not exist yet,
+    or is not this owner's, has nothing to read: predictions wait for its tasks."""
+    versions: dict[tuple[str, str], set[str]] = {}
+    for instance, project, version in desired.predictions:
+        versions.setdefault((instance, project), set()).add(version)
+    tasks, predictions = {}, {}
+    for key, wanted in sorted(versions.items()):
+        project = live.projects.get(key)
+        if project is None:
+            continue
+        tasks[key] = tuple(sorted((t.key, t.id) for t in tasks_of(project) if t.key and t.id is not None))
+        found = conn.instances[project.instance].read_predictions(project)
+        predictions[key] = tuple(sorted((p for p in found if p.model_version in wanted), key=lambda p: p.id))
+    return tasks, predictions
 
 
 def _temporary(conn: Connections) -> bool:

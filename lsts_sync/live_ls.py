@@ -14,18 +14,19 @@ from typing import Any
 import httpx
 
 from .ls_http import HttpError, LabelStudioHttp
-from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, project_from_json, storage_body,
-                         storage_from_json, task_file_from_json, usage_from_tasks)
+from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, prediction_body, prediction_from_json, project_body,
+                         project_from_json, storage_body, storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec
 from .operations import Credentials
 from .errors import LstsError
 from .markers import Marker
-from .state import ProjectState, StorageState, Usage
+from .state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
 from .stats import RequestStats
 
 ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}
 SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
 STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
+PREDICTIONS_PER_REQUEST = 500  # the import API's own batch size (PREDICTION_IMPORT_BATCH_SIZE)
 
 
 class LabelStudioInstance:
@@ -145,7 +146,43 @@ class LabelStudioInstance:
             raise MappingError(f"instance {self.spec.name}: read storage status: unexpected answer")
         return status
 
+    def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
+        """Every prediction of the project, all model versions (``GET /api/predictions/?project=``:
+        one request, a plain list on Label Studio 1.23.2; pages are followed if a server pages it)."""
+        what = f"list predictions of project {project.name}"
+        return [prediction_from_json(item, what)
+                for item in self.http.get_list("api/predictions/", what, project=project.id)]
+
     # -- writes -----------------------------------------------------------------------------
+    def create_predictions(self, project_id: int, name: str, model_version: str,
+                           predictions: list[tuple[int, str, float | None]]) -> int:
+        """Bulk import (``POST /api/projects/{id}/import/predictions``, a list per request, up to
+        ``PREDICTIONS_PER_REQUEST``). After a lost answer a batch is re-sent only if its predictions
+        are not all there (read back by task, result and model version)."""
+        created = 0
+        for start in range(0, len(predictions), PREDICTIONS_PER_REQUEST):
+            batch = predictions[start:start + PREDICTIONS_PER_REQUEST]
+            body = [prediction_body(task, result, score, model_version) for task, result, score in batch]
+            what = f"create {len(batch)} prediction(s) of {model_version} in project {name}"
+
+            def existing(batch: list = batch) -> dict | None:
+                live = {(p.task, p.result) for p in self.read_predictions(ProjectState(self.spec.name, name, "", "", "",
+                                                                                       id=project_id))
+                        if p.model_version == model_version}
+                return {"created": len(batch)} if all((t, canonical_result(json.loads(r))) in live
+                                                      for t, r, _ in batch) else None
+
+            data = self.http.send_json("POST", f"api/projects/{project_id}/import/predictions", what, body,
+                                       kind="create", confirm=existing)
+            if not isinstance(data, dict) or data.get("created") != len(batch):
+                raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer {str(data)[:100]}")
+            created += len(batch)
+        return created
+
+    def delete_prediction(self, prediction_id: int, name: str) -> None:
+        self.http.call("DELETE", f"api/predictions/{prediction_id}/", f"delete prediction {prediction_id} of "
+                       f"project {name}", kind="delete")
+
     def create_project(self, project: ProjectState) -> int:
         def existing() -> int | None:
             return next((p.id for m, p in self.read_projects()

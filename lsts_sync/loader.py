@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .models import KINDS, BucketSpec, ExportSpec, InstanceSpec, ProjectSpec, Spec
+from .models import KINDS, BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec, Spec
 from .problems import FieldPath, Problem
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
@@ -48,10 +48,11 @@ class SpecSet:
     projects: dict[str, ProjectSpec] = field(default_factory=dict)
     exports: dict[str, ExportSpec] = field(default_factory=dict)
     locations: dict[tuple[str, str], SpecLocation] = field(default_factory=dict)
+    predictions: dict[str, PredictionsSpec] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> dict[str, Spec]:
-        return {"Instance": self.instances, "Bucket": self.buckets,
-                "Project": self.projects, "Export": self.exports}[kind]  # type: ignore[return-value]
+        return {"Instance": self.instances, "Bucket": self.buckets, "Project": self.projects,
+                "Export": self.exports, "Predictions": self.predictions}[kind]  # type: ignore[return-value]
 
     @property
     def owner(self) -> str:
@@ -64,7 +65,7 @@ class SpecSet:
 
     def summary(self) -> str:
         return (f"{len(self.instances)} instances, {len(self.buckets)} buckets, "
-                f"{len(self.projects)} projects, {len(self.exports)} exports")
+                f"{len(self.projects)} projects, {len(self.exports)} exports, {len(self.predictions)} predictions")
 
 
 @dataclass
@@ -314,4 +315,29 @@ def check_references(specs: SpecSet) -> list[Problem]:
         missing("Export", name, ("project",), "Project", export.project, specs.projects)
         if export.output_bucket:
             missing("Export", name, ("output",), "Bucket", export.output_bucket, specs.buckets)
+    found.extend(_check_predictions(specs, missing))
+    return found
+
+
+def _check_predictions(specs: SpecSet, missing) -> list[Problem]:
+    """Predictions name a declared project with a source (predictions attach to its imported
+    tasks), an s3:// file's bucket is a Bucket spec (its endpoint and credentials are used), and
+    one model version of one project is declared once."""
+    found: list[Problem] = []
+    seen: dict[tuple[str, str], str] = {}
+    for name, spec in sorted(specs.predictions.items()):
+        location = specs.locations[("Predictions", name)]
+        missing("Predictions", name, ("project",), "Project", spec.project, specs.projects)
+        if spec.file_bucket:
+            missing("Predictions", name, ("file",), "Bucket", spec.file_bucket, specs.buckets)
+        project = specs.projects.get(spec.project)
+        if project is not None and project.source is None:
+            found.append(Problem(location.file, location.line_of(("project",)), f"project {spec.project!r} has no "
+                                 "source: predictions attach to the tasks its source imports", "Predictions", name,
+                                 ("project",)))
+        first = seen.setdefault((spec.project, spec.model_version), name)
+        if first != name:
+            found.append(Problem(location.file, location.line_of(("model_version",)), f"model_version "
+                                 f"{spec.model_version!r} of project {spec.project!r} is already declared by "
+                                 f"Predictions {first!r}", "Predictions", name, ("model_version",)))
     return found

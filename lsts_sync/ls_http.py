@@ -202,7 +202,7 @@ class LabelStudioHttp:
     def get_json(self, path: str, what: str, **params: Any) -> Any:
         return self._json(self.call("GET", path, what, params=params or None), what)
 
-    def send_json(self, method: str, path: str, what: str, body: dict, *, kind: Kind,
+    def send_json(self, method: str, path: str, what: str, body: dict | list, *, kind: Kind,
                   confirm: Callable[[], Any] | None = None) -> Any:
         """A write with a JSON body; returns the decoded answer (or what ``confirm`` found)."""
         response = self.call(method, path, what, kind=kind, confirm=confirm, json=body)

@@ -7,6 +7,7 @@ description, which the canonical state keeps apart.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 
 from .errors import LstsError
 from .markers import Marker, split_marker, with_marker
-from .state import ProjectState, StorageState, Usage
+from .state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
 
 PROJECT_FIELDS = "id,title,description,label_config"
 
@@ -79,10 +80,11 @@ def storage_body(storage: StorageState) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TaskFile:
-    """A task's source object (``None`` for tasks not imported from storage) and creation time."""
+    """A task's source object (``None`` for tasks not imported from storage), creation time and id."""
 
     key: str | None
     created: float
+    id: int | None = None
 
 
 def task_file_from_json(item: Any, what: str) -> TaskFile:
@@ -91,7 +93,25 @@ def task_file_from_json(item: Any, what: str) -> TaskFile:
         created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).timestamp()
     except ValueError:
         raise MappingError(f"{what}: unexpected answer (created_at {item['created_at']!r})") from None
-    return TaskFile(item.get("storage_filename") or None, created)
+    return TaskFile(item.get("storage_filename") or None, created, int(item["id"]))
+
+
+def prediction_from_json(item: Any, what: str) -> LivePrediction:
+    """A listed prediction; its result kept as canonical JSON text, its score as a float (or None)."""
+    item = _require(item, ("id", "task", "model_version", "result"), what)
+    score = item.get("score")
+    if score is not None and not isinstance(score, (int, float)):
+        raise MappingError(f"{what}: unexpected answer (score {score!r})")
+    return LivePrediction(int(item["id"]), int(item["task"]), str(item["model_version"] or ""),
+                          canonical_result(item["result"]), None if score is None else float(score))
+
+
+def prediction_body(task: int, result: str, score: float | None, model_version: str) -> dict[str, Any]:
+    """One item of a bulk prediction import: the task's id, its regions, score and model version."""
+    body: dict[str, Any] = {"task": task, "result": json.loads(result), "model_version": model_version}
+    if score is not None:
+        body["score"] = score
+    return body
 
 
 def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:

@@ -1,4 +1,4 @@
-"""The spec documents: Instance, Bucket, Project and Export.
+"""The spec documents: Instance, Bucket, Project, Export and Predictions.
 
 Every model forbids unknown keys (a typo must not pass silently) and is frozen: specs are values.
 Single-field rules live in field validators so pydantic reports them at the exact field; rules that
@@ -328,10 +328,69 @@ class ExportSpec(Strict):
         return []
 
 
-Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec
+def _check_input(value: str) -> str:
+    """A predictions file: a local path (relative to the spec file) or ``s3://bucket/key``."""
+    if value.startswith("s3://"):
+        bucket, _, key = value[5:].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise ValueError(f"invalid file {value!r}: expected s3://bucket/key")
+    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
+        raise ValueError(f"invalid file {value!r}: expected a local path or s3://bucket/key")
+    return value
+
+
+class PredictionColumns(Strict):
+    """Column names of a predictions file; each defaults to its own key."""
+
+    file: NonEmpty = "file"
+    start: NonEmpty = "start"
+    end: NonEmpty = "end"
+    label: NonEmpty = "label"
+    score: NonEmpty = "score"
+
+
+class PredictionsSpec(Strict):
+    """A model's output, written into a project as Label Studio predictions of ``model_version``.
+
+    ``file`` holds one row per predicted region: the task's source key, start, end, label and an
+    optional score. It is the whole set for that model version in that project: plan adds, replaces
+    and removes that version's predictions to match it, and never touches other versions.
+    """
+
+    kind: Literal["Predictions"]
+    name: Name
+    project: Name
+    model_version: str = Field(min_length=1, max_length=255)
+    file: Annotated[str, AfterValidator(_check_input)]
+    format: Literal["csv", "parquet"] | None = Field(
+        default=None, description="csv or parquet; default: parquet for a name ending .parquet or .pq, else csv")
+    columns: PredictionColumns = Field(default_factory=PredictionColumns)
+
+    @property
+    def file_bucket(self) -> str | None:
+        return self.file[5:].split("/", 1)[0] if self.file.startswith("s3://") else None
+
+    @property
+    def file_format(self) -> str:
+        if self.format:
+            return self.format
+        return "parquet" if self.file.lower().endswith((".parquet", ".pq")) else "csv"
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        names = self.columns.model_dump()
+        seen: dict[str, str] = {}
+        for key, column in names.items():
+            if column in seen:
+                return [(("columns", key), f"column {column!r} is already the {seen[column]} column")]
+            seen[column] = key
+        return []
+
+
+Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
 KINDS: dict[str, type[Strict]] = {
     "Instance": InstanceSpec,
     "Bucket": BucketSpec,
     "Project": ProjectSpec,
     "Export": ExportSpec,
+    "Predictions": PredictionsSpec,
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .markers import Marker
-from .state import CorsState, ProjectState, StorageState, Usage
+from .state import CorsState, LivePrediction, ProjectState, StorageState, Usage
 
 Credentials = tuple[str, str, str | None]  # access key id, secret access key, session token
 
@@ -53,6 +53,16 @@ class LabelStudioOps(Protocol):
         so a sync that finished within the request needs no status read."""
 
     def storage_status(self, storage_id: int) -> dict[str, Any]: ...
+
+    def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
+        """Every prediction of the project (all model versions)."""
+
+    def create_predictions(self, project_id: int, name: str, model_version: str,
+                           predictions: list[tuple[int, str, float | None]]) -> int:
+        """Create ``(task id, result JSON text, score)`` predictions of ``model_version`` in bulk
+        (as few requests as the API allows); returns how many were created."""
+
+    def delete_prediction(self, prediction_id: int, name: str) -> None: ...
 
 
 class S3Ops(Protocol):

@@ -8,7 +8,10 @@ No I/O happens here. Apply executes exactly the steps of the Plan, in this fixed
 2. storage creates and updates - after their project;
 3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
 4. storage deletes     - before their projects (only with --prune);
-5. project deletes     - last, so nothing is left pointing at a deleted project;
+5. project deletes     - so nothing is left pointing at a deleted project;
+6. predictions         - after the template updates, so the labels they carry exist; only on tasks
+                         that exist when planning (a task this apply's sync imports gets its
+                         prediction from the next apply);
 then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
 
 Every step carries the ids it needs: an update or delete has the live resource (with its id), a
@@ -24,7 +27,9 @@ from typing import Union
 
 from .datachecks import DataSample
 from .facts import LiveFacts
-from .state import CorsState, FieldDiff, ProjectState, State, StorageState, diff_fields
+from .sources import SourceFacts
+from .state import (CorsState, FieldDiff, PredictionSet, ProjectState, State, StorageState, TaskPrediction,
+                    diff_fields)
 from .template import controls, label_values
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -33,6 +38,7 @@ MAX_CHANGE_SHARE = 0.3
 MIN_MANAGED = 10
 
 Resource = Union[ProjectState, StorageState, CorsState]
+_NO_SOURCE = SourceFacts(())
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,43 @@ class Sync:
     action = "sync"
 
 
-Change = Union[Create, Update, Delete, RotateCredentials]
+@dataclass(frozen=True)
+class NewPrediction:
+    """A prediction to create on task ``task`` (``result``: canonical JSON text of its regions)."""
+
+    task: int
+    result: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class SetPredictions:
+    """Make one model version's predictions in one live project match its Predictions file:
+    delete ``delete_ids`` (the predictions being replaced or removed), then create ``add`` in bulk.
+
+    ``added`` counts tasks that get a first prediction of this version, ``replaced`` tasks whose
+    prediction changes, ``removed`` predictions on tasks the file no longer names. Only
+    predictions of ``model_version`` in this owner's project are ever in ``delete_ids``.
+    """
+
+    instance: str
+    project: str
+    project_id: int
+    name: str
+    model_version: str
+    add: tuple[NewPrediction, ...] = ()
+    delete_ids: tuple[int, ...] = ()
+    added: int = 0
+    replaced: int = 0
+    removed: int = 0
+    action = "predictions"
+
+    @property
+    def address(self) -> str:
+        return f"predictions {self.project}/{self.model_version}"
+
+
+Change = Union[Create, Update, Delete, RotateCredentials, SetPredictions]
 
 
 @dataclass(frozen=True)
@@ -116,6 +158,8 @@ class Overrides:
 
 def _rank(change: Change) -> int:
     """The fixed order of the module docstring."""
+    if isinstance(change, SetPredictions):
+        return 6
     if isinstance(change, RotateCredentials):
         return 3
     if isinstance(change, Delete):
@@ -146,6 +190,13 @@ class Plan:
         return count
 
     @property
+    def predictions(self) -> dict[str, int]:
+        """Predictions to add, replace and remove, over every SetPredictions step."""
+        steps = [c for c in self.changes if isinstance(c, SetPredictions)]
+        return {"add": sum(s.added for s in steps), "replace": sum(s.replaced for s in steps),
+                "remove": sum(s.removed for s in steps)}
+
+    @property
     def empty(self) -> bool:
         return not self.changes and not self.syncs
 
@@ -153,8 +204,10 @@ class Plan:
         syncs = f" {len(self.syncs)} storage(s) to sync." if self.syncs else ""
         if not self.changes:
             return "No changes." + syncs
-        c = self.counts
-        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + syncs
+        c, p = self.counts, self.predictions
+        predictions = f" Predictions: {p['add']} to add, {p['replace']} to replace, {p['remove']} to remove." \
+            if any(isinstance(change, SetPredictions) for change in self.changes) else ""
+        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions + syncs
 
 
 def _reconcile(desired: dict, live: dict, changes: list, prune: bool) -> None:
@@ -367,6 +420,69 @@ def _cors_changes(desired: State, live: State) -> list[Change]:
     return changes
 
 
+def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
+    """One SetPredictions per declared model version whose live predictions differ from its file,
+    and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
+    is skipped too), then how many rows were skipped. A project that is not this owner's live
+    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
+    steps: list[Change] = []
+    checks: list[Check] = []
+    for key, want in sorted(desired.predictions.items()):
+        project = facts.state.projects.get((want.instance, want.project))
+        checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
+        if project is None or project.id is None:
+            checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
+                                f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
+                                "this apply imports them", blocking=False))
+            continue
+        step, unmatched = _prediction_step(want, project.id, facts)
+        checks.extend(unmatched)
+        if step.add or step.delete_ids:
+            steps.append(step)
+        skipped = len(want.skipped) + len(unmatched)
+        if skipped:
+            checks.append(Check("predictions", want.name, f"skipped {skipped} of {want.rows} row(s) of {want.file} "
+                                "(one line each above)", blocking=False))
+    return steps, checks
+
+
+def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
+    """Compare one PredictionSet with the live predictions of its model version, task by task;
+    one warning for each row whose source file is no task (yet)."""
+    project_key = (want.instance, want.project)
+    ids: dict[str, list[int]] = {}
+    for source_key, task in facts.tasks.get(project_key, ()):
+        ids.setdefault(source_key, []).append(task)
+    live: dict[int, list] = {}
+    for prediction in facts.predictions.get(project_key, ()):
+        if prediction.model_version == want.model_version:
+            live.setdefault(prediction.task, []).append(prediction)
+    pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
+    add, delete, added, replaced, unmatched = [], [], 0, 0, []
+    for task_prediction in want.tasks:
+        if task_prediction.key not in ids:
+            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending))
+            continue
+        for task in ids[task_prediction.key]:
+            have = live.pop(task, [])
+            if len(have) == 1 and (have[0].result, have[0].score) == (task_prediction.result, task_prediction.score):
+                continue
+            added, replaced = added + (not have), replaced + bool(have)
+            delete.extend(p.id for p in have)
+            add.append(NewPrediction(task, task_prediction.result, task_prediction.score))
+    removed = [p.id for found in live.values() for p in found]
+    step = SetPredictions(want.instance, want.project, project_id, want.name, want.model_version, tuple(add),
+                          tuple(sorted(delete + removed)), added, replaced, len(removed))
+    return step, unmatched
+
+
+def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[Check]:
+    """One warning per row whose source file is no task of the project (or not yet: pending)."""
+    why = (f"{task.key} is not a task of project {want.project} yet: the next sync imports it; apply again"
+           if pending else f"no task of project {want.project} was imported from {task.key}")
+    return [Check("predictions", f"{want.file}:{row}", why, blocking=False) for row in task.rows]
+
+
 def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
                overrides: Overrides = Overrides()) -> Plan:
     """Compare ``desired`` with the gathered ``facts`` (live state, sources' objects, data samples,
@@ -385,5 +501,8 @@ def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prun
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
     syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all)
     checks += sync_checks + _data_checks(facts.samples) + _temporary_credentials(changes, facts)
+    prediction_steps, prediction_checks = _predictions(desired, facts)
+    changes += prediction_steps
+    checks += prediction_checks
     changes.sort(key=_rank)
     return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))

@@ -12,11 +12,11 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 
-from .plan import Change, Create, Delete, FieldDiff, Plan, RotateCredentials, Update
+from .plan import Change, Create, Delete, FieldDiff, Plan, RotateCredentials, SetPredictions, Update
 from .state import CorsState, ProjectState, StorageState
 from .template import template_fields
 
-SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-"}
+SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-", "predictions": "~"}
 SENSITIVE = ("token", "secret", "aws_access_key_id", "password")
 
 
@@ -80,6 +80,9 @@ def render_text(plan: Plan) -> str:
         lines.append("lsts-sync will perform these actions:")
         lines.append("")
     for change in plan.changes:
+        if isinstance(change, SetPredictions):
+            lines.append(_predictions_line(change))
+            continue
         lines.append(_headline(change))
         if isinstance(change, Update):
             lines.extend(_diff_lines(change))
@@ -96,6 +99,12 @@ def render_text(plan: Plan) -> str:
         lines.append("")
     lines.append(plan.summary())
     return "\n".join(lines) + "\n"
+
+
+def _predictions_line(step: SetPredictions) -> str:
+    """``~ predictions pump-7/iforest-3 (instance local): 2 to add, 1 to replace, 0 to remove``."""
+    return (f"  {SYMBOL[step.action]} {step.address} (instance {step.instance}): {step.added} to add, "
+            f"{step.replaced} to replace, {step.removed} to remove")
 
 
 def render_other_owners(plan: Plan) -> str:
@@ -158,6 +167,12 @@ def plan_to_dict(plan: Plan) -> dict:
     """The plan for machines; ``format_version`` changes when a field changes meaning or goes away."""
     changes = []
     for change in plan.changes:
+        if isinstance(change, SetPredictions):
+            changes.append({"action": change.action, "address": change.address, "type": "predictions",
+                            "project": change.project, "model_version": change.model_version,
+                            "add": change.added, "replace": change.replaced, "remove": change.removed,
+                            "delete_ids": list(change.delete_ids), "tasks": [p.task for p in change.add]})
+            continue
         resource = change.storage if isinstance(change, RotateCredentials) else \
             change.old if isinstance(change, Delete) else change.new
         entry: dict = {"action": change.action, "address": resource.address,
@@ -169,7 +184,7 @@ def plan_to_dict(plan: Plan) -> dict:
     return {"format_version": JSON_FORMAT_VERSION, "changes": changes,
             "syncs": [{"address": s.storage.address, "reason": s.reason, "pending": s.pending} for s in plan.syncs],
             "checks": [asdict(c) for c in plan.checks], "blocked": bool(plan.blockers),
-            "summary": {**plan.counts, "sync": len(plan.syncs)},
+            "summary": {**plan.counts, "sync": len(plan.syncs), "predictions": plan.predictions},
             "other_owners": dict(plan.other_owners),
             "changed": bool(plan.changes)}
 

@@ -20,15 +20,17 @@ from typing import Any
 from .datachecks import DataSample, Finding
 from .facts import LiveFacts
 from .gather import GatherOptions
-from .plan import Check, Create, Delete, Overrides, Plan, RotateCredentials, Sync, Update
+from .plan import Check, Create, Delete, NewPrediction, Overrides, Plan, RotateCredentials, SetPredictions, Sync, Update
 from .errors import LstsError
 from .sources import SourceFacts
-from .state import CorsState, FieldDiff, ProjectState, State, StorageState, Usage
+from .state import (CorsState, FieldDiff, LivePrediction, PredictionSet, ProjectState, State, StorageState,
+                    TaskPrediction, Usage)
 
 FORMAT_VERSION = 1
 _TYPES = {cls.__name__: cls for cls in (Plan, Create, Update, Delete, RotateCredentials, Sync, Check, FieldDiff,
                                         ProjectState, StorageState, CorsState, Usage, Overrides, GatherOptions,
-                                        LiveFacts, State, SourceFacts, DataSample, Finding)}
+                                        LiveFacts, State, SourceFacts, DataSample, Finding, SetPredictions,
+                                        NewPrediction, PredictionSet, TaskPrediction, LivePrediction)}
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ from typing import Annotated, Union
 
 from pydantic import Field, TypeAdapter
 
-from .models import BucketSpec, ExportSpec, InstanceSpec, ProjectSpec
+from .models import BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec
 
 
 def spec_schema() -> dict:
-    """One schema accepting any of the four kinds, discriminated by ``kind``."""
-    union = Annotated[Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec], Field(discriminator="kind")]
+    """One schema accepting any of the five kinds, discriminated by ``kind``."""
+    kinds = Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec, PredictionsSpec]
+    union = Annotated[kinds, Field(discriminator="kind")]  # type: ignore[valid-type]
     schema = TypeAdapter(union).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "lsts-sync spec document"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .loader import SpecSet
 from .operations import S3Ops
@@ -64,7 +64,7 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
                             "upload data first or list the channels")
         text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
         projects[name] = project.with_channels(read_header(text, project.timeseries.sep))
-    return SpecSet(specs.instances, specs.buckets, projects, specs.exports, specs.locations)
+    return replace(specs, projects=projects)
 
 
 def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,

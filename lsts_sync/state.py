@@ -154,6 +154,60 @@ class CorsState:
 
 
 @dataclass(frozen=True)
+class TaskPrediction:
+    """The prediction one source file's task should carry: ``result`` is the canonical JSON text
+    of its regions (``canonical_result``), ``score`` the task's score (None: no score), ``rows``
+    the file rows it was made from (to name them when no task matches)."""
+
+    key: str
+    result: str
+    score: float | None = None
+    rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PredictionSet:
+    """What one Predictions spec declares for ``model_version`` in one project, read from ``file``.
+
+    ``tasks`` is sorted by source key; ``skipped`` holds ``(row, why)`` for each row that could not
+    be used (rows numbered as in the file, the header being row 1); ``rows`` counts every data row read.
+    """
+
+    instance: str
+    project: str
+    name: str
+    model_version: str
+    file: str
+    tasks: tuple[TaskPrediction, ...] = ()
+    skipped: tuple[tuple[int, str], ...] = ()
+    rows: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.instance, self.project, self.model_version)
+
+
+@dataclass(frozen=True)
+class LivePrediction:
+    """A prediction on a live task, with its ``result`` as canonical JSON text (``canonical_result``)."""
+
+    id: int
+    task: int
+    model_version: str
+    result: str
+    score: float | None = None
+
+
+def canonical_result(result: object) -> str:
+    """One text for a prediction's regions whatever their order or key order: equal results,
+    equal texts (regions sorted by their own canonical JSON)."""
+    if not isinstance(result, list):
+        return json.dumps(result, sort_keys=True, separators=(",", ":"))
+    regions = sorted(json.dumps(r, sort_keys=True, separators=(",", ":")) for r in result)
+    return "[" + ",".join(regions) + "]"
+
+
+@dataclass(frozen=True)
 class State:
     """A whole side of the comparison, keyed by each resource's ``key``."""
 
@@ -169,3 +223,5 @@ class State:
     other_owners: dict[str, int] = field(default_factory=dict)
     # Live only: ids of every resource that carries the same owner+name marker as another (kept: lowest).
     duplicates: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Desired only: every Predictions spec's set, by (instance, project, model_version).
+    predictions: dict[tuple[str, str, str], PredictionSet] = field(default_factory=dict)

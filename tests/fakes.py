@@ -19,7 +19,7 @@ from lsts_sync.ls_mapping import TaskFile
 from lsts_sync.operations import Credentials
 from lsts_sync.cors import canonical_rule
 from lsts_sync.markers import Marker
-from lsts_sync.state import CorsState, ProjectState, StorageState, Usage
+from lsts_sync.state import CorsState, LivePrediction, ProjectState, StorageState, Usage, canonical_result
 
 
 
@@ -51,6 +51,7 @@ class FakeLabelStudio(_Calls):
         self.credentials_sent: dict[int, Credentials | None] = {}
         self.sync_answer: str | None = "completed"  # the status in the sync answer (None: no storage in it)
         self.statuses: dict[int, list[str]] = {}  # statuses storage_status returns, in turn
+        self.predictions: dict[int, tuple[int, LivePrediction]] = {}  # id -> (project id, prediction)
         self._next = 1
 
     def _id(self) -> int:
@@ -83,6 +84,16 @@ class FakeLabelStudio(_Calls):
     def read_usage(self, project: ProjectState) -> Usage:
         self._record(f"read_usage {project.name}")
         return self.usage.get(project.id or 0, Usage(0))
+
+    def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
+        self._record(f"read_predictions {project.name}")
+        return [p for pid, p in self.predictions.values() if pid == project.id]
+
+    def add_prediction(self, project_id: int, task: int, model_version: str, result: list,
+                       score: float | None = None) -> LivePrediction:
+        prediction = LivePrediction(self._id(), task, model_version, canonical_result(result), score)
+        self.predictions[prediction.id] = (project_id, prediction)
+        return prediction
 
     def storage_status(self, storage_id: int) -> dict[str, Any]:
         self._record(f"storage_status {storage_id}")
@@ -117,6 +128,17 @@ class FakeLabelStudio(_Calls):
     def delete_storage(self, storage: StorageState) -> None:
         self._record(f"delete_storage {storage.id}")
         del self.storages[storage.id]  # type: ignore[arg-type]
+
+    def create_predictions(self, project_id: int, name: str, model_version: str,
+                           predictions: list[tuple[int, str, float | None]]) -> int:
+        self._record(f"create_predictions {project_id} {model_version} tasks={','.join(str(t) for t, _, _ in predictions)}")
+        for task, result, score in predictions:
+            self.add_prediction(project_id, task, model_version, json.loads(result), score)
+        return len(predictions)
+
+    def delete_prediction(self, prediction_id: int, name: str) -> None:
+        self._record(f"delete_prediction {prediction_id}")
+        del self.predictions[prediction_id]
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         self._record(f"sync_storage {storage_id}")
@@ -202,6 +224,31 @@ labels: [{{value: Anomaly}}]
 def specs(tmp_path: Path):
     """Two projects on one bucket whose CORS lsts-sync manages (a with a target storage)."""
     (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40))
+    loaded, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    return loaded
+
+
+PREDICTIONS = """\
+---
+kind: Predictions
+name: detector
+project: a
+model_version: iforest-1
+file: predictions.csv
+"""
+PREDICTIONS_CSV = """\
+file,start,end,label,score
+a/1.csv,2024-01-01 00:00:00,2024-01-01 00:01:00,Anomaly,0.8
+a/2.csv,2024-01-01 00:00:00,2024-01-01 00:00:30,Anomaly,0.3
+"""
+
+
+@pytest.fixture
+def predicted_specs(tmp_path: Path):
+    """The two-project specs with a Predictions spec of model iforest-1 for project a (file beside them)."""
+    (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40) + PREDICTIONS)
+    (tmp_path / "predictions.csv").write_text(PREDICTIONS_CSV)
     loaded, problems = load_specs([str(tmp_path)])
     assert not [p for p in problems if p.severity == "error"], problems
     return loaded

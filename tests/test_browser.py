@@ -177,3 +177,27 @@ def test_channels_auto_draws_every_discovered_channel(stack, stack_env, s3, ls, 
     labeler.wait_for_chart(4)
     assert set(columns) <= set(labeler.legends())
     assert labeler.errors() == ""
+
+
+def test_a_prediction_shows_the_labeler_its_predicted_region(stack, stack_env, s3, ls, bucket, uid, tmp_path,
+                                                            labeler) -> None:
+    """A detector's flag is a pre-annotation: the region is drawn on the chart and listed with its
+    score, under a tab named after the model version, ready to be accepted or corrected."""
+    from .test_predictions_integration import add_predictions
+
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"pp-{uid}"
+    specs = add_predictions(write_specs(tmp_path / "a", bucket, name), name,
+                            "file,start,end,label,score\ndata/week-01.csv,2021-01-01 00:10:00,2021-01-01 00:20:00,"
+                            "Anomaly,0.9\n")
+    assert apply(specs, stack_env).returncode == 0  # the project and its task
+    assert "Predictions: 1 to add" in apply(specs, stack_env).stdout
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(2)
+    page = labeler.page
+    page.get_by_text("iforest-1").first.wait_for(timeout=30_000)
+    assert page.locator("g.brushes g.brush rect.selection").count() >= 1  # drawn on the channels
+    regions = " ".join(page.locator(".lsf-outliner").all_inner_texts())
+    assert "Anomaly" in regions and "0.90" in regions
+    assert labeler.errors() == ""

@@ -35,7 +35,7 @@ def test_validate_bad_spec_one_line_no_traceback() -> None:
 def test_schema_is_json_with_all_kinds() -> None:
     result = run("schema")
     schema = json.loads(result.stdout)
-    assert {"InstanceSpec", "BucketSpec", "ProjectSpec", "ExportSpec"} <= set(schema["$defs"])
+    assert {"InstanceSpec", "BucketSpec", "ProjectSpec", "ExportSpec", "PredictionsSpec"} <= set(schema["$defs"])
     assert schema["$defs"]["ProjectSpec"]["additionalProperties"] is False
 
 

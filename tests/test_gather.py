@@ -7,7 +7,7 @@ from lsts_sync.gather import GatherOptions, gather
 from lsts_sync.live import Connections
 from lsts_sync.plan import build_plan
 
-from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
+from .fakes import FakeLabelStudio, FakeS3, predicted_specs, specs  # noqa: F401  (spec fixtures)
 from .test_apply import run
 
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
@@ -73,3 +73,68 @@ def test_temporary_credentials_are_warned_about_only_when_sent(specs) -> None:
     facts = gather(specs, desired, Connections({"local": FakeLabelStudio()}, s3), GatherOptions())
     assert facts.temporary_credentials
     assert [c.name for c in build_plan(desired, facts).checks if not c.blocking] == ["temporary-credentials"]
+
+
+def predicted(specs):
+    """Fakes holding the applied two-project specs whose project a has tasks a/1.csv, a/2.csv."""
+    from lsts_sync.ls_mapping import TaskFile
+    from lsts_sync.predictions import load_predictions
+
+    desired = desired_state(specs, predictions=load_predictions(specs, FakeS3()))
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "a/2.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    conn = Connections({"local": ls}, s3)
+    run(build_plan(desired, gather(specs, desired, conn, GatherOptions())), ls, s3)
+    for pid, (_, project) in ls.projects.items():
+        keys = ["a/1.csv", "a/2.csv"] if project.name == "a" else ["b/1.csv"]
+        ls.tasks[pid] = [TaskFile(key, 2.0, 100 * pid + i) for i, key in enumerate(keys)]
+    ls.calls.clear()
+    s3.calls.clear()
+    return desired, ls, s3, conn
+
+
+def test_predictions_cost_one_read_per_project_and_no_second_task_list(predicted_specs) -> None:
+    desired, ls, s3, conn = predicted(predicted_specs)
+    facts = gather(predicted_specs, desired, conn, GatherOptions())
+    assert ls.calls == ["read_projects", "read_storages a", "read_storages b", "read_tasks a", "read_tasks b",
+                        "read_predictions a"]
+    a = next(p.id for _, p in ls.projects.values() if p.name == "a")
+    assert facts.tasks == {("local", "a"): (("a/1.csv", 100 * a), ("a/2.csv", 100 * a + 1))}
+
+
+def test_only_the_declared_model_versions_are_gathered(predicted_specs) -> None:
+    desired, ls, s3, conn = predicted(predicted_specs)
+    a = next(p.id for _, p in ls.projects.values() if p.name == "a")
+    mine = ls.add_prediction(a, 100 * a, "iforest-1", [])
+    ls.add_prediction(a, 100 * a, "someone-else", [])
+    facts = gather(predicted_specs, desired, conn, GatherOptions())
+    assert facts.predictions == {("local", "a"): (mine,)}
+
+
+def test_predictions_apply_then_plan_nothing_then_a_changed_file_replaces_them(predicted_specs, tmp_path) -> None:
+    from lsts_sync.loader import load_specs
+    from lsts_sync.predictions import load_predictions
+
+    desired, ls, s3, conn = predicted(predicted_specs)
+    a = next(p.id for _, p in ls.projects.values() if p.name == "a")
+    other = ls.add_prediction(a, 100 * a, "someone-else", [{"x": 1}])
+    plan = build_plan(desired, gather(predicted_specs, desired, conn, GatherOptions()))
+    assert plan.summary().endswith("Predictions: 2 to add, 0 to replace, 0 to remove.")
+    ls.calls.clear()
+    run(plan, ls, s3)
+    assert ls.calls == [f"create_predictions {a} iforest-1 tasks={100 * a},{100 * a + 1}"]  # one bulk request
+    assert build_plan(desired, gather(predicted_specs, desired, conn, GatherOptions())).empty
+
+    (tmp_path / "predictions.csv").write_text("file,start,end,label,score\n"
+                                              "a/1.csv,2024-01-01 00:00:00,2024-01-01 00:01:00,Anomaly,0.9\n")
+    specs, _ = load_specs([str(tmp_path)])
+    changed = desired_state(specs, predictions=load_predictions(specs, FakeS3()))
+    plan = build_plan(changed, gather(specs, changed, conn, GatherOptions()))
+    assert plan.summary().endswith("Predictions: 0 to add, 1 to replace, 1 to remove.")
+    old = sorted(pid for pid, (_, p) in ls.predictions.items() if p.model_version == "iforest-1")
+    ls.calls.clear()
+    run(plan, ls, s3)
+    assert ls.calls == [f"delete_prediction {old[0]}", f"delete_prediction {old[1]}",
+                        f"create_predictions {a} iforest-1 tasks={100 * a}"]
+    assert ls.predictions[other.id] == (a, other)  # another model version is never touched
+    assert build_plan(changed, gather(specs, changed, conn, GatherOptions())).empty

@@ -69,3 +69,57 @@ def test_other_usage_errors_are_not_papered_over_by_a_snapshot() -> None:
     with pytest.raises(LstsError, match="HTTP 400"):
         instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
     assert len(server.requests) == 1
+
+
+# -- predictions ----------------------------------------------------------------------------------
+
+def test_predictions_are_created_in_bulk_requests_of_at_most_500() -> None:
+    from lsts_sync.live_ls import PREDICTIONS_PER_REQUEST
+
+    sizes = []
+
+    def created(request: httpx.Request) -> httpx.Response:
+        sizes.append(len(json.loads(request.content)))
+        return ok({"created": sizes[-1]}, 201)
+
+    server = Server(default=created)
+    batch = [(task, '[{"id":"r"}]', 0.5) for task in range(1, 1201)]
+    assert instance(server).create_predictions(3, "pump-7", "m1", batch) == 1200
+    assert sizes == [PREDICTIONS_PER_REQUEST, PREDICTIONS_PER_REQUEST, 200] == [500, 500, 200]
+    assert {(r.method, r.url.path) for r in server.requests} == {("POST", "/api/projects/3/import/predictions")}
+    first = json.loads(server.requests[0].content)[0]
+    assert first == {"task": 1, "result": [{"id": "r"}], "score": 0.5, "model_version": "m1"}
+
+
+def test_a_bulk_create_whose_answer_was_lost_is_not_sent_again_when_it_went_through() -> None:
+    from .test_ls_http import read_timeout
+
+    listed = [{"id": 8, "task": 1, "model_version": "m1", "result": [{"id": "r"}], "score": 0.5}]
+    server = Server(read_timeout, ok(listed))
+    assert instance(server).create_predictions(3, "pump-7", "m1", [(1, '[{"id":"r"}]', 0.5)]) == 1
+    assert [(r.method, r.url.path) for r in server.requests] == [
+        ("POST", "/api/projects/3/import/predictions"), ("GET", "/api/predictions/")]
+
+
+def test_a_bulk_create_that_did_not_go_through_is_sent_again() -> None:
+    from .test_ls_http import read_timeout
+
+    server = Server(read_timeout, ok([]), ok({"created": 1}, 201))
+    assert instance(server).create_predictions(3, "pump-7", "m1", [(1, "[]", None)]) == 1
+    assert server.methods() == ["POST", "GET", "POST"]
+
+
+def test_a_bulk_create_answer_of_another_count_is_an_error() -> None:
+    server = Server(ok({"created": 0}, 201))
+    with pytest.raises(LstsError, match="unexpected answer"):
+        instance(server).create_predictions(3, "pump-7", "m1", [(1, "[]", None)])
+
+
+def test_predictions_are_listed_by_project_and_deleted_by_id() -> None:
+    listed = [{"id": 8, "task": 1, "model_version": "m1", "result": [], "score": None}]
+    server = Server(ok(listed), httpx.Response(204))
+    found = instance(server).read_predictions(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+    assert [(p.id, p.task, p.model_version) for p in found] == [(8, 1, "m1")]
+    assert server.requests[0].url.params["project"] == "3"
+    instance(server).delete_prediction(8, "pump-7")
+    assert (server.requests[1].method, server.requests[1].url.path) == ("DELETE", "/api/predictions/8/")

@@ -235,3 +235,40 @@ def test_recorded_storages_map_every_compared_field() -> None:
     assert (mapped.id, mapped.bucket, mapped.prefix, mapped.role) == (
         target["id"], "lsts-test-a7e29e27", "annotations/s-a7e29e27", "target")
     assert storage_from_json("local", "s-a7e29e27", "target", source) is None  # the marker names the source
+
+
+# -- predictions ----------------------------------------------------------------------------------
+
+def test_a_recorded_prediction_list_maps_to_canonical_predictions() -> None:
+    from lsts_sync.ls_mapping import prediction_from_json
+    from lsts_sync.state import canonical_result
+
+    items = json.loads((DATA / "predictions_list.json").read_text())  # GET /api/predictions/?project= on 1.23.2
+    found = [prediction_from_json(item, "list predictions") for item in items]
+    assert [(p.id, p.task, p.model_version, p.score) for p in found] == [(1, 1, "iforest-1", 0.9),
+                                                                         (2, 2, "iforest-1", 0.7)]
+    assert found[0].result == canonical_result(list(reversed(items[0]["result"])))  # region order does not matter
+
+
+def test_a_prediction_body_carries_the_regions_as_json_and_the_score_only_when_there_is_one() -> None:
+    from lsts_sync.ls_mapping import prediction_body
+
+    assert prediction_body(7, '[{"id":"a"}]', 0.5, "m1") == {"task": 7, "result": [{"id": "a"}], "score": 0.5,
+                                                              "model_version": "m1"}
+    assert "score" not in prediction_body(7, "[]", None, "m1")
+
+
+@pytest.mark.parametrize("item", [{"id": 1, "task": 2, "result": []}, {"id": 1, "task": 2, "result": [],
+                                                                       "model_version": "m", "score": "high"}])
+def test_a_prediction_of_another_shape_is_an_error(item) -> None:
+    from lsts_sync.ls_mapping import prediction_from_json
+
+    with pytest.raises(MappingError, match="list predictions: unexpected answer"):
+        prediction_from_json(item, "list predictions")
+
+
+def test_a_task_file_keeps_its_id() -> None:
+    from lsts_sync.ls_mapping import task_file_from_json
+
+    found = task_file_from_json({"id": 9, "storage_filename": "a.csv", "created_at": "2026-01-01T00:00:00Z"}, "t")
+    assert (found.key, found.id) == ("a.csv", 9)

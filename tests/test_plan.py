@@ -13,7 +13,7 @@ from lsts_sync.desired import desired_state
 from lsts_sync.loader import load_specs
 from lsts_sync.facts import LiveFacts
 from lsts_sync.plan import Create, Delete, Overrides, Plan, Update, build_plan
-from lsts_sync.plan_render import render_json, render_text
+from lsts_sync.plan_render import render_check, render_json, render_text
 from lsts_sync.state import CorsState, ProjectState, State, Usage
 
 SPECS = Path(__file__).parent.parent / "specs"
@@ -323,3 +323,106 @@ def test_template_changes_of_an_unreadable_template_are_none_but_its_text_is_kep
     assert template_changes("<View><broken", "<View/>") == []
     assert template_changes("<View/>", '<View><Label value="A"/></View>') == [
         {"path": "Label[A]", "old": None, "new": {"value": "A"}}]
+
+
+# -- predictions ---------------------------------------------------------------------------------
+RA = '[{"id":"a","value":{"start":"1"}}]'
+RB = '[{"id":"b","value":{"start":"2"}}]'
+
+
+def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12)),
+                      skipped=(), pending=(), live_project=True):
+    """A plan of the example specs, applied, with a Predictions set of model m1 for pump-7."""
+    from lsts_sync.sources import SourceFacts
+    from lsts_sync.state import PredictionSet, TaskPrediction
+
+    wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv",
+                           (TaskPrediction("pump-7/a.csv", RA, 0.9, (2,)), TaskPrediction("pump-7/b.csv", RB, None, (3, 4))),
+                           tuple(skipped), 4)
+    desired = desired_state(specs, predictions={wanted.key: wanted})
+    live = _live_copy(desired)
+    if not live_project:
+        live.projects.clear()
+    sources = {("local", "pump-7", "source"): SourceFacts(tuple(pending), tuple(pending))}
+    facts = LiveFacts(live, sources, tasks={("local", "pump-7"): tuple(tasks)},
+                      predictions={("local", "pump-7"): tuple(live_predictions)})
+    return build_plan(desired, facts)
+
+
+def test_predictions_of_a_file_are_one_bulk_step_on_the_matching_tasks(specs) -> None:
+    from lsts_sync.plan import NewPrediction, SetPredictions
+
+    plan = _predictions_plan(specs)
+    (step,) = plan.changes
+    assert isinstance(step, SetPredictions) and (step.project_id, step.model_version) == (1, "m1")
+    assert step.add == (NewPrediction(11, RA, 0.9), NewPrediction(12, RB, None)) and step.delete_ids == ()
+    assert plan.summary() == ("Plan: 0 to add, 0 to change, 0 to delete. Predictions: 2 to add, 0 to replace, "
+                              "0 to remove.")
+    assert "  ~ predictions pump-7/m1 (instance local): 2 to add, 0 to replace, 0 to remove" in render_text(plan)
+    (entry,) = json.loads(render_json(plan))["changes"]
+    assert (entry["type"], entry["add"], entry["tasks"], entry["delete_ids"]) == ("predictions", 2, [11, 12], [])
+    assert json.loads(render_json(plan))["summary"]["predictions"] == {"add": 2, "replace": 0, "remove": 0}
+
+
+def test_unchanged_predictions_plan_nothing(specs) -> None:
+    from lsts_sync.state import LivePrediction
+
+    plan = _predictions_plan(specs, [LivePrediction(5, 11, "m1", RA, 0.9), LivePrediction(6, 12, "m1", RB, None)])
+    assert plan.empty and plan.summary() == "No changes." and plan.checks == ()
+
+
+def test_a_changed_file_replaces_and_removes_only_its_model_version(specs) -> None:
+    from lsts_sync.plan import NewPrediction
+    from lsts_sync.state import LivePrediction
+
+    live = [LivePrediction(5, 11, "m1", RA, 0.5),  # score changed: replaced
+            LivePrediction(6, 12, "m1", RB, None),  # unchanged
+            LivePrediction(7, 13, "m1", RB, None),  # a task the file no longer names: removed
+            LivePrediction(8, 11, "m0", RB, None), LivePrediction(9, 13, "m0", RA, None)]  # another version
+    plan = _predictions_plan(specs, live, tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12), ("pump-7/c.csv", 13)))
+    (step,) = plan.changes
+    assert step.add == (NewPrediction(11, RA, 0.9),) and step.delete_ids == (5, 7)
+    assert (step.added, step.replaced, step.removed) == (0, 1, 1)
+
+
+def test_two_live_predictions_of_one_version_on_a_task_are_replaced_by_one(specs) -> None:
+    from lsts_sync.state import LivePrediction
+
+    live = [LivePrediction(5, 11, "m1", RA, 0.9), LivePrediction(6, 11, "m1", RA, 0.9),
+            LivePrediction(7, 12, "m1", RB, None)]
+    (step,) = _predictions_plan(specs, live).changes
+    assert [p.task for p in step.add] == [11] and step.delete_ids == (5, 6) and step.replaced == 1
+
+
+def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> None:
+    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=(), skipped=((9, "label 'X' is bad"),))
+    lines = [render_check(c) for c in plan.checks]
+    assert lines == ["Warning: p.csv:9: label 'X' is bad",
+                     "Warning: p.csv:3: no task of project pump-7 was imported from pump-7/b.csv",
+                     "Warning: p.csv:4: no task of project pump-7 was imported from pump-7/b.csv",
+                     "Warning: detector: skipped 3 of 4 row(s) of p.csv (one line each above)"]
+    assert [p.task for p in plan.changes[0].add] == [11] and not plan.blockers
+    waiting = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",))
+    assert waiting.checks[0].message == ("pump-7/b.csv is not a task of project pump-7 yet: the next sync imports it; "
+                                         "apply again")
+
+
+def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:
+    plan = _predictions_plan(specs, live_project=False)
+    assert not any(c.action == "predictions" for c in plan.changes)
+    assert ["project pump-7 is not a live project of this owner yet: its 2 prediction(s) wait for its tasks; "
+            "apply again after this apply imports them"] == [c.message for c in plan.checks if c.name == "predictions"]
+
+
+def test_predictions_come_after_the_template_update_that_adds_their_label(specs) -> None:
+    from lsts_sync.sources import SourceFacts
+    from lsts_sync.state import PredictionSet, TaskPrediction
+
+    wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv", (TaskPrediction("pump-7/a.csv", RA),), (), 1)
+    desired = desired_state(specs, predictions={wanted.key: wanted})
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key],
+                                             label_config=live.projects[key].label_config.replace("Maintenance", "M"))
+    facts = LiveFacts(live, {("local", "pump-7", "source"): SourceFacts(())}, tasks={key: (("pump-7/a.csv", 11),)})
+    assert [c.action for c in build_plan(desired, facts).changes] == ["update", "predictions"]

@@ -16,7 +16,7 @@ from lsts_sync.plan import Overrides, build_plan
 from lsts_sync.errors import LstsError
 from lsts_sync.saved_plan import SavedPlan, decode, encode, fingerprint, read, write
 
-from .fakes import specs  # noqa: F401  (the two-project spec fixture)
+from .fakes import predicted_specs, specs  # noqa: F401  (spec fixtures)
 from .test_gather import applied
 
 
@@ -68,3 +68,22 @@ def test_a_file_that_is_no_saved_plan_is_one_line(tmp_path, body) -> None:
 def test_an_empty_live_side_fingerprints_differently_from_an_applied_one(specs) -> None:
     desired, ls, s3, conn = applied(specs)
     assert fingerprint(LiveFacts(), desired) != fingerprint(gather(specs, desired, conn, GatherOptions()), desired)
+
+
+def test_a_predictions_plan_reads_back_equal_and_moves_with_its_model_versions_only(predicted_specs, tmp_path) -> None:
+    from lsts_sync.saved_plan import digest
+
+    from .test_gather import predicted
+
+    desired, ls, s3, conn = predicted(predicted_specs)
+    facts = gather(predicted_specs, desired, conn, GatherOptions())
+    plan = build_plan(desired, facts)
+    saved = SavedPlan(plan, digest(desired), fingerprint(facts, desired), GatherOptions(), Overrides())
+    assert plan.changes[0].action == "predictions" and desired.predictions
+    write(str(tmp_path / "plan.json"), saved)
+    assert read(str(tmp_path / "plan.json")) == saved and decode(encode(desired)) == desired
+    a = next(p.id for _, p in ls.projects.values() if p.name == "a")
+    ls.add_prediction(a, 100 * a, "someone-else", [])  # another model version: not a dependency
+    assert fingerprint(gather(predicted_specs, desired, conn, GatherOptions()), desired) == saved.fingerprint
+    ls.add_prediction(a, 100 * a, "iforest-1", [])  # the declared one moved: the plan is stale
+    assert fingerprint(gather(predicted_specs, desired, conn, GatherOptions()), desired) != saved.fingerprint

@@ -1,0 +1,233 @@
+"""Predictions files into desired predictions: rows, regions, times, bad rows, unreadable files."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.errors import LstsError
+from lsts_sync.loader import load_specs
+from lsts_sync.predictions import csv_rows, load_predictions, parse_time, prediction_set
+
+from .fakes import FakeS3
+
+SPECS = """\
+kind: Instance
+name: local
+url: http://ls.example:8080
+token: {token}
+---
+kind: Bucket
+name: data
+---
+kind: Project
+name: p
+instance: local
+source: {{bucket: data, prefix: p/}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}, {{value: Maintenance}}]
+---
+kind: Project
+name: n
+instance: local
+source: {{bucket: data, prefix: n/}}
+timeseries: {{time_column: t, channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+---
+kind: Predictions
+name: detector
+project: p
+model_version: iforest-1
+file: {file}
+{extra}
+"""
+
+GOOD = """\
+file,start,end,label,score
+p/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly,0.9
+p/a.csv,2021-01-01T07:00:00Z,2021-01-01 07:00:00,Maintenance,
+p/b.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,0.4
+"""
+
+
+def load(tmp_path: Path, body: str | bytes = GOOD, *, file: str = "preds/p.csv", extra: str = ""):
+    folder = tmp_path / "specs"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "specs.yaml").write_text(SPECS.format(token="f" * 40, file=file, extra=extra))
+    if not file.startswith("s3://"):
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
+        (folder / file).write_bytes(body.encode() if isinstance(body, str) else body)
+    specs, problems = load_specs([str(folder)], env={})
+    assert not [p for p in problems if p.severity == "error"], problems
+    return specs
+
+
+def regions(task) -> list[dict]:
+    return json.loads(task.result)
+
+
+def test_rows_of_one_source_file_become_one_prediction_in_the_template_time_format(tmp_path) -> None:
+    specs = load(tmp_path)
+    (found,) = load_predictions(specs, FakeS3()).values()
+    assert found.key == ("local", "p", "iforest-1") and found.rows == 3 and found.skipped == ()
+    a, b = found.tasks
+    assert (a.key, a.rows, a.score, b.key, b.score) == ("p/a.csv", (2, 3), 0.9, "p/b.csv", 0.4)
+    first, second = sorted(regions(a), key=lambda r: r["value"]["start"])
+    assert first["value"] == {"start": "2021-01-01 05:00:00", "end": "2021-01-01 06:00:00", "instant": False,
+                              "timeserieslabels": ["Anomaly"]}
+    assert (first["from_name"], first["to_name"], first["type"], first["score"]) == ("label", "ts", "timeserieslabels", 0.9)
+    # an ISO time (Z) is written back in the project's format; equal start and end is an instant region
+    assert second["value"]["start"] == second["value"]["end"] == "2021-01-01 07:00:00" and second["value"]["instant"]
+    assert "score" not in second
+
+
+def test_the_same_rows_in_another_order_give_the_same_prediction(tmp_path) -> None:
+    header, *rows = GOOD.splitlines()
+    (one,) = load_predictions(load(tmp_path / "1"), FakeS3()).values()
+    (two,) = load_predictions(load(tmp_path / "2", "\n".join([header, *reversed(rows)]) + "\n"), FakeS3()).values()
+    assert [(t.key, t.result, t.score) for t in one.tasks] == [(t.key, t.result, t.score) for t in two.tasks]
+
+
+def test_bad_rows_are_one_line_each_with_file_and_row_and_the_rest_is_kept(tmp_path) -> None:
+    body = GOOD + """\
+p/c.csv,yesterday,2021-01-01 02:00:00,Anomaly,0.1
+p/c.csv,2021-01-01 03:00:00,2021-01-01 02:00:00,Anomaly,0.1
+p/c.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Crack,0.1
+p/c.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,high
+,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,
+s3://elsewhere/p/c.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,
+p/b.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,0.4
+"""
+    specs = load(tmp_path, body)
+    (found,) = load_predictions(specs, FakeS3()).values()
+    shown = str(tmp_path / "specs" / "preds" / "p.csv")
+    assert [f"{shown}:{row}: {why}" for row, why in found.skipped] == [
+        f"{shown}:5: start 'yesterday' does not parse as time_format '%Y-%m-%d %H:%M:%S' or ISO 8601",
+        f"{shown}:6: start '2021-01-01 03:00:00' is after end '2021-01-01 02:00:00'",
+        f"{shown}:7: label 'Crack' is not a label of project p (Anomaly, Maintenance)",
+        f"{shown}:8: score 'high' is not a number",
+        f"{shown}:9: no source file",
+        f"{shown}:10: s3://elsewhere/p/c.csv is not an object of the source bucket data",
+        f"{shown}:11: the same region as row 4",
+    ]
+    assert found.rows == 10 and [t.key for t in found.tasks] == ["p/a.csv", "p/b.csv"]
+
+
+def test_an_s3_url_in_the_source_bucket_names_its_key(tmp_path) -> None:
+    specs = load(tmp_path, "file,start,end,label\ns3://data/p/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly\n")
+    (found,) = load_predictions(specs, FakeS3()).values()
+    assert [t.key for t in found.tasks] == ["p/a.csv"] and found.tasks[0].score is None
+
+
+def test_columns_can_be_renamed(tmp_path) -> None:
+    body = "key,t0,t1,class,confidence\np/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly,0.5\n"
+    extra = "columns: {file: key, start: t0, end: t1, label: class, score: confidence}"
+    (found,) = load_predictions(load(tmp_path, body, extra=extra), FakeS3()).values()
+    assert [(t.key, t.score) for t in found.tasks] == [("p/a.csv", 0.5)]
+
+
+def test_a_file_in_s3_is_read_through_the_bucket_spec(tmp_path) -> None:
+    specs = load(tmp_path, file="s3://data/models/p.csv")
+    s3 = FakeS3()
+    s3.objects_["data"] = {"models/p.csv": (1.0, GOOD.encode())}
+    (found,) = load_predictions(specs, s3).values()
+    assert s3.calls == ["read_bytes data models/p.csv"] and found.file == "s3://data/models/p.csv"
+    assert len(found.tasks) == 2
+
+
+@pytest.mark.parametrize("body, message", [
+    ("file,begin,end,label\n", "no column 'start' (columns: file, begin, end, label); name them under columns:"),
+    (b"\xff\xfe\x00bad", "not UTF-8 text"),
+])
+def test_a_file_that_cannot_be_used_at_all_is_one_error_line_at_the_spec(tmp_path, body, message) -> None:
+    specs = load(tmp_path, body)
+    with pytest.raises(LstsError) as error:
+        load_predictions(specs, FakeS3())
+    spec_file = tmp_path / "specs" / "specs.yaml"
+    assert str(error.value).startswith(f"{spec_file}:27: Predictions detector: file: cannot read ")
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_missing_file_is_one_error_line(tmp_path) -> None:
+    specs = load(tmp_path)
+    (tmp_path / "specs" / "preds" / "p.csv").unlink()
+    with pytest.raises(LstsError, match=r"specs.yaml:27: Predictions detector: file: cannot read .*p.csv: No such file"):
+        load_predictions(specs, FakeS3())
+
+
+def test_a_missing_s3_object_is_one_error_line(tmp_path) -> None:
+    specs = load(tmp_path, file="s3://data/models/p.csv")
+    s3 = FakeS3()
+    s3.fail("read_bytes", LstsError("bucket data: read s3://data/models/p.csv failed: NoSuchKey"))
+    with pytest.raises(LstsError, match=r"file: cannot read s3://data/models/p.csv: bucket data: .*NoSuchKey"):
+        load_predictions(specs, s3)
+
+
+def test_parquet_rows_are_numbered_as_under_a_csv_header_and_timestamps_are_times(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"file": ["p/a.csv", "p/a.csv"], "start": [datetime(2021, 1, 1, 5), datetime(2021, 1, 1, 9)],
+                      "end": [datetime(2021, 1, 1, 6), datetime(2021, 1, 1, 8)], "label": ["Anomaly", "Anomaly"],
+                      "score": [0.7, None]})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    specs = load(tmp_path, buffer.getvalue(), file="preds/p.parquet")
+    (found,) = load_predictions(specs, FakeS3()).values()
+    assert found.skipped == ((3, "start '2021-01-01 09:00:00' is after end '2021-01-01 08:00:00'"),)
+    assert found.file == str(tmp_path / "specs" / "preds" / "p.parquet")
+    (task,) = found.tasks
+    assert regions(task)[0]["value"]["start"] == "2021-01-01 05:00:00" and task.score == 0.7
+
+
+def test_targets_limit_the_files_read(tmp_path) -> None:
+    specs = load(tmp_path)
+    assert load_predictions(specs, FakeS3(), targets={"n"}) == {}
+
+
+def test_csv_rows_are_numbered_by_their_line_and_blank_lines_skipped() -> None:
+    header, rows = csv_rows(b"\xef\xbb\xbffile, start\n\na,1\n\"b\nc\",2\nd,3\n")
+    assert header == ["file", "start"] and [n for n, _ in rows] == [3, 5, 6] and rows[1][1]["file"] == "b\nc"
+
+
+@pytest.mark.parametrize("value, fmt, expected", [
+    ("2021-01-01 00:00:01", "%Y-%m-%d %H:%M:%S", 1609459201000.0),
+    ("2021-01-01T00:00:01+01:00", "%Y-%m-%d %H:%M:%S", 1609455601000.0),  # ISO with an offset
+    ("2021-01-01T00:00:01", "%Y-%m-%d %H:%M:%S", 1609459201000.0),  # ISO without one: UTC
+    ("1609459201", "%s", 1609459201000.0),
+    ("12.5", None, 12.5),
+    ("2021-01-01", None, None),  # no time_format: the time axis is numbers
+    ("nan", None, None),
+    ("", "%Y", None),
+])
+def test_times_parse_with_the_project_format_then_iso(value, fmt, expected) -> None:
+    assert parse_time(value, fmt) == expected
+
+
+def test_a_project_without_time_format_gets_numbers(tmp_path) -> None:
+    specs = load(tmp_path, extra="")
+    spec = specs.predictions["detector"].model_copy(update={"project": "n"})
+    found = prediction_set(spec, specs.projects["n"], "f.csv", [(2, {"file": "n/a.csv", "start": "10", "end": "12.5",
+                                                                     "label": "Anomaly"})])
+    assert regions(found.tasks[0])[0]["value"] == {"start": 10, "end": 12.5, "instant": False,
+                                                   "timeserieslabels": ["Anomaly"]}
+
+
+def test_a_parquet_file_that_is_not_one_is_one_error_line(tmp_path) -> None:
+    specs = load(tmp_path, b"file,start\n", file="preds/p.parquet")
+    with pytest.raises(LstsError, match=r"file: cannot read .*p.parquet: not a Parquet file \(") as error:
+        load_predictions(specs, FakeS3())
+    assert "\n" not in str(error.value)
+
+
+def test_parquet_without_pyarrow_says_which_extra_to_install(tmp_path, monkeypatch) -> None:
+    import sys
+
+    specs = load(tmp_path, b"", file="preds/p.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were not installed
+    with pytest.raises(LstsError, match=r"reading Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'"):
+        load_predictions(specs, FakeS3())

@@ -30,7 +30,7 @@ def download(tasks: list) -> httpx.Response:
 def test_export_creates_a_snapshot_waits_downloads_and_deletes_it() -> None:
     server = Server(ok({"id": 9, "status": "created"}), ok({"id": 9, "status": "in_progress"}),
                     ok({"id": 9, "status": "completed"}), download(TASKS), httpx.Response(204))
-    assert instance(server).export_tasks(3, "pump-7") == TASKS
+    assert list(instance(server).export_tasks(3, "pump-7")) == TASKS
     assert [(r.method, r.url.path) for r in server.requests] == [
         ("POST", "/api/projects/3/exports/"), ("GET", "/api/projects/3/exports/9"),
         ("GET", "/api/projects/3/exports/9"), ("GET", "/api/projects/3/exports/9/download"),

@@ -503,7 +503,7 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
     conn = Connections.open(specs)
     try:
         written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),
-                              progress=lambda line: click.echo(line, err=True))
+                              progress=lambda line: click.echo(line, err=True), read=conn.s3.read_bytes)
     except ExportFailed as exc:
         click.echo(f"Written: {', '.join(o.output.location for o in exc.written) or 'none'}", err=True)
         click.echo(f"Not written: {', '.join(o.output.location for o in exc.not_written)}", err=True)

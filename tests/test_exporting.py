@@ -171,7 +171,7 @@ def test_writer_sends_s3_urls_to_the_store_and_paths_to_files(tmp_path: Path) ->
 def _run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: Recorder,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     load(tmp_path)
-    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=None)
+    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=SimpleNamespace(read_bytes=None))
     monkeypatch.setattr(Connections, "open", classmethod(lambda cls, specs: conn))
     monkeypatch.setattr(exporting, "writer_for", lambda s3: writer)
     with pytest.raises(SystemExit) as exited:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> li
             start, end = value.get("start"), value.get("end")
             instant = bool(value.get("instant", start is not None and start == end))
             for label in value.get("timeserieslabels") or []:
+                label = sys.intern(label) if type(label) is str else label  # one object per label name
                 rows.append((project, task.get("id"), file, label, start, end, instant,
                              annotation.get("id"), annotator, annotation.get("updated_at")))
     return rows
@@ -115,18 +117,33 @@ class Annotations:
 
 def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str]) -> Annotations:
     """One pass over ``tasks`` (which may be a stream: each task is dropped once read)."""
-    rows: list[tuple] = []
+    columns: list[list] = [[] for _ in COLUMNS]  # column-wise: no tuple per row (memory)
     files: dict[str, str | None] = {}
     for task in tasks:
         if pick_annotations(task, which):
             files[source_file(task)] = source_bucket(task)
-        rows.extend(task_rows(task, project, which, users))
-    return Annotations(regions_frame(rows), files)
+        for column, values in zip(columns, zip(*task_rows(task, project, which, users))):
+            column.extend(values)
+    return Annotations(_sorted(_frame(columns)), files)
+
+
+def _frame(columns: list[list]) -> pd.DataFrame:
+    """A frame of object columns (values as sent: 5 stays 5, not 5.0); each list is emptied as
+    soon as its column is built, so the rows are never held twice over."""
+    data = {}
+    for name, values in zip(COLUMNS, columns):
+        data[name] = pd.Series(values, dtype=object)
+        values.clear()
+    return pd.DataFrame(data)
 
 
 def regions_frame(rows: list[tuple]) -> pd.DataFrame:
     """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
-    frame = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # values as sent: 5 stays 5, not 5.0
+    return _sorted(pd.DataFrame(rows, columns=COLUMNS, dtype=object))
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted by file, start (as numbers when every start is one, else as text), label, task and annotation id."""
     if frame.empty:
         return frame
     numeric = pd.to_numeric(frame["start"], errors="coerce")

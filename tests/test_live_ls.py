@@ -69,3 +69,23 @@ def test_other_usage_errors_are_not_papered_over_by_a_snapshot() -> None:
     with pytest.raises(LstsError, match="HTTP 400"):
         instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b'{"detail": "Not found."}', "is not a JSON list of tasks: expected a JSON array, found '{' at character 0"),
+    (b'[{"id": 1}, 2]', "is not a list of tasks \\(an element is not an object\\)"),
+    (b'[{"id": 1}, {"id"', "is not a JSON list of tasks: invalid JSON"),
+])
+def test_an_export_that_is_not_a_list_of_tasks_fails_closed(payload: bytes, message: str) -> None:
+    server = Server(ok({"id": 9, "status": "completed"}), ok({"id": 9, "status": "completed"}),
+                    httpx.Response(200, content=payload), httpx.Response(204))
+    with pytest.raises(LstsError, match=f"^instance local: the export of project pump-7 {message}"):
+        list(instance(server).export_tasks(3, "pump-7"))
+    assert server.methods()[-1] == "DELETE"
+
+
+def test_usage_through_a_snapshot_that_is_not_a_list_fails_closed() -> None:
+    server = Server(fail(404, "Not found"), ok({"id": 4, "status": "completed"}), ok({"id": 4, "status": "completed"}),
+                    httpx.Response(200, content=b'{"tasks": []}'), httpx.Response(204))
+    with pytest.raises(LstsError, match="is not a JSON list of tasks"):
+        instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))

@@ -249,3 +249,10 @@ def test_parquet_without_pyarrow_is_one_line_saying_what_to_install(monkeypatch:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(LstsError, match=r"^export e: writing Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'$"):
         outputs(export(output="out/dense.parquet"))
+
+
+def test_files_whose_annotations_are_all_empty_are_written_with_empty_labels() -> None:
+    tasks = [task(1, "s3://raw/d/a.csv", ann(1, "2024-01-01T00:00:00Z"))]
+    assert outputs(export(split="{stem}.csv"), tasks=tasks) == {
+        "out/a.csv": "timestamp,v,label\n2021-01-01 00:00:00,1,\n2021-01-01 00:01:00,2,\n2021-01-01 00:02:00,3,\n"}
+    assert outputs(export(), tasks=[task(1, "s3://raw/d/a.csv")]) == {"out/dense.csv": "file,label\n"}

@@ -252,7 +252,9 @@ def bench_export_million(tmp: Path) -> dict:
     """1,000,000 regions (1,000 tasks of 1,000) exported to ``table``: the snapshot downloaded from a
     local server by lsts-sync's transport into a temporary file, then decoded one task at a time,
     flattened, sorted and written as CSV bytes. Goals: transformation at most 10 % of the download;
-    peak memory (tracemalloc) at most 2x the output CSV."""
+    peak memory (tracemalloc, download and transformation) at most 2x the output CSV. The download
+    is wall time (waiting on the network); the transformation is CPU time of this process, which
+    does not count the time other processes on the machine take from it."""
     from lsts_sync.export import outputs_for, read_annotations
     from lsts_sync.live_ls import LabelStudioInstance
     from lsts_sync.loader import load_specs
@@ -267,31 +269,33 @@ def bench_export_million(tmp: Path) -> dict:
     project = specs.projects["pump-7"]
 
     def run() -> tuple[float, float, float, int]:
+        """Wall seconds of the download; process CPU seconds of decode + flatten + sort, and of the CSV."""
         start = time.perf_counter()
         tasks = instance.export_tasks(1, "bench")  # the download, into a temporary file
-        downloaded = time.perf_counter()
-        annotations = read_annotations(tasks, "bench", "latest", {1: "admin@example.com"})  # decode + flatten
-        read = time.perf_counter()
-        (output,) = outputs_for(export, project, annotations.regions)  # sort + CSV
-        return downloaded - start, read - downloaded, time.perf_counter() - read, len(output.data)
+        download = time.perf_counter() - start
+        start = time.process_time()
+        annotations = read_annotations(tasks, "bench", "latest", {1: "admin@example.com"})
+        read = time.process_time() - start
+        start = time.process_time()
+        (output,) = outputs_for(export, project, annotations.regions)
+        return download, read, time.process_time() - start, len(output.data)
 
     try:
-        parse_only = time.perf_counter()
+        decode = time.process_time()
         for _ in instance.export_tasks(1, "bench"):
             pass
-        parse_only = time.perf_counter() - parse_only
-        download_s, read_s, write_s, csv_bytes = run()
+        decode = time.process_time() - decode  # (the in-process server's CPU while downloading included)
+        download_s, read_s, csv_s, csv_bytes = run()
         tracemalloc.start()
         run()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     finally:
         server.close()
-    decode_s = max(parse_only - download_s, 0.0)
-    transform_s = read_s + write_s
+    transform_s = read_s + csv_s
     return {"regions": MILLION, "snapshot_mb": size / 2**20, "download_s": download_s,
-            "decode_s_approx": decode_s, "flatten_s_approx": max(read_s - decode_s, 0.0), "sort_and_csv_s": write_s,
-            "transform_s": transform_s, "transform_to_download": transform_s / download_s, "goal_ratio": 0.10,
+            "decode_cpu_s_at_most": decode, "decode_flatten_sort_cpu_s": read_s, "csv_cpu_s": csv_s,
+            "transform_cpu_s": transform_s, "transform_to_download": transform_s / download_s, "goal_ratio": 0.10,
             "peak_mb": peak / 2**20, "output_csv_mb": csv_bytes / 2**20, "peak_to_output": peak / csv_bytes,
             "goal_peak_to_output": 2.0}
 

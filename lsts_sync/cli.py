@@ -489,7 +489,7 @@ def unlock(paths: tuple[str, ...], lock_id: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--name", "names", multiple=True, metavar="NAME", help="Only these Export specs (repeatable).")
 def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
-    """Write the label CSV outputs that Export specs define.
+    """Write the label outputs (CSV, or Parquet for a .parquet output) that Export specs define.
 
     Everything is downloaded and transformed before the first file is written, so an error
     (unknown project, unreachable instance) leaves every output untouched. If writing one fails,

@@ -5,7 +5,9 @@ Contract:
 - A Project spec's live project is the one whose marker carries the spec set's owner and the
   project's name; of several, the lowest id (as plan keeps it).
 - Each (project, ``annotations`` mode) is downloaded once and each instance's users are read once,
-  however many Export specs use them.
+  however many Export specs use them. The download is read as a stream of tasks (``jsonstream``).
+- ``dense`` exports read their source files from S3 through ``read`` (the Bucket specs' clients),
+  also before anything is written.
 - Everything is downloaded and transformed before the first output is written, so an error while
   reading or transforming (a project not applied yet, an unreachable instance, a time that does not
   parse, split files that clash) leaves every output untouched.

@@ -224,3 +224,28 @@ def test_table_parquet_writes_a_column_of_mixed_types_as_text() -> None:
     assert list(frame["start"]) == ["5", "7"] and list(frame["task_id"]) == [1, 2]
     assert list(frame.columns) == ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id",
                                    "annotator", "updated_at"]
+
+
+def test_read_annotations_pauses_the_collector_and_restores_it_even_on_a_fault() -> None:
+    import gc
+
+    from lsts_sync.export import read_annotations
+
+    seen = []
+
+    def tasks():
+        seen.append(gc.isenabled())
+        yield TASKS[0]
+        raise LstsError("the stream broke")
+
+    assert gc.isenabled()
+    with pytest.raises(LstsError):
+        read_annotations(tasks(), "p", "latest", {})
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        found = read_annotations(iter(TASKS), "p", "latest", {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert dict(found.files) == {"d/a.csv": "b", "d/e.csv": "b"}  # d/b.csv has only a cancelled annotation

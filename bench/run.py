@@ -6,7 +6,10 @@
    counts, next to the notebook way (create project, create storage, sync: one call each, sequential);
 3. export: a project with 100,000 labeled regions: download vs transformation time, peak memory;
 4. check: `lsts-sync check` over 1,000 objects of 1 MB (1 GB in all; LSTS_BENCH_CHECK_OBJECTS changes
-   the count) on the local S3 server: throughput in MB/s (goal: at least 50).
+   the count) on the local S3 server: throughput in MB/s (goal: at least 50);
+5. export of 1,000,000 regions to table through a local snapshot server: transformation vs download,
+   peak memory vs the CSV (goals 10 % and 2x);
+6. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second.
 
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """

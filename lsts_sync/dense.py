@@ -81,10 +81,11 @@ class Times:
 
     def _padded(self, values: pd.Series) -> np.ndarray | None:
         """pandas' own datetime parser where it gives d3's answer for certain: a format of only
-        zero-padded ``%Y %m %d %H %M %S`` and literals, every value of exactly that shape, and not
-        all digits (the UI first reads a number as a number). None otherwise."""
+        zero-padded ``%Y %m %d %H %M %S`` and literals, every value of exactly that shape, not all
+        digits (the UI first reads a number as a number) and no '.' (the UI pads a '.digits' group
+        before d3 parses: ``03.02.2021`` becomes ``03.020.2021``). None otherwise."""
         fmt = self.format or ""
-        if re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt):
+        if re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt) or "." in fmt:
             return None
         shape = "".join(_PADDED.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
         if not values.str.fullmatch(shape).all():

@@ -256,3 +256,12 @@ def test_files_whose_annotations_are_all_empty_are_written_with_empty_labels() -
     assert outputs(export(split="{stem}.csv"), tasks=tasks) == {
         "out/a.csv": "timestamp,v,label\n2021-01-01 00:00:00,1,\n2021-01-01 00:01:00,2,\n2021-01-01 00:02:00,3,\n"}
     assert outputs(export(), tasks=[task(1, "s3://raw/d/a.csv")]) == {"out/dense.csv": "file,label\n"}
+
+
+def test_times_the_labeling_ui_cannot_parse_are_not_labeled_even_where_pandas_could() -> None:
+    from lsts_sync.dense import Times
+
+    # the UI pads the first '.digits' group: 03.02.2021 becomes 03.020.2021, which d3 cannot parse
+    parsed = Times(project("%d.%m.%Y")).column(pd.Series(["03.02.2021", "04.02.2021"]))
+    assert np.isnan(parsed).all()
+    assert Times(project("%Y-%m-%d")).column(pd.Series(["2021-02-03"]))[0] == 1612310400000.0

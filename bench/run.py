@@ -9,6 +9,9 @@
    the count) on the local S3 server: throughput in MB/s (goal: at least 50);
 5. predictions: a file of 2 regions for each of 1,000 tasks of one project: the apply that writes
    them, a no-op plan, and the apply after a tenth of the file changed, with request counts.
+6. export of 1,000,000 regions to table through a local snapshot server: transformation vs download,
+   peak memory vs the CSV (goals 10 % and 2x);
+7. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second.
 
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
@@ -178,6 +181,196 @@ def bench_export(state, env: dict, tmp: Path) -> dict:
             "transform_peak_mb": transform_peak / 2**20, "table_bytes": len(outputs[0].data)}
 
 
+MILLION = 1_000_000
+DENSE_FILES = int(os.environ.get("LSTS_BENCH_DENSE_FILES", "100"))
+DENSE_ROWS = 100_000
+
+
+def snapshot_json(path: Path, tasks: int, per_task: int) -> int:
+    """A Label Studio export snapshot (JSON) of ``tasks`` tasks with one annotation of ``per_task``
+    regions each, shaped as Label Studio 1.23.2 writes them; written piece by piece. Returns its size."""
+    with open(path, "w") as out:
+        out.write("[")
+        for t in range(tasks):
+            result = ",".join(json.dumps({
+                "id": f"r{t}x{j}", "type": "timeserieslabels", "origin": "manual", "to_name": "ts", "from_name": "label",
+                "value": {"start": f"2021-01-01 {j // 3600 % 24:02d}:{j // 60 % 60:02d}:{j % 60:02d}",
+                          "end": f"2021-01-01 {(j + 30) // 3600 % 24:02d}:{(j + 30) // 60 % 60:02d}:{(j + 30) % 60:02d}",
+                          "instant": False, "timeserieslabels": ["Anomaly" if j % 3 else "Maintenance"]}})
+                for j in range(per_task))
+            out.write(("," if t else "") + json.dumps({
+                "id": t + 1, "data": {"csv": f"s3://lsts-demo/bench/f{t:04d}.csv"}, "meta": {}, "predictions": [],
+                "drafts": [], "created_at": "2024-01-01T00:00:00.000000Z", "updated_at": "2024-01-01T00:00:00.000000Z",
+                "inner_id": t + 1, "total_annotations": 1, "cancelled_annotations": 0,
+                "annotations": [{"id": t + 1, "completed_by": 1, "was_cancelled": False, "ground_truth": False,
+                                 "created_at": "2024-01-01T00:00:00.000000Z", "updated_at": "2024-01-01T00:00:00.000000Z",
+                                 "lead_time": 12.5, "result": "RESULT"}]}).replace('"RESULT"', f"[{result}]"))
+        out.write("]")
+    return path.stat().st_size
+
+
+class SnapshotServer:
+    """A local HTTP server answering the snapshot export API (create, status, download, delete) with
+    one file, so the 1M-region export runs through lsts-sync's own transport and parser."""
+
+    def __init__(self, path: Path):
+        import shutil
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def answer(self, status: int, body: bytes = b"{}", kind: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.answer(201, b'{"id": 1, "status": "created"}')
+
+            def do_DELETE(self) -> None:
+                self.answer(204, b"")
+
+            def do_GET(self) -> None:
+                if not self.path.split("?")[0].endswith("/download"):
+                    return self.answer(200, b'{"id": 1, "status": "completed"}')
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(path.stat().st_size))
+                self.end_headers()
+                with open(path, "rb") as body:
+                    shutil.copyfileobj(body, self.wfile, 1 << 20)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def bench_export_million(tmp: Path) -> dict:
+    """1,000,000 regions (1,000 tasks of 1,000) exported to ``table``: the snapshot downloaded from a
+    local server by lsts-sync's transport into a temporary file, then decoded one task at a time,
+    flattened, sorted and written as CSV bytes. Goals: transformation at most 10 % of the download;
+    peak memory (tracemalloc, download and transformation) at most 2x the output CSV. The download
+    is wall time (waiting on the network); the transformation is CPU time of this process, which
+    does not count the time other processes on the machine take from it."""
+    from lsts_sync.export import outputs_for, read_annotations
+    from lsts_sync.live_ls import LabelStudioInstance
+    from lsts_sync.loader import load_specs
+    from lsts_sync.models import ExportSpec
+    from lsts_sync.stats import RequestStats
+
+    size = snapshot_json(tmp / "snapshot.json", 1000, MILLION // 1000)
+    server = SnapshotServer(tmp / "snapshot.json")
+    specs, _ = load_specs([str(ROOT / "specs")], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    instance = LabelStudioInstance(specs.instances["local"].model_copy(update={"url": server.url}), RequestStats())
+    export = ExportSpec(kind="Export", name="bench", project="pump-7", output=str(tmp / "regions.csv"))
+    project = specs.projects["pump-7"]
+
+    def run() -> tuple[float, float, float, int]:
+        """Wall seconds of the download; process CPU seconds of decode + flatten + sort, and of the CSV."""
+        start = time.perf_counter()
+        tasks = instance.export_tasks(1, "bench")  # the download, into a temporary file
+        download = time.perf_counter() - start
+        start = time.process_time()
+        annotations = read_annotations(tasks, "bench", "latest", {1: "admin@example.com"})
+        read = time.process_time() - start
+        start = time.process_time()
+        (output,) = outputs_for(export, project, annotations.regions)
+        return download, read, time.process_time() - start, len(output.data)
+
+    try:
+        decode = time.process_time()
+        for _ in instance.export_tasks(1, "bench"):
+            pass
+        decode = time.process_time() - decode  # (the in-process server's CPU while downloading included)
+        download_s, read_s, csv_s, csv_bytes = run()
+        tracemalloc.start()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        server.close()
+    transform_s = read_s + csv_s
+    return {"regions": MILLION, "snapshot_mb": size / 2**20, "download_s": download_s,
+            "decode_cpu_s_at_most": decode, "decode_flatten_sort_cpu_s": read_s, "csv_cpu_s": csv_s,
+            "transform_cpu_s": transform_s, "transform_to_download": transform_s / download_s, "goal_ratio": 0.10,
+            "peak_mb": peak / 2**20, "output_csv_mb": csv_bytes / 2**20, "peak_to_output": peak / csv_bytes,
+            "goal_peak_to_output": 2.0}
+
+
+def dense_csv(rows: int, offset: int) -> bytes:
+    """``rows`` seconds of a two-channel series starting ``offset`` seconds into 2021."""
+    import numpy as np
+    import pandas as pd
+
+    stamps = pd.date_range("2021-01-01", periods=rows, freq="s") + pd.Timedelta(seconds=offset)
+    frame = pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+                          "vibration": np.round(np.sin(np.arange(rows) / 50) + 2, 3),
+                          "temperature": np.round(np.arange(rows) % 97 / 7 + 40, 2)})
+    return frame.to_csv(index=False, lineterminator="\n").encode()
+
+
+def bench_dense(state, env: dict, tmp: Path) -> dict:
+    """``dense`` over DENSE_FILES files of 100,000 rows (100 regions each, some overlapping, some
+    instants), read from the stack's S3 server in parallel, split into one CSV per file. Rows/s with
+    the S3 reads, and of the transformation alone (files already in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    from lsts_sync.dense import dense_outputs
+    from lsts_sync.export import read_annotations
+    from lsts_sync.live_s3 import S3Buckets
+    from lsts_sync.models import BucketSpec, ExportSpec
+    from lsts_sync.loader import load_specs
+    from lsts_sync.stats import RequestStats
+
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    bucket = f"lsts-dense-{int(time.time())}"
+    s3.create_bucket(Bucket=bucket)
+    body = dense_csv(DENSE_ROWS, 0)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"dense/{i:03d}.csv", Body=body), range(DENSE_FILES)))
+
+    def stamp(second: int) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(1609459200 + second))
+
+    regions = [{"type": "timeserieslabels", "value": {
+        "start": stamp(j * 997), "end": stamp(j * 997 + (0 if j % 10 == 0 else 1500)), "instant": j % 10 == 0,
+        "timeserieslabels": ["Anomaly" if j % 2 else "Maintenance"]}} for j in range(100)]
+    tasks = [{"id": i, "data": {"csv": f"s3://{bucket}/dense/{i:03d}.csv"},
+              "annotations": [{"id": i, "updated_at": "2024-01-01T00:00:00Z", "result": regions}]}
+             for i in range(DENSE_FILES)]
+    annotations = read_annotations(tasks, "bench", "latest", {})
+    specs, _ = load_specs([str(ROOT / "specs")], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    export = ExportSpec(kind="Export", name="dense", project="pump-7", format="dense", split="{stem}-dense.csv",
+                        output=str(tmp / "dense" / "x"))
+    buckets = {bucket: BucketSpec(kind="Bucket", name=bucket, endpoint_url=state.s3_url)}
+    store = S3Buckets(buckets, RequestStats())
+    rows = DENSE_ROWS * DENSE_FILES
+
+    start = time.perf_counter()
+    outputs = dense_outputs(export, specs.projects["pump-7"], annotations, store.read_bytes, buckets, lambda l: None)
+    with_s3 = time.perf_counter() - start
+    assert sum(o.rows for o in outputs) == rows
+    out_bytes = sum(len(o.data) for o in outputs)
+    del outputs
+    start = time.perf_counter()
+    dense_outputs(export, specs.projects["pump-7"], annotations, lambda b, k: body, buckets, lambda l: None)
+    in_memory = time.perf_counter() - start
+    return {"files": DENSE_FILES, "rows": rows, "source_mb": len(body) * DENSE_FILES / 2**20,
+            "output_mb": out_bytes / 2**20, "seconds_with_s3": with_s3, "rows_per_s_with_s3": rows / with_s3,
+            "seconds_in_memory": in_memory, "rows_per_s_in_memory": rows / in_memory}
+
+
 def one_megabyte_csv() -> bytes:
     """About 1 MB of a well-formed time series: one row per second, two channels."""
     lines = ["timestamp,vibration,temperature"]
@@ -270,6 +463,8 @@ def main() -> None:
             results["startup"] = bench_startup(Path(tmp))
             results["reconcile_50_projects"] = bench_reconcile(state, env, Path(tmp))
             results["export_100k_regions"] = bench_export(state, env, Path(tmp))
+            results["export_1m_regions_table"] = bench_export_million(Path(tmp))
+            results["export_dense"] = bench_dense(state, env, Path(tmp))
             results["check_every_row"] = bench_check(state, env, Path(tmp))
             results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
     finally:

@@ -493,7 +493,7 @@ def unlock(paths: tuple[str, ...], lock_id: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--name", "names", multiple=True, metavar="NAME", help="Only these Export specs (repeatable).")
 def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
-    """Write the label CSV outputs that Export specs define.
+    """Write the label outputs (CSV, or Parquet for a .parquet output) that Export specs define.
 
     Everything is downloaded and transformed before the first file is written, so an error
     (unknown project, unreachable instance) leaves every output untouched. If writing one fails,
@@ -507,7 +507,7 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...]) -> None:
     conn = Connections.open(specs)
     try:
         written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),
-                              progress=lambda line: click.echo(line, err=True))
+                              progress=lambda line: click.echo(line, err=True), read=conn.s3.read_bytes)
     except ExportFailed as exc:
         click.echo(f"Written: {', '.join(o.output.location for o in exc.written) or 'none'}", err=True)
         click.echo(f"Not written: {', '.join(o.output.location for o in exc.not_written)}", err=True)

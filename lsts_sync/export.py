@@ -11,10 +11,13 @@ count.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import os
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -36,6 +39,14 @@ def source_file(task: dict) -> str:
     if url.startswith("s3://"):
         return url[5:].split("/", 1)[1] if "/" in url[5:] else ""
     return url
+
+
+def source_bucket(task: dict) -> str | None:
+    """The bucket of a task's ``s3://bucket/key`` data URL, else None."""
+    url = str((task.get("data") or {}).get(DATA_KEY) or "")
+    if not url.startswith("s3://") or "/" not in url[5:]:
+        return None
+    return url[5:].split("/", 1)[0] or None
 
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -68,32 +79,89 @@ def _annotator(annotation: dict, users: dict[int, str]) -> str:
     return users.get(who, str(who)) if who is not None else ""
 
 
+def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> list[tuple]:
+    """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS`` order."""
+    rows: list[tuple] = []
+    file = source_file(task)
+    for annotation in pick_annotations(task, which):
+        annotator = _annotator(annotation, users)
+        for region in annotation.get("result") or []:
+            if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
+                continue
+            value = region.get("value")
+            if not isinstance(value, dict):
+                continue
+            start, end = value.get("start"), value.get("end")
+            instant = bool(value.get("instant", start is not None and start == end))
+            for label in value.get("timeserieslabels") or []:
+                label = sys.intern(label) if type(label) is str else label  # one object per label name
+                rows.append((project, task.get("id"), file, label, start, end, instant,
+                             annotation.get("id"), annotator, annotation.get("updated_at")))
+    return rows
+
+
 def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
             users: dict[int, str] | None = None) -> list[tuple]:
     """One row per label of every time-series region, in ``COLUMNS`` order."""
-    users = users or {}
-    rows: list[tuple] = []
-    for task in tasks:
-        file = source_file(task)
-        for annotation in pick_annotations(task, which):
-            annotator = _annotator(annotation, users)
-            for region in annotation.get("result") or []:
-                if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
-                    continue
-                value = region.get("value")
-                if not isinstance(value, dict):
-                    continue
-                start, end = value.get("start"), value.get("end")
-                instant = bool(value.get("instant", start is not None and start == end))
-                for label in value.get("timeserieslabels") or []:
-                    rows.append((project, task.get("id"), file, label, start, end, instant,
-                                 annotation.get("id"), annotator, annotation.get("updated_at")))
-    return rows
+    return [row for task in tasks for row in task_rows(task, project, which, users or {})]
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """What a project's counted annotations say: ``regions`` (``regions_frame``) and ``files``,
+    the source file (``source_file``) of every task with a counted annotation, even one without
+    regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
+    the bucket it came from (None: the task's data is not an ``s3://`` URL)."""
+
+    regions: pd.DataFrame
+    files: Mapping[str, str | None]
+
+
+def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str]) -> Annotations:
+    """One pass over ``tasks`` (which may be a stream: each task is dropped once read).
+
+    The cyclic garbage collector is paused meanwhile: decoded JSON holds no reference cycles, and
+    with a million regions the collector would scan the growing columns again and again (a quarter
+    of the time)."""
+    columns: list[list] = [[] for _ in COLUMNS]  # column-wise: no tuple per row (memory)
+    files: dict[str, str | None] = {}
+    with _collector_paused():
+        for task in tasks:
+            if pick_annotations(task, which):
+                files[source_file(task)] = source_bucket(task)
+            for column, values in zip(columns, zip(*task_rows(task, project, which, users))):
+                column.extend(values)
+    return Annotations(_sorted(_frame(columns)), files)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _frame(columns: list[list]) -> pd.DataFrame:
+    """A frame of object columns (values as sent: 5 stays 5, not 5.0); each list is emptied as
+    soon as its column is built, so the rows are never held twice over."""
+    data = {}
+    for name, values in zip(COLUMNS, columns):
+        data[name] = pd.Series(values, dtype=object)
+        values.clear()
+    return pd.DataFrame(data)
 
 
 def regions_frame(rows: list[tuple]) -> pd.DataFrame:
     """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
-    frame = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # values as sent: 5 stays 5, not 5.0
+    return _sorted(pd.DataFrame(rows, columns=COLUMNS, dtype=object))
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted by file, start (as numbers when every start is one, else as text), label, task and annotation id."""
     if frame.empty:
         return frame
     numeric = pd.to_numeric(frame["start"], errors="coerce")
@@ -127,9 +195,38 @@ def lookout_frame(frame: pd.DataFrame, export: ExportSpec, project: ProjectSpec)
 
 
 def to_csv(frame: pd.DataFrame, header: bool) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, header=header, index=False, lineterminator="\n")
-    return buffer.getvalue().encode()
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, header=header, index=False, lineterminator="\n", encoding="utf-8")
+    return buffer.getvalue()
+
+
+PARQUET_SUFFIX = ".parquet"
+NEEDS_PYARROW = "writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
+
+
+def is_parquet(location: str) -> bool:
+    return location.lower().endswith(PARQUET_SUFFIX)
+
+
+def to_parquet(frame: pd.DataFrame, export: str) -> bytes:
+    """Parquet bytes (pyarrow, the ``parquet`` extra). A column whose values are of several types
+    (a region bound that is a number in one annotation and text in another) is written as text."""
+    try:
+        import pyarrow  # noqa: F401  (pandas would name a missing engine less clearly)
+    except ImportError:
+        raise LstsError(f"export {export}: {NEEDS_PYARROW}") from None
+    frame = frame.copy()
+    for column in frame.columns[frame.dtypes == object]:
+        if frame[column].dropna().map(type).nunique() > 1:
+            frame[column] = frame[column].map(lambda value: value if value is None else str(value))
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
+def encode(frame: pd.DataFrame, location: str, export: str, header: bool = True) -> bytes:
+    """The bytes of an output: Parquet when ``location`` ends in ``.parquet``, else CSV."""
+    return to_parquet(frame, export) if is_parquet(location) else to_csv(frame, header)
 
 
 @dataclass(frozen=True)
@@ -141,40 +238,51 @@ class Output:
     rows: int
 
 
-def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
-    """The main output and, with ``split``, one output per source file next to it (``split_parts``)."""
-    lookout = export.format == "lookout"
+def filter_labels(export: ExportSpec, regions: pd.DataFrame) -> pd.DataFrame:
+    """The regions of the export's ``labels`` (all without it)."""
+    if export.labels is None:
+        return regions
+    return regions[regions["label"].isin(export.labels)].reset_index(drop=True)
 
-    if export.labels is not None:
-        regions = regions[regions["label"].isin(export.labels)].reset_index(drop=True)
+
+def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
+    """The main output and, with ``split``, one output per source file next to it (``split_parts``)
+    of a ``table`` or ``lookout`` export."""
+    lookout = export.format == "lookout"
+    regions = filter_labels(export, regions)
 
     def render(location: str, frame: pd.DataFrame) -> Output:
         body = lookout_frame(frame, export, project) if lookout else frame
-        return Output(location, to_csv(body, header=not lookout), len(body))
+        return Output(location, encode(body, location, export.name, header=not lookout), len(body))
 
     return [render(export.output, regions)] + [render(where, part) for where, part in split_parts(export, regions)]
 
 
 def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """``(location, regions of one source file)`` for each file, with ``split`` (else none): in
-    ``output``'s folder, named by ``split`` from the file's base name.
+    """``(location, regions of one source file)`` for each file, with ``split`` (else none)."""
+    if not export.split:
+        return []
+    groups = dict(list(regions.groupby("file", sort=True)))
+    return [(where, groups[file].reset_index(drop=True)) for file, where in split_locations(export, groups).items()]
+
+
+def split_locations(export: ExportSpec, files: Iterable[str]) -> dict[str, str]:
+    """Source file -> its output with ``split``, in file order: in ``output``'s folder, named by
+    ``split`` from the file's base name.
 
     Raises LstsError when two files would get one location (the same name in different folders)
     or a file would get ``output`` itself: one would overwrite the other.
     """
-    if not export.split:
-        return []
+    assert export.split
     folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
     taken: dict[str, str] = {}
-    parts = []
-    for file, part in regions.groupby("file", sort=True):
-        name = PurePosixPath(str(file)).name
+    for file in sorted(map(str, files)):
+        name = PurePosixPath(file).name
         location = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
         if location == export.output or location in taken:
-            raise LstsError(_clash(export, location, taken.get(location), str(file)))
-        taken[location] = str(file)
-        parts.append((location, part.reset_index(drop=True)))
-    return parts
+            raise LstsError(_clash(export, location, taken.get(location), file))
+        taken[location] = file
+    return {file: location for location, file in taken.items()}
 
 
 def _clash(export: ExportSpec, location: str, first: str | None, second: str) -> str:

@@ -5,7 +5,9 @@ Contract:
 - A Project spec's live project is the one whose marker carries the spec set's owner and the
   project's name; of several, the lowest id (as plan keeps it).
 - Each (project, ``annotations`` mode) is downloaded once and each instance's users are read once,
-  however many Export specs use them.
+  however many Export specs use them. The download is read as a stream of tasks (``jsonstream``).
+- ``dense`` exports read their source files from S3 through ``read`` (the Bucket specs' clients),
+  also before anything is written.
 - Everything is downloaded and transformed before the first output is written, so an error while
   reading or transforming (a project not applied yet, an unreachable instance, a time that does not
   parse, split files that clash) leaves every output untouched.
@@ -21,9 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-import pandas as pd
-
-from .export import Output, flatten, outputs_for, regions_frame, write_local
+from .dense import Reader, dense_outputs
+from .export import Annotations, Output, outputs_for, read_annotations, write_local
 from .loader import SpecSet
 from .models import ExportSpec, ProjectSpec
 from .errors import LstsError
@@ -39,7 +40,7 @@ class AnnotationSource(Protocol):
 
     def read_projects(self) -> list[tuple[Marker | None, ProjectState]]: ...
 
-    def export_tasks(self, project_id: int, name: str) -> list[dict]: ...
+    def export_tasks(self, project_id: int, name: str) -> Iterable[dict]: ...
 
     def users(self) -> dict[int, str]: ...
 
@@ -93,7 +94,7 @@ class _Downloads:
         self.instances, self.owner, self.progress = instances, owner, progress
         self.ids: dict[str, dict[str, int]] = {}
         self.users: dict[str, dict[int, str]] = {}
-        self.frames: dict[tuple[str, str], pd.DataFrame] = {}
+        self.annotations: dict[tuple[str, str], Annotations] = {}
 
     def project_id(self, export: ExportSpec, project: ProjectSpec) -> int:
         """The live id of ``project``; raises LstsError if the instance has none (not applied yet)."""
@@ -105,30 +106,38 @@ class _Downloads:
                             f"{project.instance} yet (run lsts-sync apply)")
         return found
 
-    def regions(self, export: ExportSpec, project: ProjectSpec) -> pd.DataFrame:
-        """The project's regions as ``regions_frame`` sorts them, for the export's annotations mode."""
+    def read(self, export: ExportSpec, project: ProjectSpec) -> Annotations:
+        """The project's regions (as ``regions_frame`` sorts them) and annotated files, for the
+        export's annotations mode; the tasks are read as a stream, one at a time."""
         project_id = self.project_id(export, project)
         key = (project.name, export.annotations)
-        if key not in self.frames:
+        if key not in self.annotations:
             instance = self.instances[project.instance]
             self.progress(f"Downloading annotations of project {project.name}...")
             tasks = instance.export_tasks(project_id, project.name)
             if project.instance not in self.users:
                 self.users[project.instance] = instance.users()
-            self.frames[key] = regions_frame(flatten(tasks, project.name, export.annotations,
-                                                     self.users[project.instance]))
-        return self.frames[key]
+            self.annotations[key] = read_annotations(tasks, project.name, export.annotations,
+                                                     self.users[project.instance])
+        return self.annotations[key]
 
 
 def build_outputs(specs: SpecSet, exports: Iterable[ExportSpec], instances: Mapping[str, AnnotationSource],
-                  progress: Progress) -> list[ExportOutput]:
-    """Every output of ``exports``, in order, with its bytes: all downloads and transformations, no writes."""
+                  progress: Progress, read: Reader | None = None) -> list[ExportOutput]:
+    """Every output of ``exports``, in order, with its bytes: all downloads and transformations, no
+    writes. ``read`` fetches the source files of ``dense`` exports (``S3Buckets.read_bytes``)."""
     downloads = _Downloads(instances, specs.owner, progress)
     found: list[ExportOutput] = []
     for export in exports:
         project = specs.projects[export.project]
-        regions = downloads.regions(export, project)
-        found += [ExportOutput(export.name, output) for output in outputs_for(export, project, regions)]
+        annotations = downloads.read(export, project)
+        if export.format == "dense":
+            if read is None:
+                raise LstsError(f"export {export.name}: dense needs the source files, and no S3 reader was given")
+            outputs = dense_outputs(export, project, annotations, read, specs.buckets, progress)
+        else:
+            outputs = outputs_for(export, project, annotations.regions)
+        found += [ExportOutput(export.name, output) for output in outputs]
     return found
 
 
@@ -161,6 +170,6 @@ def writer_for(s3: ObjectStore) -> Writer:
 
 
 def run_exports(specs: SpecSet, exports: Iterable[ExportSpec], instances: Mapping[str, AnnotationSource],
-                writer: Writer, progress: Progress) -> list[ExportOutput]:
+                writer: Writer, progress: Progress, read: Reader | None = None) -> list[ExportOutput]:
     """``build_outputs`` then ``write_outputs``: nothing is written unless every output was built."""
-    return write_outputs(build_outputs(specs, exports, instances, progress), writer)
+    return write_outputs(build_outputs(specs, exports, instances, progress, read), writer)

@@ -8,11 +8,14 @@ payload is an error, never an empty result.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import httpx
 
+from .jsonstream import JsonStreamError, iter_array
 from .ls_http import HttpError, LabelStudioHttp
 from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, prediction_body, prediction_from_json, project_body,
                          project_from_json, storage_body, storage_from_json, task_file_from_json, usage_from_tasks)
@@ -84,25 +87,40 @@ class LabelStudioInstance:
         except HttpError as exc:
             if exc.status != 404:
                 raise
-            tasks = self._snapshot(project.id, name, all_tasks=True)  # type: ignore[arg-type]
+            tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
         return usage_from_tasks(tasks, name)
 
-    def export_tasks(self, project_id: int, name: str) -> list[dict]:
-        """Every annotated task of a project with its annotations, from an export snapshot."""
-        tasks = self._snapshot(project_id, name, all_tasks=False)
-        if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
-            raise MappingError(f"instance {self.spec.name}: the export of project {name} is not a list of tasks")
-        return tasks
+    def export_tasks(self, project_id: int, name: str) -> Iterator[dict]:
+        """Every annotated task of a project with its annotations, from an export snapshot.
+
+        The snapshot is downloaded to a temporary file (then deleted on the server) and its tasks
+        are decoded one at a time as the caller iterates (``jsonstream``), so memory does not grow
+        with the JSON text. A payload that is not a list of task objects raises MappingError when
+        iteration reaches the fault, before the caller has written anything.
+        """
+        return self._tasks(self._snapshot(project_id, name, all_tasks=False), name)
+
+    def _tasks(self, file: BinaryIO, name: str) -> Iterator[dict]:
+        what = f"instance {self.spec.name}: the export of project {name}"
+        with file:
+            try:
+                for task in iter_array(file):
+                    if not isinstance(task, dict):
+                        raise MappingError(f"{what} is not a list of tasks (an element is not an object)")
+                    yield task
+            except JsonStreamError as exc:
+                raise MappingError(f"{what} is not a JSON list of tasks: {exc}") from None
 
     def _export(self, project_id: int | None, name: str, **params: str) -> Any:
         response = self.http.call("GET", f"api/projects/{project_id}/export", f"export project {name}",
                                   params={"exportType": "JSON", **params})
         return self._decode_export(response, name)
 
-    def _snapshot(self, project_id: int, name: str, *, all_tasks: bool) -> Any:
+    def _snapshot(self, project_id: int, name: str, *, all_tasks: bool) -> BinaryIO:
         """The snapshot export API: create a snapshot, wait until it is completed, download it as
-        JSON, delete it. Every annotation (cancelled and ground truth too), drafts and predictions
-        in full, annotators by id; with ``all_tasks`` tasks without annotations are in it too."""
+        JSON into a temporary file (returned, positioned at its start), delete it. Every annotation
+        (cancelled and ground truth too), drafts and predictions in full, annotators by id; with
+        ``all_tasks`` tasks without annotations are in it too."""
         what = f"export project {name}"
         body = {"title": "lsts-sync", "task_filter_options": {"only_with_annotations": not all_tasks},
                 "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
@@ -110,13 +128,18 @@ class LabelStudioInstance:
                                           "annotations__completed_by": {"only_id": True}}}
         base = f"api/projects/{project_id}/exports"
         snapshot = _id(self.http.send_json("POST", f"{base}/", what, body, kind="action"), what)
+        file = tempfile.TemporaryFile(prefix="lsts-sync-export-")
         try:
             self._await_snapshot(f"{base}/{snapshot}", what)
-            response = self.http.call("GET", f"{base}/{snapshot}/download", what, params={"exportType": "JSON"})
-            return self._decode_export(response, name)
+            self.http.download(f"{base}/{snapshot}/download", what, file, exportType="JSON")
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
         finally:
             self.http.call("DELETE", f"{base}/{snapshot}", f"delete the export snapshot of project {name}",
                            kind="delete")
+        return file
 
     def _await_snapshot(self, path: str, what: str) -> None:
         deadline = time.monotonic() + SNAPSHOT_SECONDS

@@ -111,8 +111,9 @@ class S3Buckets:
     def put_object(self, url: str, data: bytes) -> None:
         """Write ``s3://bucket/key`` in a single PUT (atomic: readers see the old or the new object)."""
         bucket, key = url[5:].split("/", 1)
+        kind = "application/vnd.apache.parquet" if key.lower().endswith(".parquet") else "text/csv"
         try:
-            self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/csv")
+            self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType=kind)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"write {url}", exc) from None
 

@@ -29,7 +29,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import httpx
 
@@ -44,6 +44,7 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT = 60.0
 PAGE_SIZE = 1000
 MAX_PAGES = 10_000  # 10 million items: past that a server that always names a next page is broken
+DOWNLOAD_CHUNK = 1 << 20  # bytes copied at a time by download()
 REFRESH_MARGIN = 30.0  # refresh an access token this many seconds before it expires
 
 
@@ -119,16 +120,25 @@ class LabelStudioHttp:
 
     # -- requests ---------------------------------------------------------------------------
     def _send(self, method: str, path: str, what: str, *, headers: dict[str, str] | None = None,
-              **kwargs: Any) -> httpx.Response:
-        """One request; transport failures become HttpError(status 0) with a redacted reason."""
+              stream: bool = False, **kwargs: Any) -> httpx.Response:
+        """One request; transport failures become HttpError(status 0) with a redacted reason.
+        With ``stream`` a successful answer's body is left unread (the caller reads and closes it);
+        an error answer's body is always read, for its message."""
         try:
-            return self._http.request(method, path, headers=headers if headers is not None else
-                                      {"Authorization": self._header()}, **kwargs)
+            request = self._http.build_request(method, path, headers=headers if headers is not None else
+                                               {"Authorization": self._header()}, **kwargs)
+            response = self._http.send(request, stream=stream)
+            if stream and response.status_code >= 400:
+                response.read()
+            return response
         except httpx.TransportError as exc:
-            reason = redact(str(exc) or exc.__class__.__name__)
-            error = HttpError(f"instance {self.name}: cannot reach {self.url} ({what}): {reason}", 0)
-            error.unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))  # type: ignore[attr-defined]
-            raise error from None
+            raise self._unreachable(exc, what) from None
+
+    def _unreachable(self, exc: httpx.TransportError, what: str) -> HttpError:
+        reason = redact(str(exc) or exc.__class__.__name__)
+        error = HttpError(f"instance {self.name}: cannot reach {self.url} ({what}): {reason}", 0)
+        error.unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))  # type: ignore[attr-defined]
+        return error
 
     def call(self, method: str, path: str, what: str, *, kind: Kind = "read",
              confirm: Callable[[], Any] | None = None, **kwargs: Any) -> httpx.Response | Any:
@@ -186,6 +196,31 @@ class LabelStudioHttp:
         log.debug("instance %s: %s failed (%s), retry %d/%d in %.1fs", self.name, what, redact(reason),
                   attempt, self.attempts - 1, delay)
         self.sleep(delay)
+
+    def download(self, path: str, what: str, sink: BinaryIO, **params: Any) -> int:
+        """GET ``path`` and copy the answer's body into ``sink`` in chunks (never whole in memory);
+        returns the number of bytes written.
+
+        A read like any other: retried on a connection error, 429 or 5xx with the same errors and
+        redaction as ``call``. A connection that breaks part-way through the body is retried too,
+        with ``sink`` emptied first (it must be seekable), so ``sink`` never holds a cut body.
+        """
+        for attempt in range(1, self.attempts + 1):
+            response = self.call("GET", path, what, params=params or None, stream=True)
+            sink.seek(0)
+            sink.truncate()
+            try:
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                    sink.write(chunk)
+                return sink.tell()
+            except httpx.TransportError as exc:
+                error = self._unreachable(exc, what)
+                if attempt == self.attempts:
+                    raise error from None
+                self._wait(attempt, None, what, str(error))
+            finally:
+                response.close()
+        raise AssertionError("unreachable")
 
     # -- payloads ---------------------------------------------------------------------------
     def _short(self, text: str) -> str:

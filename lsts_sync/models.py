@@ -300,8 +300,12 @@ class ProjectSpec(Strict):
 EXPORT_FORMATS = (
     "table: the interval list, one row per label of each labeled interval (region), with a header: project, "
     "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at. "
+    "dense: the rows of every source file with a counted annotation, read from S3, with a label column: the "
+    "labels of the regions whose closed interval holds the row's time, joined with '|' (with annotations: all, "
+    "the union of every annotator's labels); a leading file column, or one file per source file with split. "
     "lookout (legacy): the label file of Amazon Lookout for Equipment, which AWS ended on 7 October 2026; "
-    "distinct start,end pairs, no header; kept for existing pipelines."
+    "distinct start,end pairs, no header; kept for existing pipelines. "
+    "An output (or split name) ending in .parquet is written as Parquet (the parquet extra: pyarrow)."
 )
 
 
@@ -311,7 +315,7 @@ class ExportSpec(Strict):
     kind: Literal["Export"]
     name: Name
     project: Name
-    format: Literal["table", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
+    format: Literal["table", "dense", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
     labels: tuple[NonEmpty, ...] | None = None
     time_format: TimeFormat | None = None
     annotations: Literal["latest", "all"] = "latest"
@@ -323,9 +327,15 @@ class ExportSpec(Strict):
         return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
 
     def problems(self) -> list[tuple[FieldPath, str]]:
+        found: list[tuple[FieldPath, str]] = []
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
-            return [(("labels",), "duplicate label in labels")]
-        return []
+            found.append((("labels",), "duplicate label in labels"))
+        if self.format == "lookout":
+            for key in ("output", "split"):
+                if (getattr(self, key) or "").lower().endswith(".parquet"):
+                    found.append(((key,), "the legacy lookout format is a CSV file; write Parquet with format "
+                                          "table or dense"))
+        return found
 
 
 def _check_input(value: str) -> str:

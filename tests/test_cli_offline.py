@@ -19,7 +19,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_validate_ok_on_project_specs() -> None:
     result = run("validate", "specs")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith("OK: 1 instances, 1 buckets, 1 projects, 2 exports")
+    assert result.stdout.strip().startswith("OK: 1 instances, 1 buckets, 1 projects, 3 exports")
 
 
 def test_validate_bad_spec_one_line_no_traceback() -> None:

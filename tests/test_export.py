@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -202,3 +203,49 @@ def test_schema_says_lookout_is_legacy_and_table_is_the_interval_list() -> None:
     described = spec_schema()["$defs"]["ExportSpec"]["properties"]["format"]["description"]
     assert "table: the interval list" in described
     assert "lookout (legacy)" in described and "ended on 7 October 2026" in described
+
+
+def test_schema_describes_dense_its_label_column_and_parquet() -> None:
+    properties = spec_schema()["$defs"]["ExportSpec"]["properties"]
+    assert properties["format"]["enum"] == ["table", "dense", "lookout"]
+    described = properties["format"]["description"]
+    assert "dense: the rows of every source file with a counted annotation" in described
+    assert "joined with '|'" in described and "the union of every annotator's labels" in described
+    assert "ending in .parquet is written as Parquet" in described
+
+
+def test_table_parquet_writes_a_column_of_mixed_types_as_text() -> None:
+    pytest.importorskip("pyarrow")
+    rows = flatten([task(1, "d/a.csv", ann(10, "2024-01-01T00:00:00Z", region(5, 6, "A"))),
+                    task(2, "d/b.csv", ann(11, "2024-01-01T00:00:00Z", region("7", "8", "A")))], "p")
+    export, project = _specs(output="out/regions.parquet")
+    (output,) = outputs_for(export, project, regions_frame(rows))
+    frame = pd.read_parquet(io.BytesIO(output.data))
+    assert list(frame["start"]) == ["5", "7"] and list(frame["task_id"]) == [1, 2]
+    assert list(frame.columns) == ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id",
+                                   "annotator", "updated_at"]
+
+
+def test_read_annotations_pauses_the_collector_and_restores_it_even_on_a_fault() -> None:
+    import gc
+
+    from lsts_sync.export import read_annotations
+
+    seen = []
+
+    def tasks():
+        seen.append(gc.isenabled())
+        yield TASKS[0]
+        raise LstsError("the stream broke")
+
+    assert gc.isenabled()
+    with pytest.raises(LstsError):
+        read_annotations(tasks(), "p", "latest", {})
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        found = read_annotations(iter(TASKS), "p", "latest", {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert dict(found.files) == {"d/a.csv": "b", "d/e.csv": "b"}  # d/b.csv has only a cancelled annotation

@@ -171,7 +171,7 @@ def test_writer_sends_s3_urls_to_the_store_and_paths_to_files(tmp_path: Path) ->
 def _run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: Recorder,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     load(tmp_path)
-    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=None)
+    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=SimpleNamespace(read_bytes=None))
     monkeypatch.setattr(Connections, "open", classmethod(lambda cls, specs: conn))
     monkeypatch.setattr(exporting, "writer_for", lambda s3: writer)
     with pytest.raises(SystemExit) as exited:
@@ -197,3 +197,41 @@ def test_export_command_lists_written_and_not_written_outputs(tmp_path, monkeypa
         f"Written: {where}/table.csv",
         f"Not written: {where}/lookout.csv, {where}/all.csv",
         f"Error: export b-lookout: cannot write {where}/lookout.csv: No space left on device"]
+
+
+DENSE = """\
+---
+kind: Bucket
+name: raw-data
+---
+kind: Export
+name: d-dense
+project: pump
+format: dense
+output: OUT/dense.csv
+"""
+
+
+def test_a_dense_export_reads_its_source_files_through_read_before_anything_is_written(tmp_path: Path) -> None:
+    specs, writer, reads = load(tmp_path, DENSE), Recorder(), []
+    annotated = task(1, "d/a.csv")
+    annotated["data"]["csv"] = "s3://raw-data/d/a.csv"
+
+    def read(bucket: str, key: str) -> bytes:
+        reads.append((bucket, key, list(writer.locations)))
+        return b"t,v\n2021-01-01 00:00:00,1\n2021-01-01 00:10:00,2\n2021-01-01 00:20:00,3\n"
+
+    written = run_exports(specs, select_exports(specs, ["d-dense", "a-table"]), {"local": FakeInstance([annotated])},
+                          writer, lambda line: None, read=read)
+    assert reads == [("raw-data", "d/a.csv", [])]  # read while building: nothing written yet
+    assert [(o.export, o.output.rows) for o in written] == [("a-table", 1), ("d-dense", 3)]
+    assert written[1].output.data.decode().splitlines() == [
+        "file,t,v,label", "d/a.csv,2021-01-01 00:00:00,1,Anomaly", "d/a.csv,2021-01-01 00:10:00,2,Anomaly",
+        "d/a.csv,2021-01-01 00:20:00,3,"]
+
+
+def test_a_dense_export_without_a_reader_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
+    specs, writer = load(tmp_path, DENSE), Recorder()
+    with pytest.raises(LstsError, match="export d-dense: dense needs the source files"):
+        run_exports(specs, select_exports(specs, ["d-dense"]), {"local": FakeInstance()}, writer, lambda line: None)
+    assert writer.locations == []

@@ -30,7 +30,7 @@ def download(tasks: list) -> httpx.Response:
 def test_export_creates_a_snapshot_waits_downloads_and_deletes_it() -> None:
     server = Server(ok({"id": 9, "status": "created"}), ok({"id": 9, "status": "in_progress"}),
                     ok({"id": 9, "status": "completed"}), download(TASKS), httpx.Response(204))
-    assert instance(server).export_tasks(3, "pump-7") == TASKS
+    assert list(instance(server).export_tasks(3, "pump-7")) == TASKS
     assert [(r.method, r.url.path) for r in server.requests] == [
         ("POST", "/api/projects/3/exports/"), ("GET", "/api/projects/3/exports/9"),
         ("GET", "/api/projects/3/exports/9"), ("GET", "/api/projects/3/exports/9/download"),
@@ -123,3 +123,22 @@ def test_predictions_are_listed_by_project_and_deleted_by_id() -> None:
     assert server.requests[0].url.params["project"] == "3"
     instance(server).delete_prediction(8, "pump-7")
     assert (server.requests[1].method, server.requests[1].url.path) == ("DELETE", "/api/predictions/8/")
+
+@pytest.mark.parametrize("payload, message", [
+    (b'{"detail": "Not found."}', "is not a JSON list of tasks: expected a JSON array, found '{' at character 0"),
+    (b'[{"id": 1}, 2]', "is not a list of tasks \\(an element is not an object\\)"),
+    (b'[{"id": 1}, {"id"', "is not a JSON list of tasks: invalid JSON"),
+])
+def test_an_export_that_is_not_a_list_of_tasks_fails_closed(payload: bytes, message: str) -> None:
+    server = Server(ok({"id": 9, "status": "completed"}), ok({"id": 9, "status": "completed"}),
+                    httpx.Response(200, content=payload), httpx.Response(204))
+    with pytest.raises(LstsError, match=f"^instance local: the export of project pump-7 {message}"):
+        list(instance(server).export_tasks(3, "pump-7"))
+    assert server.methods()[-1] == "DELETE"
+
+
+def test_usage_through_a_snapshot_that_is_not_a_list_fails_closed() -> None:
+    server = Server(fail(404, "Not found"), ok({"id": 4, "status": "completed"}), ok({"id": 4, "status": "completed"}),
+                    httpx.Response(200, content=b'{"tasks": []}'), httpx.Response(204))
+    with pytest.raises(LstsError, match="is not a JSON list of tasks"):
+        instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))

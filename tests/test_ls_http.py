@@ -7,6 +7,7 @@ records what was asked, and a ``sleep`` that only records how long it would have
 from __future__ import annotations
 
 import base64
+import io
 import email.utils
 import json
 import time
@@ -492,3 +493,55 @@ def test_a_server_that_cannot_be_reached_fails_after_every_attempt() -> None:
     assert f"cannot reach {URL} (list projects)" in str(caught.value)
     assert len(server.requests) == 4 and len(sleeps) == 3
     assert LEGACY not in str(caught.value)
+
+
+# -- download: the body streamed into a file --------------------------------------------------------
+
+class BreakingBody(httpx.SyncByteStream):
+    """A body that sends ``parts`` and then breaks the connection (when ``breaks``)."""
+
+    def __init__(self, *parts: bytes, breaks: bool = True):
+        self.parts, self.breaks = parts, breaks
+
+    def __iter__(self):
+        yield from self.parts
+        if self.breaks:
+            raise httpx.ReadError("connection reset by peer")
+
+
+def test_download_streams_the_body_into_the_sink_and_counts_its_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ls_http, "DOWNLOAD_CHUNK", 4)
+    server = Server(httpx.Response(200, stream=BreakingBody(b"[1,", b"2,3]", breaks=False)))
+    http, _ = client(server)
+    sink = io.BytesIO(b"old content that must go")
+    assert http.download("api/x/download", "export project p", sink, exportType="JSON") == 7
+    assert sink.getvalue() == b"[1,2,3]"
+    assert server.requests[0].url.params["exportType"] == "JSON"
+
+
+def test_download_is_retried_after_a_502_and_after_a_body_cut_part_way() -> None:
+    server = Server(fail(502), httpx.Response(200, stream=BreakingBody(b"[1,2")),
+                    httpx.Response(200, stream=BreakingBody(b"[1,2,3]", breaks=False)))
+    http, sleeps = client(server)
+    sink = io.BytesIO()
+    http.download("api/x/download", "export project p", sink)
+    assert sink.getvalue() == b"[1,2,3]"  # the cut body was thrown away, not appended to
+    assert len(server.requests) == 3 and len(sleeps) == 2
+
+
+def test_download_cut_on_every_attempt_is_one_line_naming_the_instance() -> None:
+    server = Server(default=lambda request: httpx.Response(200, stream=BreakingBody(b"[1,")))
+    http, _ = client(server)
+    with pytest.raises(HttpError, match=r"^instance main: cannot reach http://ls.example \(export project p\): "
+                                        "connection reset by peer$"):
+        http.download("api/x/download", "export project p", io.BytesIO())
+    assert len(server.requests) == 4
+
+
+def test_download_error_answer_is_redacted_and_not_written() -> None:
+    server = Server(fail(400, f"bad request for token {LEGACY}"))
+    http, _ = client(server)
+    sink = io.BytesIO()
+    with pytest.raises(HttpError, match="failed with HTTP 400: bad request for token \\(sensitive\\)$"):
+        http.download("api/x/download", "export project p", sink)
+    assert sink.getvalue() == b""

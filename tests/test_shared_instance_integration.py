@@ -136,7 +136,8 @@ def test_export_of_a_non_list_payload_keeps_the_previous_file(stack, stack_env, 
         result = run_cli(["export", str(specs)], dict(stack_env, LABEL_STUDIO_URL=proxy.url))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (f"Error: instance local: the export of project {name} "
-                                                      "is not a list of tasks")
+                                                      "is not a JSON list of tasks: expected a JSON array, found "
+                                                      "'{' at character 0")
     assert (tmp_path / "out" / "regions.csv").read_bytes() == before
 
 

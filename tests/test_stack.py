@@ -70,6 +70,7 @@ def test_prod_label_studio_gets_what_the_dev_server_gets() -> None:
     assert env["LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN"] == "true"
     assert env["LABEL_STUDIO_HOST"] == "http://127.0.0.1:8131"
     assert env["LABEL_STUDIO_BASE_DATA_DIR"].endswith("/p/ls-data")
+    assert env["LOG_LEVEL"] == "WARNING"  # label-studio start's --log-level default
 
 
 def test_gunicorn_serves_label_studios_wsgi_app_with_several_workers(stack_dir: Path) -> None:

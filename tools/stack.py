@@ -271,12 +271,15 @@ def prod_ls_env(state: StackState) -> dict[str, str]:
     ``DJANGO_DB=default`` selects the PostgreSQL entry of DATABASES_ALL. The settings module and
     ``sys.path`` are those ``label-studio start`` uses (server.py's ``_setup_env``). ``APP_WEBSERVER=uwsgi``
     is what the Docker image's uwsgi.ini sets: Label Studio reads it as "production server" and skips
-    the PyPI version check it otherwise makes when each worker imports it.
+    the PyPI version check it otherwise makes when each worker imports it. ``LOG_LEVEL=WARNING`` is
+    what ``label-studio start`` exports from its ``--log-level`` default (without it the root logger
+    of its settings logs at DEBUG).
     """
     return {**_ls_env(state), "DJANGO_DB": "default", "POSTGRE_HOST": "127.0.0.1", "POSTGRE_PORT": str(state.db_port),
             "POSTGRE_USER": DB_USER, "POSTGRE_PASSWORD": DB_PASSWORD, "POSTGRE_NAME": DB_NAME,
             "LABEL_STUDIO_BASE_DATA_DIR": str(state.home / "ls-data"),
-            "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio", "APP_WEBSERVER": "uwsgi"}
+            "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio", "APP_WEBSERVER": "uwsgi",
+            "LOG_LEVEL": "WARNING"}
 
 
 def _label_studio_path() -> Path:

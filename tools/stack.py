@@ -54,6 +54,8 @@ DB_NAME = "postgres"
 # same here with gunicorn, one thread each, unless LSTS_PROD_WORKERS / LSTS_PROD_THREADS say otherwise.
 PROD_WORKERS = int(os.environ.get("LSTS_PROD_WORKERS", "4"))
 PROD_THREADS = int(os.environ.get("LSTS_PROD_THREADS", "1"))
+# A first start migrates an empty PostgreSQL database: about 3 minutes on 2 busy cores; allow more.
+MIGRATE_TIMEOUT = 600.0
 
 
 @dataclass
@@ -312,7 +314,7 @@ def _start_prod(state: StackState, logs: Path, timeout: float) -> subprocess.Pop
     _run("Label Studio's migrations and user", [
         str(VENV / "bin" / "label-studio"), "init", "--quiet", "--no-browser", "--data-dir", str(state.home / "ls-data"),
         "--username", state.username, "--password", state.password, "--user-token", state.token,
-        "--enable-legacy-api-token"], logs / "label-studio.log", env, timeout)
+        "--enable-legacy-api-token"], logs / "label-studio.log", env, max(timeout, MIGRATE_TIMEOUT))
     ls = _spawn(gunicorn_command(state), logs / "label-studio.log", env)
     state.pids["label-studio"] = ls.pid
     _save(state)

@@ -7,7 +7,11 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit mutation bench clean browser-install screenshot
+.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
+
+# Label Studio flavour of the stack: dev (Django's server, SQLite; the default) or prod (gunicorn over
+# PostgreSQL, as Label Studio's Docker image runs it): make stack-up STACK_FLAVOUR=prod
+STACK_FLAVOUR ?= $(if $(LSTS_STACK_FLAVOUR),$(LSTS_STACK_FLAVOUR),dev)
 
 install: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
@@ -16,10 +20,10 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 stack-install:
-	$(STACK) install
+	$(STACK) install --flavour $(STACK_FLAVOUR)
 
 stack-up: stack-install
-	$(STACK) up
+	$(STACK) up --flavour $(STACK_FLAVOUR)
 
 stack-down:
 	$(STACK) down
@@ -49,6 +53,16 @@ browser-install:
 
 test: install stack-install browser-install
 	LSTS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+# The integration and browser tests against the prod flavour, on a stack of its own (free ports),
+# stopped at the end whatever the result. Not part of make test or CI: it measures against a
+# production-like server (several minutes more: PostgreSQL migrations on the first run).
+PROD_STACK ?= test-prod
+test-prod: install browser-install
+	$(STACK) install --flavour prod
+	LS_PORT=0 S3_PORT=0 $(STACK) up --name $(PROD_STACK) --flavour prod
+	@status=0; LSTS_STACK_NAME=$(PROD_STACK) LSTS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m integration || status=$$?; \
+	  $(STACK) down --name $(PROD_STACK); exit $$status
 
 screenshot: install browser-install
 	LSTS_CHROMIUM=$(CHROMIUM) $(BIN)/python tools/labeling_page.py screenshot

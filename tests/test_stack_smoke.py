@@ -31,3 +31,18 @@ def test_s3_import_storage_syncs_one_task_per_csv(stack, s3, ls, bucket, uid) ->
     tasks = list(ls.tasks.list(project=project.id))
     assert sorted(t.storage_filename for t in tasks) == sorted(keys)
     assert all(list(t.data) == ["csv"] for t in tasks)
+
+
+def test_the_stack_serves_label_studio_with_its_flavours_server(stack) -> None:
+    """dev: Django's development server; prod: gunicorn, with the stack's PostgreSQL accepting connections."""
+    import socket
+
+    import httpx
+
+    server = httpx.get(stack.ls_url + "/health", timeout=10).headers.get("server", "")
+    if stack.flavour == "prod":
+        assert server == "gunicorn"
+        with socket.create_connection(("127.0.0.1", stack.db_port), timeout=5):
+            pass
+    else:
+        assert server.startswith("WSGIServer/")

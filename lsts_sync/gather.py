@@ -4,6 +4,10 @@ Order of reads: the owner's projects and storages and the buckets' CORS (``read_
 where a change could orphan work (``read_usage``), each desired source's objects and its project's
 tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``) and
 whether the environment's AWS credentials are temporary. Nothing is read after ``build_plan``.
+
+Reads that do not depend on each other (per project, per source, per sample, per bucket) run
+``conn.parallelism`` at a time; their results are combined in a fixed order, so the facts, and the
+plan built from them, are the same for any parallelism.
 """
 
 from __future__ import annotations
@@ -36,13 +40,13 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
     live = read_live(specs, desired, conn, targets, prune=options.prune)
     live = read_usage(desired, live, conn, prune=options.prune, adopt=options.adopt)
     sources = read_sources(desired, live, conn.s3, lambda p: conn.instances[p.instance].read_tasks(p),
-                           adopt=options.adopt)
-    samples = ()
+                           adopt=options.adopt, map_fn=conn.map)
+    samples: tuple = ()
     if not options.skip_data_checks:
         reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
-        samples = tuple(sample_source(specs.projects[name], sources[key], conn.s3, reason)
-                        for name, reason in sorted(reasons.items())
-                        if (key := (specs.projects[name].instance, name, "source")) in sources)
+        due = [(name, reason, key) for name, reason in sorted(reasons.items())
+               if (key := (specs.projects[name].instance, name, "source")) in sources]
+        samples = tuple(conn.map(lambda d: sample_source(specs.projects[d[0]], sources[d[2]], conn.s3, d[1]), due))
     sends = any(s.credentials == "environment" for s in desired.storages.values())
     return LiveFacts(live, sources, samples, sends and _temporary(conn))
 

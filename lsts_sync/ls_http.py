@@ -27,6 +27,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -56,7 +57,12 @@ class HttpError(LstsError):
 
 
 class LabelStudioHttp:
-    """Requests to one Label Studio; ``sleep`` and ``transport`` are seams for tests."""
+    """Requests to one Label Studio; ``sleep`` and ``transport`` are seams for tests.
+
+    Safe to share between threads (``--parallelism``): httpx's client and its connection pool are,
+    the token exchange runs under a lock and the request counter has its own; retries keep their
+    state in local variables of ``call``.
+    """
 
     def __init__(self, name: str, url: str, token: str, stats: RequestStats, *, timeout: float = 60.0,
                  attempts: int = 4, backoff: float = 0.5, page_size: int = PAGE_SIZE,
@@ -67,6 +73,7 @@ class LabelStudioHttp:
         self._raw_token = token
         self._token: Token | None = None
         self._access: Token | None = None
+        self._auth_lock = threading.Lock()  # one token exchange at a time when reads run in threads
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   event_hooks={"request": [self._count]})
 
@@ -76,6 +83,11 @@ class LabelStudioHttp:
         log.debug("%s %s", request.method, request.url.path)
 
     def _header(self) -> str:
+        """The Authorization header; thread-safe (an access token is exchanged once, not per thread)."""
+        with self._auth_lock:
+            return self._header_locked()
+
+    def _header_locked(self) -> str:
         if self._token is None:
             try:
                 self._token = classify(self._raw_token)

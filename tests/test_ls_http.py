@@ -10,6 +10,7 @@ import base64
 import email.utils
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
@@ -492,3 +493,22 @@ def test_a_server_that_cannot_be_reached_fails_after_every_attempt() -> None:
     assert f"cannot reach {URL} (list projects)" in str(caught.value)
     assert len(server.requests) == 4 and len(sleeps) == 3
     assert LEGACY not in str(caught.value)
+
+
+def test_threads_sharing_a_client_exchange_the_personal_access_token_once() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-threads-5")
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-threads-5")
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.05)  # a slow exchange: every thread asks for a header while it runs
+        return ok({"access": access})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return exchange(request) if request.url.path == "/api/token/refresh/" else ok({"id": 1})
+
+    server = Server(default=answer)
+    http, _ = client(server, token=refresh)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: http.get_json("api/projects/1", "read project"), range(8)))
+    assert [r.url.path for r in server.requests].count("/api/token/refresh/") == 1
+    assert http.stats.by_method == {"POST": 1, "GET": 8}

@@ -7,6 +7,7 @@ naming the bucket, never swallowed.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import boto3
@@ -23,6 +24,7 @@ from .stats import RequestStats
 
 # Retries are set explicitly, not left to the environment: botocore's "standard" mode retries
 # throttling and 5xx with jittered backoff, up to 4 attempts in all.
+log = logging.getLogger(__name__)
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10, read_timeout=60)
 
 
@@ -54,10 +56,15 @@ class S3Buckets:
                 client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region,
                                               config=CLIENT_CONFIG)
                 if counted:
-                    client.meta.events.register("before-send.s3",
-                                                lambda request, **_: self.stats.record(request.method))
+                    client.meta.events.register("before-send.s3", self._count)
                 self._clients[key] = client
             return self._clients[key]
+
+    def _count(self, request, **_) -> None:
+        """Count an S3 request; ``--debug`` logs its method and URL (no credentials are in it:
+        requests are signed in headers)."""
+        self.stats.record(request.method)
+        log.debug("S3 %s %s", request.method, request.url)
 
     def _error(self, bucket: str, what: str, exc: Exception) -> LstsError:
         if isinstance(exc, ClientError):

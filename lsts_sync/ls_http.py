@@ -80,7 +80,7 @@ class LabelStudioHttp:
     # -- auth -------------------------------------------------------------------------------
     def _count(self, request: httpx.Request) -> None:
         self.stats.record(request.method)
-        log.debug("%s %s", request.method, request.url.path)
+        log.debug("%s %s", request.method, request.url.raw_path.decode("ascii", "replace"))  # path and query
 
     def _header(self) -> str:
         """The Authorization header; thread-safe (an access token is exchanged once, not per thread)."""

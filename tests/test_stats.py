@@ -36,4 +36,6 @@ def test_the_first_request_is_logged_with_its_monotonic_time(caplog) -> None:
     stats.record("GET")
     (record,) = caplog.records
     assert record.getMessage().startswith("first request (HEAD) at monotonic ")
-    assert before <= float(record.getMessage().rsplit(" ", 1)[1]) <= time.monotonic()
+    at = float(record.getMessage().split(" at monotonic ")[1].split()[0])
+    assert before <= at <= time.monotonic()
+    assert record.getMessage().endswith(" s of CPU")

@@ -41,6 +41,7 @@ from demo_data import week_csv  # noqa: E402
 PARTS = ("startup", "reconcile", "export", "check")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
 PROD_SIZE = 200
+OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
 REPEAT = int(os.environ.get("LSTS_BENCH_REPEAT", "3"))
 REGIONS = 100_000
 CHECK_OBJECTS = int(os.environ.get("LSTS_BENCH_CHECK_OBJECTS", "1000"))
@@ -163,17 +164,22 @@ def reconcile(state, projects: int, tmp: Path, repeat: int = REPEAT) -> dict:
     """First apply vs the notebook way, no-op plan vs its read floor, on one running stack."""
     env = {**os.environ, **state.env()}
     specs, bucket, tag = prepare(state, projects, tmp)
+    # The notebook's calls run just before and just after the apply (on fresh names each time) and
+    # their mean is the reference: load from other work on the machine drifts over minutes.
+    before_s, notebook_n = notebook_way(state, bucket, f"n{tag}", projects)
     apply = run_cli(["apply", str(specs), "--auto-approve"], env)
-    notebook_s, notebook_n = notebook_way(state, bucket, f"n{tag}", projects)
-    plan = median_run(["plan", str(specs)], env, repeat)
-    sequential = median_run(["plan", str(specs), "--parallelism", "1"], env, repeat)
-    traced = run_cli(["--debug", "plan", str(specs)], env)
+    after_s, _ = notebook_way(state, bucket, f"m{tag}", projects)
+    notebook_s = (before_s + after_s) / 2
+    plan = median_run(["plan", str(specs), "--detailed-exitcode"], env, repeat)  # exit 2 (a change) stops the bench
+    sequential = median_run(["plan", str(specs), "--detailed-exitcode", "--parallelism", "1"], env, repeat)
+    traced = run_cli(["--debug", "plan", str(specs), "--detailed-exitcode"], env)
     reads = plan_reads(traced["stderr"])
     floor = statistics.median(read_floor(state, reads) for _ in range(repeat))
     return {
         "projects": projects,
         "first_apply_s": round(apply["s"], 2), "first_apply_requests": apply["requests"],
-        "notebook_s": round(notebook_s, 2), "notebook_requests": notebook_n,
+        "notebook_s": round(notebook_s, 2), "notebook_before_after_s": [round(before_s, 2), round(after_s, 2)],
+        "notebook_requests": notebook_n,
         "first_apply_vs_notebook": round(apply["s"] / notebook_s, 2),
         "noop_plan_s": round(plan["s"], 2), "noop_plan_cpu_s": round(plan["cpu_s"], 2),
         "noop_plan_requests": plan["requests"], "noop_plan_detail": plan["line"],
@@ -238,7 +244,8 @@ def notebook_way(state, bucket: str, prefix: str, projects: int) -> tuple[float,
     xml = subprocess.run([sys.executable, "-m", "lsts_sync", "render", str(ROOT / "specs"), "--project", "pump-7"],
                          capture_output=True, text=True, cwd=ROOT).stdout
     s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
-    s3.get_bucket_location(Bucket=bucket)  # connect before the clock starts (the notebook has a client)
+    cors_bucket = f"{bucket}-{prefix}"  # its own bucket: PutBucketCors replaces lsts-sync's rule otherwise
+    s3.create_bucket(Bucket=cors_bucket)  # (and connects before the clock starts: the notebook has a client)
     headers = {"Authorization": f"Token {state.token}"}
     keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "s3_endpoint": state.s3_url}
     requests = 0
@@ -253,14 +260,40 @@ def notebook_way(state, bucket: str, prefix: str, projects: int) -> tuple[float,
                                                        "prefix": f"out/n{i:03d}", **keys}).raise_for_status()
             http.post(f"/api/storages/s3/{storage['id']}/sync").raise_for_status()
             requests += 4
-        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        s3.put_bucket_cors(Bucket=cors_bucket, CORSConfiguration={"CORSRules": [
             {"ID": "notebook", "AllowedMethods": ["GET"], "AllowedOrigins": [state.ls_url], "AllowedHeaders": ["*"]}]})
         return time.perf_counter() - start, requests + 1
+
+
+def objects_scale(state, objects: int, tmp: Path, repeat: int = REPEAT) -> dict:
+    """One project whose source holds ``objects`` objects, all imported: what a no-op plan costs as
+    the objects (and so the tasks) of one source grow (S3 listings and task lists are paged by 1,000)."""
+    import boto3
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, **state.env()}
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    tag = f"{int(time.time() * 1000) % 10**9}"
+    bucket = f"lsts-objects-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    body = week_csv(1, minutes=60).encode()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"p000/f{i:05d}.csv", Body=body), range(objects)))
+    specs = tmp / f"objects-{tag}"
+    specs.mkdir()
+    (specs / "specs.yaml").write_text(spec_text(bucket, 1, prefix=f"o{tag}"))
+    apply = run_cli(["apply", str(specs), "--auto-approve"], env)
+    plan = median_run(["plan", str(specs), "--detailed-exitcode"], env, repeat)
+    traced = run_cli(["--debug", "plan", str(specs), "--detailed-exitcode"], env)
+    return {"objects": objects, "first_apply_s": round(apply["s"], 2), "noop_plan_s": round(plan["s"], 2),
+            "noop_plan_cpu_s": round(plan["cpu_s"], 2), "noop_plan_requests": plan["requests"],
+            "noop_plan_requests_by_kind": request_kinds(plan_reads(traced["stderr"]))}
 
 
 def bench_reconcile(state, tmp: Path) -> dict:
     """Every size on the running (dev) stack, then the production-like stack where it exists."""
     results = {"dev": {f"n{n}": reconcile(state, n, tmp) for n in SIZES}}
+    results["dev"]["one_project_by_objects"] = [objects_scale(state, n, tmp) for n in OBJECTS]
     results["prod"] = bench_prod(tmp)
     return results
 

@@ -112,7 +112,7 @@ def import_costs() -> dict:
     costs = {f"{name}_cpu_s": round(cpu(statement) - bare, 3) for name, statement in statements.items()}
     loaded = subprocess.run([sys.executable, "-c", "import sys, lsts_sync.cli, lsts_sync.plan, lsts_sync.gather, "
                              "lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.plan_render; print(sorted({m.split('.')[0] "
-                             "for m in sys.modules} & {'pandas', 'deepdiff', 'label_studio_sdk', 'numpy'}))"],
+                             "for m in sys.modules} & {'pandas', 'deepdiff', 'label_studio_sdk', 'numpy', 'rich', 'pygments'}))"],
                             capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
     return {"bare_interpreter_cpu_s": round(bare, 3), **costs, "heavy_modules_loaded_by_plan": loaded}
 

@@ -11,9 +11,9 @@ import json
 import time
 from typing import Any
 
-import httpx
+from .ls_http import HttpError, LabelStudioHttp  # first: it imports httpx without httpx's CLI (see there)
 
-from .ls_http import HttpError, LabelStudioHttp
+import httpx  # noqa: E402  (isort: skip)
 from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, project_body, project_from_json, storage_body,
                          storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -512,3 +514,12 @@ def test_threads_sharing_a_client_exchange_the_personal_access_token_once() -> N
         list(pool.map(lambda _: http.get_json("api/projects/1", "read project"), range(8)))
     assert [r.url.path for r in server.requests].count("/api/token/refresh/") == 1
     assert http.stats.by_method == {"POST": 1, "GET": 8}
+
+
+def test_the_transport_loads_neither_httpxs_command_line_tool_nor_what_it_imports() -> None:
+    """httpx's CLI (rich, pygments, where installed) would cost start-up time before the first request."""
+    code = ("import sys, lsts_sync.live_ls, httpx; "
+            "print(sorted(m for m in ('rich', 'pygments') if m in sys.modules), sys.modules['httpx._main'], "
+            "callable(httpx.main))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "None", "True"]

@@ -6,7 +6,8 @@ see anyone else's); other owners' projects are counted, and kept aside only wher
 clashes with one. Several own resources with one marker are duplicates: the lowest id is kept as
 the live one and every id is recorded for the plan to block on.
 
-Request budget for a no-op plan: one project list per instance (more pages past 1,000 projects),
+Request budget for a no-op plan: one project list per instance (a page per 100 projects: Label
+Studio's maximum page size),
 two storage lists (import, export) per declared project, one CORS read per managed bucket. The
 per-project reads and the CORS reads run ``Connections.parallelism`` at a time (``bounded_map``);
 their results are used in a fixed order, so the state read does not depend on the parallelism.
@@ -15,7 +16,9 @@ their results are used in a fixed order, so the state read does not depend on th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from .loader import SpecSet
 from .operations import LabelStudioOps, S3Ops
@@ -23,6 +26,9 @@ from .parallel import bounded_map
 from .state import ProjectState, State, Usage
 from .stats import RequestStats
 from .template import controls, label_values, parses
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -49,7 +55,7 @@ class Connections:
         instances = {name: LabelStudioInstance(spec, stats) for name, spec in specs.instances.items()}
         return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism)
 
-    def map(self, fn, items) -> list:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``fn`` over ``items``, ``parallelism`` at a time, results in the order of ``items``."""
         return bounded_map(fn, items, self.parallelism)
 

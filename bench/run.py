@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Benchmarks (`make bench`): figures are printed, never asserted.
+"""Benchmarks (`make bench`): figures are printed as JSON, never asserted.
 
-1. start-up: `lsts-sync --help` and `validate` on 100 generated project specs;
-2. reconcile: first apply and no-op plan over 50 projects against the local stack, with HTTP request
-   counts, next to the notebook way (create project, create storage, sync: one call each, sequential);
+1. start-up: `lsts-sync --help` and `validate` on 100 generated project specs, and what importing
+   label-studio-sdk would cost (lsts-sync does not import it);
+2. reconcile, at N = 50 and 200 projects (LSTS_BENCH_PROJECTS), on a running stack: the first apply
+   next to the notebook way (the same resources, one call each, in sequence, no reads), and the
+   no-op plan next to its read floor (the same GET/HEAD requests the plan made, issued in sequence
+   with plain httpx from this process), as the ratios `first_apply_vs_notebook` and
+   `noop_plan_vs_read_floor`; the time from process start to the plan's first request; the no-op
+   plan with --parallelism 1 (sequential reads) next to the default. On the dev stack, and on the
+   production-like one (`stack.up(name, flavour="prod")`) where tools/stack.py has it;
 3. export: a project with 100,000 labeled regions: download vs transformation time, peak memory;
 4. check: `lsts-sync check` over 1,000 objects of 1 MB (1 GB in all; LSTS_BENCH_CHECK_OBJECTS changes
    the count) on the local S3 server: throughput in MB/s (goal: at least 50);
@@ -13,13 +19,17 @@
    peak memory vs the CSV (goals 10 % and 2x);
 7. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second.
 
+LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions) runs only those parts.
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,10 +43,18 @@ sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
 
-PROJECTS = 50
+PARTS = ("startup", "reconcile", "export", "check", "predictions")
+SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
+PROD_SIZE = 200
+OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
+REPEAT = int(os.environ.get("LSTS_BENCH_REPEAT", "3"))
 REGIONS = 100_000
 CHECK_OBJECTS = int(os.environ.get("LSTS_BENCH_CHECK_OBJECTS", "1000"))
 PREDICTED_TASKS = 1000
+GOALS = {"noop_plan_vs_read_floor": 1.2, "first_apply_vs_notebook": 1.1, "first_request_s": 0.3}
+FIRST_REQUEST = re.compile(r"first request \(\w+\) at monotonic ([0-9.]+) after ([0-9.]+) s of CPU")
+LS_REQUEST = re.compile(r"^DEBUG lsts_sync\.ls_http: (GET|HEAD) (/\S*)$")
+S3_REQUEST = re.compile(r"^DEBUG lsts_sync\.live_s3: S3 (GET|HEAD) (\S+)$")
 
 
 def timed(cmd: list[str], env: dict | None = None, repeat: int = 5) -> float:
@@ -71,59 +89,231 @@ def bench_startup(tmp: Path) -> dict:
     cli = [sys.executable, "-m", "lsts_sync"]
     (tmp / "startup").mkdir()
     (tmp / "startup" / "specs.yaml").write_text(spec_text("lsts-bench", 100))
-    return {"help_s": timed(cli + ["--help"]), "validate_100_projects_s": timed(cli + ["validate", str(tmp / "startup")])}
+    return {"help_s": timed(cli + ["--help"]), "validate_100_projects_s": timed(cli + ["validate", str(tmp / "startup")]),
+            "imports": import_costs()}
 
 
-def cli_stats(args: list[str], env: dict) -> tuple[float, int, str]:
-    start = time.perf_counter()
+def import_costs() -> dict:
+    """CPU seconds each import adds to a bare interpreter (median of 5; CPU time, not wall time, so
+    that other work on the machine inflates it less). label-studio-sdk: the client through its
+    top-level name, and through the narrowest module path that still gives a working client."""
+    def cpu(statement: str) -> float:
+        times = []
+        for _ in range(5):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        return statistics.median(times)
+
+    bare = cpu("pass")
+    statements = {
+        "label_studio_sdk_client": "from label_studio_sdk import LabelStudio",
+        "label_studio_sdk_projects_only": "from label_studio_sdk.projects.client import ProjectsClient",
+        "httpx": "import httpx", "boto3_client": "import boto3; boto3.session.Session().client('s3', "
+        "region_name='us-east-1')", "pydantic": "import pydantic", "pandas": "import pandas",
+        "deepdiff": "import deepdiff", "lsts_sync_plan_path": "import lsts_sync.cli, lsts_sync.plan, "
+        "lsts_sync.gather, lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.plan_render",
+    }
+    costs = {f"{name}_cpu_s": round(cpu(statement) - bare, 3) for name, statement in statements.items()}
+    loaded = subprocess.run([sys.executable, "-c", "import sys, lsts_sync.cli, lsts_sync.plan, lsts_sync.gather, "
+                             "lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.plan_render; print(sorted({m.split('.')[0] "
+                             "for m in sys.modules} & {'pandas', 'deepdiff', 'label_studio_sdk', 'numpy', 'rich', 'pygments'}))"],
+                            capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    return {"bare_interpreter_cpu_s": round(bare, 3), **costs, "heavy_modules_loaded_by_plan": loaded}
+
+
+# -- reconcile --------------------------------------------------------------------------------------
+
+def run_cli(args: list[str], env: dict) -> dict:
+    """One lsts-sync process: wall and CPU seconds, stderr, and the request count of --stats."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spawned = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "lsts_sync", *args, "--stats"], env=env, capture_output=True,
                             text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - start
+    wall = time.monotonic() - spawned
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
-        raise SystemExit(f"{args[0]} failed:\n{result.stdout}\n{result.stderr}")
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     line = next(l for l in result.stderr.splitlines() if l.startswith("HTTP requests:"))
-    return elapsed, int(line.split()[2]), line
+    first = FIRST_REQUEST.search(result.stderr)
+    return {"s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "requests": int(line.split()[2]), "line": line, "stderr": result.stderr,
+            "first_request_s": float(first.group(1)) - spawned if first else None,
+            "first_request_cpu_s": float(first.group(2)) if first else None}
 
 
-def bench_reconcile(state, env: dict, tmp: Path) -> dict:
+def median_run(args: list[str], env: dict, repeat: int) -> dict:
+    """``repeat`` runs; the one of median wall time."""
+    runs = sorted((run_cli(args, env) for _ in range(repeat)), key=lambda r: r["s"])
+    return runs[len(runs) // 2]
+
+
+def prepare(state, projects: int, tmp: Path) -> tuple[Path, str, str]:
+    """A fresh bucket with one week-long CSV per project and specs for ``projects`` projects."""
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
-    bucket = f"lsts-bench-{int(time.time())}"
+    tag = f"{int(time.time() * 1000) % 10**9}"
+    bucket = f"lsts-bench-{tag}"
     s3.create_bucket(Bucket=bucket)
-    for i in range(PROJECTS):
-        s3.put_object(Bucket=bucket, Key=f"p{i:03d}/week-01.csv", Body=week_csv(1, minutes=60).encode())
-    specs = tmp / "reconcile"
+    body = week_csv(1, minutes=60).encode()
+    for i in range(projects):
+        s3.put_object(Bucket=bucket, Key=f"p{i:03d}/week-01.csv", Body=body)
+    specs = tmp / f"reconcile-{tag}"
     specs.mkdir()
-    tag = bucket.rsplit("-", 1)[1]
-    (specs / "specs.yaml").write_text(spec_text(bucket, PROJECTS, prefix=f"b{tag}"))
-    apply_s, apply_n, _ = cli_stats(["apply", str(specs), "--auto-approve"], env)
-    plan_s, plan_n, plan_line = cli_stats(["plan", str(specs)], env)
-    notebook_s, notebook_n = notebook_way(state, bucket, f"n{tag}")
-    return {"first_apply_s": apply_s, "first_apply_requests": apply_n, "noop_plan_s": plan_s,
-            "noop_plan_requests": plan_n, "noop_plan_detail": plan_line,
-            "notebook_create_s": notebook_s, "notebook_requests": notebook_n}
+    (specs / "specs.yaml").write_text(spec_text(bucket, projects, prefix=f"b{tag}"))
+    return specs, bucket, tag
 
 
-def notebook_way(state, bucket: str, prefix: str) -> tuple[float, int]:
-    """The notebook's steps per project, one call each, sequential, no reads (no CORS, no checks)."""
+def reconcile(state, projects: int, tmp: Path, repeat: int = REPEAT) -> dict:
+    """First apply vs the notebook way, no-op plan vs its read floor, on one running stack."""
+    env = {**os.environ, **state.env()}
+    specs, bucket, tag = prepare(state, projects, tmp)
+    # The notebook's calls run just before and just after the apply (on fresh names each time) and
+    # their mean is the reference: load from other work on the machine drifts over minutes.
+    before_s, notebook_n = notebook_way(state, bucket, f"n{tag}", projects)
+    apply = run_cli(["apply", str(specs), "--auto-approve"], env)
+    after_s, _ = notebook_way(state, bucket, f"m{tag}", projects)
+    notebook_s = (before_s + after_s) / 2
+    plan = median_run(["plan", str(specs), "--detailed-exitcode"], env, repeat)  # exit 2 (a change) stops the bench
+    sequential = median_run(["plan", str(specs), "--detailed-exitcode", "--parallelism", "1"], env, repeat)
+    traced = run_cli(["--debug", "plan", str(specs), "--detailed-exitcode"], env)
+    reads = plan_reads(traced["stderr"])
+    floor = statistics.median(read_floor(state, reads) for _ in range(repeat))
+    return {
+        "projects": projects,
+        "first_apply_s": round(apply["s"], 2), "first_apply_requests": apply["requests"],
+        "notebook_s": round(notebook_s, 2), "notebook_before_after_s": [round(before_s, 2), round(after_s, 2)],
+        "notebook_requests": notebook_n,
+        "first_apply_vs_notebook": round(apply["s"] / notebook_s, 2),
+        "noop_plan_s": round(plan["s"], 2), "noop_plan_cpu_s": round(plan["cpu_s"], 2),
+        "noop_plan_requests": plan["requests"], "noop_plan_detail": plan["line"],
+        "noop_plan_requests_by_kind": request_kinds(reads),
+        "read_floor_s": round(floor, 2), "read_floor_requests": len(reads),
+        "noop_plan_vs_read_floor": round(plan["s"] / floor, 2),
+        "noop_plan_sequential_s": round(sequential["s"], 2),
+        "parallel_vs_sequential": round(plan["s"] / sequential["s"], 2),
+        "first_request_s": round(traced["first_request_s"], 3) if traced["first_request_s"] else None,
+        "first_request_cpu_s": traced["first_request_cpu_s"],
+        "goals": GOALS,
+    }
+
+
+def plan_reads(stderr: str) -> list[tuple[str, str]]:
+    """The (method, URL) of every request the ``--debug`` plan made, in order (all are reads)."""
+    reads = []
+    for line in stderr.splitlines():
+        if match := LS_REQUEST.match(line):
+            reads.append((match.group(1), "LS" + match.group(2)))
+        elif match := S3_REQUEST.match(line):
+            reads.append((match.group(1), match.group(2)))
+    return reads
+
+
+def request_kinds(reads: list[tuple[str, str]]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for method, url in reads:
+        if url.startswith("LS"):
+            kind = "ls " + url[2:].split("?")[0].rstrip("/")
+        else:
+            query = url.split("?", 1)[1] if "?" in url else ""
+            kind = "s3 " + ("cors" if "cors" in query else "list" if "list-type" in query else method.lower())
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def read_floor(state, reads: list[tuple[str, str]]) -> float:
+    """Wall time of ``reads`` issued in sequence with plain httpx (one client, kept-alive
+    connections), as fast as a client can ask them of these servers. moto's S3 server answers
+    unsigned requests, so S3 reads need no signing here."""
+    import httpx
+
+    headers = {"Authorization": f"Token {state.token}"}
+    with httpx.Client(timeout=120) as http:
+        start = time.perf_counter()
+        for method, url in reads:
+            ls = url.startswith("LS")
+            response = http.request(method, state.ls_url + url[2:] if ls else url, headers=headers if ls else None)
+            if response.status_code >= 400 and not (not ls and response.status_code == 404):
+                raise SystemExit(f"read floor: {method} {url} answered {response.status_code}")
+        return time.perf_counter() - start
+
+
+def notebook_way(state, bucket: str, prefix: str, projects: int) -> tuple[float, int]:
+    """The notebook's calls for the same resources, in sequence, no reads, fresh names: per project
+    create the project, its import storage and export storage, sync the import storage; once, put
+    the bucket's CORS rule."""
+    import boto3
     import httpx
 
     xml = subprocess.run([sys.executable, "-m", "lsts_sync", "render", str(ROOT / "specs"), "--project", "pump-7"],
                          capture_output=True, text=True, cwd=ROOT).stdout
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    cors_bucket = f"{bucket}-{prefix}"  # its own bucket: PutBucketCors replaces lsts-sync's rule otherwise
+    s3.create_bucket(Bucket=cors_bucket)  # (and connects before the clock starts: the notebook has a client)
     headers = {"Authorization": f"Token {state.token}"}
+    keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "s3_endpoint": state.s3_url}
     requests = 0
-    start = time.perf_counter()
     with httpx.Client(base_url=state.ls_url, headers=headers, timeout=120) as http:
-        for i in range(PROJECTS):
+        start = time.perf_counter()
+        for i in range(projects):
             project = http.post("/api/projects/", json={"title": f"{prefix}-{i}", "label_config": xml}).json()
             storage = http.post("/api/storages/s3", json={
                 "project": project["id"], "bucket": bucket, "prefix": f"p{i:03d}/", "regex_filter": ".*csv",
-                "use_blob_urls": True, "presign": True, "presign_ttl": 30, "s3_endpoint": state.s3_url,
-                "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}).json()
-            http.post(f"/api/storages/s3/{storage['id']}/sync")
-            requests += 3
-    return time.perf_counter() - start, requests
+                "use_blob_urls": True, "presign": True, "presign_ttl": 30, **keys}).json()
+            http.post("/api/storages/export/s3", json={"project": project["id"], "bucket": bucket,
+                                                       "prefix": f"out/n{i:03d}", **keys}).raise_for_status()
+            http.post(f"/api/storages/s3/{storage['id']}/sync").raise_for_status()
+            requests += 4
+        s3.put_bucket_cors(Bucket=cors_bucket, CORSConfiguration={"CORSRules": [
+            {"ID": "notebook", "AllowedMethods": ["GET"], "AllowedOrigins": [state.ls_url], "AllowedHeaders": ["*"]}]})
+        return time.perf_counter() - start, requests + 1
+
+
+def objects_scale(state, objects: int, tmp: Path, repeat: int = REPEAT) -> dict:
+    """One project whose source holds ``objects`` objects, all imported: what a no-op plan costs as
+    the objects (and so the tasks) of one source grow (S3 listings and task lists are paged by 1,000)."""
+    import boto3
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, **state.env()}
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    tag = f"{int(time.time() * 1000) % 10**9}"
+    bucket = f"lsts-objects-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    body = week_csv(1, minutes=60).encode()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"p000/f{i:05d}.csv", Body=body), range(objects)))
+    specs = tmp / f"objects-{tag}"
+    specs.mkdir()
+    (specs / "specs.yaml").write_text(spec_text(bucket, 1, prefix=f"o{tag}"))
+    apply = run_cli(["apply", str(specs), "--auto-approve"], env)
+    plan = median_run(["plan", str(specs), "--detailed-exitcode"], env, repeat)
+    traced = run_cli(["--debug", "plan", str(specs), "--detailed-exitcode"], env)
+    return {"objects": objects, "first_apply_s": round(apply["s"], 2), "noop_plan_s": round(plan["s"], 2),
+            "noop_plan_cpu_s": round(plan["cpu_s"], 2), "noop_plan_requests": plan["requests"],
+            "noop_plan_requests_by_kind": request_kinds(plan_reads(traced["stderr"]))}
+
+
+def bench_reconcile(state, tmp: Path) -> dict:
+    """Every size on the running (dev) stack, then the production-like stack where it exists."""
+    results = {"dev": {f"n{n}": reconcile(state, n, tmp) for n in SIZES}}
+    results["dev"]["one_project_by_objects"] = [objects_scale(state, n, tmp) for n in OBJECTS]
+    results["prod"] = bench_prod(tmp)
+    return results
+
+
+def bench_prod(tmp: Path) -> dict:
+    """N = PROD_SIZE on the production-like stack (gunicorn + PostgreSQL), started and stopped here,
+    when tools/stack.py offers ``up(name, flavour="prod")``; otherwise says why it was skipped."""
+    if "flavour" not in inspect.signature(stack_tool.up).parameters:
+        return {"skipped": "tools/stack.py has no production-like flavour (up(name, flavour='prod'))"}
+    state = stack_tool.up("bench-prod", flavour="prod")
+    try:
+        return {f"n{PROD_SIZE}": reconcile(state, PROD_SIZE, tmp)}
+    finally:
+        stack_tool.down("bench-prod")
 
 
 def bench_export(state, env: dict, tmp: Path) -> dict:
@@ -416,6 +606,18 @@ labels: [{{value: Anomaly}}]
             "mb_per_s": total / 1e6 / elapsed, "goal_mb_per_s": 50, "summary": result.stderr.strip().splitlines()[-1]}
 
 
+def cli_stats(args: list[str], env: dict) -> tuple[float, int, str]:
+    """Run ``lsts-sync ARGS --stats``; returns wall seconds, the request count and the stats line."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "lsts_sync", *args, "--stats"], env=env, capture_output=True,
+                            text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    line = next(l for l in result.stderr.splitlines() if l.startswith("HTTP requests:"))
+    return elapsed, int(line.split()[2]), line
+
+
 def predictions_csv(tasks: int, shift: int = 0, changed: int = 0) -> str:
     """Two regions per task's file; the first ``changed`` files get their first region moved by ``shift`` minutes."""
     rows = ["file,start,end,label,score"]
@@ -453,6 +655,7 @@ def bench_predictions(state, env: dict, tmp: Path) -> dict:
 
 
 def main() -> None:
+    only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
     state = stack_tool.load_state(reuse) if reuse else stack_tool.up("bench")
     env = {**os.environ, **state.env()}
@@ -460,13 +663,18 @@ def main() -> None:
     results = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            results["startup"] = bench_startup(Path(tmp))
-            results["reconcile_50_projects"] = bench_reconcile(state, env, Path(tmp))
-            results["export_100k_regions"] = bench_export(state, env, Path(tmp))
-            results["export_1m_regions_table"] = bench_export_million(Path(tmp))
-            results["export_dense"] = bench_dense(state, env, Path(tmp))
-            results["check_every_row"] = bench_check(state, env, Path(tmp))
-            results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
+            if "startup" in only:
+                results["startup"] = bench_startup(Path(tmp))
+            if "reconcile" in only:
+                results["reconcile"] = bench_reconcile(state, Path(tmp))
+            if "export" in only:
+                results["export_100k_regions"] = bench_export(state, env, Path(tmp))
+                results["export_1m_regions_table"] = bench_export_million(Path(tmp))
+                results["export_dense"] = bench_dense(state, env, Path(tmp))
+            if "check" in only:
+                results["check_every_row"] = bench_check(state, env, Path(tmp))
+            if "predictions" in only:
+                results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
     finally:
         if not reuse:
             stack_tool.down("bench")

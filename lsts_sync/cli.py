@@ -23,6 +23,8 @@ from .problems import Problem
 log = logging.getLogger("lsts_sync")
 # Variables whose values are masked in every output even before a client reads them.
 SECRET_VARIABLES = ("LABEL_STUDIO_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# Reads made at once by plan/apply (--parallelism); measured in `make bench` (README, Benchmarks).
+DEFAULT_PARALLELISM = 4
 
 
 class Context:
@@ -146,12 +148,11 @@ def _gather_options(specs, options: dict):
                          skip_data_checks=options["skip_data_checks"])
 
 
-def _prepare(specs, options: dict) -> Prepared:
+def _prepare(specs, options: dict, conn) -> Prepared:
     """specs -> (channels resolved from the data) -> desired state -> gathered live facts ->
     build_plan. Every read happens before the plan is built; nothing is read after it."""
     from .desired import desired_state
     from .gather import gather
-    from .live import Connections
     from .plan import Overrides, build_plan
     from .predictions import load_predictions
     from .saved_plan import SavedPlan, digest, fingerprint
@@ -163,8 +164,7 @@ def _prepare(specs, options: dict) -> Prepared:
                           allow_delete=frozenset(options["allow_delete"]), adopt=gathering.adopt,
                           take_over=frozenset(options["take_over"]), force=options["force"],
                           rotate_credentials=options["rotate_credentials"])
-    conn = Connections.open(specs)
-    _check_buckets(specs, conn.s3, targets)
+    _check_buckets(specs, conn, targets)
     specs = resolve_channels(specs, conn.s3, targets)
     desired = desired_state(specs, targets, load_predictions(specs, conn.s3, targets))
     facts = gather(specs, desired, conn, gathering)
@@ -174,7 +174,7 @@ def _prepare(specs, options: dict) -> Prepared:
     return Prepared(plan, facts, conn, desired, saved)
 
 
-def _check_buckets(specs, s3, targets: set[str] | None) -> None:
+def _check_buckets(specs, conn, targets: set[str] | None) -> None:
     """Every bucket the (targeted) projects and their predictions files use must exist: each missing
     one is a line at its Bucket spec, all reported at once, and nothing is read from Label Studio or changed."""
     from .problems import Problem
@@ -184,8 +184,7 @@ def _check_buckets(specs, s3, targets: set[str] | None) -> None:
                   | {p.file_bucket for p in specs.predictions.values()
                      if p.file_bucket and (targets is None or p.project in targets)})
     problems = []
-    for bucket in used:
-        why = s3.missing(bucket)
+    for bucket, why in zip(used, conn.map(conn.s3.missing, used)):
         if why:
             location = specs.locations[("Bucket", bucket)]
             problems.append(Problem(location.file, location.line_of(("name",)), why, "Bucket", bucket, ("name",)))
@@ -213,6 +212,9 @@ def plan_options(func: Callable) -> Callable:
         click.option("--rotate-credentials", is_flag=True,
                      help="Re-send AWS credentials to every managed storage using credentials: environment."),
         click.option("--skip-data-checks", is_flag=True, help="Do not read the first CSV of new/changed sources."),
+        click.option("--parallelism", type=click.IntRange(min=1), default=DEFAULT_PARALLELISM, show_default=True,
+                     metavar="N", help="Independent reads (per project, source, bucket) made at the same time; "
+                     "the plan is the same for any N. Writes are always one at a time."),
     ]):
         func = option(func)
     return func
@@ -225,11 +227,13 @@ def plan_options(func: Callable) -> Callable:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Save the plan to FILE for `apply --plan FILE` (which refuses it once the live state moved).")
-def plan_command(paths, stats, as_json, markdown, detailed_exitcode, out, **options) -> None:
+def plan_command(paths, stats, as_json, markdown, detailed_exitcode, out, parallelism, **options) -> None:
     """Show what apply would change in Label Studio and S3."""
+    from .live import Connections
     from .plan_render import render_json, render_markdown, render_other_owners, render_text
 
-    prepared = _prepare(load_or_exit(paths), options)
+    specs = load_or_exit(paths)
+    prepared = _prepare(specs, options, Connections.open(specs, parallelism))
     plan = prepared.plan
     render = render_json if as_json else render_markdown if markdown else render_text
     click.echo(render(plan), nl=False)
@@ -254,32 +258,34 @@ def plan_command(paths, stats, as_json, markdown, detailed_exitcode, out, **opti
               help="Wait this long for another apply's lock before giving up.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Apply exactly the plan saved by `plan --out FILE` (no prompt), if the live state is unchanged.")
-def apply_command(paths, stats, auto_approve, lock_timeout, plan_file, **options) -> None:
+def apply_command(paths, stats, auto_approve, lock_timeout, plan_file, parallelism, **options) -> None:
     """Apply the plan: create/update projects, storages and CORS, then sync.
 
     The apply lock is taken before anything is read, so the plan applied is the one made under it.
     With --plan FILE, the saved plan's own options are used and the live facts it was made from
     are read again: when they moved (or the plan was applied already), nothing is changed.
     """
+    from .live import Connections
+
     specs = load_or_exit(paths)
     if plan_file:
         given = sorted(k for k, v in options.items() if v)
         if given:
             raise LstsError(f"--plan {plan_file} carries the options it was planned with; drop "
                             + ", ".join("--" + k.replace("_", "-") for k in given))
-    with _apply_lock(specs, lock_timeout) as keepalive:
+    conn = Connections.open(specs, parallelism)  # no request yet: the lock comes first
+    with _apply_lock(specs, lock_timeout, conn.s3) as keepalive:
         if plan_file:
-            _apply_saved(specs, plan_file, stats, keepalive)
+            _apply_saved(specs, plan_file, stats, keepalive, conn)
         else:
-            prepared = _prepare(specs, options)
+            prepared = _prepare(specs, options, conn)
             _apply(prepared, specs, stats, auto_approve, keepalive)
 
 
-def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) -> None:
+def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None], conn) -> None:
     """Re-gather what the saved plan's fingerprint covers; apply the saved plan only if unchanged."""
     from .desired import desired_state
     from .gather import gather
-    from .live import Connections
     from .plan import build_plan
     from .predictions import load_predictions
     from .saved_plan import digest, fingerprint, read
@@ -288,7 +294,6 @@ def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) 
     saved = read(path)
     options = saved.options
     targets = set(options.targets) if options.targets is not None else None
-    conn = Connections.open(specs)
     specs = resolve_channels(specs, conn.s3, targets)
     desired = desired_state(specs, targets, load_predictions(specs, conn.s3, targets))
     if digest(desired) != saved.desired_digest:
@@ -304,24 +309,27 @@ def _apply_saved(specs, path: str, stats: bool, keepalive: Callable[..., None]) 
     _apply(prepared, specs, stats, True, keepalive)
 
 
-def _locks(specs) -> dict:
+def _locks(specs, s3=None) -> dict:
     """The S3Lock of every instance for this spec set's owner (None where no bucket can hold it),
-    sharing one set of S3 clients."""
-    from .live_s3 import S3Buckets
+    on clients of ``s3`` (the run's ``S3Buckets``: one boto3 session, so the S3 model loads once)
+    that do not count in ``--stats``."""
     from .lock import S3Lock, lock_key
-    from .stats import RequestStats
 
-    s3 = S3Buckets(specs.buckets, RequestStats())
+    if s3 is None:
+        from .live_s3 import S3Buckets
+        from .stats import RequestStats
+
+        s3 = S3Buckets(specs.buckets, RequestStats())
     locks = {}
     for instance in sorted(specs.instances):
         bucket = specs.lock_bucket(instance)
         key = lock_key(specs.instances[instance].url, specs.owner)
-        locks[instance] = S3Lock(s3.client(bucket), bucket, key) if bucket else None
+        locks[instance] = S3Lock(s3.client(bucket, counted=False), bucket, key) if bucket else None
     return locks
 
 
 @contextlib.contextmanager
-def _apply_lock(specs, timeout: float):
+def _apply_lock(specs, timeout: float, s3):
     """Hold the apply lock of every instance the specs use (in name order) while the body runs.
 
     Yields ``keepalive(force=False)``: it renews every lease (always with ``force``, else once a
@@ -338,7 +346,7 @@ def _apply_lock(specs, timeout: float):
             held[:] = [(lock, lock.renew(token)) for lock, token in held]
             renewed[0] = time.monotonic()
 
-    locks = _locks(specs)
+    locks = _locks(specs, s3)
     try:
         for instance in sorted({p.instance for p in specs.projects.values()} or specs.instances):
             lock = locks[instance]

@@ -6,6 +6,10 @@ tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sa
 whether the environment's AWS credentials are temporary, and the predictions of each live project
 that a Predictions spec names (one list per project; its tasks were read once, for its source).
 Nothing is read after ``build_plan``.
+
+Reads that do not depend on each other (per project, per source, per sample, per bucket) run
+``conn.parallelism`` at a time; their results are combined in a fixed order, so the facts, and the
+plan built from them, are the same for any parallelism.
 """
 
 from __future__ import annotations
@@ -46,13 +50,13 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
             read[key] = conn.instances[project.instance].read_tasks(project)
         return read[key]
 
-    sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt)
-    samples = ()
+    sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt, map_fn=conn.map)
+    samples: tuple = ()
     if not options.skip_data_checks:
         reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
-        samples = tuple(sample_source(specs.projects[name], sources[key], conn.s3, reason)
-                        for name, reason in sorted(reasons.items())
-                        if (key := (specs.projects[name].instance, name, "source")) in sources)
+        due = [(name, reason, key) for name, reason in sorted(reasons.items())
+               if (key := (specs.projects[name].instance, name, "source")) in sources]
+        samples = tuple(conn.map(lambda d: sample_source(specs.projects[d[0]], sources[d[2]], conn.s3, d[1]), due))
     sends = any(s.credentials == "environment" for s in desired.storages.values())
     tasks, predictions = _predictions(desired, live, conn, tasks_of)
     return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions)

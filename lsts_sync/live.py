@@ -6,39 +6,58 @@ see anyone else's); other owners' projects are counted, and kept aside only wher
 clashes with one. Several own resources with one marker are duplicates: the lowest id is kept as
 the live one and every id is recorded for the plan to block on.
 
-Request budget for a no-op plan: one project list per instance (more pages past 1,000 projects),
-two storage lists (import, export) per declared project, one CORS read per managed bucket.
+Request budget for a no-op plan: one project list per instance (a page per 100 projects: Label
+Studio's maximum page size),
+two storage lists (import, export) per declared project, one CORS read per managed bucket. The
+per-project reads and the CORS reads run ``Connections.parallelism`` at a time (``bounded_map``);
+their results are used in a fixed order, so the state read does not depend on the parallelism.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from .loader import SpecSet
 from .operations import LabelStudioOps, S3Ops
-from .state import ProjectState, State
+from .parallel import bounded_map
+from .state import ProjectState, State, Usage
 from .stats import RequestStats
 from .template import controls, label_values, parses
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
 class Connections:
-    """Clients for every instance and bucket in the specs, sharing one request counter."""
+    """Clients for every instance and bucket in the specs, sharing one request counter.
+
+    ``parallelism``: how many independent reads may run at once (``--parallelism``); 1 reads one
+    after the other. Writes never use it.
+    """
 
     instances: dict[str, LabelStudioOps]
     s3: S3Ops
     stats: RequestStats = field(default_factory=RequestStats)
+    parallelism: int = 1
 
     @classmethod
-    def open(cls, specs: SpecSet) -> "Connections":
-        """The real clients (imported here: boto3 and httpx load only when a server is reached)."""
+    def open(cls, specs: SpecSet, parallelism: int = 1) -> "Connections":
+        """The real clients (imported here: boto3 and httpx load only when a server is reached).
+        Opening makes no request."""
         from .live_ls import LabelStudioInstance
         from .live_s3 import S3Buckets
 
         stats = RequestStats()
         instances = {name: LabelStudioInstance(spec, stats) for name, spec in specs.instances.items()}
-        return cls(instances, S3Buckets(specs.buckets, stats), stats)
+        return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``fn`` over ``items``, ``parallelism`` at a time, results in the order of ``items``."""
+        return bounded_map(fn, items, self.parallelism)
 
 
 def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, ...]], label) -> None:
@@ -77,14 +96,15 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
             for project in sorted(projects, key=lambda p: p.id, reverse=True):
                 if project.key in desired.projects and project.key not in live.projects:
                     live.foreign[project.key] = project
-        for project in [*live.projects.values(), *live.foreign.values()]:
-            if project.instance != name or (not prune and project.key not in desired.projects):
-                continue
-            mine = [s for s in conn.instances[name].read_storages(project) if s.owner == project.owner]
+        read = [p for p in [*live.projects.values(), *live.foreign.values()]
+                if p.instance == name and (prune or p.key in desired.projects)]
+        for project, storages in zip(read, conn.map(conn.instances[name].read_storages, read)):
+            mine = [s for s in storages if s.owner == project.owner]
             into = live.storages if project.owner == owner else live.foreign_storages
             _keep_lowest(mine, lambda s: s.key, into, live.duplicates, lambda s: s.address)
-    for bucket, want in sorted(desired.cors.items()):
-        live.cors[bucket] = conn.s3.read_cors(bucket, want.rule_id)
+    buckets = sorted(desired.cors.items())
+    for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets)):
+        live.cors[bucket] = cors
     return live
 
 
@@ -104,19 +124,24 @@ def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, a
     An unmanaged project that would be adopted, and another owner's project that would be taken
     over, are read in the same way: the template in use there may be anything.
     """
-    def usage_of(project: ProjectState) -> ProjectState:
-        return replace(project, usage=conn.instances[project.instance].read_usage(project))
-
-    for key, have in list(live.projects.items()):
+    due: list[tuple[dict, object]] = []  # (where the project is kept, its key there)
+    for key, have in live.projects.items():
         want = desired.projects.get(key)
         if (want is not None or prune) and drops_labels(have, want):
-            live.projects[key] = usage_of(have)
-    for key, have in list(live.foreign.items()):
+            due.append((live.projects, key))
+    for key, have in live.foreign.items():
         if drops_labels(have, desired.projects[key]):
-            live.foreign[key] = usage_of(have)
-    for (instance, title), have in list(live.unmanaged.items()):
+            due.append((live.foreign, key))
+    for (instance, title), have in live.unmanaged.items():
         want = next((p for p in desired.projects.values() if p.instance == instance and p.title == title
                      and p.name in adopt and p.key not in live.projects), None)
         if want and drops_labels(have, want):
-            live.unmanaged[(instance, title)] = usage_of(have)
+            due.append((live.unmanaged, (instance, title)))
+
+    def usage_of(item: tuple[dict, object]) -> Usage:
+        project = item[0][item[1]]
+        return conn.instances[project.instance].read_usage(project)
+
+    for (where, key), usage in zip(due, conn.map(usage_of, due)):
+        where[key] = replace(where[key], usage=usage)
     return live

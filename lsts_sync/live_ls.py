@@ -13,10 +13,10 @@ import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import httpx
+from .ls_http import HttpError, LabelStudioHttp  # first: it imports httpx without httpx's CLI (see there)
 
+import httpx  # noqa: E402  (isort: skip)
 from .jsonstream import JsonStreamError, iter_array
-from .ls_http import HttpError, LabelStudioHttp
 from .ls_mapping import (PROJECT_FIELDS, MappingError, TaskFile, prediction_body, prediction_from_json, project_body,
                          project_from_json, storage_body, storage_from_json, task_file_from_json, usage_from_tasks)
 from .models import InstanceSpec

@@ -7,6 +7,8 @@ naming the bucket, never swallowed.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 
 import boto3
 from botocore.config import Config
@@ -22,29 +24,47 @@ from .stats import RequestStats
 
 # Retries are set explicitly, not left to the environment: botocore's "standard" mode retries
 # throttling and 5xx with jittered backoff, up to 4 attempts in all.
+log = logging.getLogger(__name__)
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10, read_timeout=60)
 
 
 class S3Buckets:
-    """S3 clients for the buckets the specs declare (one client per endpoint/region)."""
+    """S3 clients for the buckets the specs declare (one client per endpoint/region).
+
+    One boto3 session per run: creating a client loads botocore's S3 model (about a tenth of a
+    second), and the session caches it, so every client after the first, the apply lock's too, is
+    cheap. Clients are made lazily (a command that reaches no bucket never pays) under a lock, since
+    reads may run in threads; boto3 clients themselves are thread-safe, its sessions are not.
+    """
 
     def __init__(self, buckets: dict[str, BucketSpec], stats: RequestStats):
         self.buckets = buckets
         self.stats = stats
         self._session = boto3.session.Session()
-        self._clients: dict[tuple[str | None, str], object] = {}
+        self._clients: dict[tuple[str | None, str, bool], object] = {}
+        self._lock = threading.Lock()
         self._listings: dict[tuple[str, str, bool], list[tuple[str, float, int]]] = {}
         self._heads: dict[tuple[str, str, int], bytes] = {}
 
-    def client(self, bucket: str):
+    def client(self, bucket: str, counted: bool = True):
+        """The client for ``bucket``'s endpoint and region. ``counted=False``: its requests are not
+        in ``stats`` (the apply lock's, which are bookkeeping, not reads or writes of the plan)."""
         spec = self.buckets[bucket]
-        key = (spec.endpoint_url, spec.region)
-        if key not in self._clients:
-            client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region,
-                                          config=CLIENT_CONFIG)
-            client.meta.events.register("before-send.s3", lambda request, **_: self.stats.record(request.method))
-            self._clients[key] = client
-        return self._clients[key]
+        key = (spec.endpoint_url, spec.region, counted)
+        with self._lock:
+            if key not in self._clients:
+                client = self._session.client("s3", endpoint_url=spec.endpoint_url, region_name=spec.region,
+                                              config=CLIENT_CONFIG)
+                if counted:
+                    client.meta.events.register("before-send.s3", self._count)
+                self._clients[key] = client
+            return self._clients[key]
+
+    def _count(self, request, **_) -> None:
+        """Count an S3 request; ``--debug`` logs its method and URL (no credentials are in it:
+        requests are signed in headers)."""
+        self.stats.record(request.method)
+        log.debug("S3 %s %s", request.method, request.url)
 
     def _error(self, bucket: str, what: str, exc: Exception) -> LstsError:
         if isinstance(exc, ClientError):

@@ -21,6 +21,9 @@ from pydantic import ValidationError
 from .models import KINDS, BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec, Spec
 from .problems import FieldPath, Problem
 
+# libyaml's parser (C) when PyYAML has it: it composes the same nodes with the same line marks as
+# the Python parser, about ten times faster (200 project specs: 0.5 s of CPU with the Python parser).
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
@@ -142,23 +145,37 @@ def _read_file(file: str, env: Mapping[str, str], problems: list[Problem], requi
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(file, 0, f"cannot read file: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or exc}", yaml=True))
         return []
-    docs: list[_Doc] = []
     try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-            if node is None:
-                continue
-            found: list[Problem] = []
-            reader = _Reader(file, env, found, require_env)
-            data = reader.read(node, ())
-            docs.append(_Doc(file, node.start_mark.line + 1, data, reader.lines, reader.interpolated))
-            kind, name = (data.get("kind"), data.get("name")) if isinstance(data, dict) else (None, None)
-            problems.extend(replace(p, kind=kind if isinstance(kind, str) else None,
-                                    name=name if isinstance(name, str) else None) for p in found)
+        return _compose(file, text, env, problems, require_env, FAST_LOADER)
+    except yaml.YAMLError:
+        pass  # libyaml's messages differ: read the file again with the Python parser, which words them
+    try:
+        return _compose(file, text, env, problems, require_env, yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 0
         message = " ".join(str(getattr(exc, "problem", None) or exc).split())
         problems.append(Problem(file, line, message, yaml=True))
+    return []
+
+
+def _compose(file: str, text: str, env: Mapping[str, str], problems: list[Problem], require_env: bool,
+             loader: type) -> list[_Doc]:
+    """Every document of ``text``; problems are added to ``problems`` only if the whole text parses
+    (raises ``yaml.YAMLError`` otherwise, adding nothing)."""
+    docs: list[_Doc] = []
+    found_all: list[Problem] = []
+    for node in yaml.compose_all(text, Loader=loader):
+        if node is None:
+            continue
+        found: list[Problem] = []
+        reader = _Reader(file, env, found, require_env)
+        data = reader.read(node, ())
+        docs.append(_Doc(file, node.start_mark.line + 1, data, reader.lines, reader.interpolated))
+        kind, name = (data.get("kind"), data.get("name")) if isinstance(data, dict) else (None, None)
+        found_all.extend(replace(p, kind=kind if isinstance(kind, str) else None,
+                                 name=name if isinstance(name, str) else None) for p in found)
+    problems.extend(found_all)
     return docs
 
 

@@ -27,11 +27,18 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, BinaryIO, Literal
 
-import httpx
+# httpx's package __init__ imports its command-line tool (httpx._main), which imports rich and
+# pygments whenever they are installed: about 75 ms of CPU before lsts-sync's first request, for a
+# tool lsts-sync never runs. A None entry makes that import fail, and httpx then goes without it
+# (its __init__ expects the ImportError). No effect if httpx was imported before.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
 from .ls_auth import GET_A_TOKEN, Token, TokenProblem, classify
 from .errors import LstsError
@@ -57,7 +64,12 @@ class HttpError(LstsError):
 
 
 class LabelStudioHttp:
-    """Requests to one Label Studio; ``sleep`` and ``transport`` are seams for tests."""
+    """Requests to one Label Studio; ``sleep`` and ``transport`` are seams for tests.
+
+    Safe to share between threads (``--parallelism``): httpx's client and its connection pool are,
+    the token exchange runs under a lock and the request counter has its own; retries keep their
+    state in local variables of ``call``.
+    """
 
     def __init__(self, name: str, url: str, token: str, stats: RequestStats, *, timeout: float = 60.0,
                  attempts: int = 4, backoff: float = 0.5, page_size: int = PAGE_SIZE,
@@ -68,15 +80,21 @@ class LabelStudioHttp:
         self._raw_token = token
         self._token: Token | None = None
         self._access: Token | None = None
+        self._auth_lock = threading.Lock()  # one token exchange at a time when reads run in threads
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   event_hooks={"request": [self._count]})
 
     # -- auth -------------------------------------------------------------------------------
     def _count(self, request: httpx.Request) -> None:
         self.stats.record(request.method)
-        log.debug("%s %s", request.method, request.url.path)
+        log.debug("%s %s", request.method, request.url.raw_path.decode("ascii", "replace"))  # path and query
 
     def _header(self) -> str:
+        """The Authorization header; thread-safe (an access token is exchanged once, not per thread)."""
+        with self._auth_lock:
+            return self._header_locked()
+
+    def _header_locked(self) -> str:
         if self._token is None:
             try:
                 self._token = classify(self._raw_token)

@@ -9,15 +9,18 @@ far from the client that holds the secret, and redaction must not depend on who 
 from __future__ import annotations
 
 import logging
+import threading
 
 MASK = "(sensitive)"
 _SECRETS: set[str] = set()
 MIN_LENGTH = 4  # shorter values would mask ordinary words
+_LOCK = threading.Lock()  # reads run in threads (--parallelism): never iterate the set while it grows
 
 
 def register(*values: str | None) -> None:
     """Remember secrets to mask; empty and very short values are ignored."""
-    _SECRETS.update(v for v in values if v and len(v) >= MIN_LENGTH)
+    with _LOCK:
+        _SECRETS.update(v for v in values if v and len(v) >= MIN_LENGTH)
 
 
 def redact(text: str, extra: list[str] | tuple[str, ...] = ()) -> str:
@@ -25,7 +28,9 @@ def redact(text: str, extra: list[str] | tuple[str, ...] = ()) -> str:
 
     Longer secrets first, so a secret that contains another is masked whole.
     """
-    for secret in sorted({*_SECRETS, *(e for e in extra if e and len(e) >= MIN_LENGTH)}, key=len, reverse=True):
+    with _LOCK:
+        known = set(_SECRETS)
+    for secret in sorted({*known, *(e for e in extra if e and len(e) >= MIN_LENGTH)}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
 

@@ -68,29 +68,39 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
 
 
 def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
-                 adopt: frozenset[str] = frozenset()) -> dict[tuple[str, str, str], SourceFacts]:
+                 adopt: frozenset[str] = frozenset(), map_fn=None) -> dict[tuple[str, str, str], SourceFacts]:
     """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
     (``TaskFile``s). The live project may be our own, another owner's (to take over) or an
     unmanaged one (to ``adopt``); a project that does not exist yet has no tasks, so all its objects
     are pending. A storage to be created imports every object again, even those already tasks of
-    its project (``already``)."""
-    facts = {}
-    for key, storage in sorted(desired.storages.items()):
-        if storage.role != "source":
-            continue
+    its project (``already``). A source without matching objects needs no task list (nothing can
+    be pending, changed or already imported), so none is read.
+
+    ``map_fn(fn, items)`` runs each source's reads (its listing, then its project's tasks); it
+    defaults to a plain loop and may run them concurrently (``Connections.map``): the results
+    are used in key order, so the facts are the same either way."""
+    wanted = [(key, storage) for key, storage in sorted(desired.storages.items()) if storage.role == "source"]
+
+    def read(item):
+        key, storage = item
         objects = matching(s3, storage.bucket, storage.prefix, storage.recursive_scan, storage.regex_filter)
-        keys = tuple(k for k, _ in objects)
         project = _live_project(desired, live, (storage.instance, storage.project), adopt)
-        if project is None:
-            facts[key] = SourceFacts(keys, keys)
-            continue
-        created = {t.key: t.created for t in tasks_of(project) if t.key}
-        if key not in live.storages and key not in live.foreign_storages:
-            facts[key] = SourceFacts(keys, keys, already=tuple(k for k in keys if k in created))
-            continue
-        facts[key] = SourceFacts(tuple(k for k, _ in objects), tuple(k for k, _ in objects if k not in created),
-                                 tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
-    return facts
+        return objects, (tasks_of(project) if project is not None and objects else None)
+
+    reads = map_fn(read, wanted) if map_fn is not None else [read(item) for item in wanted]
+    return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads)}
+
+
+def _source_facts(key: tuple[str, str, str], live: State, objects: list[tuple[str, float]], tasks) -> SourceFacts:
+    """One source's facts from its matching objects and its project's tasks (None: no live project)."""
+    keys = tuple(k for k, _ in objects)
+    if tasks is None:
+        return SourceFacts(keys, keys)
+    created = {t.key: t.created for t in tasks if t.key}
+    if key not in live.storages and key not in live.foreign_storages:
+        return SourceFacts(keys, keys, already=tuple(k for k in keys if k in created))
+    return SourceFacts(keys, tuple(k for k, _ in objects if k not in created),
+                       tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
 
 
 def _live_project(desired: State, live: State, key: tuple[str, str], adopt: frozenset[str]):

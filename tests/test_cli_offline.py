@@ -56,3 +56,14 @@ def test_help_and_validate_do_not_import_heavy_libraries() -> None:
     for args in (["--help"], ["validate", "specs"]):
         result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
         assert "HEAVY []" in result.stdout, (args, result.stdout, result.stderr)
+
+
+def test_plan_and_apply_load_no_pandas_deepdiff_or_sdk() -> None:
+    """Every module plan and apply import (text output): pandas loads only for export and the
+    column-wise data check, deepdiff only for plan --json, label-studio-sdk never."""
+    code = ("import sys, lsts_sync.cli, lsts_sync.live, lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.gather, "
+            "lsts_sync.plan, lsts_sync.plan_render, lsts_sync.saved_plan, lsts_sync.apply, lsts_sync.lock, "
+            "lsts_sync.desired, lsts_sync.sources, lsts_sync.datachecks, lsts_sync.parallel\n"
+            "print('HEAVY', [m for m in ('pandas', 'numpy', 'deepdiff', 'label_studio_sdk') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "HEAVY []" in result.stdout, (result.stdout, result.stderr)

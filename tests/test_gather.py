@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
+
 from lsts_sync.desired import desired_state
 from lsts_sync.gather import GatherOptions, gather
 from lsts_sync.live import Connections
 from lsts_sync.plan import build_plan
 
-from .fakes import FakeLabelStudio, FakeS3, predicted_specs, specs  # noqa: F401  (spec fixtures)
+from lsts_sync.loader import load_specs
+
+from .fakes import TWO_PROJECTS, FakeLabelStudio, FakeS3, predicted_specs, specs  # noqa: F401  (spec fixtures)
 from .test_apply import run
 
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
@@ -138,3 +145,95 @@ def test_predictions_apply_then_plan_nothing_then_a_changed_file_replaces_them(p
                         f"create_predictions {a} iforest-1 tasks={100 * a}"]
     assert ls.predictions[other.id] == (a, other)  # another model version is never touched
     assert build_plan(changed, gather(specs, changed, conn, GatherOptions())).empty
+
+# -- parallel reads (--parallelism) ---------------------------------------------------------------
+
+PROJECT = """---
+kind: Project
+name: p{i}
+instance: local
+source: {{bucket: data, prefix: p{i}/}}
+target: {{bucket: data, prefix: out/p{i}}}
+timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
+labels: [{{value: Anomaly}}]
+"""
+
+
+class SlowLabelStudio(FakeLabelStudio):
+    """Answers reads of later projects sooner (so completion order is the reverse of the order asked)
+    and measures how many reads run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.active = self.peak = 0
+
+    def _slow(self, project, read):
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(0.001 * (16 - int(project.name[1:])))
+        try:
+            return read(project)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def read_storages(self, project):
+        return self._slow(project, super().read_storages)
+
+    def read_tasks(self, project):
+        return self._slow(project, super().read_tasks)
+
+
+def many(tmp_path, count: int):
+    """``count`` projects on one managed bucket, applied with one object each (``pI/0.csv``, now a
+    task); then project i gets i % 3 more objects (pending) and every fourth loses its object
+    (empty): sources in sync, with pending objects and empty ones."""
+    (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40).split("---\nkind: Project")[0]
+                                         + "".join(PROJECT.format(i=i) for i in range(count)))
+    loaded, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    desired = desired_state(loaded)
+    ls, s3 = SlowLabelStudio(), FakeS3()
+    s3.objects_["data"] = {f"p{i}/0.csv": (1.0, CSV) for i in range(count)}
+    first = gather(loaded, desired, Connections({"local": ls}, s3), GatherOptions())
+    run(build_plan(desired, first), ls, s3)
+    for pid, (_, project) in ls.projects.items():
+        ls.tasks[pid] = [type("T", (), {"key": f"{project.name}/0.csv", "created": 2.0})()]
+    for i in range(count):
+        s3.objects_["data"].update({f"p{i}/{n}.csv": (5.0, CSV) for n in range(1, 1 + i % 3)})
+        if i % 4 == 3:
+            del s3.objects_["data"][f"p{i}/0.csv"]
+    ls.calls.clear(), s3.calls.clear()
+    return loaded, desired, ls, s3
+
+
+@pytest.mark.parametrize("parallelism", [2, 8])
+def test_the_facts_and_the_plan_are_the_same_for_any_parallelism(tmp_path, parallelism: int) -> None:
+    specs, desired, ls, s3 = many(tmp_path, 12)
+    one = gather(specs, desired, Connections({"local": ls}, s3, parallelism=1), GatherOptions())
+    reads_one = sorted(ls.calls), sorted(s3.calls)
+    ls.calls.clear(), s3.calls.clear()
+    more = gather(specs, desired, Connections({"local": ls}, s3, parallelism=parallelism), GatherOptions())
+    assert repr(more) == repr(one)  # dict order included: results are combined in a fixed order
+    assert (sorted(ls.calls), sorted(s3.calls)) == reads_one
+    assert build_plan(desired, more) == build_plan(desired, one)
+    assert [s.project for s in one.samples] == ["p1", "p10", "p11", "p2", "p4", "p5", "p7", "p8"]
+
+
+def test_reads_run_at_most_parallelism_at_once(tmp_path) -> None:
+    specs, desired, ls, s3 = many(tmp_path, 12)
+    gather(specs, desired, Connections({"local": ls}, s3, parallelism=3), GatherOptions())
+    assert ls.peak == 3
+    ls.peak = 0
+    gather(specs, desired, Connections({"local": ls}, s3, parallelism=1), GatherOptions())
+    assert ls.peak == 1
+
+
+def test_a_source_without_objects_costs_no_task_list(tmp_path) -> None:
+    specs, desired, ls, s3 = many(tmp_path, 5)
+    facts = gather(specs, desired, Connections({"local": ls}, s3), GatherOptions())
+    assert sorted(c for c in ls.calls if c.startswith("read_tasks")) == [
+        "read_tasks p0", "read_tasks p1", "read_tasks p2", "read_tasks p4"]  # p3's prefix is empty
+    assert facts.sources[("local", "p3", "source")].keys == ()

@@ -77,3 +77,20 @@ def test_find_files_recurses_and_sorts(tmp_path: Path) -> None:
 def test_no_files_is_an_error(tmp_path: Path) -> None:
     _, problems = load_specs([str(tmp_path)], env={})
     assert len(problems) == 1 and "no spec files" in problems[0].message
+
+
+def test_libyaml_and_the_python_parser_give_the_same_specs_and_lines(monkeypatch) -> None:
+    """The fast (C) parser is only a speed-up: specs, problems and every value's line are those
+    the Python parser gives, for the examples and for every bad spec of the corpus."""
+    import yaml
+
+    from lsts_sync import loader
+
+    assert loader.FAST_LOADER is yaml.CSafeLoader  # the speed-up is in use where PyYAML has libyaml
+    paths = [[str(DATA / "base.yaml"), str(DATA / "good")], *[[str(DATA / "base.yaml"), str(p)] for p in BAD]]
+    fast = [load_specs(p, env={}) for p in paths]
+    monkeypatch.setattr(loader, "FAST_LOADER", yaml.SafeLoader)
+    slow = [load_specs(p, env={}) for p in paths]
+    for (fast_specs, fast_problems), (slow_specs, slow_problems) in zip(fast, slow):
+        assert fast_problems == slow_problems
+        assert fast_specs.locations == slow_specs.locations and fast_specs.projects == slow_specs.projects

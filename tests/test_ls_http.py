@@ -10,7 +10,10 @@ import base64
 import io
 import email.utils
 import json
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
@@ -545,3 +548,30 @@ def test_download_error_answer_is_redacted_and_not_written() -> None:
     with pytest.raises(HttpError, match="failed with HTTP 400: bad request for token \\(sensitive\\)$"):
         http.download("api/x/download", "export project p", sink)
     assert sink.getvalue() == b""
+
+def test_threads_sharing_a_client_exchange_the_personal_access_token_once() -> None:
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-threads-5")
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-threads-5")
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.05)  # a slow exchange: every thread asks for a header while it runs
+        return ok({"access": access})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return exchange(request) if request.url.path == "/api/token/refresh/" else ok({"id": 1})
+
+    server = Server(default=answer)
+    http, _ = client(server, token=refresh)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: http.get_json("api/projects/1", "read project"), range(8)))
+    assert [r.url.path for r in server.requests].count("/api/token/refresh/") == 1
+    assert http.stats.by_method == {"POST": 1, "GET": 8}
+
+
+def test_the_transport_loads_neither_httpxs_command_line_tool_nor_what_it_imports() -> None:
+    """httpx's CLI (rich, pygments, where installed) would cost start-up time before the first request."""
+    code = ("import sys, lsts_sync.live_ls, httpx; "
+            "print(sorted(m for m in ('rich', 'pygments') if m in sys.modules), sys.modules['httpx._main'], "
+            "callable(httpx.main))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "None", "True"]

@@ -575,3 +575,52 @@ def test_cors_rule_no_longer_needed_is_an_update_to_absent_and_keeps_others(spec
     assert change.old == live.cors["lsts-demo"]
     del live.cors["lsts-demo"]
     assert build_plan(desired, LiveFacts(live)).changes == ()
+
+
+def test_checks_look_past_changes_they_do_not_concern(specs) -> None:
+    """Deletes, label removals and adoptions each scan every change, not only up to the first other one."""
+    desired, live = _with_usage(specs, annotations=1, predicted=((("label", "Retired"), 4), (("label", "Old"), 1)))
+    _add_retired_label(live)
+    live.projects[("local", "pump-7")] = dataclasses.replace(
+        live.projects[("local", "pump-7")],
+        label_config=live.projects[("local", "pump-7")].label_config.replace(
+            "</TimeSeriesLabels>", '<Label value="Old"/></TimeSeriesLabels>'))
+    live.cors["lsts-demo"] = dataclasses.replace(live.cors["lsts-demo"], rule='{"ID": "lsts-sync"}')
+    empty = dataclasses.replace(live.projects[("local", "pump-7")], name="empty", id=20, usage=Usage(0))
+    gone = dataclasses.replace(live.projects[("local", "pump-7")], name="gone", title="Gone", id=21, usage=Usage(1))
+    live.projects.update({empty.key: empty, gone.key: gone})
+    live.storages[("local", "gone", "source")] = dataclasses.replace(live.storages[SOURCE], project="gone", id=30)
+    plan = build_plan(desired, LiveFacts(live), prune=True)
+    assert [(c.name, c.subject) for c in plan.checks] == [("label-removal", "pump-7"), ("delete-annotated", "gone")]
+    assert plan.checks[0].message == "predictions use labels the new template drops: Retired (label): 4; Old (label): 1"
+
+
+def test_a_second_project_is_adopted_under_its_spec_name(specs) -> None:
+    desired = desired_state(specs)
+    first = desired.projects[("local", "pump-7")]
+    second = dataclasses.replace(first, name="pump-8", title="Pump 8")
+    desired.projects[second.key] = second
+    live = State(unmanaged={("local", "Pump 8"): dataclasses.replace(second, name="", owner="", id=7)})
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(adopt=frozenset({"pump-8"})))
+    (update,) = [c for c in plan.changes if isinstance(c, Update)]
+    assert (update.old.name, update.old.id, [d.field for d in update.diffs]) == ("pump-8", 7, ["owner"])
+
+
+def test_a_cors_rule_keeps_its_rule_id_and_an_update_carries_its_diffs(specs) -> None:
+    desired = desired_state(specs)
+    mine = dataclasses.replace(desired.cors["lsts-demo"], rule_id="team-x")
+    desired.cors["lsts-demo"] = mine
+    (create,) = [c for c in build_plan(desired, LiveFacts(State())).changes if isinstance(c.new, CorsState)]
+    assert create.new == CorsState("lsts-demo", mine.rule, (), "team-x")
+    live = State(cors={"lsts-demo": CorsState("lsts-demo", '{"ID": "team-x"}', rule_id="team-x")})
+    (update,) = [c for c in build_plan(desired, LiveFacts(live)).changes if isinstance(c.new, CorsState)]
+    assert update.diffs and [d.field for d in update.diffs] == list(json.loads(mine.rule))
+
+
+def test_rotation_skips_a_storage_this_plan_creates(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    del live.storages[("local", "pump-7", "target")]
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
+    assert [(c.action, getattr(c, "storage", None) and c.storage.role) for c in plan.changes] == [
+        ("create", None), ("rotate", "source")]

@@ -94,11 +94,11 @@ def test_prune_reads_the_usage_of_an_undeclared_project(specs) -> None:
     desired, ls, s3, conn = applied(specs)
     narrowed = desired_state(specs, {"a"})
     facts = gather(specs, narrowed, conn, GatherOptions(prune=True))
-    assert "read_usage b" in ls.calls
+    assert "read_usage b" in ls.calls and "read_storages b" in ls.calls  # b's storages are read to delete them
     assert facts.state.projects[("local", "b")].usage == Usage(0)
     ls.calls.clear()
     gather(specs, narrowed, conn, GatherOptions())
-    assert "read_usage b" not in ls.calls
+    assert "read_usage b" not in ls.calls and "read_storages b" not in ls.calls
 
 
 def test_adopt_reads_the_usage_of_the_unmanaged_project_with_that_title(specs) -> None:

@@ -158,3 +158,10 @@ def test_an_unmanaged_project_with_a_declared_title_is_part_of_the_fingerprint(s
     facts.state.unmanaged.clear()
     facts.state.other_owners["team-b"] = 3
     assert fingerprint(facts, desired) == before and facts.state.other_owners == {"team-b": 3}
+
+
+def test_the_fingerprint_is_the_digest_of_the_facts_with_no_other_owners() -> None:
+    """Saved plans of earlier runs stay comparable: the fingerprint's input is the facts themselves."""
+    from lsts_sync.state import State
+
+    assert fingerprint(LiveFacts(), State()) == digest(LiveFacts())

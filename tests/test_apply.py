@@ -171,3 +171,122 @@ def test_cors_rule_no_longer_needed_is_removed_and_other_rules_kept(specs) -> No
     assert change.action == "update" and change.new.rule is None
     run(build_plan(unneeded, LiveFacts(live)), ls, s3)
     assert s3.cors["data"] == [{"ID": "theirs", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://x"]}]
+
+
+# --- pinned: progress lines, sync results, missing ids, deadlines and the step hook ---
+
+from lsts_sync import apply as apply_module  # noqa: E402
+from lsts_sync.plan import Create, Plan, RotateCredentials, Sync, Update  # noqa: E402
+from lsts_sync.state import FieldDiff  # noqa: E402
+
+
+def _applied(specs):
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    return desired, ls, s3, live_of(ls, s3, desired)
+
+
+def test_progress_names_every_step_done_and_syncs_report_their_counts(specs) -> None:
+    desired = desired_state(specs)
+    lines: list[str] = []
+    hooks: list[int] = []
+    result = apply_plan(build_plan(desired, LiveFacts(State())), Connections({"local": FakeLabelStudio()}, FakeS3()),
+                        progress=lines.append, before_step=lambda: hooks.append(1))
+    assert lines == ["create bucket data CORS rule lsts-sync: done", "create project a: done",
+                     "create project b: done", "create storage a/source: done", "create storage a/target: done",
+                     "create storage b/source: done", "sync storage a/source: done", "sync storage b/source: done"]
+    assert result.done == [line.removesuffix(": done") for line in lines]
+    assert result.synced == [("storage a/source", "completed", 3), ("storage b/source", "completed", 3)]
+    assert len(hooks) == 8  # before every change and every sync start
+
+
+def test_a_failing_step_hook_stops_before_the_step(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+
+    def lost() -> None:
+        raise LstsError("lock lost")
+
+    with pytest.raises(ApplyFailed, match="^lock lost$") as failed:
+        run(build_plan(desired, LiveFacts(State())), ls, s3, before_step=lost)
+    assert failed.value.result.done == [] and ls.calls == [] and s3.calls == []
+    assert len(failed.value.remaining) == 8
+
+
+def test_a_polled_sync_reports_the_status_count_and_progress(specs, monkeypatch) -> None:
+    desired, ls, s3, live = _applied(specs)
+    monkeypatch.setattr(apply_module, "POLL_SECONDS", 0)
+    source = desired.storages[("local", "a", "source")]
+    sid = live.storages[source.key].id
+    ls.sync_answer = None
+    ls.statuses = {sid: ["queued", "in_progress", "completed_with_errors"]}
+    lines: list[str] = []
+    with pytest.raises(ApplyFailed, match="^storage a/source: sync ended completed_with_errors$") as failed:
+        apply_plan(Plan(syncs=(Sync(source, sid, "--sync"),)), Connections({"local": ls}, s3), progress=lines.append)
+    assert lines == ["  storage a/source: queued...", "  storage a/source: in_progress..."]
+    assert failed.value.result.synced == [("storage a/source", "completed_with_errors", 1)]
+    assert failed.value.remaining == ["sync storage a/source"]
+
+
+def test_a_sync_still_running_at_the_deadline_fails_naming_its_status(specs, monkeypatch) -> None:
+    desired, ls, s3, live = _applied(specs)
+    monkeypatch.setattr(apply_module, "POLL_SECONDS", 0)
+    source = desired.storages[("local", "a", "source")]
+    sid = live.storages[source.key].id
+    ls.sync_answer, ls.statuses = "queued", {sid: ["in_progress"]}
+    with pytest.raises(ApplyFailed, match="^storage a/source: sync still in_progress at the deadline$"):
+        run(Plan(syncs=(Sync(source, sid, "--sync"),)), ls, s3, sync_timeout=0.05)
+
+
+def test_a_status_without_a_count_counts_zero(specs) -> None:
+    desired, ls, s3, live = _applied(specs)
+    source = desired.storages[("local", "a", "source")]
+    ls.sync_storage = lambda *a: {"status": "completed", "last_sync_count": None}  # type: ignore[method-assign]
+    result = run(Plan(syncs=(Sync(source, live.storages[source.key].id, "--sync"),)), ls, s3)
+    assert result.synced == [("storage a/source", "completed", 0)]
+
+
+def test_steps_without_the_ids_they_need_fail_naming_the_resource(specs) -> None:
+    desired, ls, s3, live = _applied(specs)
+    project = desired.projects[("local", "a")]
+    source = desired.storages[("local", "a", "source")]
+    cases = [
+        (Plan((Update(project, project, (FieldDiff("title", "x", "y"),)),)), "project a: the plan has no live id for it"),
+        (Plan((Update(source, source, ()),)), "storage a/source: the plan has no live id for it"),
+        (Plan((Create(source, None),)), "storage a/source: the plan has no id for project a"),
+        (Plan(syncs=(Sync(source, None, "new or changed"),)), "storage a/source: the plan has no id for this storage"),
+    ]
+    for plan, message in cases:
+        with pytest.raises(ApplyFailed) as failed:
+            run(plan, ls, s3)
+        assert str(failed.value) == message
+
+
+def test_a_project_update_sends_its_changed_fields_and_a_rotation_is_named(specs) -> None:
+    desired, ls, s3, live = _applied(specs)
+    old = live.projects[("local", "a")]
+    new = dataclasses.replace(desired.projects[("local", "a")], title="New")
+    source = live.storages[("local", "a", "source")]
+    result = run(Plan((Update(old, new, (FieldDiff("title", old.title, "New"),)),
+                       RotateCredentials(desired.storages[source.key], source.id))), ls, s3)
+    assert ls.calls == [f"update_project {old.id} title", f"update_storage {source.id} credentials"]
+    assert result.done == ["update project a", "rotate credentials of storage a/source"]
+    assert result.project_ids == {}
+
+
+def test_a_storage_without_credentials_gets_none_and_none_are_read(specs) -> None:
+    desired, ls, s3, live = _applied(specs)
+    new = dataclasses.replace(desired.storages[("local", "a", "target")], credentials="none", prefix="other")
+    run(Plan((Create(new, live.projects[("local", "a")].id),)), ls, s3)
+    assert s3.calls == [] and list(ls.credentials_sent.values())[-1] is None
+
+
+def test_a_refused_plan_says_how_many_checks_block_it(specs) -> None:
+    from lsts_sync.plan import Check
+
+    plan = Plan(checks=(Check("a", "s", "m"), Check("b", "s", "m", "--o"), Check("c", "s", "m", "--o", allowed=True)))
+    with pytest.raises(LstsError) as error:
+        run(plan, FakeLabelStudio(), FakeS3())
+    assert str(error.value) == "apply refused: 2 safety check(s) block this plan; nothing was changed"
+    assert not isinstance(error.value, ApplyFailed)

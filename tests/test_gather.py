@@ -237,3 +237,74 @@ def test_a_source_without_objects_costs_no_task_list(tmp_path) -> None:
     assert sorted(c for c in ls.calls if c.startswith("read_tasks")) == [
         "read_tasks p0", "read_tasks p1", "read_tasks p2", "read_tasks p4"]  # p3's prefix is empty
     assert facts.sources[("local", "p3", "source")].keys == ()
+
+# --- pinned: each gather option reaches the reads it narrows or widens ---
+
+import dataclasses  # noqa: E402
+
+from lsts_sync.errors import LstsError  # noqa: E402
+from lsts_sync.state import Usage  # noqa: E402
+
+
+def test_targets_narrow_the_reads_to_those_projects(specs) -> None:
+    desired, ls, s3, conn = applied(specs)
+    facts = gather(specs, desired_state(specs, {"a"}), conn, GatherOptions(targets=frozenset({"a"})))
+    assert sorted(p.name for p in facts.state.projects.values()) == ["a"]
+    assert ls.calls == ["read_projects", "read_storages a", "read_tasks a"]
+
+
+def test_prune_reads_the_usage_of_an_undeclared_project(specs) -> None:
+    desired, ls, s3, conn = applied(specs)
+    narrowed = desired_state(specs, {"a"})
+    facts = gather(specs, narrowed, conn, GatherOptions(prune=True))
+    assert "read_usage b" in ls.calls and "read_storages b" in ls.calls  # b's storages are read to delete them
+    assert facts.state.projects[("local", "b")].usage == Usage(0)
+    ls.calls.clear()
+    gather(specs, narrowed, conn, GatherOptions())
+    assert "read_usage b" not in ls.calls and "read_storages b" not in ls.calls
+
+
+def test_adopt_reads_the_usage_of_the_unmanaged_project_with_that_title(specs) -> None:
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    want = desired.projects[("local", "a")]
+    ls.projects[5] = (None, dataclasses.replace(want, name="", owner="", id=5, label_config=want.label_config.replace(
+        "</TimeSeriesLabels>", '<Label value="Retired"/></TimeSeriesLabels>')))
+    ls.tasks[5] = [type("T", (), {"key": "a/1.csv", "created": 2.0})()]
+    conn = Connections({"local": ls}, s3)
+    facts = gather(specs, desired, conn, GatherOptions(adopt=frozenset({"a"})))
+    assert "read_usage " in ls.calls and "read_tasks " in ls.calls  # the unmanaged project has no name
+    assert facts.sources[("local", "a", "source")].already == ("a/1.csv",)
+    ls.calls.clear()
+    plain = gather(specs, desired, conn, GatherOptions())
+    assert "read_usage " not in ls.calls and plain.sources[("local", "a", "source")].already == ()
+
+
+def test_sync_all_samples_the_pending_objects_of_a_source_that_does_not_sync(specs) -> None:
+    desired, ls, s3, conn = applied(specs)
+    key = ("local", "a", "source")
+    desired.storages[key] = dataclasses.replace(desired.storages[key], sync=False)
+    s3.objects_["data"]["a/2.csv"] = (5.0, CSV)
+    assert gather(specs, desired, conn, GatherOptions()).samples == ()
+    facts = gather(specs, desired, conn, GatherOptions(sync_all=True))
+    assert [(s.project, s.reason) for s in facts.samples] == [("a", "objects to import")]
+
+
+def test_credentials_are_not_read_when_no_storage_takes_them(specs) -> None:
+    desired = desired_state(specs)
+    desired.storages.update({k: dataclasses.replace(s, credentials="none") for k, s in desired.storages.items()})
+    s3 = FakeS3(credentials=("AKIA", "secret", "session-token"))
+    facts = gather(specs, desired, Connections({"local": FakeLabelStudio()}, s3), GatherOptions())
+    assert facts.temporary_credentials is False and "credentials" not in s3.calls
+
+
+def test_missing_credentials_are_not_temporary(specs) -> None:
+    desired = desired_state(specs)
+    s3 = FakeS3(credentials=("AKIA", "secret", "session-token"))
+    s3.fail("credentials", LstsError("no AWS credentials"))
+    assert gather(specs, desired, Connections({"local": FakeLabelStudio()}, s3), GatherOptions()) \
+        .temporary_credentials is False
+    s3 = FakeS3(credentials=("AKIA", "secret", None))
+    assert gather(specs, desired, Connections({"local": FakeLabelStudio()}, s3), GatherOptions()) \
+        .temporary_credentials is False

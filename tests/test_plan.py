@@ -426,3 +426,303 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
                                              label_config=live.projects[key].label_config.replace("Maintenance", "M"))
     facts = LiveFacts(live, {("local", "pump-7", "source"): SourceFacts(())}, tasks={key: (("pump-7/a.csv", 11),)})
     assert [c.action for c in build_plan(desired, facts).changes] == ["update", "predictions"]
+
+# --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
+
+from lsts_sync.datachecks import DataSample, Finding  # noqa: E402
+from lsts_sync.plan import Check, RotateCredentials, Sync, _rank, _share  # noqa: E402
+from lsts_sync.sources import SourceFacts  # noqa: E402
+from lsts_sync.state import StorageState  # noqa: E402
+
+SOURCE = ("local", "pump-7", "source")
+
+
+def test_data_samples_become_exact_checks_in_order(specs) -> None:
+    desired = desired_state(specs)
+    samples = (DataSample("pump-7", "new source", (Finding("s3://b/k", 3, "bad row"),
+                                                   Finding("s3://b/k", 0, "odd", error=False)), 2, 5),
+               DataSample("p2", "sync", empty="no object matches"),
+               DataSample("p3", "sync", sampled=3, total=3))
+    plan = build_plan(desired, LiveFacts(_live_copy(desired), samples=samples))
+    assert plan.checks == (
+        Check("data", "pump-7", "s3://b/k:3: bad row (new source)", "--skip-data-checks"),
+        Check("data", "pump-7", "s3://b/k: odd", blocking=False),
+        Check("data", "pump-7", "checked the first rows of 2 of 5 object(s); `lsts-sync check SPECS --project "
+              "pump-7` reads every row", blocking=False),
+        Check("data", "p2", "no object matches", "--skip-data-checks"))
+
+
+def _with_last_sync(live: State) -> State:
+    live.storages[SOURCE] = dataclasses.replace(live.storages[SOURCE], last_sync="2026-01-01")
+    return live
+
+
+def test_pending_objects_sync_with_the_live_id_last_sync_and_count(specs) -> None:
+    desired = desired_state(specs)
+    live = _with_last_sync(_live_copy(desired))
+    facts = LiveFacts(live, sources={SOURCE: SourceFacts(("a", "b", "c"), pending=("b", "c"))})
+    plan = build_plan(desired, facts)
+    assert plan.syncs == (Sync(desired.storages[SOURCE], live.storages[SOURCE].id, "2 new object(s)",
+                               "2026-01-01", 2),)
+    assert plan.checks == ()
+
+
+def test_a_new_source_syncs_without_an_id_with_its_pending_count(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    del live.storages[SOURCE]
+    plan = build_plan(desired, LiveFacts(live, sources={SOURCE: SourceFacts(("a",), pending=("a",))}))
+    assert plan.syncs == (Sync(desired.storages[SOURCE], None, "new or changed", None, 1),)
+
+
+def test_a_taken_over_source_syncs_with_the_foreign_id(specs) -> None:
+    desired = desired_state(specs)
+    live = _with_last_sync(_live_copy(desired))
+    live.foreign_storages[SOURCE] = dataclasses.replace(live.storages.pop(SOURCE), id=77, owner="ml")
+    plan = build_plan(desired, LiveFacts(live), sync_all=True)
+    assert plan.syncs == (Sync(desired.storages[SOURCE], 77, "new or changed", "2026-01-01", 0),)
+
+
+def test_sync_all_syncs_an_unchanged_source_and_no_sync_without_pending(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    facts = LiveFacts(live, sources={SOURCE: SourceFacts(("a",))})
+    assert build_plan(desired, facts).syncs == ()
+    (sync,) = build_plan(desired, facts, sync_all=True).syncs
+    assert (sync.reason, sync.pending, sync.storage_id) == ("--sync", 0, live.storages[SOURCE].id)
+
+
+def test_a_target_storage_never_syncs(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    target = ("local", "pump-7", "target")
+    desired.storages[target] = dataclasses.replace(desired.storages[target], sync=True)
+    facts = LiveFacts(live, sources={target: SourceFacts(("a",), pending=("a",), already=("a",))})
+    assert build_plan(desired, facts, sync_all=True).syncs == build_plan(desired, LiveFacts(live), sync_all=True).syncs
+    assert build_plan(desired, facts).checks == ()
+
+
+def test_source_warnings_are_exact(specs) -> None:
+    desired = desired_state(specs)
+    desired.storages[SOURCE] = dataclasses.replace(desired.storages[SOURCE], sync=False)
+    live = _live_copy(desired)
+    facts = LiveFacts(live, sources={SOURCE: SourceFacts(("a", "b"), pending=("a", "b"), changed=("x", "y"),
+                                                         already=("z",))})
+    plan = build_plan(desired, facts)
+    assert plan.syncs == ()
+    assert plan.checks == (
+        Check("pending", "pump-7", "2 object(s) under s3://lsts-demo/pump-7/ are not yet tasks (sync: false); "
+              "apply --sync imports them", blocking=False),
+        Check("reimport", "pump-7", "1 object(s) under s3://lsts-demo/pump-7/ are already tasks of this project; "
+              "the new source storage imports them again as new tasks", blocking=False),
+        Check("changed-objects", "pump-7", "2 object(s) changed after their import, e.g. x; Label Studio does "
+              "not import them again", blocking=False))
+
+
+def test_a_changed_source_does_not_warn_of_pending_objects(specs) -> None:
+    desired = desired_state(specs)
+    desired.storages[SOURCE] = dataclasses.replace(desired.storages[SOURCE], sync=False)
+    live = _live_copy(desired)
+    live.storages[SOURCE] = dataclasses.replace(live.storages[SOURCE], presign_ttl=5)
+    plan = build_plan(desired, LiveFacts(live, sources={SOURCE: SourceFacts(("a",), pending=("a",))}))
+    assert plan.checks == () and plan.syncs == ()
+
+
+def test_objects_that_two_sources_import_are_a_warning_naming_both(specs) -> None:
+    desired = desired_state(specs)
+    other = dataclasses.replace(desired.storages[SOURCE], project="pump-8")
+    desired.storages[other.key] = other
+    live = _live_copy(desired)
+    sources = {SOURCE: SourceFacts(("a", "k2", "k1")), other.key: SourceFacts(("k1", "k2", "z")),
+               ("local", "gone", "source"): SourceFacts(("a",))}
+    plan = build_plan(desired, LiveFacts(live, sources=sources))
+    assert plan.checks == (Check("overlap", "pump-7, pump-8", "2 object(s) would be imported by both sources, "
+                                 "e.g. k1", blocking=False),)
+
+
+def _live_with(n_projects: int) -> State:
+    template = ProjectState("local", "p", "P", "", "<View/>", usage=Usage(0))
+    return State({("local", f"p{i}"): dataclasses.replace(template, name=f"p{i}", id=i) for i in range(n_projects)})
+
+
+def test_too_many_changes_starts_above_the_share_and_at_the_minimum() -> None:
+    live = _live_with(10)
+    deletes = [Delete(p) for p in live.projects.values()]
+    assert _share(deletes[:3], live, Overrides()) == []  # exactly 30 %
+    assert _share(deletes[:4], live, Overrides()) == [Check(
+        "too-many-changes", "*", "4 of 10 managed resources would be updated or deleted (more than 30%)", "--force")]
+    assert _share(deletes[:4], live, Overrides(force=True))[0].allowed
+    nine = _live_with(9)
+    assert _share([Delete(p) for p in nine.projects.values()], nine, Overrides()) == []  # below MIN_MANAGED
+    storages = {("local", f"p{i}", "source"): StorageState("local", f"p{i}", "source", "b", "", "r", "")
+                for i in range(1)}
+    assert len(_share(deletes[:4], State(nine.projects, storages), Overrides())) == 1  # storages count too
+
+
+def test_cors_updates_and_creates_do_not_count_toward_too_many_changes() -> None:
+    live = _live_with(10)
+    cors = CorsState("b", '{"ID": "lsts-sync"}')
+    changes = [Delete(p) for p in list(live.projects.values())[:3]]
+    changes += [Update(cors, cors, ()), Create(next(iter(live.projects.values())))]
+    assert _share(changes, live, Overrides()) == []
+
+
+def test_steps_run_in_the_fixed_order() -> None:
+    project = ProjectState("local", "p", "P", "", "<View/>", id=1)
+    storage = StorageState("local", "p", "source", "b", "", "r", "", id=2)
+    cors = CorsState("b", None)
+    steps = [Delete(project), Delete(storage), RotateCredentials(storage, 2), Update(storage, storage, ()),
+             Create(storage), Update(project, project, ()), Create(project), Update(cors, cors, ()), Create(cors)]
+    assert [_rank(s) for s in steps] == [5, 4, 3, 2, 2, 1, 1, 0, 0]
+    assert sorted(steps, key=_rank) == [steps[i] for i in (7, 8, 5, 6, 3, 4, 2, 1, 0)]  # stable within a rank
+
+
+def test_delete_checks_are_exact(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    gone = dataclasses.replace(live.projects[("local", "pump-7")], name="gone", title="Gone", id=9)
+    live.projects[gone.key] = gone
+    gone_storage = dataclasses.replace(live.storages[SOURCE], project="other", id=99)
+    live.storages[gone_storage.key] = gone_storage
+    plan = build_plan(desired, LiveFacts(live), prune=True)
+    assert plan.checks == (Check("delete-annotated", "gone", "project 'Gone' has annotations (usage unknown) that "
+                                 "deleting it would lose", "--allow-delete gone"),)
+    live.projects[gone.key] = dataclasses.replace(gone, usage=Usage(2))
+    plan = build_plan(desired, LiveFacts(live), prune=True, overrides=Overrides(allow_delete=frozenset({"gone"})))
+    assert plan.checks == (Check("delete-annotated", "gone", "project 'Gone' has 2 annotation(s) or draft(s) that "
+                                 "deleting it would lose", "--allow-delete gone", allowed=True),)
+    other = build_plan(desired, LiveFacts(live), prune=True, overrides=Overrides(allow_delete=frozenset({"x"})))
+    assert other.checks[0].allowed is False
+
+
+TEMPORARY = Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are temporary (session "
+                  "token): it stops reading the bucket when they expire; re-send fresh ones with "
+                  "--rotate-credentials", blocking=False)
+
+
+def test_temporary_credentials_warn_only_when_a_storage_gets_them(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    assert build_plan(desired, LiveFacts(State(), temporary_credentials=True)).checks[-1:] == (TEMPORARY,)
+    assert build_plan(desired, LiveFacts(live, temporary_credentials=True)).checks == ()
+    rotate = build_plan(desired, LiveFacts(live, temporary_credentials=True),
+                        overrides=Overrides(rotate_credentials=True))
+    assert rotate.checks == (TEMPORARY,)
+    assert build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True)).checks == ()
+    live.storages[SOURCE] = dataclasses.replace(live.storages[SOURCE], presign_ttl=5)
+    assert build_plan(desired, LiveFacts(live, temporary_credentials=True)).checks == (TEMPORARY,)
+    for key in list(desired.storages):
+        desired.storages[key] = dataclasses.replace(desired.storages[key], credentials="none")
+    assert build_plan(desired, LiveFacts(live, temporary_credentials=True)).checks == ()
+    live.projects[("local", "pump-7")] = dataclasses.replace(live.projects[("local", "pump-7")], title="x")
+    del live.storages[SOURCE]
+    assert build_plan(desired, LiveFacts(live, temporary_credentials=True)).checks == ()
+
+
+def test_conflict_checks_are_exact(specs) -> None:
+    desired = desired_state(specs)
+    want = desired.projects[("local", "pump-7")]
+    live = State()
+    live.unmanaged[("local", want.title)] = dataclasses.replace(want, name="", owner="", id=7)
+    live.duplicates["project pump-7"] = (3, 5)
+    assert build_plan(desired, LiveFacts(live)).checks[:2] == (
+        Check("duplicate", "project pump-7", "2 resources carry the marker of project pump-7 (ids 3, 5); lsts-sync "
+              "uses id 3: delete the others in Label Studio (move any annotations to id 3 first) and plan again"),
+        Check("unmanaged-title", "pump-7", "project 'Pump 7 - anomaly labeling' (id 7) exists without the "
+              "lsts-sync marker; take it over or change the title", "--adopt pump-7"))
+    live = State(foreign={want.key: dataclasses.replace(want, owner="ml", id=8)})
+    assert build_plan(desired, LiveFacts(live)).checks[0] == Check(
+        "owner-conflict", "pump-7", "project pump-7 (id 8) is managed by owner 'ml', not 'default'; take it over "
+        "or rename the spec", "--take-over pump-7")
+
+
+def test_take_over_updates_the_foreign_project_and_its_storages(specs) -> None:
+    desired = desired_state(specs)
+    want = desired.projects[("local", "pump-7")]
+    theirs = dataclasses.replace(want, owner="ml", id=8)
+    storage = dataclasses.replace(desired.storages[SOURCE], owner="ml", id=12)
+    live = State(foreign={want.key: theirs}, foreign_storages={SOURCE: storage})
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(take_over=frozenset({"pump-7"})))
+    updates = [(c.old.id, [d.field for d in c.diffs]) for c in plan.changes if isinstance(c, Update)]
+    assert updates == [(8, ["owner"]), (12, ["owner"])]
+    (create,) = [c for c in plan.changes if isinstance(c, Create) and isinstance(c.new, StorageState)]
+    assert create.project_id == 8  # the target is new, on the taken-over project
+    other = build_plan(desired, LiveFacts(live), overrides=Overrides(take_over=frozenset({"x"})))
+    assert [c.name for c in other.blockers] == ["owner-conflict"]
+    assert not any(isinstance(c, Update) for c in other.changes)
+
+
+def test_label_removal_messages_are_exact(specs) -> None:
+    desired, live = _with_usage(specs, annotations=2, controls=(("gone", 3), ("label|ts|timeserieslabels", 1)),
+                                labels=((("label", "Retired"), 2), (("label", "Anomaly"), 1)),
+                                predicted=((("label", "Retired"), 4), (("label", "Anomaly"), 5)))
+    _add_retired_label(live)
+    assert build_plan(desired, LiveFacts(live)).checks == (
+        Check("label-removal", "pump-7", "the template change would orphan annotations or drafts: Retired (label): "
+              "2 region(s); control gone: 3 result(s)", "--allow-label-removal pump-7"),
+        Check("label-removal", "pump-7", "predictions use labels the new template drops: Retired (label): 4",
+              blocking=False))
+    allowed = build_plan(desired, LiveFacts(live), overrides=Overrides(allow_label_removal=frozenset({"x"})))
+    assert allowed.checks[0].allowed is False
+
+
+def test_cors_rule_no_longer_needed_is_an_update_to_absent_and_keeps_others(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    have = live.cors["lsts-demo"]
+    live.cors["lsts-demo"] = dataclasses.replace(have, others=("{}",))
+    desired.cors["lsts-demo"] = dataclasses.replace(have, rule=None)
+    (change,) = build_plan(desired, LiveFacts(live)).changes
+    assert isinstance(change, Update) and change.new == CorsState("lsts-demo", None, ("{}",), have.rule_id)
+    assert change.old == live.cors["lsts-demo"]
+    del live.cors["lsts-demo"]
+    assert build_plan(desired, LiveFacts(live)).changes == ()
+
+
+def test_checks_look_past_changes_they_do_not_concern(specs) -> None:
+    """Deletes, label removals and adoptions each scan every change, not only up to the first other one."""
+    desired, live = _with_usage(specs, annotations=1, predicted=((("label", "Retired"), 4), (("label", "Old"), 1)))
+    _add_retired_label(live)
+    live.projects[("local", "pump-7")] = dataclasses.replace(
+        live.projects[("local", "pump-7")],
+        label_config=live.projects[("local", "pump-7")].label_config.replace(
+            "</TimeSeriesLabels>", '<Label value="Old"/></TimeSeriesLabels>'))
+    live.cors["lsts-demo"] = dataclasses.replace(live.cors["lsts-demo"], rule='{"ID": "lsts-sync"}')
+    empty = dataclasses.replace(live.projects[("local", "pump-7")], name="empty", id=20, usage=Usage(0))
+    gone = dataclasses.replace(live.projects[("local", "pump-7")], name="gone", title="Gone", id=21, usage=Usage(1))
+    live.projects.update({empty.key: empty, gone.key: gone})
+    live.storages[("local", "gone", "source")] = dataclasses.replace(live.storages[SOURCE], project="gone", id=30)
+    plan = build_plan(desired, LiveFacts(live), prune=True)
+    assert [(c.name, c.subject) for c in plan.checks] == [("label-removal", "pump-7"), ("delete-annotated", "gone")]
+    assert plan.checks[0].message == "predictions use labels the new template drops: Retired (label): 4; Old (label): 1"
+
+
+def test_a_second_project_is_adopted_under_its_spec_name(specs) -> None:
+    desired = desired_state(specs)
+    first = desired.projects[("local", "pump-7")]
+    second = dataclasses.replace(first, name="pump-8", title="Pump 8")
+    desired.projects[second.key] = second
+    live = State(unmanaged={("local", "Pump 8"): dataclasses.replace(second, name="", owner="", id=7)})
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(adopt=frozenset({"pump-8"})))
+    (update,) = [c for c in plan.changes if isinstance(c, Update)]
+    assert (update.old.name, update.old.id, [d.field for d in update.diffs]) == ("pump-8", 7, ["owner"])
+
+
+def test_a_cors_rule_keeps_its_rule_id_and_an_update_carries_its_diffs(specs) -> None:
+    desired = desired_state(specs)
+    mine = dataclasses.replace(desired.cors["lsts-demo"], rule_id="team-x")
+    desired.cors["lsts-demo"] = mine
+    (create,) = [c for c in build_plan(desired, LiveFacts(State())).changes if isinstance(c.new, CorsState)]
+    assert create.new == CorsState("lsts-demo", mine.rule, (), "team-x")
+    live = State(cors={"lsts-demo": CorsState("lsts-demo", '{"ID": "team-x"}', rule_id="team-x")})
+    (update,) = [c for c in build_plan(desired, LiveFacts(live)).changes if isinstance(c.new, CorsState)]
+    assert update.diffs and [d.field for d in update.diffs] == list(json.loads(mine.rule))
+
+
+def test_rotation_skips_a_storage_this_plan_creates(specs) -> None:
+    desired = desired_state(specs)
+    live = _live_copy(desired)
+    del live.storages[("local", "pump-7", "target")]
+    plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
+    assert [(c.action, getattr(c, "storage", None) and c.storage.role) for c in plan.changes] == [
+        ("create", None), ("rotate", "source")]

@@ -87,3 +87,99 @@ def test_a_predictions_plan_reads_back_equal_and_moves_with_its_model_versions_o
     assert fingerprint(gather(predicted_specs, desired, conn, GatherOptions()), desired) == saved.fingerprint
     ls.add_prediction(a, 100 * a, "iforest-1", [])  # the declared one moved: the plan is stale
     assert fingerprint(gather(predicted_specs, desired, conn, GatherOptions()), desired) != saved.fingerprint
+
+# --- pinned: the file format, atomic writes, the digest and every way a file is refused ---
+
+import hashlib  # noqa: E402
+
+from lsts_sync.plan import Plan  # noqa: E402
+from lsts_sync.saved_plan import digest  # noqa: E402
+
+SMALL = SavedPlan(Plan(), "d", "f", GatherOptions(adopt=frozenset({"b", "a"})), Overrides(force=True))
+
+
+def test_the_digest_is_sha256_of_the_compact_sorted_encoding() -> None:
+    text = '{"__dict__":{"a":{"__tuple__":[1,"x"]},"b":null}}'
+    assert digest({"b": None, "a": (1, "x")}) == hashlib.sha256(text.encode()).hexdigest()
+    assert digest({"a": (1, "x"), "b": None}) == digest({"b": None, "a": (1, "x")})
+
+
+def test_the_file_is_indented_sorted_json_with_a_trailing_newline(tmp_path) -> None:
+    write(str(tmp_path / "plan.json"), SMALL)
+    text = (tmp_path / "plan.json").read_text()
+    assert text.startswith('{\n "format_version": 1,\n "saved_plan": {\n  "__type__": "SavedPlan",\n  "desired_digest": "d",')
+    assert text.endswith("\n }\n}\n")
+    assert '"adopt": {\n    "__tuple__": [\n     "a",\n     "b"\n    ]' in text  # frozensets sorted
+    assert read(str(tmp_path / "plan.json")) == SMALL
+    assert os.listdir(tmp_path) == ["plan.json"]
+
+
+def test_the_file_is_written_through_a_hidden_temporary_file_beside_it(tmp_path, monkeypatch) -> None:
+    moves = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (moves.append((a, b)), real(a, b)))
+    write(str(tmp_path / "plan.json"), SMALL)
+    ((tmp, target),) = moves
+    assert os.path.dirname(tmp) == str(tmp_path) and os.path.basename(tmp).startswith(".lsts-plan-")
+    assert target == str(tmp_path / "plan.json")
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path) -> None:
+    (tmp_path / "plan.json").mkdir()
+    with pytest.raises(OSError):
+        write(str(tmp_path / "plan.json"), SMALL)
+    assert os.listdir(tmp_path) == ["plan.json"] and os.listdir(tmp_path / "plan.json") == []
+
+
+@pytest.mark.parametrize("body, reason", [
+    (json.dumps({"format_version": 99}), "(format_version 99, expected 1)"),
+    (json.dumps({"saved_plan": {}}), "(format_version None, expected 1)"),
+    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "Plan"}}), "(no saved plan in it)"),
+    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "os.system"}}), "(unknown value type 'os.system')"),
+    (json.dumps({"format_version": 1, "saved_plan": {"x": 1}}), "(unknown value type None)"),
+    (json.dumps({"format_version": 1}), "('saved_plan')"),
+    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "Plan", "nope": 1}}), "("),
+    (json.dumps([1]), "("),
+])
+def test_each_kind_of_bad_file_is_named(tmp_path, body, reason) -> None:
+    (tmp_path / "plan.json").write_text(body)
+    with pytest.raises(LstsError) as error:
+        read(str(tmp_path / "plan.json"))
+    assert str(error.value).startswith(f"{tmp_path / 'plan.json'}: not a saved lsts-sync plan {reason}")
+
+
+def test_a_missing_file_is_one_line(tmp_path) -> None:
+    with pytest.raises(LstsError, match=r"missing.json: not a saved lsts-sync plan \(\[Errno 2\]"):
+        read(str(tmp_path / "missing.json"))
+
+
+def test_encoding_keeps_lists_pairs_and_sets_and_refuses_anything_else() -> None:
+    value = {("a", 1): [1, (2,)], "k": None}
+    assert encode(value) == {"__pairs__": [[{"__tuple__": ["a", 1]}, [1, {"__tuple__": [2]}]], ["k", None]]}
+    assert decode(encode(value)) == value
+    assert encode(frozenset({"b", "a"})) == {"__tuple__": ["a", "b"]}
+    assert decode(encode(Overrides(take_over=frozenset({"x"})))) == Overrides(take_over=frozenset({"x"}))
+    assert decode(encode(1.5)) == 1.5 and decode(encode(True)) is True
+    with pytest.raises(TypeError, match="cannot save a set"):
+        encode({1})
+    with pytest.raises(TypeError, match="cannot save a type"):
+        encode(Plan)
+
+
+def test_an_unmanaged_project_with_a_declared_title_is_part_of_the_fingerprint(specs) -> None:
+    desired, ls, s3, conn = applied(specs)
+    facts = gather(specs, desired, conn, GatherOptions())
+    before = fingerprint(facts, desired)
+    want = next(iter(desired.projects.values()))
+    facts.state.unmanaged[("local", want.title)] = dataclasses.replace(want, name="", id=99)
+    assert fingerprint(facts, desired) != before
+    facts.state.unmanaged.clear()
+    facts.state.other_owners["team-b"] = 3
+    assert fingerprint(facts, desired) == before and facts.state.other_owners == {"team-b": 3}
+
+
+def test_the_fingerprint_is_the_digest_of_the_facts_with_no_other_owners() -> None:
+    """Saved plans of earlier runs stay comparable: the fingerprint's input is the facts themselves."""
+    from lsts_sync.state import State
+
+    assert fingerprint(LiveFacts(), State()) == digest(LiveFacts())

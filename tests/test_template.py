@@ -63,3 +63,82 @@ def test_canonical_ignores_attribute_order_and_whitespace() -> None:
 
 def test_label_values_per_control() -> None:
     assert label_values(template_xml(_project())) == {"label": {'Valve "A" & B', "Anomaly"}}
+
+
+# --- What these pin: the exact XML of optional attributes, and the readers plan and the safety
+# checks use on live templates (label values, control keys, series attributes, field paths) ---
+
+import pytest  # noqa: E402
+
+from lsts_sync.template import controls, parses, series_attributes, template_fields  # noqa: E402
+
+RICH = """<View>
+  <TimeSeriesLabels name="label" toName="ts">
+    <Label value="Valve &quot;A&quot; &amp; B" background="#f00" />
+    <Label value="Anomaly" />
+  </TimeSeriesLabels>
+  <TimeSeries name="ts" valueType="url" value="$csv" sep=";" timeColumn="time" timeFormat="%s" \
+timeDisplayFormat="%H:%M" overviewChannels="vibration,temp">
+    <Channel column="vibration" legend="Vib" strokeColor="#1f77b4" displayFormat=".2f" height="120" />
+    <Channel column="temp" legend="Temp" strokeColor="#ff7f0e" />
+  </TimeSeries>
+</View>
+"""
+
+OTHER_CONTROLS = """<View>
+  <TimeSeries name="ts" value="$csv" timeColumn="t"><Channel column="b"/><Channel/><Channel column="a"/></TimeSeries>
+  <Choices name="quality" toName="ts"><Choice value="good"/><Choice/><Header value="odd"/></Choices>
+  <Taxonomy name="cause" toName="ts"><Choice value="pump"/></Taxonomy>
+  <TimeSeriesLabels toName="ts"><Label value="Anomaly"/></TimeSeriesLabels>
+  <Header value="not a control"/>
+</View>"""
+
+
+def test_rich_template_is_exactly_this_xml() -> None:
+    """Every optional attribute at once: separator, time and display formats, several overview
+    channels (comma-joined, trimmed, lowercased), legend, number format, height; two-space indent."""
+    project = _project(timeseries={
+        "time_column": "Time", "overview": ["Vibration", " Temp"], "sep": ";", "display_format": "%H:%M",
+        "time_format": "%s",
+        "channels": [{"column": "Vibration", "height": 120, "format": ".2f", "legend": "Vib"}, {"column": "Temp"}]})
+    assert template_xml(project) == RICH
+
+
+def test_canonical_refuses_text_that_is_not_xml_with_the_parser_position() -> None:
+    with pytest.raises(ValueError, match=r"^labeling config is not valid XML: unclosed token: line 1, column 0$"):
+        canonical("<View")
+
+
+def test_label_values_read_choices_and_taxonomy_and_default_missing_names_to_empty() -> None:
+    assert label_values(OTHER_CONTROLS) == {"quality": {"good", ""}, "cause": {"pump"}, "": {"Anomaly"}}
+    assert label_values("<View") == {}
+
+
+def test_controls_are_name_toname_and_lowercased_tag_of_elements_with_toname() -> None:
+    assert controls(OTHER_CONTROLS) == frozenset(
+        {"quality|ts|choices", "cause|ts|taxonomy", "None|ts|timeserieslabels"})
+    assert controls(RICH) == frozenset({"label|ts|timeserieslabels"})
+    assert controls("<View") == frozenset()
+
+
+def test_series_attributes_are_time_column_format_separator_and_sorted_channel_columns() -> None:
+    assert series_attributes(RICH) == ("time", "%s", ";", ("temp", "vibration"))
+    # nested TimeSeries is found; absent format is None, absent separator reads as ","; a channel
+    # without a column counts as ""
+    assert series_attributes(OTHER_CONTROLS) == ("t", None, ",", ("", "a", "b"))
+    assert series_attributes("<View><Header value='x'/></View>") == ()
+    assert series_attributes("<View") == ()
+
+
+def test_parses_only_well_formed_xml() -> None:
+    assert parses(RICH) is True
+    assert parses("<View><Label></View>") is False
+
+
+def test_template_fields_key_elements_by_identity_labels_by_control_and_others_by_position() -> None:
+    fields = template_fields('<View><Header size="2"/><TimeSeriesLabels name="label" toName="ts">'
+                             '<Label value="A" background="red"/></TimeSeriesLabels><Label value="B"/></View>')
+    assert fields == {"Header#0": {"size": "2"},
+                      "TimeSeriesLabels[label]": {"name": "label", "toName": "ts"},
+                      "Label[label/A]": {"background": "red", "value": "A"},
+                      "Label[B]": {"value": "B"}}

@@ -55,14 +55,19 @@ def _check_prefix(value: str) -> str:
     return value
 
 
-def _check_output(value: str) -> str:
+def _file_location(what: str, value: str) -> str:
+    """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL)."""
     if value.startswith("s3://"):
         bucket, _, key = value[5:].partition("/")
         if not bucket or not key or key.endswith("/"):
-            raise ValueError(f"invalid output {value!r}: expected s3://bucket/key")
+            raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key")
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
-        raise ValueError(f"invalid output {value!r}: expected a local path or s3://bucket/key")
+        raise ValueError(f"invalid {what} {value!r}: expected a local path or s3://bucket/key")
     return value
+
+
+def _check_output(value: str) -> str:
+    return _file_location("output", value)
 
 
 def _check_split(value: str) -> str:
@@ -340,13 +345,7 @@ class ExportSpec(Strict):
 
 def _check_input(value: str) -> str:
     """A predictions file: a local path (relative to the spec file) or ``s3://bucket/key``."""
-    if value.startswith("s3://"):
-        bucket, _, key = value[5:].partition("/")
-        if not bucket or not key or key.endswith("/"):
-            raise ValueError(f"invalid file {value!r}: expected s3://bucket/key")
-    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
-        raise ValueError(f"invalid file {value!r}: expected a local path or s3://bucket/key")
-    return value
+    return _file_location("file", value)
 
 
 class PredictionColumns(Strict):

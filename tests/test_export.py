@@ -249,3 +249,174 @@ def test_read_annotations_pauses_the_collector_and_restores_it_even_on_a_fault()
     finally:
         gc.enable()
     assert dict(found.files) == {"d/a.csv": "b", "d/e.csv": "b"}  # d/b.csv has only a cancelled annotation
+
+
+# -- pinned: source files and buckets, annotators, exact table CSV, split outputs, atomic writes -------
+
+def test_source_file_and_bucket_of_odd_urls() -> None:
+    from lsts_sync.export import source_bucket
+
+    assert source_file({"data": {"csv": "s3://bucket"}}) == ""  # a bucket without key names no file
+    assert source_file({"data": None, "storage_filename": None}) == ""
+    assert source_file({"data": {"csv": ""}, "storage_filename": "k.csv"}) == "k.csv"
+    assert source_bucket({"data": {"csv": "s3://bucket/x/y.csv"}}) == "bucket"
+    assert source_bucket({"data": {"csv": "s3:///y.csv"}}) is None
+    assert source_bucket({"data": {"csv": "s3://bucket"}}) is None
+    assert source_bucket({"data": {"csv": "https://h/y.csv"}, "storage_filename": "s3://b/k"}) is None
+    assert source_bucket({"data": None}) is None
+
+
+@pytest.mark.parametrize("who, expected", [
+    ({"id": 3, "email": "a@example.com"}, "a@example.com"),
+    ({"id": 3, "email": ""}, "3"),
+    ({}, ""),
+    (1, "ann@example.com"),
+    (2, "2"),
+    (None, ""),
+])
+def test_the_annotator_is_the_email_else_the_user_id(who: object, expected: str) -> None:
+    rows = flatten([task(1, "a.csv", ann(7, "u", region("1", "2", "A"), who=who))], "p", users={1: "ann@example.com"})
+    assert [r[8] for r in rows] == [expected]
+
+
+def test_a_table_export_writes_every_column_in_order_with_a_header() -> None:
+    export, project = _specs()
+    tasks = [task(1, "d/a.csv", ann(10, "2024-01-02T00:00:00Z", region("2", "3", "Anomaly"),
+                                    region("1", "1", "Spike"))),
+             task(2, "d/b.csv", ann(11, "2024-01-03T00:00:00Z", region("0", "5", "Anomaly")))]
+    (output,) = outputs_for(export, project, regions_frame(flatten(tasks, "p", users={1: "ann@example.com"})))
+    assert output.location == "out/l.csv" and output.rows == 3
+    assert output.data.decode() == (
+        "project,task_id,file,label,start,end,instant,annotation_id,annotator,updated_at\n"
+        "p,1,d/a.csv,Spike,1,1,True,10,ann@example.com,2024-01-02T00:00:00Z\n"
+        "p,1,d/a.csv,Anomaly,2,3,False,10,ann@example.com,2024-01-02T00:00:00Z\n"
+        "p,2,d/b.csv,Anomaly,0,5,False,11,ann@example.com,2024-01-03T00:00:00Z\n")
+
+
+def test_a_table_export_keeps_only_its_labels_and_splits_per_source_file() -> None:
+    export, project = _specs(labels=["Anomaly"], split="{stem}.labels.csv", output="labels.csv")
+    tasks = [task(1, "d/b.csv", ann(10, "u", region("2", "3", "Anomaly"), region("1", "1", "Spike"))),
+             task(2, "d/a.csv", ann(11, "u", region("0", "5", "Anomaly"), region("6", "7", "Anomaly")))]
+    outputs = outputs_for(export, project, regions_frame(flatten(tasks, "p")))
+    assert [(o.location, o.rows) for o in outputs] == [("labels.csv", 3), ("a.labels.csv", 2), ("b.labels.csv", 1)]
+    body = pd.read_csv(io.BytesIO(outputs[1].data))
+    assert list(body["start"]) == [0, 6] and set(body["file"]) == {"d/a.csv"}
+    assert pd.read_csv(io.BytesIO(outputs[2].data))["task_id"].tolist() == [1]
+
+
+def test_without_split_there_is_only_the_main_output() -> None:
+    export, project = _specs()
+    frame = regions_frame(flatten([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
+                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p"))
+    assert [o.location for o in outputs_for(export, project, frame)] == ["out/l.csv"]
+
+
+def test_a_local_write_that_fails_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "a" / "b" / "labels.csv"
+
+    def refuse(src: str, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_local(str(target), b"new\n")
+    assert list(target.parent.iterdir()) == []
+
+
+def test_split_outputs_go_in_the_folder_of_a_nested_main_output_with_exactly_its_columns() -> None:
+    from lsts_sync.export import COLUMNS
+
+    export, project = _specs(split="{stem}.csv", output="out/sub/labels.csv")
+    frame = regions_frame(flatten([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
+                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p"))
+    outputs = outputs_for(export, project, frame)
+    assert [o.location for o in outputs] == ["out/sub/labels.csv", "out/sub/a.csv", "out/sub/b.csv"]
+    assert [list(pd.read_csv(io.BytesIO(o.data)).columns) for o in outputs] == [COLUMNS] * 3
+
+
+def test_a_lookout_parquet_names_its_reformatted_columns_start_and_end() -> None:
+    pytest.importorskip("pyarrow")
+    export, project = _specs(format="lookout", time_format="%Y-%m-%dT%H:%M:%S", output="out/l.parquet")
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("2021-01-01 00:10:00", "2021-01-01 00:20:00",
+                                                                       "A")))], "p"))
+    (output,) = outputs_for(export, project, frame)
+    assert pd.read_parquet(io.BytesIO(output.data)).to_dict("list") == {
+        "start": ["2021-01-01T00:10:00"], "end": ["2021-01-01T00:20:00"]}
+
+
+@pytest.mark.parametrize("bad", ["start", "end"])
+def test_a_lookout_time_that_does_not_parse_names_the_export_and_the_value(bad: str) -> None:
+    export, project = _specs(format="lookout", time_format="%Y")
+    bounds = {"start": "2021-01-01 00:10:00", "end": "2021-01-01 00:20:00", bad: "soon"}
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(bounds["start"], bounds["end"], "A")))], "p"))
+    with pytest.raises(LstsError) as raised:
+        outputs_for(export, project, frame)
+    assert str(raised.value) == "export e: time 'soon' does not match the project's time_format '%Y-%m-%d %H:%M:%S'"
+
+
+def test_a_parquet_keeps_missing_values_missing_and_writes_no_index_column() -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    from lsts_sync.export import to_parquet
+
+    frame = pd.DataFrame({"start": pd.Series([5, "x", None], dtype=object)})
+    data = to_parquet(frame, "e")
+    assert pq.read_schema(io.BytesIO(data)).names == ["start"]
+    assert pq.read_table(io.BytesIO(data)).column("start").to_pylist() == ["5", "x", None]
+
+
+def test_parquet_without_pyarrow_names_the_export_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    export, project = _specs(output="out/l.parquet")
+    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    with pytest.raises(LstsError) as raised:
+        outputs_for(export, project, frame)
+    assert str(raised.value) == "export e: writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
+
+
+def test_a_local_write_goes_through_a_hidden_temporary_file_beside_the_target(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "labels.csv"
+    moves: list[tuple[str, object]] = []
+    real_replace = os.replace
+
+    def recording(src: str, dst: object) -> None:
+        moves.append((src, dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording)
+    write_local(str(target), b"new\n")
+    ((src, dst),) = moves
+    assert Path(src).parent == tmp_path and Path(src).name.startswith(".labels.csv.") and dst == target
+
+
+def test_an_s3_url_with_an_empty_bucket_still_names_its_file() -> None:
+    assert source_file({"data": {"csv": "s3:///k.csv"}}) == "k.csv"
+
+
+def test_equal_update_times_prefer_an_annotation_with_an_id_over_one_without() -> None:
+    no_id = {**ann(None, "2024-01-01T00:00:00Z", region("1", "2", "NoId")), "id": None}
+    with_id = ann(1, "2024-01-01T00:00:00Z", region("1", "2", "WithId"))
+    assert [r[3] for r in flatten([task(1, "a.csv", no_id, with_id)], "p")] == ["WithId"]
+
+
+def test_an_explicit_instant_flag_wins_over_equal_or_different_bounds() -> None:
+    rows = flatten([task(1, "a.csv", ann(1, "u", region("1", "1", "Same", instant=False),
+                                         region("1", "2", "Apart", instant=True)))], "p")
+    assert [(r[3], r[6]) for r in rows] == [("Same", False), ("Apart", True)]
+
+
+def test_numeric_starts_sort_as_numbers_and_keep_their_type() -> None:
+    from lsts_sync.export import read_annotations
+
+    tasks = [task(1, "a.csv", ann(1, "u", region(10, 11, "A"), region(9, 12, "A")))]
+    frame = read_annotations(tasks, "p", "latest", {}).regions
+    assert frame["start"].tolist() == [9, 10] and frame["end"].tolist() == [12, 11]
+    with_missing = read_annotations([task(1, "a.csv", ann(1, "u", region(5, 6, "A"), region(None, None, "B")))],
+                                    "p", "latest", {}).regions
+    assert [type(v) for v in with_missing["start"]] == [int, type(None)]  # 5 stays 5, not 5.0
+    export, project = _specs(labels=["A"])
+    (output,) = outputs_for(export, project, frame)
+    assert list(pd.read_csv(io.BytesIO(output.data)).columns) == [
+        "project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator", "updated_at"]

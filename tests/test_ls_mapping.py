@@ -272,3 +272,84 @@ def test_a_task_file_keeps_its_id() -> None:
 
     found = task_file_from_json({"id": 9, "storage_filename": "a.csv", "created_at": "2026-01-01T00:00:00Z"}, "t")
     assert (found.key, found.id) == ("a.csv", 9)
+
+
+# -- pinned field by field: error texts, defaults of missing fields, exact bodies ----------------------
+
+def test_an_item_missing_several_fields_names_them_all_in_order() -> None:
+    with pytest.raises(MappingError) as raised:
+        project_from_json("main", {"label_config": ""})
+    assert str(raised.value) == "list projects: unexpected answer (missing id, title)"
+
+
+def test_a_storage_with_null_or_missing_fields_reads_as_empty_and_off() -> None:
+    item = {"id": "5", "description": "managed-by: lsts-sync owner=team-a name=p1/source", "bucket": None,
+            "presign_ttl": None, "use_blob_urls": None}
+    assert storage_from_json("main", "p1", "source", item) == StorageState(
+        "main", "p1", "source", "", "", "", "", regex_filter="", use_blob_urls=False, presign=False,
+        presign_ttl=1, recursive_scan=False, owner="team-a", id=5, last_sync=None)
+
+
+def test_a_storage_maps_each_boolean_and_the_ttl_from_its_own_field() -> None:
+    description = "managed-by: lsts-sync owner=team-a name=p1/source"
+    flipped = storage_from_json("main", "p1", "source", storage_item(
+        description, use_blob_urls=False, presign=False, presign_ttl=0, recursive_scan=True))
+    assert (flipped.use_blob_urls, flipped.presign, flipped.presign_ttl, flipped.recursive_scan) == (
+        False, False, 1, True)
+    only_blob = storage_from_json("main", "p1", "source", storage_item(description, presign=False))
+    assert (only_blob.use_blob_urls, only_blob.presign) == (True, False)
+
+
+def test_the_exact_storage_bodies_of_a_source_and_a_target() -> None:
+    source = StorageState("main", "p1", "source", "b", "pumps/", "eu-west-1", "http://s3.example",
+                          regex_filter=r".*\.csv", use_blob_urls=False, presign=False, presign_ttl=7,
+                          recursive_scan=True, owner="team-a")
+    assert storage_body(source) == {
+        "title": "lsts-sync source", "description": "managed-by: lsts-sync owner=team-a name=p1/source",
+        "bucket": "b", "prefix": "pumps/", "region_name": "eu-west-1", "s3_endpoint": "http://s3.example",
+        "regex_filter": r".*\.csv", "use_blob_urls": False, "presign": False, "presign_ttl": 7,
+        "recursive_scan": True}
+    target = StorageState("main", "p1", "target", "b", "out/", "eu-west-1", "", owner="team-a")
+    assert storage_body(target) == {
+        "title": "lsts-sync target", "description": "managed-by: lsts-sync owner=team-a name=p1/target",
+        "bucket": "b", "prefix": "out/", "region_name": "eu-west-1", "s3_endpoint": "", "use_blob_urls": True}
+
+
+def test_a_result_without_type_or_to_name_keeps_those_parts_of_its_control_key_empty() -> None:
+    no_type = {"from_name": "label", "to_name": "ts", "value": {}}
+    no_to = {"from_name": "quality", "type": "Choices", "value": {"Choices": ["Good"]}}
+    usage = usage_from_tasks([task([[no_type, no_to]])], "p1")
+    assert usage.controls == (("label|ts|", 1), ("quality||choices", 1))
+    assert usage.labels == ((("quality", "Good"), 1),)
+
+
+def test_annotations_listed_by_id_count_as_work_and_predictions_by_id_do_not_stop_counting() -> None:
+    item = {"id": 1, "annotations": [3], "drafts": [],
+            "predictions": [5, {"id": 6, "result": [region("Leak")], "model_version": "m1"}]}
+    assert usage_from_tasks([item], "p1") == Usage(1, (), (), ((("label", "Leak"), 1),))
+
+
+def test_a_task_file_maps_creation_time_and_a_missing_source_object() -> None:
+    from lsts_sync.ls_mapping import task_file_from_json
+
+    found = task_file_from_json({"id": "3", "storage_filename": "", "created_at": "2026-01-01T00:00:10Z"}, "t")
+    assert (found.key, found.created, found.id) == (None, 1767225610.0, 3)
+    with pytest.raises(MappingError) as raised:
+        task_file_from_json({"id": 3, "created_at": "yesterday"}, "list tasks of project p1")
+    assert str(raised.value) == "list tasks of project p1: unexpected answer (created_at 'yesterday')"
+
+
+def test_a_prediction_without_score_or_model_version_reads_as_none_and_empty() -> None:
+    from lsts_sync.ls_mapping import prediction_from_json
+
+    found = prediction_from_json({"id": "1", "task": "2", "model_version": None, "result": [], "score": None}, "p")
+    assert (found.id, found.task, found.model_version, found.score) == (1, 2, "", None)
+    assert prediction_from_json({"id": 1, "task": 2, "model_version": "m", "result": [], "score": 1}, "p").score == 1.0
+
+
+def test_a_task_without_creation_time_is_an_error_naming_the_request() -> None:
+    from lsts_sync.ls_mapping import task_file_from_json
+
+    with pytest.raises(MappingError) as raised:
+        task_file_from_json({"id": 3}, "list tasks of project p1")
+    assert str(raised.value) == "list tasks of project p1: unexpected answer (missing created_at)"

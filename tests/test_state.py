@@ -72,3 +72,22 @@ def test_cors_configuration_writes_other_rules_as_read_then_ours_last() -> None:
     assert CorsState("data", ours, (theirs,)).configuration() == [
         {"ID": "theirs", "AllowedMethods": ["PUT"]}, {"ID": "lsts-sync", "AllowedMethods": ["GET"]}]
     assert CorsState("data", None, (theirs,)).configuration() == [{"ID": "theirs", "AllowedMethods": ["PUT"]}]
+
+
+# --- pinned: the canonical text of a prediction's result (what plan compares, what apply re-sends)
+
+def test_a_result_is_one_compact_text_with_sorted_keys_and_sorted_regions() -> None:
+    from lsts_sync.state import canonical_result
+
+    regions = [{"value": {"start": 2, "end": 3}, "id": "b"}, {"id": "a", "value": {"end": 1, "start": 0}}]
+    text = '[{"id":"a","value":{"end":1,"start":0}},{"id":"b","value":{"end":3,"start":2}}]'
+    assert canonical_result(regions) == text
+    assert canonical_result(list(reversed(regions))) == text
+    assert canonical_result([]) == "[]"
+
+
+def test_a_result_that_is_not_a_list_is_kept_as_its_compact_sorted_json() -> None:
+    from lsts_sync.state import canonical_result
+
+    assert canonical_result({"b": [2, 1], "a": None}) == '{"a":null,"b":[2,1]}'
+    assert canonical_result("x") == '"x"'

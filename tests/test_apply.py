@@ -115,6 +115,9 @@ def test_a_failure_part_way_says_what_was_done_and_what_was_not(specs, exc) -> N
     assert failed.value.remaining == ["create storage a/source", "create storage a/target", "create storage b/source",
                                       "sync storage a/source", "sync storage b/source"]
     assert "fake-secret" not in str(failed.value)
+    # the message names the error's type (an LstsError is already a sentence of its own)
+    assert str(failed.value) == {"RuntimeError": "RuntimeError: boom with (sensitive) inside", "KeyError": "KeyError: 'x'",
+                                 "LstsError": "lost"}[type(exc).__name__]
 
 
 def test_a_failing_sync_names_the_syncs_not_done(specs) -> None:

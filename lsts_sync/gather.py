@@ -64,18 +64,17 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
 
 def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tuple[dict, dict]:
     """Tasks and live predictions (of the declared model versions) of each own live project that
-    a Predictions spec names: one prediction list per project. A project that does not exist yet,
-    or is not this owner's, has nothing to read: predictions wait for its tasks."""
+    a Predictions spec names: one prediction list per project, ``conn.parallelism`` at a time. A
+    project that does not exist yet, or is not this owner's, has nothing to read: predictions wait
+    for its tasks."""
     versions: dict[tuple[str, str], set[str]] = {}
     for instance, project, version in desired.predictions:
         versions.setdefault((instance, project), set()).add(version)
+    due = [(key, wanted, live.projects[key]) for key, wanted in sorted(versions.items()) if key in live.projects]
+    lists = conn.map(lambda d: conn.instances[d[2].instance].read_predictions(d[2]), due)
     tasks, predictions = {}, {}
-    for key, wanted in sorted(versions.items()):
-        project = live.projects.get(key)
-        if project is None:
-            continue
+    for (key, wanted, project), found in zip(due, lists):
         tasks[key] = tuple(sorted((t.key, t.id) for t in tasks_of(project) if t.key and t.id is not None))
-        found = conn.instances[project.instance].read_predictions(project)
         predictions[key] = tuple(sorted((p for p in found if p.model_version in wanted), key=lambda p: p.id))
     return tasks, predictions
 

@@ -67,8 +67,8 @@ def timed(cmd: list[str], env: dict | None = None, repeat: int = 5) -> float:
 
 
 def spec_text(bucket: str, count: int, prefix: str = "bench") -> str:
-    docs = [f"kind: Instance\nname: local\nurl: ${{LABEL_STUDIO_URL:-http://127.0.0.1:8080}}\n"
-            f"token: ${{LABEL_STUDIO_API_KEY:-x}}\n",
+    docs = ["kind: Instance\nname: local\nurl: ${LABEL_STUDIO_URL:-http://127.0.0.1:8080}\n"
+            "token: ${LABEL_STUDIO_API_KEY:-x}\n",
             f"kind: Bucket\nname: {bucket}\nendpoint_url: ${{S3_ENDPOINT_URL:-}}\n"]
     for i in range(count):
         docs.append(f"""kind: Project
@@ -112,12 +112,12 @@ def import_costs() -> dict:
         "label_studio_sdk_projects_only": "from label_studio_sdk.projects.client import ProjectsClient",
         "httpx": "import httpx", "boto3_client": "import boto3; boto3.session.Session().client('s3', "
         "region_name='us-east-1')", "pydantic": "import pydantic", "pandas": "import pandas",
-        "deepdiff": "import deepdiff", "lsts_sync_plan_path": "import lsts_sync.cli, lsts_sync.plan, "
-        "lsts_sync.gather, lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.plan_render",
+        "deepdiff": "import deepdiff", "lsts_sync_plan_path": "import lsts_sync.cli.main, lsts_sync.plan.build, "
+        "lsts_sync.live.gather, lsts_sync.live.label_studio, lsts_sync.live.s3, lsts_sync.plan.render",
     }
     costs = {f"{name}_cpu_s": round(cpu(statement) - bare, 3) for name, statement in statements.items()}
-    loaded = subprocess.run([sys.executable, "-c", "import sys, lsts_sync.cli, lsts_sync.plan, lsts_sync.gather, "
-                             "lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.plan_render; print(sorted({m.split('.')[0] "
+    loaded = subprocess.run([sys.executable, "-c", "import sys, lsts_sync.cli.main, lsts_sync.plan.build, lsts_sync.live.gather, "
+                             "lsts_sync.live.label_studio, lsts_sync.live.s3, lsts_sync.plan.render; print(sorted({m.split('.')[0] "
                              "for m in sys.modules} & {'pandas', 'deepdiff', 'label_studio_sdk', 'numpy', 'rich', 'pygments'}))"],
                             capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
     return {"bare_interpreter_cpu_s": round(bare, 3), **costs, "heavy_modules_loaded_by_plan": loaded}
@@ -274,8 +274,9 @@ def notebook_way(state, bucket: str, prefix: str, projects: int) -> tuple[float,
 def objects_scale(state, objects: int, tmp: Path, repeat: int = REPEAT) -> dict:
     """One project whose source holds ``objects`` objects, all imported: what a no-op plan costs as
     the objects (and so the tasks) of one source grow (S3 listings and task lists are paged by 1,000)."""
-    import boto3
     from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
 
     env = {**os.environ, **state.env()}
     s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
@@ -319,10 +320,10 @@ def bench_prod(tmp: Path) -> dict:
 def bench_export(state, env: dict, tmp: Path) -> dict:
     from label_studio_sdk import LabelStudio
 
-    from lsts_sync.export import flatten, outputs_for, regions_frame
-    from lsts_sync.live_ls import LabelStudioInstance
-    from lsts_sync.loader import load_specs
-    from lsts_sync.stats import RequestStats
+    from lsts_sync.core.stats import RequestStats
+    from lsts_sync.labels.annotations import flatten, outputs_for, regions_frame
+    from lsts_sync.live.label_studio import LabelStudioInstance
+    from lsts_sync.spec.loader import load_specs
 
     specs, _ = load_specs([str(ROOT / "specs")], env=env)
     ls = LabelStudio(base_url=state.ls_url, api_key=state.token, timeout=600)
@@ -451,11 +452,11 @@ def bench_export_million(tmp: Path) -> dict:
     peak memory (tracemalloc, download and transformation) at most 2x the output CSV. The download
     is wall time (waiting on the network); the transformation is CPU time of this process, which
     does not count the time other processes on the machine take from it."""
-    from lsts_sync.export import outputs_for, read_annotations
-    from lsts_sync.live_ls import LabelStudioInstance
-    from lsts_sync.loader import load_specs
-    from lsts_sync.models import ExportSpec
-    from lsts_sync.stats import RequestStats
+    from lsts_sync.core.stats import RequestStats
+    from lsts_sync.labels.annotations import outputs_for, read_annotations
+    from lsts_sync.live.label_studio import LabelStudioInstance
+    from lsts_sync.spec.loader import load_specs
+    from lsts_sync.spec.models import ExportSpec
 
     size = snapshot_json(tmp / "snapshot.json", 1000, MILLION // 1000)
     server = SnapshotServer(tmp / "snapshot.json")
@@ -516,12 +517,12 @@ def bench_dense(state, env: dict, tmp: Path) -> dict:
 
     import boto3
 
-    from lsts_sync.dense import dense_outputs
-    from lsts_sync.export import read_annotations
-    from lsts_sync.live_s3 import S3Buckets
-    from lsts_sync.models import BucketSpec, ExportSpec
-    from lsts_sync.loader import load_specs
-    from lsts_sync.stats import RequestStats
+    from lsts_sync.core.stats import RequestStats
+    from lsts_sync.labels.annotations import read_annotations
+    from lsts_sync.labels.dense import dense_outputs
+    from lsts_sync.live.s3 import S3Buckets
+    from lsts_sync.spec.loader import load_specs
+    from lsts_sync.spec.models import BucketSpec, ExportSpec
 
     s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
     bucket = f"lsts-dense-{int(time.time())}"

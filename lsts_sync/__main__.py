@@ -1,3 +1,3 @@
-from .cli import main
+from lsts_sync.cli.main import main
 
 main()

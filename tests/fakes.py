@@ -1,4 +1,4 @@
-"""In-memory fakes of the live operations (``lsts_sync.operations``): a Label Studio and S3 buckets.
+"""In-memory fakes of the live operations (``lsts_sync.resources.protocols``): a Label Studio and S3 buckets.
 
 They keep state the way the servers do (ids, markers, CORS rules, objects) and record every call
 in order, so tests can assert what was read and written, and in which order. ``fail`` makes the
@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from lsts_sync.loader import load_specs
-from lsts_sync.ls_mapping import TaskFile
-from lsts_sync.operations import Credentials
-from lsts_sync.cors import canonical_rule
-from lsts_sync.markers import Marker
-from lsts_sync.state import CorsState, LivePrediction, ProjectState, StorageState, Usage, canonical_result
-
+from lsts_sync.live.ls_mapping import TaskFile
+from lsts_sync.resources.cors import canonical_rule
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.protocols import Credentials
+from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, StorageState, Usage, canonical_result
+from lsts_sync.spec.loader import load_specs
 
 
 class _Calls:

@@ -6,17 +6,18 @@ import dataclasses
 
 import pytest
 
-from lsts_sync.apply import ApplyFailed, apply_plan
-from lsts_sync.desired import desired_state
-from lsts_sync.facts import LiveFacts
-from lsts_sync.live import Connections
-from lsts_sync.plan import Overrides, build_plan
-from lsts_sync.errors import LstsError
-from lsts_sync.secrets import register
-from lsts_sync.sources import SourceFacts
-from lsts_sync.state import State
+from lsts_sync.apply.executor import ApplyFailed, apply_plan
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.secrets import register
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.connections import Connections
+from lsts_sync.plan.build import build_plan
+from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.facts import LiveFacts, SourceFacts
+from lsts_sync.resources.state import State
 
 from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
+
 
 def run(plan, ls: FakeLabelStudio, s3: FakeS3, **kw):
     return apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None, **kw)
@@ -178,9 +179,9 @@ def test_cors_rule_no_longer_needed_is_removed_and_other_rules_kept(specs) -> No
 
 # --- pinned: progress lines, sync results, missing ids, deadlines and the step hook ---
 
-from lsts_sync import apply as apply_module  # noqa: E402
-from lsts_sync.plan import Create, Plan, RotateCredentials, Sync, Update  # noqa: E402
-from lsts_sync.state import FieldDiff  # noqa: E402
+from lsts_sync.apply import executor as apply_module  # noqa: E402
+from lsts_sync.plan.build import Create, Plan, RotateCredentials, Sync, Update  # noqa: E402
+from lsts_sync.resources.state import FieldDiff  # noqa: E402
 
 
 def _applied(specs):
@@ -286,7 +287,7 @@ def test_a_storage_without_credentials_gets_none_and_none_are_read(specs) -> Non
 
 
 def test_a_refused_plan_says_how_many_checks_block_it(specs) -> None:
-    from lsts_sync.plan import Check
+    from lsts_sync.plan.build import Check
 
     plan = Plan(checks=(Check("a", "s", "m"), Check("b", "s", "m", "--o"), Check("c", "s", "m", "--o", allowed=True)))
     with pytest.raises(LstsError) as error:

@@ -48,7 +48,7 @@ def test_render_prints_template_and_unknown_project_fails() -> None:
 
 def test_help_and_validate_do_not_import_heavy_libraries() -> None:
     code = (
-        "import sys\nfrom lsts_sync.cli import main\n"
+        "import sys\nfrom lsts_sync.cli.main import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('pandas', 'boto3', 'label_studio_sdk', 'botocore', 'httpx') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
@@ -61,9 +61,9 @@ def test_help_and_validate_do_not_import_heavy_libraries() -> None:
 def test_plan_and_apply_load_no_pandas_deepdiff_or_sdk() -> None:
     """Every module plan and apply import (text output): pandas loads only for export and the
     column-wise data check, deepdiff only for plan --json, label-studio-sdk never."""
-    code = ("import sys, lsts_sync.cli, lsts_sync.live, lsts_sync.live_ls, lsts_sync.live_s3, lsts_sync.gather, "
-            "lsts_sync.plan, lsts_sync.plan_render, lsts_sync.saved_plan, lsts_sync.apply, lsts_sync.lock, "
-            "lsts_sync.desired, lsts_sync.sources, lsts_sync.datachecks, lsts_sync.parallel\n"
+    code = ("import sys, lsts_sync.cli.main, lsts_sync.live.connections, lsts_sync.live.label_studio, lsts_sync.live.s3, lsts_sync.live.gather, "
+            "lsts_sync.plan.build, lsts_sync.plan.render, lsts_sync.plan.saved, lsts_sync.apply.executor, lsts_sync.live.lock, "
+            "lsts_sync.desired.build, lsts_sync.data.sources, lsts_sync.data.datachecks, lsts_sync.core.parallel\n"
             "print('HEAVY', [m for m in ('pandas', 'numpy', 'deepdiff', 'label_studio_sdk') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "HEAVY []" in result.stdout, (result.stdout, result.stderr)

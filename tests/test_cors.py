@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lsts_sync.cors import CORS_RULE_ID, canonical_rule, cors_rule_id, desired_rule
-
+from lsts_sync.resources.cors import CORS_RULE_ID, canonical_rule, cors_rule_id, desired_rule
 
 # --- What the rule pins: rule IDs per owner, the exact rule S3 receives, canonical comparison ---
 

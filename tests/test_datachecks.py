@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lsts_sync.datachecks import scan_csv
-from lsts_sync.models import ProjectSpec
+from lsts_sync.data.datachecks import scan_csv
+from lsts_sync.spec.models import ProjectSpec
 
 URL = "s3://b/k.csv"
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lsts_sync.dense import dense_frame, dense_outputs, row_labels
-from lsts_sync.errors import LstsError
-from lsts_sync.export import read_annotations
-from lsts_sync.models import ExportSpec, ProjectSpec
+from lsts_sync.core.errors import LstsError
+from lsts_sync.labels.annotations import read_annotations
+from lsts_sync.labels.dense import dense_frame, dense_outputs, row_labels
+from lsts_sync.spec.models import ExportSpec, ProjectSpec
 
 CSV = """timestamp,Vibration,temperature
 2021-01-01 00:00:00,1.0,40
@@ -259,7 +259,7 @@ def test_files_whose_annotations_are_all_empty_are_written_with_empty_labels() -
 
 
 def test_times_the_labeling_ui_cannot_parse_are_not_labeled_even_where_pandas_could() -> None:
-    from lsts_sync.dense import Times
+    from lsts_sync.labels.dense import Times
 
     # the UI pads the first '.digits' group: 03.02.2021 becomes 03.020.2021, which d3 cannot parse
     parsed = Times(project("%d.%m.%Y")).column(pd.Series(["03.02.2021", "04.02.2021"]))

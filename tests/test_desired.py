@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.cors import desired_rule
-from lsts_sync.desired import desired_state
-from lsts_sync.loader import SpecSet, load_specs
-from lsts_sync.state import CorsState, StorageState
+from lsts_sync.desired.build import desired_state
+from lsts_sync.resources.cors import desired_rule
+from lsts_sync.resources.state import CorsState, StorageState
+from lsts_sync.spec.loader import SpecSet, load_specs
 
 # Two instances of owner team-a; a managed bucket with region and endpoint, a managed bucket nobody
 # reads, an unmanaged one. a: presigned source + target; b: proxied source; c: source on the

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lsts_sync.export import flatten, outputs_for, regions_frame, source_file, write_local
-from lsts_sync.models import ExportSpec, ProjectSpec
-from lsts_sync.errors import LstsError
-from lsts_sync.schema import spec_schema
+from lsts_sync.core.errors import LstsError
+from lsts_sync.labels.annotations import flatten, outputs_for, regions_frame, source_file, write_local
+from lsts_sync.spec.models import ExportSpec, ProjectSpec
+from lsts_sync.spec.schema import spec_schema
 
 
 def region(start, end, *labels, instant=None, kind="timeserieslabels"):
@@ -229,7 +229,7 @@ def test_table_parquet_writes_a_column_of_mixed_types_as_text() -> None:
 def test_read_annotations_pauses_the_collector_and_restores_it_even_on_a_fault() -> None:
     import gc
 
-    from lsts_sync.export import read_annotations
+    from lsts_sync.labels.annotations import read_annotations
 
     seen = []
 
@@ -254,7 +254,7 @@ def test_read_annotations_pauses_the_collector_and_restores_it_even_on_a_fault()
 # -- pinned: source files and buckets, annotators, exact table CSV, split outputs, atomic writes -------
 
 def test_source_file_and_bucket_of_odd_urls() -> None:
-    from lsts_sync.export import source_bucket
+    from lsts_sync.labels.annotations import source_bucket
 
     assert source_file({"data": {"csv": "s3://bucket"}}) == ""  # a bucket without key names no file
     assert source_file({"data": None, "storage_filename": None}) == ""
@@ -324,7 +324,7 @@ def test_a_local_write_that_fails_leaves_no_temporary_file(tmp_path: Path, monke
 
 
 def test_split_outputs_go_in_the_folder_of_a_nested_main_output_with_exactly_its_columns() -> None:
-    from lsts_sync.export import COLUMNS
+    from lsts_sync.labels.annotations import COLUMNS
 
     export, project = _specs(split="{stem}.csv", output="out/sub/labels.csv")
     frame = regions_frame(flatten([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
@@ -356,7 +356,7 @@ def test_a_lookout_time_that_does_not_parse_names_the_export_and_the_value(bad: 
 
 def test_a_parquet_keeps_missing_values_missing_and_writes_no_index_column() -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    from lsts_sync.export import to_parquet
+    from lsts_sync.labels.annotations import to_parquet
 
     frame = pd.DataFrame({"start": pd.Series([5, "x", None], dtype=object)})
     data = to_parquet(frame, "e")
@@ -408,7 +408,7 @@ def test_an_explicit_instant_flag_wins_over_equal_or_different_bounds() -> None:
 
 
 def test_numeric_starts_sort_as_numbers_and_keep_their_type() -> None:
-    from lsts_sync.export import read_annotations
+    from lsts_sync.labels.annotations import read_annotations
 
     tasks = [task(1, "a.csv", ann(1, "u", region(10, 11, "A"), region(9, 12, "A")))]
     frame = read_annotations(tasks, "p", "latest", {}).regions

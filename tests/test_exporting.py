@@ -8,15 +8,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from lsts_sync import exporting
-from lsts_sync.cli import main
-from lsts_sync.exporting import (ExportFailed, build_outputs, managed_project_ids, run_exports, select_exports,
-                                 writer_for)
-from lsts_sync.live import Connections
-from lsts_sync.loader import SpecSet, load_specs
-from lsts_sync.errors import LstsError
-from lsts_sync.markers import Marker
-from lsts_sync.state import ProjectState
+from lsts_sync.cli.main import main
+from lsts_sync.core.errors import LstsError
+from lsts_sync.labels import exports as exporting
+from lsts_sync.labels.exports import (
+    ExportFailed,
+    build_outputs,
+    managed_project_ids,
+    run_exports,
+    select_exports,
+    writer_for,
+)
+from lsts_sync.live.connections import Connections
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.state import ProjectState
+from lsts_sync.spec.loader import SpecSet, load_specs
 
 SPECS = """\
 kind: Instance

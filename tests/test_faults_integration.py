@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
-import re
 import time
 
 import pytest

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from lsts_sync.desired import desired_state
-from lsts_sync.gather import GatherOptions, gather
-from lsts_sync.live import Connections
-from lsts_sync.plan import build_plan
-
-from lsts_sync.loader import load_specs
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.connections import Connections
+from lsts_sync.live.gather import gather
+from lsts_sync.plan.build import build_plan
+from lsts_sync.plan.options import GatherOptions
+from lsts_sync.spec.loader import load_specs
 
 from .fakes import TWO_PROJECTS, FakeLabelStudio, FakeS3, predicted_specs, specs  # noqa: F401  (spec fixtures)
 from .test_apply import run
@@ -84,8 +84,8 @@ def test_temporary_credentials_are_warned_about_only_when_sent(specs) -> None:
 
 def predicted(specs):
     """Fakes holding the applied two-project specs whose project a has tasks a/1.csv, a/2.csv."""
-    from lsts_sync.ls_mapping import TaskFile
-    from lsts_sync.predictions import load_predictions
+    from lsts_sync.labels.predictions import load_predictions
+    from lsts_sync.live.ls_mapping import TaskFile
 
     desired = desired_state(specs, predictions=load_predictions(specs, FakeS3()))
     ls, s3 = FakeLabelStudio(), FakeS3()
@@ -119,8 +119,8 @@ def test_only_the_declared_model_versions_are_gathered(predicted_specs) -> None:
 
 
 def test_predictions_apply_then_plan_nothing_then_a_changed_file_replaces_them(predicted_specs, tmp_path) -> None:
-    from lsts_sync.loader import load_specs
-    from lsts_sync.predictions import load_predictions
+    from lsts_sync.labels.predictions import load_predictions
+    from lsts_sync.spec.loader import load_specs
 
     desired, ls, s3, conn = predicted(predicted_specs)
     a = next(p.id for _, p in ls.projects.values() if p.name == "a")
@@ -242,8 +242,8 @@ def test_a_source_without_objects_costs_no_task_list(tmp_path) -> None:
 
 import dataclasses  # noqa: E402
 
-from lsts_sync.errors import LstsError  # noqa: E402
-from lsts_sync.state import Usage  # noqa: E402
+from lsts_sync.core.errors import LstsError  # noqa: E402
+from lsts_sync.resources.state import Usage  # noqa: E402
 
 
 def test_targets_narrow_the_reads_to_those_projects(specs) -> None:

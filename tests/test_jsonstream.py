@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lsts_sync.jsonstream import JsonStreamError, iter_array
+from lsts_sync.core.jsonstream import JsonStreamError, iter_array
 
 TASKS = [
     {"id": 1, "data": {"csv": "s3://b/a \\\"q\\\".csv"}, "note": "comma, ] bracket [ and \\u00e9 \u00e9",

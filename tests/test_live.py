@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.desired import desired_state
-from lsts_sync.live import Connections, read_live, read_usage
-from lsts_sync.loader import load_specs
-from lsts_sync.facts import LiveFacts
-from lsts_sync.plan import Overrides, Update, build_plan
-from lsts_sync.markers import Marker
-from lsts_sync.state import CorsState, ProjectState, StorageState, Usage
-from lsts_sync.stats import RequestStats
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.connections import Connections, read_live, read_usage
+from lsts_sync.plan.build import Update, build_plan
+from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.state import CorsState, ProjectState, StorageState, Usage
+from lsts_sync.spec.loader import load_specs
 
 SPECS = Path(__file__).parent.parent / "specs"
 

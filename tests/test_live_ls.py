@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 
-from lsts_sync.errors import LstsError
-from lsts_sync.live_ls import LabelStudioInstance
-from lsts_sync.models import InstanceSpec
-from lsts_sync.state import ProjectState
+from lsts_sync.core.errors import LstsError
+from lsts_sync.live.label_studio import LabelStudioInstance
+from lsts_sync.resources.state import ProjectState
+from lsts_sync.spec.models import InstanceSpec
 
 from .test_ls_http import LEGACY, Server, client, fail, ok
 
@@ -74,7 +74,7 @@ def test_other_usage_errors_are_not_papered_over_by_a_snapshot() -> None:
 # -- predictions ----------------------------------------------------------------------------------
 
 def test_predictions_are_created_in_bulk_requests_of_at_most_500() -> None:
-    from lsts_sync.live_ls import PREDICTIONS_PER_REQUEST
+    from lsts_sync.live.label_studio import PREDICTIONS_PER_REQUEST
 
     sizes = []
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.loader import find_files, load_specs
+from lsts_sync.spec.loader import find_files, load_specs
 
 DATA = Path(__file__).parent / "data"
 BAD = sorted((DATA / "specs").glob("bad-*.yaml"))
@@ -84,7 +84,7 @@ def test_libyaml_and_the_python_parser_give_the_same_specs_and_lines(monkeypatch
     the Python parser gives, for the examples and for every bad spec of the corpus."""
     import yaml
 
-    from lsts_sync import loader
+    from lsts_sync.spec import loader
 
     assert loader.FAST_LOADER is yaml.CSafeLoader  # the speed-up is in use where PyYAML has libyaml
     paths = [[str(DATA / "base.yaml"), str(DATA / "good")], *[[str(DATA / "base.yaml"), str(p)] for p in BAD]]

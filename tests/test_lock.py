@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lsts_sync.lock import Lock, LockHeld, S3Lock, lock_key
-from lsts_sync.errors import LstsError
+from lsts_sync.core.errors import LstsError
+from lsts_sync.live.lock import Lock, LockHeld, S3Lock, lock_key
 
 BUCKET = "locks"
 KEY = lock_key("http://ls.example/", "team-a")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lsts_sync.ls_auth import Token, TokenProblem, classify, jwt_claims
+from lsts_sync.live.ls_auth import Token, TokenProblem, classify, jwt_claims
 
 NOW = 1_750_000_000.0  # a fixed "now" (June 2025)
 

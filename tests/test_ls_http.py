@@ -7,23 +7,23 @@ records what was asked, and a ``sleep`` that only records how long it would have
 from __future__ import annotations
 
 import base64
-import io
 import email.utils
+import io
 import json
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from lsts_sync import ls_http
-from lsts_sync.ls_http import HttpError, LabelStudioHttp
-from lsts_sync.errors import LstsError
-from lsts_sync.stats import RequestStats
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.live import ls_http
+from lsts_sync.live.ls_http import HttpError, LabelStudioHttp
 
 URL = "http://ls.example"
 LEGACY = "f" * 40
@@ -570,7 +570,7 @@ def test_threads_sharing_a_client_exchange_the_personal_access_token_once() -> N
 
 def test_the_transport_loads_neither_httpxs_command_line_tool_nor_what_it_imports() -> None:
     """httpx's CLI (rich, pygments, where installed) would cost start-up time before the first request."""
-    code = ("import sys, lsts_sync.live_ls, httpx; "
+    code = ("import sys, lsts_sync.live.label_studio, httpx; "
             "print(sorted(m for m in ('rich', 'pygments') if m in sys.modules), sys.modules['httpx._main'], "
             "callable(httpx.main))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

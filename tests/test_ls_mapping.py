@@ -8,10 +8,16 @@ from typing import Any
 
 import pytest
 
-from lsts_sync.ls_mapping import (MappingError, project_body, project_from_json, storage_body, storage_from_json,
-                                  usage_from_tasks)
-from lsts_sync.markers import Marker
-from lsts_sync.state import ProjectState, StorageState, Usage
+from lsts_sync.live.ls_mapping import (
+    MappingError,
+    project_body,
+    project_from_json,
+    storage_body,
+    storage_from_json,
+    usage_from_tasks,
+)
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.state import ProjectState, StorageState, Usage
 
 DATA = Path(__file__).parent / "data" / "ls"
 CONTROL = "label|ts|timeserieslabels"
@@ -240,8 +246,8 @@ def test_recorded_storages_map_every_compared_field() -> None:
 # -- predictions ----------------------------------------------------------------------------------
 
 def test_a_recorded_prediction_list_maps_to_canonical_predictions() -> None:
-    from lsts_sync.ls_mapping import prediction_from_json
-    from lsts_sync.state import canonical_result
+    from lsts_sync.live.ls_mapping import prediction_from_json
+    from lsts_sync.resources.state import canonical_result
 
     items = json.loads((DATA / "predictions_list.json").read_text())  # GET /api/predictions/?project= on 1.23.2
     found = [prediction_from_json(item, "list predictions") for item in items]
@@ -251,7 +257,7 @@ def test_a_recorded_prediction_list_maps_to_canonical_predictions() -> None:
 
 
 def test_a_prediction_body_carries_the_regions_as_json_and_the_score_only_when_there_is_one() -> None:
-    from lsts_sync.ls_mapping import prediction_body
+    from lsts_sync.live.ls_mapping import prediction_body
 
     assert prediction_body(7, '[{"id":"a"}]', 0.5, "m1") == {"task": 7, "result": [{"id": "a"}], "score": 0.5,
                                                               "model_version": "m1"}
@@ -261,14 +267,14 @@ def test_a_prediction_body_carries_the_regions_as_json_and_the_score_only_when_t
 @pytest.mark.parametrize("item", [{"id": 1, "task": 2, "result": []}, {"id": 1, "task": 2, "result": [],
                                                                        "model_version": "m", "score": "high"}])
 def test_a_prediction_of_another_shape_is_an_error(item) -> None:
-    from lsts_sync.ls_mapping import prediction_from_json
+    from lsts_sync.live.ls_mapping import prediction_from_json
 
     with pytest.raises(MappingError, match="list predictions: unexpected answer"):
         prediction_from_json(item, "list predictions")
 
 
 def test_a_task_file_keeps_its_id() -> None:
-    from lsts_sync.ls_mapping import task_file_from_json
+    from lsts_sync.live.ls_mapping import task_file_from_json
 
     found = task_file_from_json({"id": 9, "storage_filename": "a.csv", "created_at": "2026-01-01T00:00:00Z"}, "t")
     assert (found.key, found.id) == ("a.csv", 9)
@@ -330,7 +336,7 @@ def test_annotations_listed_by_id_count_as_work_and_predictions_by_id_do_not_sto
 
 
 def test_a_task_file_maps_creation_time_and_a_missing_source_object() -> None:
-    from lsts_sync.ls_mapping import task_file_from_json
+    from lsts_sync.live.ls_mapping import task_file_from_json
 
     found = task_file_from_json({"id": "3", "storage_filename": "", "created_at": "2026-01-01T00:00:10Z"}, "t")
     assert (found.key, found.created, found.id) == (None, 1767225610.0, 3)
@@ -340,7 +346,7 @@ def test_a_task_file_maps_creation_time_and_a_missing_source_object() -> None:
 
 
 def test_a_prediction_without_score_or_model_version_reads_as_none_and_empty() -> None:
-    from lsts_sync.ls_mapping import prediction_from_json
+    from lsts_sync.live.ls_mapping import prediction_from_json
 
     found = prediction_from_json({"id": "1", "task": "2", "model_version": None, "result": [], "score": None}, "p")
     assert (found.id, found.task, found.model_version, found.score) == (1, 2, "", None)
@@ -348,7 +354,7 @@ def test_a_prediction_without_score_or_model_version_reads_as_none_and_empty() -
 
 
 def test_a_task_without_creation_time_is_an_error_naming_the_request() -> None:
-    from lsts_sync.ls_mapping import task_file_from_json
+    from lsts_sync.live.ls_mapping import task_file_from_json
 
     with pytest.raises(MappingError) as raised:
         task_file_from_json({"id": 3}, "list tasks of project p1")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lsts_sync.parallel import bounded_map
+from lsts_sync.core.parallel import bounded_map
 
 
 class Meter:

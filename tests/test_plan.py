@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.desired import desired_state
-from lsts_sync.loader import load_specs
-from lsts_sync.facts import LiveFacts
-from lsts_sync.plan import Create, Delete, Overrides, Plan, Update, build_plan
-from lsts_sync.plan_render import render_check, render_json, render_text
-from lsts_sync.state import CorsState, ProjectState, State, Usage
+from lsts_sync.desired.build import desired_state
+from lsts_sync.plan.build import Create, Delete, Plan, Update, build_plan
+from lsts_sync.plan.options import Overrides
+from lsts_sync.plan.render import render_check, render_json, render_text
+from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.state import CorsState, ProjectState, State, Usage
+from lsts_sync.spec.loader import load_specs
 
 SPECS = Path(__file__).parent.parent / "specs"
 TOKEN = "feedfacefeedfacefeedfacefeedfacefeedface"
@@ -241,7 +242,7 @@ def test_rotations_do_not_count_toward_too_many_changes(specs) -> None:
 
 
 def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
-    from lsts_sync.plan_render import render_markdown
+    from lsts_sync.plan.render import render_markdown
 
     text = render_markdown(build_plan(desired_state(specs), LiveFacts(State())))
     assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")
@@ -308,7 +309,7 @@ labels: [{value: X}]
 
 
 def test_a_sensitive_field_is_never_printed_whatever_the_planner_puts_in_a_diff(specs) -> None:
-    from lsts_sync.state import FieldDiff
+    from lsts_sync.resources.state import FieldDiff
 
     desired = desired_state(specs)
     storage = desired.storages[("local", "pump-7", "source")]
@@ -318,7 +319,7 @@ def test_a_sensitive_field_is_never_printed_whatever_the_planner_puts_in_a_diff(
 
 
 def test_template_changes_of_an_unreadable_template_are_none_but_its_text_is_kept() -> None:
-    from lsts_sync.plan_render import template_changes
+    from lsts_sync.plan.render import template_changes
 
     assert template_changes("<View><broken", "<View/>") == []
     assert template_changes("<View/>", '<View><Label value="A"/></View>') == [
@@ -333,8 +334,8 @@ RB = '[{"id":"b","value":{"start":"2"}}]'
 def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12)),
                       skipped=(), pending=(), live_project=True):
     """A plan of the example specs, applied, with a Predictions set of model m1 for pump-7."""
-    from lsts_sync.sources import SourceFacts
-    from lsts_sync.state import PredictionSet, TaskPrediction
+    from lsts_sync.resources.facts import SourceFacts
+    from lsts_sync.resources.state import PredictionSet, TaskPrediction
 
     wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv",
                            (TaskPrediction("pump-7/a.csv", RA, 0.9, (2,)), TaskPrediction("pump-7/b.csv", RB, None, (3, 4))),
@@ -350,7 +351,7 @@ def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), (
 
 
 def test_predictions_of_a_file_are_one_bulk_step_on_the_matching_tasks(specs) -> None:
-    from lsts_sync.plan import NewPrediction, SetPredictions
+    from lsts_sync.plan.build import NewPrediction, SetPredictions
 
     plan = _predictions_plan(specs)
     (step,) = plan.changes
@@ -365,15 +366,15 @@ def test_predictions_of_a_file_are_one_bulk_step_on_the_matching_tasks(specs) ->
 
 
 def test_unchanged_predictions_plan_nothing(specs) -> None:
-    from lsts_sync.state import LivePrediction
+    from lsts_sync.resources.state import LivePrediction
 
     plan = _predictions_plan(specs, [LivePrediction(5, 11, "m1", RA, 0.9), LivePrediction(6, 12, "m1", RB, None)])
     assert plan.empty and plan.summary() == "No changes." and plan.checks == ()
 
 
 def test_a_changed_file_replaces_and_removes_only_its_model_version(specs) -> None:
-    from lsts_sync.plan import NewPrediction
-    from lsts_sync.state import LivePrediction
+    from lsts_sync.plan.build import NewPrediction
+    from lsts_sync.resources.state import LivePrediction
 
     live = [LivePrediction(5, 11, "m1", RA, 0.5),  # score changed: replaced
             LivePrediction(6, 12, "m1", RB, None),  # unchanged
@@ -386,7 +387,7 @@ def test_a_changed_file_replaces_and_removes_only_its_model_version(specs) -> No
 
 
 def test_two_live_predictions_of_one_version_on_a_task_are_replaced_by_one(specs) -> None:
-    from lsts_sync.state import LivePrediction
+    from lsts_sync.resources.state import LivePrediction
 
     live = [LivePrediction(5, 11, "m1", RA, 0.9), LivePrediction(6, 11, "m1", RA, 0.9),
             LivePrediction(7, 12, "m1", RB, None)]
@@ -415,8 +416,8 @@ def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:
 
 
 def test_predictions_come_after_the_template_update_that_adds_their_label(specs) -> None:
-    from lsts_sync.sources import SourceFacts
-    from lsts_sync.state import PredictionSet, TaskPrediction
+    from lsts_sync.resources.facts import SourceFacts
+    from lsts_sync.resources.state import PredictionSet, TaskPrediction
 
     wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv", (TaskPrediction("pump-7/a.csv", RA),), (), 1)
     desired = desired_state(specs, predictions={wanted.key: wanted})
@@ -429,10 +430,13 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
 
 # --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
 
-from lsts_sync.datachecks import DataSample, Finding  # noqa: E402
-from lsts_sync.plan import Check, RotateCredentials, Sync, _rank, _share  # noqa: E402
-from lsts_sync.sources import SourceFacts  # noqa: E402
-from lsts_sync.state import StorageState  # noqa: E402
+from lsts_sync.plan.build import Check, RotateCredentials, Sync, _rank, _share  # noqa: E402
+from lsts_sync.resources.facts import (  # noqa: E402
+    DataSample,
+    Finding,
+    SourceFacts,  # noqa: E402
+)
+from lsts_sync.resources.state import StorageState  # noqa: E402
 
 SOURCE = ("local", "pump-7", "source")
 

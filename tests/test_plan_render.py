@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import json
 
-from lsts_sync.plan import Check, Create, Delete, Plan, RotateCredentials, Sync, Update
-from lsts_sync.plan_render import plan_to_dict, render_check, render_json, render_markdown, render_other_owners, \
-    render_text
-from lsts_sync.state import CorsState, FieldDiff, ProjectState, StorageState, Usage, diff_fields
+from lsts_sync.plan.build import Check, Create, Delete, Plan, RotateCredentials, Sync, Update
+from lsts_sync.plan.render import (
+    plan_to_dict,
+    render_check,
+    render_json,
+    render_markdown,
+    render_other_owners,
+    render_text,
+)
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState, Usage, diff_fields
 
 OLD_XML = ('<View><TimeSeries name="ts" value="$csv"><Channel column="a"/><Channel column="b"/></TimeSeries>'
            '<TimeSeriesLabels name="label" toName="ts"><Label value="X"/><Label value="Old"/></TimeSeriesLabels>'

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.errors import LstsError
-from lsts_sync.loader import load_specs
-from lsts_sync.predictions import csv_rows, load_predictions, parse_time, prediction_set
+from lsts_sync.core.errors import LstsError
+from lsts_sync.labels.predictions import csv_rows, load_predictions, parse_time, prediction_set
+from lsts_sync.spec.loader import load_specs
 
 from .fakes import FakeS3
 

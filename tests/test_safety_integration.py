@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from stack import VENV, free_port
 
 from .conftest import run_cli, upload_csvs

@@ -9,12 +9,13 @@ import stat
 
 import pytest
 
-from lsts_sync.desired import desired_state
-from lsts_sync.facts import LiveFacts
-from lsts_sync.gather import GatherOptions, gather
-from lsts_sync.plan import Overrides, build_plan
-from lsts_sync.errors import LstsError
-from lsts_sync.saved_plan import SavedPlan, decode, encode, fingerprint, read, write
+from lsts_sync.core.errors import LstsError
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.gather import gather
+from lsts_sync.plan.build import build_plan
+from lsts_sync.plan.options import GatherOptions, Overrides
+from lsts_sync.plan.saved import SavedPlan, decode, encode, fingerprint, read, write
+from lsts_sync.resources.facts import LiveFacts
 
 from .fakes import predicted_specs, specs  # noqa: F401  (spec fixtures)
 from .test_gather import applied
@@ -71,7 +72,7 @@ def test_an_empty_live_side_fingerprints_differently_from_an_applied_one(specs) 
 
 
 def test_a_predictions_plan_reads_back_equal_and_moves_with_its_model_versions_only(predicted_specs, tmp_path) -> None:
-    from lsts_sync.saved_plan import digest
+    from lsts_sync.plan.saved import digest
 
     from .test_gather import predicted
 
@@ -92,8 +93,8 @@ def test_a_predictions_plan_reads_back_equal_and_moves_with_its_model_versions_o
 
 import hashlib  # noqa: E402
 
-from lsts_sync.plan import Plan  # noqa: E402
-from lsts_sync.saved_plan import digest  # noqa: E402
+from lsts_sync.plan.build import Plan  # noqa: E402
+from lsts_sync.plan.saved import digest  # noqa: E402
 
 SMALL = SavedPlan(Plan(), "d", "f", GatherOptions(adopt=frozenset({"b", "a"})), Overrides(force=True))
 
@@ -180,6 +181,6 @@ def test_an_unmanaged_project_with_a_declared_title_is_part_of_the_fingerprint(s
 
 def test_the_fingerprint_is_the_digest_of_the_facts_with_no_other_owners() -> None:
     """Saved plans of earlier runs stay comparable: the fingerprint's input is the facts themselves."""
-    from lsts_sync.state import State
+    from lsts_sync.resources.state import State
 
     assert fingerprint(LiveFacts(), State()) == digest(LiveFacts())

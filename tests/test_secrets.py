@@ -6,10 +6,11 @@ import logging
 
 import pytest
 
-from lsts_sync import cli, secrets
-from lsts_sync.live_s3 import S3Buckets
-from lsts_sync.errors import LstsError
-from lsts_sync.stats import RequestStats
+from lsts_sync.cli import main as cli
+from lsts_sync.core import secrets
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.live.s3 import S3Buckets
 
 
 def test_registered_secrets_are_masked_longest_first() -> None:

@@ -209,7 +209,7 @@ def test_four_concurrent_applies_make_one_of_each(stack_env, s3, ls, bucket, uid
 
 
 def test_a_held_lock_is_one_line_and_can_be_broken(stack_env, s3, bucket, uid, tmp_path) -> None:
-    from lsts_sync.lock import S3Lock, lock_key
+    from lsts_sync.live.lock import S3Lock, lock_key
 
     upload_csvs(s3, bucket, "data/", count=1)
     specs = team_specs(tmp_path / "a", bucket, [f"l-{uid}"], "default")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from lsts_sync.desired import desired_state
-from lsts_sync.loader import load_specs
-from lsts_sync.ls_mapping import TaskFile
-from lsts_sync.facts import LiveFacts
-from lsts_sync.plan import build_plan
-from lsts_sync.sources import matching, read_sources
-from lsts_sync.state import State
+from lsts_sync.data.sources import matching, read_sources
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.ls_mapping import TaskFile
+from lsts_sync.plan.build import build_plan
+from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.state import State
+from lsts_sync.spec.loader import load_specs
 
 SPECS = Path(__file__).parent.parent / "specs"
 KEY = ("local", "pump-7", "source")

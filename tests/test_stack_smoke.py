@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from lsts_sync.loader import load_specs
-from lsts_sync.template import template_xml
+from lsts_sync.desired.template import template_xml
+from lsts_sync.spec.loader import load_specs
 
 from .conftest import ROOT, upload_csvs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from lsts_sync.state import CorsState, FieldDiff, ProjectState, StorageState, diff_fields
-from lsts_sync.template import canonical
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState, diff_fields
+from lsts_sync.ui.template import canonical
 
 TEMPLATE = '<View><Label value="x"/></View>'
 
@@ -77,7 +77,7 @@ def test_cors_configuration_writes_other_rules_as_read_then_ours_last() -> None:
 # --- pinned: the canonical text of a prediction's result (what plan compares, what apply re-sends)
 
 def test_a_result_is_one_compact_text_with_sorted_keys_and_sorted_regions() -> None:
-    from lsts_sync.state import canonical_result
+    from lsts_sync.resources.state import canonical_result
 
     regions = [{"value": {"start": 2, "end": 3}, "id": "b"}, {"id": "a", "value": {"end": 1, "start": 0}}]
     text = '[{"id":"a","value":{"end":1,"start":0}},{"id":"b","value":{"end":3,"start":2}}]'
@@ -87,7 +87,7 @@ def test_a_result_is_one_compact_text_with_sorted_keys_and_sorted_regions() -> N
 
 
 def test_a_result_that_is_not_a_list_is_kept_as_its_compact_sorted_json() -> None:
-    from lsts_sync.state import canonical_result
+    from lsts_sync.resources.state import canonical_result
 
     assert canonical_result({"b": [2, 1], "a": None}) == '{"a":null,"b":[2,1]}'
     assert canonical_result("x") == '"x"'

@@ -5,7 +5,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from lsts_sync.stats import RequestStats
+from lsts_sync.core.stats import RequestStats
 
 
 def test_reads_and_writes_are_counted_by_method() -> None:
@@ -30,7 +30,7 @@ def test_no_request_is_lost_when_threads_count_at_once() -> None:
 
 def test_the_first_request_is_logged_with_its_monotonic_time(caplog) -> None:
     stats = RequestStats()
-    caplog.set_level(logging.DEBUG, logger="lsts_sync.stats")
+    caplog.set_level(logging.DEBUG, logger="lsts_sync.core.stats")
     before = time.monotonic()
     stats.record("HEAD")
     stats.record("GET")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from lsts_sync.models import ProjectSpec
-from lsts_sync.template import canonical, label_values, template_xml
+from lsts_sync.desired.template import template_xml
+from lsts_sync.spec.models import ProjectSpec
+from lsts_sync.ui.template import canonical, label_values
 
 
 def _project(**changes: object) -> ProjectSpec:
@@ -40,7 +41,7 @@ def test_the_demo_template_is_exactly_the_recorded_one() -> None:
     every existing project on the next apply, so it must be deliberate (then re-record the file)."""
     from pathlib import Path
 
-    from lsts_sync.loader import load_specs
+    from lsts_sync.spec.loader import load_specs
 
     root = Path(__file__).parent.parent
     specs, _ = load_specs([str(root / "specs")], env={"LABEL_STUDIO_API_KEY": "f" * 40})
@@ -70,7 +71,7 @@ def test_label_values_per_control() -> None:
 
 import pytest  # noqa: E402
 
-from lsts_sync.template import controls, parses, series_attributes, template_fields  # noqa: E402
+from lsts_sync.ui.template import controls, parses, series_attributes, template_fields  # noqa: E402
 
 RICH = """<View>
   <TimeSeriesLabels name="label" toName="ts">

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from lsts_sync.timefmt import TimeFormatError, check_time_format, compile_format, format_ms, ui_value
+from lsts_sync.ui.timefmt import TimeFormatError, check_time_format, compile_format, format_ms, ui_value
 
 
 def ms(*parts: int) -> float:

@@ -1,0 +1,186 @@
+"""Apply exactly the steps of a Plan, in its order. Apply never diffs again and needs nothing but
+the Plan: every step carries the ids it acts on, and ids of resources this plan creates are taken
+from the creates' answers.
+
+Syncs run last: every sync is started first, then each is awaited; one whose start answer already
+says it finished is not polled. On a failure part-way, ``ApplyFailed`` carries what was done and
+what was not; since every create writes the ownership marker, a re-run finds what was created and
+converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.secrets import redact
+from lsts_sync.live.connections import Connections
+from lsts_sync.plan.build import Change, Create, Delete, Plan, RotateCredentials, SetPredictions, Sync, Update
+from lsts_sync.resources.protocols import Credentials
+from lsts_sync.resources.state import CorsState, ProjectState, StorageState
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+FINAL = ("completed", "failed", "completed_with_errors")
+POLL_SECONDS = 0.5
+
+
+@dataclass
+class ApplyResult:
+    done: list[str] = field(default_factory=list)
+    project_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # projects this apply created
+    synced: list[tuple[str, str, int]] = field(default_factory=list)  # (storage, status, tasks imported)
+
+
+class ApplyFailed(LstsError):
+    def __init__(self, message: str, result: ApplyResult, remaining: list[str]):
+        super().__init__(message)
+        self.result, self.remaining = result, remaining
+
+
+def describe(step: Change | Sync) -> str:
+    """``create project pump-7``, ``rotate credentials of storage pump-7/source``, ``sync storage ...``."""
+    if isinstance(step, Sync):
+        return f"sync {step.storage.address}"
+    if isinstance(step, RotateCredentials):
+        return f"rotate credentials of {step.storage.address}"
+    if isinstance(step, SetPredictions):
+        return f"set {step.address} (+{step.added} ~{step.replaced} -{step.removed})"
+    resource = step.old if isinstance(step, Delete) else step.new
+    return f"{step.action} {resource.address}"
+
+
+class _Applier:
+    """Runs one step at a time; remembers the ids that creates return."""
+
+    def __init__(self, conn: Connections):
+        self.conn = conn
+        self.project_ids: dict[tuple[str, str], int] = {}
+        self.storage_ids: dict[tuple[str, str, str], int] = {}
+        self._credentials: Credentials | None = None
+
+    def credentials(self, storage: StorageState) -> Credentials | None:
+        if storage.credentials == "none":
+            return None
+        if self._credentials is None:
+            self._credentials = self.conn.s3.credentials()
+        return self._credentials
+
+    def run(self, step: Change) -> None:
+        if isinstance(step, SetPredictions):
+            return self._predictions(step)
+        if isinstance(step, RotateCredentials):
+            ls = self.conn.instances[step.storage.instance]
+            return ls.update_storage(step.storage_id, step.storage, self.credentials(step.storage))
+        resource = step.old if isinstance(step, Delete) else step.new
+        if isinstance(resource, CorsState):
+            self.conn.s3.write_cors(resource)
+        elif isinstance(resource, ProjectState):
+            self._project(step)
+        else:
+            self._storage(step)
+
+    def _predictions(self, step: SetPredictions) -> None:
+        """Delete the predictions being replaced or removed, then create the new ones in bulk:
+        a labeler never sees two predictions of one version on a task."""
+        ls = self.conn.instances[step.instance]
+        for prediction_id in step.delete_ids:
+            ls.delete_prediction(prediction_id, step.project)
+        if step.add:
+            ls.create_predictions(step.project_id, step.project, step.model_version,
+                                  [(p.task, p.result, p.score) for p in step.add])
+
+    def _project(self, step: Create | Update | Delete) -> None:
+        if isinstance(step, Delete):
+            return self.conn.instances[step.old.instance].delete_project(step.old)
+        ls = self.conn.instances[step.new.instance]
+        if isinstance(step, Create):
+            self.project_ids[step.new.key] = ls.create_project(step.new)
+        else:
+            ls.update_project(_id(step.old), step.new, [d.field for d in step.diffs])
+
+    def _storage(self, step: Create | Update | Delete) -> None:
+        if isinstance(step, Delete):
+            return self.conn.instances[step.old.instance].delete_storage(step.old)
+        new: StorageState = step.new  # type: ignore[assignment]
+        ls = self.conn.instances[new.instance]
+        if isinstance(step, Create):
+            project_id = step.project_id or self.project_ids.get((new.instance, new.project))
+            if project_id is None:
+                raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
+            self.storage_ids[new.key] = ls.create_storage(new, project_id, self.credentials(new))
+        else:
+            ls.update_storage(_id(step.old), new)
+
+    def start_sync(self, sync: Sync) -> tuple[int, dict | None]:
+        storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)
+        if storage_id is None:
+            raise LstsError(f"{sync.storage.address}: the plan has no id for this storage")
+        ls = self.conn.instances[sync.storage.instance]
+        return storage_id, ls.sync_storage(storage_id, sync.storage.marker_name, sync.last_sync)
+
+    def await_sync(self, sync: Sync, storage_id: int, deadline: float, progress: Progress) -> tuple[str, int]:
+        ls = self.conn.instances[sync.storage.instance]
+        while True:
+            status = ls.storage_status(storage_id)
+            if status.get("status") in FINAL:
+                return status["status"], int(status.get("last_sync_count") or 0)
+            if time.monotonic() > deadline:
+                raise LstsError(f"{sync.storage.address}: sync still {status.get('status')} at the deadline")
+            progress(f"  {sync.storage.address}: {status.get('status')}...")
+            time.sleep(POLL_SECONDS)
+
+
+def _id(resource: object) -> int:
+    value = getattr(resource, "id", None)
+    if not isinstance(value, int):
+        raise LstsError(f"{getattr(resource, 'address', resource)}: the plan has no live id for it")
+    return value
+
+
+def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeout: float = 600.0,
+               before_step: Callable[[], None] = lambda: None) -> ApplyResult:
+    """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error.
+
+    A plan with blocking checks is refused before anything is written. ``before_step`` runs before
+    every step (the CLI renews the apply lock there; raising stops the apply).
+    """
+    if plan.blockers:
+        raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
+    applier, result = _Applier(conn), ApplyResult()
+    steps: list[Change | Sync] = [*plan.changes, *plan.syncs]
+    index = 0
+    try:
+        for index, step in enumerate(plan.changes):
+            before_step()
+            applier.run(step)
+            _done(result, describe(step), progress)
+        result.project_ids = dict(applier.project_ids)
+        started = []
+        for offset, sync in enumerate(plan.syncs):
+            index = len(plan.changes) + offset
+            before_step()
+            started.append((sync, *applier.start_sync(sync)))
+        index, deadline = len(plan.changes), time.monotonic() + sync_timeout
+        for sync, storage_id, answer in started:
+            if answer and answer.get("status") in FINAL:  # finished within the start request: no poll
+                status, count = answer["status"], int(answer.get("last_sync_count") or 0)
+            else:
+                status, count = applier.await_sync(sync, storage_id, deadline, progress)
+            result.synced.append((sync.storage.address, status, count))
+            if status != "completed":
+                raise LstsError(f"{sync.storage.address}: sync ended {status}")
+            _done(result, describe(sync), progress)
+            index += 1
+    except Exception as exc:  # any failure part-way must say what was done and what was not
+        message = str(exc) if isinstance(exc, LstsError) else redact(f"{type(exc).__name__}: {exc}")
+        raise ApplyFailed(message, result, [describe(s) for s in steps[index:]]) from None
+    return result
+
+
+def _done(result: ApplyResult, label: str, progress: Progress) -> None:
+    result.done.append(label)
+    progress(f"{label}: done")

@@ -1,0 +1,106 @@
+"""What the data side holds for each source: matching objects, which are not yet tasks, which changed.
+
+Read once per plan (``read_sources``) into frozen ``SourceFacts`` that ``build_plan`` turns into sync
+steps and warnings, and that the data checks sample from. ``resolve_channels`` reads the header of
+each ``channels: auto`` project's first matching object, so desired state holds explicit channels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import replace
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.facts import SourceFacts
+from lsts_sync.resources.protocols import S3Ops
+from lsts_sync.resources.state import State
+from lsts_sync.spec.loader import SpecSet
+from lsts_sync.ui.template import series_attributes
+
+CHANGED_SLACK = 2.0  # seconds: an object written just before its import is not "changed since"
+
+
+def matching(s3: S3Ops, bucket: str, prefix: str, recursive: bool, regex_filter: str) -> list[tuple[str, float]]:
+    """``(key, last modified)`` of the objects Label Studio would import, sorted by key: it lists
+    ``prefix`` with one trailing ``/`` (``pump-7`` lists ``pump-7/``) and skips folder keys."""
+    pattern = re.compile(regex_filter)
+    listed = prefix.rstrip("/") + "/" if prefix else ""
+    return sorted((k, t) for k, t, _ in s3.objects(bucket, listed, recursive)
+                  if pattern.match(k) and not k.endswith("/"))
+
+
+def read_header(text: str, sep: str) -> list[str]:
+    """The first row of a CSV text (``csv`` module: quotes around names removed)."""
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
+    return next(rows, [])
+
+
+def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -> SpecSet:
+    """``specs`` with every ``channels: auto`` project (of ``names``, default all) resolved from
+    the header of its source's first matching object. No object is an error: no channels, no template."""
+    from lsts_sync.desired.build import regex_filter
+
+    projects = dict(specs.projects)
+    for name, project in specs.projects.items():
+        if not project.timeseries.auto or (names is not None and name not in names) or project.source is None:
+            continue
+        source = project.source
+        found = matching(s3, source.bucket, source.prefix, source.recursive, regex_filter(source))
+        if not found:
+            raise LstsError(f"project {name}: channels: auto, but no object under s3://{source.bucket}/"
+                            f"{source.prefix} matches pattern {source.pattern} to read the columns from; "
+                            "upload data first or list the channels")
+        text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
+        projects[name] = project.with_channels(read_header(text, project.timeseries.sep))
+    return replace(specs, projects=projects)
+
+
+def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
+                 adopt: frozenset[str] = frozenset(), map_fn=None) -> dict[tuple[str, str, str], SourceFacts]:
+    """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
+    (``TaskFile``s). The live project may be our own, another owner's (to take over) or an
+    unmanaged one (to ``adopt``); a project that does not exist yet has no tasks, so all its objects
+    are pending. A storage to be created imports every object again, even those already tasks of
+    its project (``already``). A source without matching objects needs no task list (nothing can
+    be pending, changed or already imported), so none is read.
+
+    ``map_fn(fn, items)`` runs each source's reads (its listing, then its project's tasks); it
+    defaults to a plain loop and may run them concurrently (``Connections.map``): the results
+    are used in key order, so the facts are the same either way."""
+    wanted = [(key, storage) for key, storage in sorted(desired.storages.items()) if storage.role == "source"]
+
+    def read(item):
+        key, storage = item
+        objects = matching(s3, storage.bucket, storage.prefix, storage.recursive_scan, storage.regex_filter)
+        project = _live_project(desired, live, (storage.instance, storage.project), adopt)
+        return objects, (tasks_of(project) if project is not None and objects else None)
+
+    reads = map_fn(read, wanted) if map_fn is not None else [read(item) for item in wanted]
+    return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads)}
+
+
+def _source_facts(key: tuple[str, str, str], live: State, objects: list[tuple[str, float]], tasks) -> SourceFacts:
+    """One source's facts from its matching objects and its project's tasks (None: no live project)."""
+    keys = tuple(k for k, _ in objects)
+    if tasks is None:
+        return SourceFacts(keys, keys)
+    created = {t.key: t.created for t in tasks if t.key}
+    if key not in live.storages and key not in live.foreign_storages:
+        return SourceFacts(keys, keys, already=tuple(k for k in keys if k in created))
+    return SourceFacts(keys, tuple(k for k, _ in objects if k not in created),
+                       tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
+
+
+def _live_project(desired: State, live: State, key: tuple[str, str], adopt: frozenset[str]):
+    if key in live.projects or key in live.foreign:
+        return live.projects.get(key) or live.foreign[key]
+    want = desired.projects.get(key)
+    return live.unmanaged.get((want.instance, want.title)) if want and want.name in adopt else None
+
+
+def breaks_series(old_config: str, new_config: str) -> bool:
+    """True if a template change touches what decides whether the chart can draw the data:
+    the time column, time format, separator or channel columns."""
+    return series_attributes(old_config) != series_attributes(new_config)

@@ -1,0 +1,64 @@
+"""Desired state: what the specs say should exist, in the canonical shapes of ``state``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from lsts_sync.desired.template import template_xml
+from lsts_sync.resources.cors import cors_rule_id, desired_rule
+from lsts_sync.resources.state import CorsState, PredictionSet, ProjectState, State, StorageState
+from lsts_sync.spec.loader import SpecSet
+from lsts_sync.spec.models import ProjectSpec, SourceSpec, TargetSpec
+
+
+def regex_filter(source: SourceSpec) -> str:
+    """Label Studio ``re.match``es ``regex_filter`` against the whole key, prefix included.
+
+    The spec's ``pattern`` is matched against the rest of the key after ``prefix`` and must match
+    all of it, so we anchor it behind the escaped prefix.
+    """
+    return f"{re.escape(source.prefix)}(?:{source.pattern})$"
+
+
+def _storage(specs: SpecSet, project: ProjectSpec, role: str, spec: SourceSpec | TargetSpec) -> StorageState:
+    bucket = specs.buckets[spec.bucket]
+    common = dict(instance=project.instance, project=project.name, role=role, bucket=spec.bucket, owner=specs.owner,
+                  region_name=bucket.region, s3_endpoint=bucket.endpoint_url or "", credentials=spec.credentials)
+    if isinstance(spec, TargetSpec):
+        # Label Studio builds keys as prefix + "/" + id: a trailing slash would give "//".
+        return StorageState(**common, prefix=spec.prefix.rstrip("/"), use_blob_urls=False, presign=False)
+    return StorageState(**common, prefix=spec.prefix, regex_filter=regex_filter(spec), use_blob_urls=True,
+                        presign=spec.presign, presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive,
+                        sync=spec.sync)
+
+
+def desired_state(specs: SpecSet, targets: set[str] | None = None,
+                  predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> State:
+    """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
+    read from the Predictions specs' files (``predictions.load_predictions``; reading them is I/O,
+    so the caller does it).
+
+    ``targets`` limits projects (and the buckets whose CORS they need) to those names.
+    """
+    state = State(predictions=dict(predictions or {}))
+    cors_origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
+    for project in specs.projects.values():
+        if project.source and project.source.presign and project.source.bucket in cors_origins:
+            cors_origins[project.source.bucket].append(specs.instances[project.instance].browser_origin)
+        if targets is not None and project.name not in targets:
+            continue
+        state.projects[(project.instance, project.name)] = ProjectState(
+            instance=project.instance, name=project.name, title=project.display_title,
+            description=project.description.strip(), label_config=template_xml(project), owner=specs.owner)
+        for role in ("source", "target"):
+            spec = getattr(project, role)
+            if spec is not None:
+                storage = _storage(specs, project, role, spec)
+                state.storages[storage.key] = storage
+    used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
+    for bucket, found in cors_origins.items():
+        if targets is None or bucket in used:
+            rule_id = cors_rule_id(specs.owner)
+            state.cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
+    return state

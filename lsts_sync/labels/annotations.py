@@ -1,0 +1,311 @@
+"""Flatten Label Studio annotations into label tables and write the Export specs' CSV outputs.
+
+The flattening is pure (recorded annotation JSON in, rows out) so odd shapes are unit-tested; the
+server stores ``result`` as sent, so nothing about a region's shape is trusted.
+
+Which annotations count: by default (``annotations: latest``) the most recently updated
+non-cancelled annotation of each task (``updated_at`` compared as points in time, ties by id);
+``annotations: all`` takes every non-cancelled one. Skipped (cancelled) annotations and drafts never
+count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.spec.models import ExportSpec, ProjectSpec
+from lsts_sync.ui.template import DATA_KEY
+from lsts_sync.ui.timefmt import compile_format, format_ms
+
+COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
+           "updated_at"]
+
+
+def source_file(task: dict) -> str:
+    """The S3 key a task came from (``s3://bucket/key`` -> ``key``), else its data URL as is."""
+    url = str((task.get("data") or {}).get(DATA_KEY) or task.get("storage_filename") or "")
+    if url.startswith("s3://"):
+        return url[5:].split("/", 1)[1] if "/" in url[5:] else ""
+    return url
+
+
+def source_bucket(task: dict) -> str | None:
+    """The bucket of a task's ``s3://bucket/key`` data URL, else None."""
+    url = str((task.get("data") or {}).get(DATA_KEY) or "")
+    if not url.startswith("s3://") or "/" not in url[5:]:
+        return None
+    return url[5:].split("/", 1)[0] or None
+
+
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def updated_time(annotation: dict) -> datetime:
+    """An annotation's ``updated_at`` as an aware datetime: ISO 8601 as ``datetime.fromisoformat``
+    reads it (``Z`` or any UTC offset, whole seconds or a fraction); without an offset, UTC (Label
+    Studio's time zone). Missing or unreadable: the earliest time, so any readable one is later."""
+    try:
+        moment = datetime.fromisoformat(str(annotation.get("updated_at")))
+    except ValueError:
+        return _EARLIEST
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def pick_annotations(task: dict, which: str) -> list[dict]:
+    """Non-cancelled annotations of a task: all (``which == "all"``), or the one with the latest
+    ``updated_time``, the highest id among equal times."""
+    valid = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if which == "all" or not valid:
+        return valid
+    return [max(valid, key=lambda a: (updated_time(a), a.get("id") or 0))]
+
+
+def _annotator(annotation: dict, users: dict[int, str]) -> str:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return str(who.get("email") or who.get("id") or "")
+    return users.get(who, str(who)) if who is not None else ""
+
+
+def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> list[tuple]:
+    """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS`` order."""
+    rows: list[tuple] = []
+    file = source_file(task)
+    for annotation in pick_annotations(task, which):
+        annotator = _annotator(annotation, users)
+        for region in annotation.get("result") or []:
+            if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
+                continue
+            value = region.get("value")
+            if not isinstance(value, dict):
+                continue
+            start, end = value.get("start"), value.get("end")
+            instant = bool(value.get("instant", start is not None and start == end))
+            for label in value.get("timeserieslabels") or []:
+                label = sys.intern(label) if type(label) is str else label  # one object per label name
+                rows.append((project, task.get("id"), file, label, start, end, instant,
+                             annotation.get("id"), annotator, annotation.get("updated_at")))
+    return rows
+
+
+def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
+            users: dict[int, str] | None = None) -> list[tuple]:
+    """One row per label of every time-series region, in ``COLUMNS`` order."""
+    return [row for task in tasks for row in task_rows(task, project, which, users or {})]
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """What a project's counted annotations say: ``regions`` (``regions_frame``) and ``files``,
+    the source file (``source_file``) of every task with a counted annotation, even one without
+    regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
+    the bucket it came from (None: the task's data is not an ``s3://`` URL)."""
+
+    regions: pd.DataFrame
+    files: Mapping[str, str | None]
+
+
+def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str]) -> Annotations:
+    """One pass over ``tasks`` (which may be a stream: each task is dropped once read).
+
+    The cyclic garbage collector is paused meanwhile: decoded JSON holds no reference cycles, and
+    with a million regions the collector would scan the growing columns again and again (a quarter
+    of the time)."""
+    columns: list[list] = [[] for _ in COLUMNS]  # column-wise: no tuple per row (memory)
+    files: dict[str, str | None] = {}
+    with _collector_paused():
+        for task in tasks:
+            if pick_annotations(task, which):
+                files[source_file(task)] = source_bucket(task)
+            for column, values in zip(columns, zip(*task_rows(task, project, which, users))):
+                column.extend(values)
+    return Annotations(_sorted(_frame(columns)), files)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _frame(columns: list[list]) -> pd.DataFrame:
+    """A frame of object columns (values as sent: 5 stays 5, not 5.0); each list is emptied as
+    soon as its column is built, so the rows are never held twice over."""
+    data = {}
+    for name, values in zip(COLUMNS, columns):
+        data[name] = pd.Series(values, dtype=object)
+        values.clear()
+    return pd.DataFrame(data)
+
+
+def regions_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
+    return _sorted(pd.DataFrame(rows, columns=COLUMNS, dtype=object))
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted by file, start (as numbers when every start is one, else as text), label, task and annotation id."""
+    if frame.empty:
+        return frame
+    numeric = pd.to_numeric(frame["start"], errors="coerce")
+    frame["_start"] = numeric if numeric.notna().all() else frame["start"].astype(str)
+    frame = frame.sort_values(["file", "_start", "label", "task_id", "annotation_id"], kind="stable")
+    return frame.drop(columns="_start").reset_index(drop=True)
+
+
+def _reformat(values: pd.Series, source: str, target: str, export: str) -> pd.Series:
+    """Times written by the labeling UI with the project's ``source`` format, re-written with
+    ``target``; both read and written with d3's semantics (``timefmt``), as the UI does."""
+    parser = compile_format(source)
+
+    def convert(value: object) -> str:
+        ms = parser.parse(str(value))
+        if ms is None:
+            raise LstsError(f"export {export}: time {value!r} does not match the project's time_format {source!r}")
+        return format_ms(ms, target)
+
+    return values.map(convert)
+
+
+def lookout_frame(frame: pd.DataFrame, export: ExportSpec, project: ProjectSpec) -> pd.DataFrame:
+    """Distinct start,end pairs of the (already label-filtered) regions, re-formatted by ``time_format``."""
+    out = frame[["start", "end"]].drop_duplicates().reset_index(drop=True)
+    source = project.timeseries.time_format
+    if export.time_format and source and not out.empty:
+        out = pd.DataFrame({"start": _reformat(out["start"], source, export.time_format, export.name),
+                            "end": _reformat(out["end"], source, export.time_format, export.name)})
+    return out
+
+
+def to_csv(frame: pd.DataFrame, header: bool) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, header=header, index=False, lineterminator="\n", encoding="utf-8")
+    return buffer.getvalue()
+
+
+PARQUET_SUFFIX = ".parquet"
+NEEDS_PYARROW = "writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
+
+
+def is_parquet(location: str) -> bool:
+    return location.lower().endswith(PARQUET_SUFFIX)
+
+
+def to_parquet(frame: pd.DataFrame, export: str) -> bytes:
+    """Parquet bytes (pyarrow, the ``parquet`` extra). A column whose values are of several types
+    (a region bound that is a number in one annotation and text in another) is written as text."""
+    try:
+        import pyarrow  # noqa: F401  (pandas would name a missing engine less clearly)
+    except ImportError:
+        raise LstsError(f"export {export}: {NEEDS_PYARROW}") from None
+    frame = frame.copy()
+    for column in frame.columns[frame.dtypes == object]:
+        if frame[column].dropna().map(type).nunique() > 1:
+            frame[column] = frame[column].map(lambda value: value if value is None else str(value))
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
+def encode(frame: pd.DataFrame, location: str, export: str, header: bool = True) -> bytes:
+    """The bytes of an output: Parquet when ``location`` ends in ``.parquet``, else CSV."""
+    return to_parquet(frame, export) if is_parquet(location) else to_csv(frame, header)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: where, its bytes and how many data rows it holds."""
+
+    location: str
+    data: bytes
+    rows: int
+
+
+def filter_labels(export: ExportSpec, regions: pd.DataFrame) -> pd.DataFrame:
+    """The regions of the export's ``labels`` (all without it)."""
+    if export.labels is None:
+        return regions
+    return regions[regions["label"].isin(export.labels)].reset_index(drop=True)
+
+
+def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
+    """The main output and, with ``split``, one output per source file next to it (``split_parts``)
+    of a ``table`` or ``lookout`` export."""
+    lookout = export.format == "lookout"
+    regions = filter_labels(export, regions)
+
+    def render(location: str, frame: pd.DataFrame) -> Output:
+        body = lookout_frame(frame, export, project) if lookout else frame
+        return Output(location, encode(body, location, export.name, header=not lookout), len(body))
+
+    return [render(export.output, regions)] + [render(where, part) for where, part in split_parts(export, regions)]
+
+
+def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(location, regions of one source file)`` for each file, with ``split`` (else none)."""
+    if not export.split:
+        return []
+    groups = dict(list(regions.groupby("file", sort=True)))
+    return [(where, groups[file].reset_index(drop=True)) for file, where in split_locations(export, groups).items()]
+
+
+def split_locations(export: ExportSpec, files: Iterable[str]) -> dict[str, str]:
+    """Source file -> its output with ``split``, in file order: in ``output``'s folder, named by
+    ``split`` from the file's base name.
+
+    Raises LstsError when two files would get one location (the same name in different folders)
+    or a file would get ``output`` itself: one would overwrite the other.
+    """
+    assert export.split
+    folder = export.output.rsplit("/", 1)[0] + "/" if "/" in export.output else ""
+    taken: dict[str, str] = {}
+    for file in sorted(map(str, files)):
+        name = PurePosixPath(file).name
+        location = folder + export.split.format(file=name, stem=PurePosixPath(name).stem)
+        if location == export.output or location in taken:
+            raise LstsError(_clash(export, location, taken.get(location), file))
+        taken[location] = file
+    return {file: location for location, file in taken.items()}
+
+
+def _clash(export: ExportSpec, location: str, first: str | None, second: str) -> str:
+    """The message for ``split`` writing source file ``second`` where ``first`` (or the main output) goes."""
+    files = f"both {first} and {second}" if first else second
+    own = "the export's own output " if location == export.output else ""
+    return f"export {export.name}: split {export.split!r} would write {files} to {own}{location}, one over the other"
+
+
+LOCAL_MODE = 0o644
+
+
+def write_local(location: str, data: bytes) -> None:
+    """Atomic: write a temporary file beside the target, then rename over it. The file gets mode
+    ``LOCAL_MODE`` (rw-r--r--) whatever the umask (``mkstemp`` alone would leave rw-------)."""
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, LOCAL_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

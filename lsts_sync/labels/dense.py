@@ -1,0 +1,240 @@
+"""The ``dense`` export: each labeled source file's own rows, with a ``label`` column.
+
+Contract (``dense_frame``):
+
+- The source CSV is read as the labeling UI reads it (``datachecks``' rules): lines trimmed and
+  blank ones skipped, split on ``timeseries.sep`` exactly, row 1 is the header, quotes stay part of
+  the values. Every cell is kept as its text: the source columns leave as they came in.
+- A row's time is parsed with the project's ``time_format`` by ``timefmt`` (d3's semantics, after
+  the UI's rewriting of the value), or read as a number without one; region bounds likewise. Times
+  are compared as UTC milliseconds, never as text.
+- A row gets the label of every region whose closed interval ``[start, end]`` holds its time (an
+  instant region, start == end, labels the rows at exactly its time), each label once, in sorted
+  order, joined with ``|``. Rows that no region covers, and rows whose time does not parse, get an
+  empty label.
+- Regions come from the counted annotations: with ``annotations: all`` the labels of every
+  annotator are combined (the union), since training wants one label per row; the ``table`` format
+  keeps who labeled what.
+
+Vectorised: the rows are sorted by time once, each region's rows are found with two binary searches
+(``searchsorted``), and each label's coverage is a running sum over interval ends. Rows x regions
+is never formed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.labels.annotations import Annotations, Output, encode, filter_labels, split_locations
+from lsts_sync.spec.models import ExportSpec, ProjectSpec
+from lsts_sync.ui.timefmt import compile_format, ui_value
+
+LABEL = "label"
+FILE = "file"
+PARALLEL_READS = 8  # source files read (and transformed) at once
+_PADDED = {"Y": r"\d{4}", "m": r"\d\d", "d": r"\d\d", "H": r"\d\d", "M": r"\d\d", "S": r"\d\d", "%": "%"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A labeled source file: its S3 location and the regions of its counted annotations."""
+
+    bucket: str
+    key: str
+    regions: pd.DataFrame  # columns label, start, end (as exported)
+
+
+Reader = Callable[[str, str], bytes]  # (bucket, key) -> the object's bytes
+
+
+class Times:
+    """Parses time values (a row's cell or a region's bound) to UTC milliseconds as the UI does."""
+
+    def __init__(self, project: ProjectSpec):
+        self.format = project.timeseries.time_format
+        self.parser = compile_format(self.format) if self.format else None
+
+    def one(self, value: object) -> float | None:
+        """One value (a region's bound: text, or a number when the project has no time format)."""
+        if self.parser is None:
+            number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+            return None if pd.isna(number) else float(number)
+        return self.parser.parse(ui_value(str(value), self.format or ""))
+
+    def column(self, values: pd.Series) -> np.ndarray:
+        """A column of cells as float milliseconds, NaN where a cell does not parse."""
+        if self.parser is None:
+            return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        fast = self._padded(values)
+        if fast is not None:
+            return fast
+        return np.array([np.nan if (ms := self.one(v)) is None else ms for v in values], dtype="float64")
+
+    def _padded(self, values: pd.Series) -> np.ndarray | None:
+        """pandas' own datetime parser where it gives d3's answer for certain: a format of only
+        zero-padded ``%Y %m %d %H %M %S`` and literals, every value of exactly that shape, not all
+        digits (the UI first reads a number as a number) and no '.' (the UI pads a '.digits' group
+        before d3 parses: ``03.02.2021`` becomes ``03.020.2021``). None otherwise."""
+        fmt = self.format or ""
+        if re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt) or "." in fmt:
+            return None
+        shape = "".join(_PADDED.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
+        if not values.str.fullmatch(shape).all():
+            return None
+        stamps = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+        if stamps.isna().any():
+            return None  # a day or month out of range: d3 rolls it over, the slow path does too
+        return (stamps.to_numpy(dtype="datetime64[ns]").astype("int64") // 1_000_000).astype("float64")
+
+
+def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
+    """The CSV as the labeling UI reads it, every cell as text; the header row gives the names.
+
+    Raises LstsError (naming ``where``) for a CSV the UI cannot read either: no data rows, or a row
+    with more cells than the header."""
+    text = text.lstrip("\ufeff")
+    if re.search(r"^[ \t]|[ \t]\r?$|\r(?!\n)", text, re.M):
+        text = "\n".join(line.strip() for line in re.split(r"\r\n|\n|\r", text) if line.strip())
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=project.timeseries.sep, header=None, dtype=str,
+                            quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                            engine="c")
+    except pd.errors.EmptyDataError:
+        raise LstsError(f"{where}: is empty") from None
+    except pd.errors.ParserError as exc:
+        raise LstsError(f"{where}: cannot be read as the labeling UI reads it: {' '.join(str(exc).split())}") from None
+    header = [str(name) for name in frame.iloc[0]]
+    body = frame.iloc[1:].reset_index(drop=True)
+    body.columns = header
+    return body.fillna("")
+
+
+@dataclass(frozen=True)
+class DenseFile:
+    """A source file's rows with their ``label`` column, and how many regions labeled no row."""
+
+    frame: pd.DataFrame
+    uncovered: int
+
+
+def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseFile:
+    """The file's rows with a ``label`` column (see the module docstring). ``regions`` holds the
+    file's regions (``label``, ``start``, ``end``); ``where`` names the file in errors."""
+    rows = read_csv(text, project, where)
+    names = {name.lower(): name for name in reversed(rows.columns)}
+    time_column = names.get(project.timeseries.time_column.strip().lower())
+    if time_column is None:
+        raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "
+                        f"{list(rows.columns)}")
+    if LABEL in names:
+        raise LstsError(f"{where}: already has a column {names[LABEL]!r}; dense adds '{LABEL}'")
+    times = Times(project)
+    labels, uncovered = row_labels(times.column(rows[time_column]), bounds(regions, times, where))
+    return DenseFile(rows.assign(**{LABEL: labels}), uncovered)
+
+
+def bounds(regions: pd.DataFrame, times: Times, where: str) -> list[tuple[str, float, float]]:
+    """(label, start ms, end ms) of each region; raises LstsError for a bound that does not parse."""
+    found = []
+    cache: dict[object, float] = {}
+    for label, start, end in regions[["label", "start", "end"]].itertuples(index=False):
+        parsed = []
+        for value in (start, end):
+            if value not in cache:
+                ms = times.one(value)
+                if ms is None:
+                    wanted = f"the project's time_format {times.format!r}" if times.format else "a number"
+                    raise LstsError(f"{where}: a region's time {value!r} does not match {wanted}")
+                cache[value] = ms
+            parsed.append(cache[value])
+        found.append((str(label), min(parsed), max(parsed)))
+    return found
+
+
+def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -> tuple[np.ndarray, int]:
+    """Each row's labels joined with ``|`` ("" for none): the labels of the regions whose closed
+    interval holds the row's time; and how many regions hold no row's time. ``times`` may be in
+    any order and hold NaN (never labeled)."""
+    n = len(times)
+    order = np.argsort(times, kind="stable")  # NaN sorts last and is never inside an interval
+    ordered = times[order]
+    by_label: dict[str, list[tuple[float, float]]] = {}
+    for label, start, end in regions:
+        by_label.setdefault(label, []).append((start, end))
+    names = sorted(by_label)
+    uncovered = 0
+    codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
+    for bit, name in enumerate(names):
+        starts, ends = (np.array(side, dtype="float64") for side in zip(*by_label[name]))
+        first, after = np.searchsorted(ordered, starts, side="left"), np.searchsorted(ordered, ends, side="right")
+        uncovered += int((after <= first).sum())
+        edges = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(edges, first, 1)
+        np.add.at(edges, after, -1)
+        covered = np.empty(n, dtype=bool)
+        covered[order] = np.cumsum(edges[:n]) > 0
+        codes[covered] += 1 << bit
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    text = np.array(["|".join(name for bit, name in enumerate(names) if int(code) >> bit & 1) for code in distinct],
+                    dtype=object)
+    return (text[inverse] if n else np.array([], dtype=object)), uncovered
+
+
+def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Reader, export: str,
+                 parallelism: int = PARALLEL_READS) -> Iterable[tuple[str, DenseFile]]:
+    """``(file, DenseFile)`` for each file, in file order; files are read and transformed
+    ``parallelism`` at a time (S3 reads wait on the network; pandas' parser releases the GIL)."""
+    def one(file: str) -> DenseFile:
+        source = files[file]
+        where = f"export {export}: s3://{source.bucket}/{source.key}"
+        data = read(source.bucket, source.key)
+        return dense_frame(data.decode("utf-8", errors="replace"), source.regions, project, where)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        yield from zip(sorted(files), pool.map(one, sorted(files)))
+
+
+def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotations, read: Reader,
+                  buckets: Collection[str], progress: Callable[[str], None]) -> list[Output]:
+    """The outputs of a ``dense`` export: with ``split`` one per labeled source file (without a
+    ``file`` column; ``output`` only gives their folder), else one file with a leading ``file``
+    column. Every file is checked to be readable through a Bucket spec before any is read.
+    ``progress`` hears of regions that label no row (an instant between two rows, a region
+    outside the file's times): such labels are absent from the output."""
+    regions = filter_labels(export, annotations.regions)
+    groups = dict(list(regions[["file", "label", "start", "end"]].groupby("file", sort=True)))
+    empty = regions[["label", "start", "end"]].iloc[:0]
+    files = {}
+    for file, bucket in sorted(annotations.files.items()):
+        if bucket is None:
+            raise LstsError(f"export {export.name}: the task of {file} is not an S3 object; dense reads each "
+                            "source file from S3")
+        if bucket not in buckets:
+            raise LstsError(f"export {export.name}: s3://{bucket}/{file} is in bucket {bucket}, which no Bucket "
+                            "spec declares (dense reads source files through Bucket specs)")
+        files[file] = SourceFile(bucket, file, groups.get(file, empty))
+    locations = split_locations(export, files) if export.split else {}
+    outputs, frames = [], []
+    for file, dense in dense_frames(files, project, read, export.name):
+        if dense.uncovered:
+            progress(f"Warning: export {export.name}: {dense.uncovered} region(s) of s3://{files[file].bucket}/"
+                     f"{file} label no row (no row time inside them)")
+        if export.split:
+            outputs.append(Output(locations[file], encode(dense.frame, locations[file], export.name),
+                                  len(dense.frame)))
+        else:
+            frames.append(dense.frame.assign(**{FILE: file})[[FILE, *dense.frame.columns]])
+    if export.split:
+        return outputs
+    combined = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame(columns=[FILE, LABEL])
+    combined = combined[[c for c in combined.columns if c != LABEL] + [LABEL]]
+    return [Output(export.output, encode(combined, export.output, export.name), len(combined))]

@@ -1,0 +1,147 @@
+"""Read the live state the specs refer to: Label Studio projects/storages and bucket CORS.
+
+Ownership: a live resource is the spec set's own when its marker carries the spec set's owner.
+Only own resources enter ``State.projects``/``storages`` (so prune and the change-share check never
+see anyone else's); other owners' projects are counted, and kept aside only where a desired name
+clashes with one. Several own resources with one marker are duplicates: the lowest id is kept as
+the live one and every id is recorded for the plan to block on.
+
+Request budget for a no-op plan: one project list per instance (a page per 100 projects: Label
+Studio's maximum page size),
+two storage lists (import, export) per declared project, one CORS read per managed bucket. The
+per-project reads and the CORS reads run ``Connections.parallelism`` at a time (``bounded_map``);
+their results are used in a fixed order, so the state read does not depend on the parallelism.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from lsts_sync.core.parallel import bounded_map
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
+from lsts_sync.resources.state import ProjectState, State, Usage
+from lsts_sync.spec.loader import SpecSet
+from lsts_sync.ui.template import controls, label_values, parses
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Connections:
+    """Clients for every instance and bucket in the specs, sharing one request counter.
+
+    ``parallelism``: how many independent reads may run at once (``--parallelism``); 1 reads one
+    after the other. Writes never use it.
+    """
+
+    instances: dict[str, LabelStudioOps]
+    s3: S3Ops
+    stats: RequestStats = field(default_factory=RequestStats)
+    parallelism: int = 1
+
+    @classmethod
+    def open(cls, specs: SpecSet, parallelism: int = 1) -> "Connections":
+        """The real clients (imported here: boto3 and httpx load only when a server is reached).
+        Opening makes no request."""
+        from lsts_sync.live.label_studio import LabelStudioInstance
+        from lsts_sync.live.s3 import S3Buckets
+
+        stats = RequestStats()
+        instances = {name: LabelStudioInstance(spec, stats) for name, spec in specs.instances.items()}
+        return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``fn`` over ``items``, ``parallelism`` at a time, results in the order of ``items``."""
+        return bounded_map(fn, items, self.parallelism)
+
+
+def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, ...]], label) -> None:
+    """Put the lowest-id resource of each key into ``live``; record keys held by several."""
+    groups: dict = defaultdict(list)
+    for item in found:
+        groups[key(item)].append(item)
+    for k, items in groups.items():
+        items.sort(key=lambda item: item.id)
+        live[k] = items[0]
+        if len(items) > 1:
+            duplicates[label(items[0])] = tuple(item.id for item in items)
+
+
+def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[str] | None = None,
+              prune: bool = False) -> State:
+    """Live state of the instances that desired projects use and of the buckets desired CORS covers.
+
+    ``targets`` keeps only managed projects of those names (so --prune with --target stays local).
+    Storages are read for declared projects only, or for every own managed project with ``prune``,
+    and for another owner's project whose name is declared (to take it over).
+    """
+    live = State()
+    owner = specs.owner
+    used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
+    for name in used:
+        own, others = [], defaultdict(list)
+        for marker, project in conn.instances[name].read_projects():
+            if marker is None:
+                live.unmanaged.setdefault((name, project.title), project)
+            elif targets is None or project.name in targets:
+                (own if marker.owner == owner else others[marker.owner]).append(project)
+        _keep_lowest(own, lambda p: p.key, live.projects, live.duplicates, lambda p: p.address)
+        for other, projects in sorted(others.items()):
+            live.other_owners[other] = len(projects)
+            for project in sorted(projects, key=lambda p: p.id, reverse=True):
+                if project.key in desired.projects and project.key not in live.projects:
+                    live.foreign[project.key] = project
+        read = [p for p in [*live.projects.values(), *live.foreign.values()]
+                if p.instance == name and (prune or p.key in desired.projects)]
+        for project, storages in zip(read, conn.map(conn.instances[name].read_storages, read)):
+            mine = [s for s in storages if s.owner == project.owner]
+            into = live.storages if project.owner == owner else live.foreign_storages
+            _keep_lowest(mine, lambda s: s.key, into, live.duplicates, lambda s: s.address)
+    buckets = sorted(desired.cors.items())
+    for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets)):
+        live.cors[bucket] = cors
+    return live
+
+
+def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
+    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it)."""
+    if want is None or not parses(have.label_config):
+        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
+    old, new = label_values(have.label_config), label_values(want.label_config)
+    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
+    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
+
+
+def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: set[str]) -> State:
+    """Add annotation usage to the live projects whose template change drops a label or control,
+    and to those prune would delete. Only these cost an export request, so a no-op plan stays cheap.
+
+    An unmanaged project that would be adopted, and another owner's project that would be taken
+    over, are read in the same way: the template in use there may be anything.
+    """
+    due: list[tuple[dict, object]] = []  # (where the project is kept, its key there)
+    for key, have in live.projects.items():
+        want = desired.projects.get(key)
+        if (want is not None or prune) and drops_labels(have, want):
+            due.append((live.projects, key))
+    for key, have in live.foreign.items():
+        if drops_labels(have, desired.projects[key]):
+            due.append((live.foreign, key))
+    for (instance, title), have in live.unmanaged.items():
+        want = next((p for p in desired.projects.values() if p.instance == instance and p.title == title
+                     and p.name in adopt and p.key not in live.projects), None)
+        if want and drops_labels(have, want):
+            due.append((live.unmanaged, (instance, title)))
+
+    def usage_of(item: tuple[dict, object]) -> Usage:
+        project = item[0][item[1]]
+        return conn.instances[project.instance].read_usage(project)
+
+    for (where, key), usage in zip(due, conn.map(usage_of, due)):
+        where[key] = replace(where[key], usage=usage)
+    return live

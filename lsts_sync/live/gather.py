@@ -1,0 +1,75 @@
+"""Gather, then decide: every live fact a plan needs, read in one phase into one ``LiveFacts``.
+
+Order of reads: the owner's projects and storages and the buckets' CORS (``read_live``), label usage
+where a change could orphan work (``read_usage``), each desired source's objects and its project's
+tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``),
+whether the environment's AWS credentials are temporary, and the predictions of each live project
+that a Predictions spec names (one list per project; its tasks were read once, for its source).
+Nothing is read after ``build_plan``.
+
+Reads that do not depend on each other (per project, per source, per sample, per bucket) run
+``conn.parallelism`` at a time; their results are combined in a fixed order, so the facts, and the
+plan built from them, are the same for any parallelism.
+"""
+
+from __future__ import annotations
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.data.datachecks import sample_reasons, sample_source
+from lsts_sync.data.sources import read_sources
+from lsts_sync.live.connections import Connections, read_live, read_usage
+from lsts_sync.plan.options import GatherOptions
+from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.state import ProjectState, State
+from lsts_sync.spec.loader import SpecSet
+
+
+def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOptions) -> LiveFacts:
+    """Read the live facts for ``desired`` (``specs`` with channels resolved). Raises LstsError."""
+    targets = set(options.targets) if options.targets is not None else None
+    live = read_live(specs, desired, conn, targets, prune=options.prune)
+    live = read_usage(desired, live, conn, prune=options.prune, adopt=options.adopt)
+    read: dict[tuple[str, int | None], list] = {}
+
+    def tasks_of(project: ProjectState) -> list:
+        """A project's tasks, read once: the sources and the predictions both need them."""
+        key = (project.instance, project.id)
+        if key not in read:
+            read[key] = conn.instances[project.instance].read_tasks(project)
+        return read[key]
+
+    sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt, map_fn=conn.map)
+    samples: tuple = ()
+    if not options.skip_data_checks:
+        reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
+        due = [(name, reason, key) for name, reason in sorted(reasons.items())
+               if (key := (specs.projects[name].instance, name, "source")) in sources]
+        samples = tuple(conn.map(lambda d: sample_source(specs.projects[d[0]], sources[d[2]], conn.s3, d[1]), due))
+    sends = any(s.credentials == "environment" for s in desired.storages.values())
+    tasks, predictions = _predictions(desired, live, conn, tasks_of)
+    return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions)
+
+
+def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tuple[dict, dict]:
+    """Tasks and live predictions (of the declared model versions) of each own live project that
+    a Predictions spec names: one prediction list per project, ``conn.parallelism`` at a time. A
+    project that does not exist yet, or is not this owner's, has nothing to read: predictions wait
+    for its tasks."""
+    versions: dict[tuple[str, str], set[str]] = {}
+    for instance, project, version in desired.predictions:
+        versions.setdefault((instance, project), set()).add(version)
+    due = [(key, wanted, live.projects[key]) for key, wanted in sorted(versions.items()) if key in live.projects]
+    lists = conn.map(lambda d: conn.instances[d[2].instance].read_predictions(d[2]), due)
+    tasks, predictions = {}, {}
+    for (key, wanted, project), found in zip(due, lists):
+        tasks[key] = tuple(sorted((t.key, t.id) for t in tasks_of(project) if t.key and t.id is not None))
+        predictions[key] = tuple(sorted((p for p in found if p.model_version in wanted), key=lambda p: p.id))
+    return tasks, predictions
+
+
+def _temporary(conn: Connections) -> bool:
+    """True when the environment's AWS credentials carry a session token (none found: False)."""
+    try:
+        return bool(conn.s3.credentials()[2])
+    except LstsError:
+        return False

@@ -1,0 +1,292 @@
+"""Operations on one Label Studio: read managed projects, storages and label usage; write changes.
+
+Built on ``LabelStudioHttp`` (auth, retries by kind, errors, redaction, paging) and the pure
+mapping of ``ls_mapping``. Every answer a decision depends on is checked for shape: an unexpected
+payload is an error, never an empty result.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from lsts_sync.live.ls_http import HttpError, LabelStudioHttp  # first: it imports httpx without httpx's CLI (see there)
+
+import httpx  # noqa: E402  (isort: skip)
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.jsonstream import JsonStreamError, iter_array
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.live.ls_mapping import (
+    PROJECT_FIELDS,
+    MappingError,
+    TaskFile,
+    prediction_body,
+    prediction_from_json,
+    project_body,
+    project_from_json,
+    storage_body,
+    storage_from_json,
+    task_file_from_json,
+    usage_from_tasks,
+)
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.protocols import Credentials
+from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
+from lsts_sync.spec.models import InstanceSpec
+
+ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}
+SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
+STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
+PREDICTIONS_PER_REQUEST = 500  # the import API's own batch size (PREDICTION_IMPORT_BATCH_SIZE)
+
+
+class LabelStudioInstance:
+    """One Label Studio server named by an Instance spec."""
+
+    def __init__(self, spec: InstanceSpec, stats: RequestStats, http: LabelStudioHttp | None = None):
+        self.spec = spec
+        self.http = http or LabelStudioHttp(spec.name, spec.url, spec.token.get_secret_value(), stats)
+
+    # -- reads ------------------------------------------------------------------------------
+    def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
+        """Every project (all pages), each with its marker (None: not managed by lsts-sync)."""
+        items = self.http.get_list("api/projects/", "list projects", include=PROJECT_FIELDS)
+        return [project_from_json(self.spec.name, item) for item in items]
+
+    def read_storages(self, project: ProjectState) -> list[StorageState]:
+        """The project's S3 import and export storages that carry an lsts-sync marker (any owner)."""
+        found = []
+        for role, path in ROLE_PATH.items():
+            items = self.http.get_list(path, f"list {role} storages of project {project.name}", project=project.id)
+            found.extend(s for s in (storage_from_json(self.spec.name, project.name, role, i) for i in items) if s)
+        return found
+
+    def read_tasks(self, project: ProjectState) -> list[TaskFile]:
+        """The S3 key and creation time of every task of the project (pages of the tasks API,
+        which answers ``{"tasks": [...], "total": N}``; read until ``total`` items are in)."""
+        what = f"list tasks of project {project.name}"
+        found: list[TaskFile] = []
+        page = 1
+        while True:
+            data = self.http.get_json("api/tasks/", what, project=project.id, page=page, page_size=self.http.page_size,
+                                      fields="task_only", include="id,storage_filename,created_at")
+            if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) \
+                    or not isinstance(data.get("total"), int):
+                raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer")
+            found.extend(task_file_from_json(item, what) for item in data["tasks"])
+            if len(found) >= data["total"] or not data["tasks"]:
+                break
+            page += 1
+        if len(found) != data["total"]:
+            raise LstsError(f"instance {self.spec.name}: {what}: read {len(found)} tasks but the server counts "
+                            f"{data['total']}; run again")
+        return found
+
+    def read_usage(self, project: ProjectState) -> Usage:
+        """What the project's annotations, drafts and predictions use, from one export of all tasks.
+
+        The plain export (``download_all_tasks``: tasks with only drafts too, drafts expanded) is one
+        read; a server without it (Label Studio Enterprise answers 404) is read through a snapshot
+        with the same content. A failure or an odd payload raises: the guard fails closed.
+        """
+        name = project.name or project.title
+        try:
+            tasks = self._export(project.id, name, download_all_tasks="true")
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
+        return usage_from_tasks(tasks, name)
+
+    def export_tasks(self, project_id: int, name: str) -> Iterator[dict]:
+        """Every annotated task of a project with its annotations, from an export snapshot.
+
+        The snapshot is downloaded to a temporary file (then deleted on the server) and its tasks
+        are decoded one at a time as the caller iterates (``jsonstream``), so memory does not grow
+        with the JSON text. A payload that is not a list of task objects raises MappingError when
+        iteration reaches the fault, before the caller has written anything.
+        """
+        return self._tasks(self._snapshot(project_id, name, all_tasks=False), name)
+
+    def _tasks(self, file: BinaryIO, name: str) -> Iterator[dict]:
+        what = f"instance {self.spec.name}: the export of project {name}"
+        with file:
+            try:
+                for task in iter_array(file):
+                    if not isinstance(task, dict):
+                        raise MappingError(f"{what} is not a list of tasks (an element is not an object)")
+                    yield task
+            except JsonStreamError as exc:
+                raise MappingError(f"{what} is not a JSON list of tasks: {exc}") from None
+
+    def _export(self, project_id: int | None, name: str, **params: str) -> Any:
+        response = self.http.call("GET", f"api/projects/{project_id}/export", f"export project {name}",
+                                  params={"exportType": "JSON", **params})
+        return self._decode_export(response, name)
+
+    def _snapshot(self, project_id: int, name: str, *, all_tasks: bool) -> BinaryIO:
+        """The snapshot export API: create a snapshot, wait until it is completed, download it as
+        JSON into a temporary file (returned, positioned at its start), delete it. Every annotation
+        (cancelled and ground truth too), drafts and predictions in full, annotators by id; with
+        ``all_tasks`` tasks without annotations are in it too."""
+        what = f"export project {name}"
+        body = {"title": "lsts-sync", "task_filter_options": {"only_with_annotations": not all_tasks},
+                "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
+                "serialization_options": {"drafts": {"only_id": False}, "predictions": {"only_id": False},
+                                          "annotations__completed_by": {"only_id": True}}}
+        base = f"api/projects/{project_id}/exports"
+        snapshot = _id(self.http.send_json("POST", f"{base}/", what, body, kind="action"), what)
+        file = tempfile.TemporaryFile(prefix="lsts-sync-export-")
+        try:
+            self._await_snapshot(f"{base}/{snapshot}", what)
+            self.http.download(f"{base}/{snapshot}/download", what, file, exportType="JSON")
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
+        finally:
+            self.http.call("DELETE", f"{base}/{snapshot}", f"delete the export snapshot of project {name}",
+                           kind="delete")
+        return file
+
+    def _await_snapshot(self, path: str, what: str) -> None:
+        deadline = time.monotonic() + SNAPSHOT_SECONDS
+        while True:
+            status = self.http.get_json(path, what)
+            state = status.get("status") if isinstance(status, dict) else None
+            if state == "completed":
+                return
+            if state not in ("created", "in_progress") or time.monotonic() > deadline:
+                raise LstsError(f"instance {self.spec.name}: {what}: the snapshot is {state or 'unreadable'}")
+            self.http.sleep(0.5)
+
+    def _decode_export(self, response: httpx.Response, name: str) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise LstsError(f"instance {self.spec.name}: the export of project {name} is not JSON") from None
+
+    def users(self) -> dict[int, str]:
+        """User ids to e-mail addresses (annotators in exports)."""
+        return {int(u["id"]): u.get("email") or str(u["id"])
+                for u in self.http.get_list("api/users/", "list users") if "id" in u}
+
+    def storage_status(self, storage_id: int) -> dict[str, Any]:
+        status = self.http.get_json(f"api/storages/s3/{storage_id}", "read storage status")
+        if not isinstance(status, dict):
+            raise MappingError(f"instance {self.spec.name}: read storage status: unexpected answer")
+        return status
+
+    def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
+        """Every prediction of the project, all model versions (``GET /api/predictions/?project=``:
+        one request, a plain list on Label Studio 1.23.2; pages are followed if a server pages it)."""
+        what = f"list predictions of project {project.name}"
+        return [prediction_from_json(item, what)
+                for item in self.http.get_list("api/predictions/", what, project=project.id)]
+
+    # -- writes -----------------------------------------------------------------------------
+    def create_predictions(self, project_id: int, name: str, model_version: str,
+                           predictions: list[tuple[int, str, float | None]]) -> int:
+        """Bulk import (``POST /api/projects/{id}/import/predictions``, a list per request, up to
+        ``PREDICTIONS_PER_REQUEST``). After a lost answer a batch is re-sent only if its predictions
+        are not all there (read back by task, result and model version)."""
+        created = 0
+        for start in range(0, len(predictions), PREDICTIONS_PER_REQUEST):
+            batch = predictions[start:start + PREDICTIONS_PER_REQUEST]
+            body = [prediction_body(task, result, score, model_version) for task, result, score in batch]
+            what = f"create {len(batch)} prediction(s) of {model_version} in project {name}"
+
+            def existing(batch: list = batch) -> dict | None:
+                live = {(p.task, p.result) for p in self.read_predictions(ProjectState(self.spec.name, name, "", "", "",
+                                                                                       id=project_id))
+                        if p.model_version == model_version}
+                return {"created": len(batch)} if all((t, canonical_result(json.loads(r))) in live
+                                                      for t, r, _ in batch) else None
+
+            data = self.http.send_json("POST", f"api/projects/{project_id}/import/predictions", what, body,
+                                       kind="create", confirm=existing)
+            if not isinstance(data, dict) or data.get("created") != len(batch):
+                raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer {str(data)[:100]}")
+            created += len(batch)
+        return created
+
+    def delete_prediction(self, prediction_id: int, name: str) -> None:
+        self.http.call("DELETE", f"api/predictions/{prediction_id}/", f"delete prediction {prediction_id} of "
+                       f"project {name}", kind="delete")
+
+    def create_project(self, project: ProjectState) -> int:
+        def existing() -> int | None:
+            return next((p.id for m, p in self.read_projects()
+                         if m and m.owner == project.owner and m.name == project.name), None)
+
+        created = self.http.send_json("POST", "api/projects/", f"create project {project.name}",
+                                      project_body(project), kind="create", confirm=existing)
+        return created if isinstance(created, int) else _id(created, f"create project {project.name}")
+
+    def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
+        body = project_body(project, fields)
+        self.http.send_json("PATCH", f"api/projects/{project_id}/", f"update project {project.name}", body,
+                            kind="update")
+
+    def delete_project(self, project: ProjectState) -> None:
+        self.http.call("DELETE", f"api/projects/{project.id}/", f"delete project {project.name}", kind="delete")
+
+    def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int:
+        body = {**storage_body(storage), **_credential_fields(credentials, clear_token=False), "project": project_id}
+
+        def existing() -> int | None:
+            owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
+            return next((s.id for s in self.read_storages(owner)
+                         if s.role == storage.role and s.owner == storage.owner), None)
+
+        created = self.http.send_json("POST", ROLE_PATH[storage.role], f"create {storage.address}", body,
+                                      kind="create", confirm=existing)
+        return created if isinstance(created, int) else _id(created, f"create {storage.address}")
+
+    def update_storage(self, storage_id: int, storage: StorageState, credentials: Credentials | None = None) -> None:
+        body = {**storage_body(storage), **_credential_fields(credentials, clear_token=True)}
+        self.http.send_json("PATCH", f"{ROLE_PATH[storage.role]}/{storage_id}", f"update {storage.address}", body,
+                            kind="update")
+
+    def delete_storage(self, storage: StorageState) -> None:
+        self.http.call("DELETE", f"{ROLE_PATH[storage.role]}/{storage.id}", f"delete {storage.address}", kind="delete")
+
+    def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
+        """Start a sync; returns the storage as the answer shows it (None: no storage in the answer).
+        After a lost answer it is re-posted only if the storage's status shows that it did not
+        start (still the status and ``last_sync`` seen before)."""
+        def started() -> bool | None:
+            status = self.storage_status(storage_id)
+            moved = status.get("last_sync") != last_sync or status.get("status") in ("queued", "in_progress")
+            return True if moved and status.get("status") in STARTED else None
+
+        answer = self.http.call("POST", f"api/storages/s3/{storage_id}/sync", f"sync storage {name}", kind="action",
+                                confirm=started)
+        if not isinstance(answer, httpx.Response):
+            return None
+        try:
+            body = answer.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) and isinstance(body.get("status"), str) else None
+
+
+def _id(created: Any, what: str) -> int:
+    if not isinstance(created, dict) or not isinstance(created.get("id"), int):
+        raise MappingError(f"{what}: unexpected answer (no id)")
+    return created["id"]
+
+
+def _credential_fields(credentials: Credentials | None, *, clear_token: bool) -> dict[str, str]:
+    """Storage fields for AWS credentials; ``clear_token`` sends an empty session token on rotation
+    so a stale one from earlier credentials does not linger."""
+    if not credentials:
+        return {}
+    key, secret, token = credentials
+    fields = {"aws_access_key_id": key, "aws_secret_access_key": secret}
+    if token or clear_token:
+        fields["aws_session_token"] = token or ""
+    return fields

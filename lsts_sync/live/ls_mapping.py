@@ -1,0 +1,159 @@
+"""Pure mapping between Label Studio's API JSON and lsts-sync's canonical state. No I/O.
+
+Reads are strict: an item without the fields lsts-sync relies on is an error (``MappingError``),
+never a default that would make a plan look harmless. Writes add the ownership marker to the
+description, which the canonical state keeps apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.markers import Marker, split_marker, with_marker
+from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
+
+PROJECT_FIELDS = "id,title,description,label_config"
+
+
+class MappingError(LstsError):
+    """An API answer that does not have the shape lsts-sync relies on."""
+
+
+def _require(item: Any, fields: Iterable[str], what: str) -> dict:
+    if not isinstance(item, dict) or any(f not in item for f in fields):
+        missing = [f for f in fields if not isinstance(item, dict) or f not in item]
+        raise MappingError(f"{what}: unexpected answer (missing {', '.join(missing)})")
+    return item
+
+
+def project_from_json(instance: str, item: Any) -> tuple[Marker | None, ProjectState]:
+    """A listed project as state; the marker says who manages it (None: nobody)."""
+    item = _require(item, ("id", "title", "label_config"), "list projects")
+    description, found = split_marker(item.get("description"))
+    state = ProjectState(instance, found.name if found else "", item["title"] or "", description,
+                         item.get("label_config") or "", owner=found.owner if found else "", id=int(item["id"]))
+    return found, state
+
+
+def project_body(project: ProjectState, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The JSON to create a project, or to patch ``fields`` of it. ``owner`` rewrites the marker."""
+    body = {"title": project.title, "description": with_marker(project.description, project.owner, project.name),
+            "label_config": project.label_config}
+    if fields is None:
+        return body
+    wanted = {"description" if f == "owner" else f for f in fields}
+    return {k: v for k, v in body.items() if k in wanted}
+
+
+def storage_from_json(instance: str, project: str, role: str, item: Any) -> StorageState | None:
+    """A listed storage as state if its marker names ``project/role`` (any owner), else None."""
+    item = _require(item, ("id",), f"list {role} storages of project {project}")
+    _, found = split_marker(item.get("description"))
+    if found is None or found.name != f"{project}/{role}":
+        return None
+    return StorageState(
+        instance=instance, project=project, role=role, id=int(item["id"]), owner=found.owner,  # type: ignore[arg-type]
+        bucket=item.get("bucket") or "", prefix=item.get("prefix") or "",
+        region_name=item.get("region_name") or "", s3_endpoint=item.get("s3_endpoint") or "",
+        regex_filter=item.get("regex_filter") or "", use_blob_urls=bool(item.get("use_blob_urls")),
+        presign=bool(item.get("presign")), presign_ttl=int(item.get("presign_ttl") or 1),
+        recursive_scan=bool(item.get("recursive_scan")), last_sync=item.get("last_sync"))
+
+
+def storage_body(storage: StorageState) -> dict[str, Any]:
+    """The JSON to create or update a storage (credentials are added by the caller)."""
+    body: dict[str, Any] = dict(
+        title=f"lsts-sync {storage.role}", description=with_marker("", storage.owner, storage.marker_name),
+        bucket=storage.bucket, prefix=storage.prefix, region_name=storage.region_name,
+        s3_endpoint=storage.s3_endpoint, regex_filter=storage.regex_filter or None,
+        use_blob_urls=storage.use_blob_urls)
+    if storage.role == "source":
+        body.update(presign=storage.presign, presign_ttl=storage.presign_ttl, recursive_scan=storage.recursive_scan)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    """A task's source object (``None`` for tasks not imported from storage), creation time and id."""
+
+    key: str | None
+    created: float
+    id: int | None = None
+
+
+def task_file_from_json(item: Any, what: str) -> TaskFile:
+    item = _require(item, ("id", "created_at"), what)
+    try:
+        created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise MappingError(f"{what}: unexpected answer (created_at {item['created_at']!r})") from None
+    return TaskFile(item.get("storage_filename") or None, created, int(item["id"]))
+
+
+def prediction_from_json(item: Any, what: str) -> LivePrediction:
+    """A listed prediction; its result kept as canonical JSON text, its score as a float (or None)."""
+    item = _require(item, ("id", "task", "model_version", "result"), what)
+    score = item.get("score")
+    if score is not None and not isinstance(score, (int, float)):
+        raise MappingError(f"{what}: unexpected answer (score {score!r})")
+    return LivePrediction(int(item["id"]), int(item["task"]), str(item["model_version"] or ""),
+                          canonical_result(item["result"]), None if score is None else float(score))
+
+
+def prediction_body(task: int, result: str, score: float | None, model_version: str) -> dict[str, Any]:
+    """One item of a bulk prediction import: the task's id, its regions, score and model version."""
+    body: dict[str, Any] = {"task": task, "result": json.loads(result), "model_version": model_version}
+    if score is not None:
+        body["score"] = score
+    return body
+
+
+def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:
+    """``(control key name|toName|type, control name, labels)`` of one result item, or None."""
+    if not isinstance(result, dict) or "from_name" not in result:
+        return None
+    kind = str(result.get("type", ""))
+    control = f"{result['from_name']}|{result.get('to_name', '')}|{kind.lower()}"
+    value = result.get("value") if isinstance(result.get("value"), dict) else {}
+    labels = value.get(kind) if isinstance(value.get(kind), list) else []
+    return control, str(result["from_name"]), [str(label) for label in labels]
+
+
+def usage_from_tasks(tasks: Any, project: str) -> Usage:
+    """What a project's annotations, drafts and predictions use, from an export's task list.
+
+    Every region counts, not only the last one per control (Label Studio's summary endpoint keeps
+    only that for a project's first annotation). Every annotation and draft counts as work, even an
+    empty or cancelled one (an empty annotation means "nothing here"), so deleting such a project
+    needs --allow-delete. Predictions count only where the export carries them as objects.
+    """
+    if not isinstance(tasks, list):
+        raise MappingError(f"export of project {project}: unexpected answer (not a list of tasks)")
+    controls: Counter[str] = Counter()
+    labels: Counter[tuple[str, str]] = Counter()
+    predicted: Counter[tuple[str, str]] = Counter()
+    used = 0
+    for task in tasks:
+        if not isinstance(task, dict):
+            raise MappingError(f"export of project {project}: unexpected answer (a task is not an object)")
+        for record in [*(task.get("annotations") or []), *(task.get("drafts") or [])]:
+            used += 1  # an empty or skipped annotation is still work someone submitted
+            results = [r for r in map(_result_labels, (record if isinstance(record, dict) else {}).get("result") or [])
+                       if r]
+            for control, name, values in results:
+                controls[control] += 1
+                labels.update((name, v) for v in values)
+        for prediction in task.get("predictions") or []:
+            if not isinstance(prediction, dict):
+                continue  # Label Studio 1.23.2's export lists predictions by id only: nothing to count
+            for found in map(_result_labels, prediction.get("result") or []):
+                if found:
+                    predicted.update((found[1], v) for v in found[2])
+    return Usage(used, tuple(sorted(controls.items())), tuple(sorted(labels.items())),
+                 tuple(sorted(predicted.items())))

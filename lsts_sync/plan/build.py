@@ -1,0 +1,503 @@
+"""``build_plan(desired, facts)``: pure comparison of the desired state with the gathered live facts
+into a frozen Plan: every change, every sync, every safety check (data checks included).
+
+No I/O happens here. Apply executes exactly the steps of the Plan, in this fixed order (``_rank``):
+
+0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
+1. project creates and updates - storages need their project's id;
+2. storage creates and updates - after their project;
+3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
+4. storage deletes     - before their projects (only with --prune);
+5. project deletes     - so nothing is left pointing at a deleted project;
+6. predictions         - after the template updates, so the labels they carry exist; only on tasks
+                         that exist when planning (a task this apply's sync imports gets its
+                         prediction from the next apply);
+then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
+
+Every step carries the ids it needs: an update or delete has the live resource (with its id), a
+new storage has its project's id unless this plan creates that project, and a sync has its
+storage's id unless this plan creates that storage (apply then takes the id the create returned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Union
+
+from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.facts import DataSample, LiveFacts, SourceFacts
+from lsts_sync.resources.state import (
+    CorsState,
+    FieldDiff,
+    PredictionSet,
+    ProjectState,
+    State,
+    StorageState,
+    TaskPrediction,
+    diff_fields,
+)
+from lsts_sync.ui.template import controls, label_values
+
+# octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
+# once at least MIN_MANAGED resources are managed.
+MAX_CHANGE_SHARE = 0.3
+MIN_MANAGED = 10
+
+Resource = Union[ProjectState, StorageState, CorsState]
+_NO_SOURCE = SourceFacts(())
+
+
+@dataclass(frozen=True)
+class Create:
+    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
+
+    new: Resource
+    project_id: int | None = None
+    action = "create"
+
+
+@dataclass(frozen=True)
+class Update:
+    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
+
+    old: Resource
+    new: Resource
+    diffs: tuple[FieldDiff, ...]
+    action = "update"
+
+
+@dataclass(frozen=True)
+class Delete:
+    old: Resource
+    action = "delete"
+
+
+@dataclass(frozen=True)
+class RotateCredentials:
+    """Re-send the environment's AWS credentials to an existing storage (``--rotate-credentials``)."""
+
+    storage: StorageState
+    storage_id: int
+    action = "rotate"
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Import new objects of a source storage as tasks (not counted as a change).
+
+    ``storage_id`` is None when this plan creates the storage.
+    """
+
+    storage: StorageState
+    storage_id: int | None
+    reason: str
+    last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
+    pending: int = 0  # matching objects that are not yet tasks
+    action = "sync"
+
+
+@dataclass(frozen=True)
+class NewPrediction:
+    """A prediction to create on task ``task`` (``result``: canonical JSON text of its regions)."""
+
+    task: int
+    result: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class SetPredictions:
+    """Make one model version's predictions in one live project match its Predictions file:
+    delete ``delete_ids`` (the predictions being replaced or removed), then create ``add`` in bulk.
+
+    ``added`` counts tasks that get a first prediction of this version, ``replaced`` tasks whose
+    prediction changes, ``removed`` predictions on tasks the file no longer names. Only
+    predictions of ``model_version`` in this owner's project are ever in ``delete_ids``.
+    """
+
+    instance: str
+    project: str
+    project_id: int
+    name: str
+    model_version: str
+    add: tuple[NewPrediction, ...] = ()
+    delete_ids: tuple[int, ...] = ()
+    added: int = 0
+    replaced: int = 0
+    removed: int = 0
+    action = "predictions"
+
+    @property
+    def address(self) -> str:
+        return f"predictions {self.project}/{self.model_version}"
+
+
+Change = Union[Create, Update, Delete, RotateCredentials, SetPredictions]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named safety check on a plan. A blocking check stops apply unless its override was given.
+
+    ``override`` is the exact command-line words that allow it; ``allowed`` says they were given.
+    """
+
+    name: str
+    subject: str
+    message: str
+    override: str | None = None
+    blocking: bool = True
+    allowed: bool = False
+
+
+def _rank(change: Change) -> int:
+    """The fixed order of the module docstring."""
+    if isinstance(change, SetPredictions):
+        return 6
+    if isinstance(change, RotateCredentials):
+        return 3
+    if isinstance(change, Delete):
+        return 4 if isinstance(change.old, StorageState) else 5
+    return {CorsState: 0, ProjectState: 1, StorageState: 2}[type(change.new)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What apply will do. ``changes`` and ``syncs`` are in execution order."""
+
+    changes: tuple[Change, ...] = ()
+    syncs: tuple[Sync, ...] = ()
+    checks: tuple[Check, ...] = ()
+    # Managed projects of other owners that were seen and left alone, by owner (sorted).
+    other_owners: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def blockers(self) -> tuple[Check, ...]:
+        """Blocking checks whose override was not given: apply refuses to run while any is left."""
+        return tuple(c for c in self.checks if c.blocking and not c.allowed)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Changes by action; a credential rotation counts as a change ("update")."""
+        count = {action: sum(c.action == action for c in self.changes) for action in ("create", "update", "delete")}
+        count["update"] += sum(isinstance(c, RotateCredentials) for c in self.changes)
+        return count
+
+    @property
+    def predictions(self) -> dict[str, int]:
+        """Predictions to add, replace and remove, over every SetPredictions step."""
+        steps = [c for c in self.changes if isinstance(c, SetPredictions)]
+        return {"add": sum(s.added for s in steps), "replace": sum(s.replaced for s in steps),
+                "remove": sum(s.removed for s in steps)}
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.syncs
+
+    def summary(self) -> str:
+        syncs = f" {len(self.syncs)} storage(s) to sync." if self.syncs else ""
+        if not self.changes:
+            return "No changes." + syncs
+        c, p = self.counts, self.predictions
+        predictions = f" Predictions: {p['add']} to add, {p['replace']} to replace, {p['remove']} to remove." \
+            if any(isinstance(change, SetPredictions) for change in self.changes) else ""
+        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions + syncs
+
+
+def _reconcile(desired: dict, live: dict, changes: list, prune: bool) -> None:
+    for key, want in desired.items():
+        have = live.get(key)
+        if have is None:
+            changes.append(Create(want))
+        else:
+            diffs = diff_fields(have, want)
+            if diffs:
+                changes.append(Update(have, want, diffs))
+    if prune:
+        changes.extend(Delete(have) for key, have in live.items() if key not in desired)
+
+
+def _adopt(changes: list[Change], live: State, adopt: frozenset[str]) -> list[Check]:
+    """Creates whose title exists without our marker: adopt them (update in place) or block."""
+    checks = []
+    for i, change in enumerate(changes):
+        if not (isinstance(change, Create) and isinstance(change.new, ProjectState)):
+            continue
+        want = change.new
+        clash = live.unmanaged.get((want.instance, want.title))
+        if clash is None:
+            continue
+        if want.name in adopt:
+            old = replace(clash, name=want.name)
+            changes[i] = Update(old, want, diff_fields(old, want))
+        else:
+            checks.append(Check("unmanaged-title", want.name,
+                                f"project {want.title!r} (id {clash.id}) exists without the lsts-sync marker; "
+                                "take it over or change the title", f"--adopt {want.name}"))
+    return checks
+
+
+def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) -> list[Check]:
+    """Creates whose name another owner manages: take them over (update in place) or block."""
+    checks = []
+    for i, change in enumerate(changes):
+        want = change.new if isinstance(change, Create) else None
+        if isinstance(want, ProjectState) and want.key in live.foreign:
+            theirs = live.foreign[want.key]
+            if want.name not in take_over:
+                checks.append(Check("owner-conflict", want.name, f"project {want.name} (id {theirs.id}) is managed "
+                                    f"by owner {theirs.owner!r}, not {want.owner!r}; take it over or rename the spec",
+                                    f"--take-over {want.name}"))
+            else:
+                changes[i] = Update(theirs, want, diff_fields(theirs, want))
+        elif isinstance(want, StorageState) and want.project in take_over and want.key in live.foreign_storages:
+            theirs = live.foreign_storages[want.key]
+            changes[i] = Update(theirs, want, diff_fields(theirs, want))
+    return checks
+
+
+def _duplicates(live: State) -> list[Check]:
+    """Several own resources with one marker: apply would touch only the lowest id, so block."""
+    return [Check("duplicate", address, f"{len(ids)} resources carry the marker of {address} (ids "
+                  f"{', '.join(map(str, ids))}); lsts-sync uses id {ids[0]}: delete the others in Label Studio "
+                  f"(move any annotations to id {ids[0]} first) and plan again")
+            for address, ids in sorted(live.duplicates.items())]
+
+
+def _label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Template updates that drop a label or control used by annotations or drafts (blocking),
+    or by predictions (a warning: a model can predict again)."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)) or change.old.usage is None:
+            continue
+        usage, new = change.old.usage, change.new
+        kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
+        lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
+        lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
+        if lost:
+            checks.append(Check("label-removal", new.name,
+                                f"the template change would orphan annotations or drafts: {'; '.join(lost)}",
+                                f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
+        predicted = [f"{label} ({control}): {n}" for (control, label), n in usage.predicted
+                     if (control, label) not in kept]
+        if predicted:
+            checks.append(Check("label-removal", new.name, "predictions use labels the new template drops: "
+                                f"{'; '.join(predicted)}", blocking=False))
+    return checks
+
+
+def _deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Deleting a project with annotations (or whose usage is unknown) needs --allow-delete NAME."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Delete) and isinstance(change.old, ProjectState)):
+            continue
+        old = change.old
+        if old.usage is not None and not old.usage.annotations:
+            continue
+        what = f"{old.usage.annotations} annotation(s) or draft(s)" if old.usage else "annotations (usage unknown)"
+        checks.append(Check("delete-annotated", old.name, f"project {old.title!r} has {what} that deleting it "
+                            "would lose", f"--allow-delete {old.name}", allowed=old.name in overrides.allow_delete))
+    return checks
+
+
+def _share(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
+    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
+    --force. CORS rules and credential rotations do not count: they change no labeling setup."""
+    managed = len(live.projects) + len(live.storages)
+    touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)
+    if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
+        return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
+                      f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
+    return []
+
+
+def _rotations(desired: State, live: State) -> list[RotateCredentials]:
+    """Re-send credentials to every managed storage that takes them from the environment."""
+    return [RotateCredentials(want, live.storages[key].id)  # type: ignore[arg-type]
+            for key, want in sorted(desired.storages.items())
+            if key in live.storages and want.credentials == "environment"]
+
+
+def _link_projects(changes: list[Change], live: State) -> None:
+    """Give each new storage the id of its live project (adopted and taken-over ones included);
+    it stays None when this plan creates the project."""
+    ids = {k: p.id for k, p in live.projects.items()}
+    ids.update({c.new.key: c.old.id for c in changes if isinstance(c, Update) and isinstance(c.old, ProjectState)})
+    for i, change in enumerate(changes):
+        if isinstance(change, Create) and isinstance(change.new, StorageState):
+            changes[i] = Create(change.new, ids.get((change.new.instance, change.new.project)))
+
+
+def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all: bool) -> tuple[list[Sync], list[Check]]:
+    """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
+    not yet tasks, and its spec says ``sync: true``; every one with ``sync_all``. Pending objects
+    of a ``sync: false`` source, objects changed since their import, and objects that two sources
+    import are reported as warnings."""
+    syncs, checks = [], []
+    for key, s in desired.storages.items():
+        if s.role != "source":
+            continue
+        facts = sources.get(key)
+        pending = len(facts.pending) if facts else 0
+        reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
+        live_storage = live.storages.get(key) or live.foreign_storages.get(key)
+        if (s.sync and (key in touched or pending)) or sync_all:
+            syncs.append(Sync(s, live_storage.id if live_storage else None, reason,
+                              live_storage.last_sync if live_storage else None, pending))
+        elif pending and key not in touched:
+            checks.append(Check("pending", s.project, f"{pending} object(s) under s3://{s.bucket}/{s.prefix} are not "
+                                "yet tasks (sync: false); apply --sync imports them", blocking=False))
+        if facts and facts.already:
+            checks.append(Check("reimport", s.project, f"{len(facts.already)} object(s) under s3://{s.bucket}/{s.prefix} "
+                                "are already tasks of this project; the new source storage imports them again as "
+                                "new tasks", blocking=False))
+        if facts and facts.changed:
+            checks.append(Check("changed-objects", s.project, f"{len(facts.changed)} object(s) changed after their "
+                                f"import, e.g. {facts.changed[0]}; Label Studio does not import them again",
+                                blocking=False))
+    keys = sorted(k for k in sources if k in desired.storages)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            both = set(sources[a].keys) & set(sources[b].keys)
+            if both:
+                checks.append(Check("overlap", f"{a[1]}, {b[1]}", f"{len(both)} object(s) would be imported by both "
+                                    f"sources, e.g. {min(both)}", blocking=False))
+    return syncs, checks
+
+
+def _data_checks(samples: tuple[DataSample, ...]) -> list[Check]:
+    """The gathered data samples as checks: an error blocks (``--skip-data-checks`` skips the reads)."""
+    checks = []
+    for sample in samples:
+        if sample.empty:
+            checks.append(Check("data", sample.project, sample.empty, "--skip-data-checks"))
+        for finding in sample.findings:
+            checks.append(Check("data", sample.project, f"{finding} ({sample.reason})", "--skip-data-checks")
+                          if finding.error else Check("data", sample.project, str(finding), blocking=False))
+        if sample.sampled < sample.total:
+            checks.append(Check("data", sample.project, f"checked the first rows of {sample.sampled} of "
+                                f"{sample.total} object(s); `lsts-sync check SPECS --project {sample.project}` "
+                                "reads every row", blocking=False))
+    return checks
+
+
+def _temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check]:
+    """Storages that get the environment's credentials, when those are temporary (a warning)."""
+    sends = any(isinstance(c, RotateCredentials) or (isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+                and c.new.credentials == "environment") for c in changes)
+    if not (sends and facts.temporary_credentials):
+        return []
+    return [Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are temporary (session "
+                  "token): it stops reading the bucket when they expire; re-send fresh ones with "
+                  "--rotate-credentials", blocking=False)]
+
+
+def _undeclared(desired: State, live: State) -> list[Check]:
+    """Managed storages of declared projects that no spec declares any more (without --prune)."""
+    return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
+                  blocking=False)
+            for key, s in live.storages.items() if key not in desired.storages
+            and (s.instance, s.project) in desired.projects]
+
+
+def _cors_changes(desired: State, live: State) -> list[Change]:
+    """The owner's CORS rule per bucket; a rule no longer needed is an update to "absent" (rule None).
+    Other rules are carried as read so apply writes them back untouched."""
+    changes: list[Change] = []
+    for bucket, want in desired.cors.items():
+        have = live.cors.get(bucket, CorsState(bucket, None, rule_id=want.rule_id))
+        want = CorsState(bucket, want.rule, have.others, want.rule_id)
+        if have.rule != want.rule:
+            changes.append(Create(want) if have.rule is None else Update(have, want, diff_fields(have, want)))
+    return changes
+
+
+def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
+    """One SetPredictions per declared model version whose live predictions differ from its file,
+    and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
+    is skipped too), then how many rows were skipped. A project that is not this owner's live
+    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
+    steps: list[Change] = []
+    checks: list[Check] = []
+    for key, want in sorted(desired.predictions.items()):
+        project = facts.state.projects.get((want.instance, want.project))
+        checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
+        if project is None or project.id is None:
+            checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
+                                f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
+                                "this apply imports them", blocking=False))
+            continue
+        step, unmatched = _prediction_step(want, project.id, facts)
+        checks.extend(unmatched)
+        if step.add or step.delete_ids:
+            steps.append(step)
+        skipped = len(want.skipped) + len(unmatched)
+        if skipped:
+            checks.append(Check("predictions", want.name, f"skipped {skipped} of {want.rows} row(s) of {want.file} "
+                                "(one line each above)", blocking=False))
+    return steps, checks
+
+
+def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
+    """Compare one PredictionSet with the live predictions of its model version, task by task;
+    one warning for each row whose source file is no task (yet)."""
+    project_key = (want.instance, want.project)
+    ids: dict[str, list[int]] = {}
+    for source_key, task in facts.tasks.get(project_key, ()):
+        ids.setdefault(source_key, []).append(task)
+    live: dict[int, list] = {}
+    for prediction in facts.predictions.get(project_key, ()):
+        if prediction.model_version == want.model_version:
+            live.setdefault(prediction.task, []).append(prediction)
+    pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
+    add, delete, added, replaced, unmatched = [], [], 0, 0, []
+    for task_prediction in want.tasks:
+        if task_prediction.key not in ids:
+            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending))
+            continue
+        for task in ids[task_prediction.key]:
+            have = live.pop(task, [])
+            if len(have) == 1 and (have[0].result, have[0].score) == (task_prediction.result, task_prediction.score):
+                continue
+            added, replaced = added + (not have), replaced + bool(have)
+            delete.extend(p.id for p in have)
+            add.append(NewPrediction(task, task_prediction.result, task_prediction.score))
+    removed = [p.id for found in live.values() for p in found]
+    step = SetPredictions(want.instance, want.project, project_id, want.name, want.model_version, tuple(add),
+                          tuple(sorted(delete + removed)), added, replaced, len(removed))
+    return step, unmatched
+
+
+def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[Check]:
+    """One warning per row whose source file is no task of the project (or not yet: pending)."""
+    why = (f"{task.key} is not a task of project {want.project} yet: the next sync imports it; apply again"
+           if pending else f"no task of project {want.project} was imported from {task.key}")
+    return [Check("predictions", f"{want.file}:{row}", why, blocking=False) for row in task.rows]
+
+
+def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
+               overrides: Overrides = Overrides()) -> Plan:
+    """Compare ``desired`` with the gathered ``facts`` (live state, sources' objects, data samples,
+    credentials); returns the frozen Plan with every change, sync and safety check. Pure."""
+    live = facts.state
+    changes = _cors_changes(desired, live)
+    _reconcile(desired.projects, live.projects, changes, prune)
+    _reconcile(desired.storages, live.storages, changes, prune)
+    checks = _duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
+    _link_projects(changes, live)
+    if overrides.rotate_credentials:
+        changes.extend(_rotations(desired, live))
+    if not prune:
+        checks += _undeclared(desired, live)
+    checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
+    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
+    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all)
+    checks += sync_checks + _data_checks(facts.samples) + _temporary_credentials(changes, facts)
+    prediction_steps, prediction_checks = _predictions(desired, facts)
+    changes += prediction_steps
+    checks += prediction_checks
+    changes.sort(key=_rank)
+    return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))

@@ -1,0 +1,150 @@
+"""Saved plans: ``plan --out FILE`` writes the Plan with a fingerprint of the live facts it was built
+on; ``apply --plan FILE`` re-gathers those facts and applies exactly that Plan only while they are
+unchanged (Terraform's saved plan: plan in the pull request, apply on merge).
+
+The file is JSON. Our frozen values are written with their class name and read back only into the
+classes listed in ``_TYPES`` (no other code can be named by a file). Tuples come back as tuples
+and dicts with non-string keys as pairs, so a decoded value equals the one that was encoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.plan.build import (
+    Check,
+    Create,
+    Delete,
+    NewPrediction,
+    Plan,
+    RotateCredentials,
+    SetPredictions,
+    Sync,
+    Update,
+)
+from lsts_sync.plan.options import GatherOptions, Overrides
+from lsts_sync.resources.facts import DataSample, Finding, LiveFacts, SourceFacts
+from lsts_sync.resources.state import (
+    CorsState,
+    FieldDiff,
+    LivePrediction,
+    PredictionSet,
+    ProjectState,
+    State,
+    StorageState,
+    TaskPrediction,
+    Usage,
+)
+
+FORMAT_VERSION = 1
+_TYPES = {cls.__name__: cls for cls in (Plan, Create, Update, Delete, RotateCredentials, Sync, Check, FieldDiff,
+                                        ProjectState, StorageState, CorsState, Usage, Overrides, GatherOptions,
+                                        LiveFacts, State, SourceFacts, DataSample, Finding, SetPredictions,
+                                        NewPrediction, PredictionSet, TaskPrediction, LivePrediction)}
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan and what it was made from: the desired state's digest (the specs as resolved),
+    the live facts' fingerprint, and the options it was planned with."""
+
+    plan: Plan
+    desired_digest: str
+    fingerprint: str
+    options: GatherOptions
+    overrides: Overrides
+
+
+def encode(value: Any) -> Any:
+    """JSON-ready form of our frozen values (see the module docstring)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__,
+                **{f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, (tuple, frozenset)):
+        items = sorted(value) if isinstance(value, frozenset) else value
+        return {"__tuple__": [encode(v) for v in items]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: encode(v) for k, v in value.items()}}
+        return {"__pairs__": [[encode(k), encode(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot save a {type(value).__name__}")
+
+
+def decode(data: Any) -> Any:
+    """The inverse of ``encode``; a class outside ``_TYPES`` is an error."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__tuple__" in data:
+        return tuple(decode(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {k: decode(v) for k, v in data["__dict__"].items()}
+    if "__pairs__" in data:
+        return {decode(k): decode(v) for k, v in data["__pairs__"]}
+    cls = _TYPES.get(data.get("__type__", ""))
+    if cls is None:
+        raise ValueError(f"unknown value type {data.get('__type__')!r}")
+    fields = {k: decode(v) for k, v in data.items() if k != "__type__"}
+    if cls in (Overrides, GatherOptions):  # frozensets were written as tuples
+        fields = {k: frozenset(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+    return cls(**fields)
+
+
+def digest(value: Any) -> str:
+    """A stable SHA-256 of a value's encoding (dict order does not matter)."""
+    return hashlib.sha256(json.dumps(encode(value), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def fingerprint(facts: LiveFacts, desired: State) -> str:
+    """What the live side looked like: every fact the plan was decided on, ids, usage, objects and
+    data samples included. Left out: unmanaged projects whose title no desired project has, and
+    the other owners' counts, so other teams' work on a shared instance does not make a plan stale."""
+    titles = {(p.instance, p.title) for p in desired.projects.values()}
+    state = dataclasses.replace(facts.state, other_owners={},
+                                unmanaged={k: v for k, v in facts.state.unmanaged.items() if k in titles})
+    return digest(dataclasses.replace(facts, state=state))
+
+
+def write(path: str, saved: SavedPlan) -> None:
+    """Write atomically (a temporary file renamed over ``path``), readable by CI steps (0644)."""
+    body = json.dumps({"format_version": FORMAT_VERSION, "saved_plan": encode(saved)}, indent=1, sort_keys=True)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".lsts-plan-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(body + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read(path: str) -> SavedPlan:
+    """Read a saved plan; a file that is not one (or of another format version) is one line."""
+    try:
+        with open(path) as source:
+            data = json.load(source)
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"format_version {data.get('format_version')!r}, expected {FORMAT_VERSION}")
+        saved = decode(data["saved_plan"])
+        if not isinstance(saved, SavedPlan):
+            raise ValueError("no saved plan in it")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LstsError(f"{path}: not a saved lsts-sync plan ({exc})") from None
+    return saved
+
+
+_TYPES["SavedPlan"] = SavedPlan

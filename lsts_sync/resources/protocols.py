@@ -1,0 +1,87 @@
+"""The live operations lsts-sync needs, as Protocols: one Label Studio, and the S3 buckets.
+
+``gather``, ``read_live``, ``read_usage``, ``apply_plan`` and export depend on these Protocols
+only. The real implementations are ``live_ls.LabelStudioInstance`` (over the ``ls_http`` transport
+and the pure ``ls_mapping``) and ``live_s3.S3Buckets`` (over boto3); the unit tests use in-memory
+fakes of the same Protocols (``tests/fakes.py``).
+
+Every operation returns canonical state (``state``), never raw API JSON, and raises ``LstsError``
+with one secret-free line on failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from lsts_sync.resources.markers import Marker
+from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, StorageState, Usage
+
+Credentials = tuple[str, str, str | None]  # access key id, secret access key, session token
+
+
+class LabelStudioOps(Protocol):
+    """Reads and writes on one Label Studio instance."""
+
+    def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
+        """Every project, each with its marker (None: not managed by lsts-sync)."""
+
+    def read_storages(self, project: ProjectState) -> list[StorageState]:
+        """The project's S3 storages that carry a marker (any owner)."""
+
+    def read_tasks(self, project: ProjectState) -> list[Any]:
+        """The S3 key and creation time of every task (``ls_mapping.TaskFile``)."""
+
+    def read_usage(self, project: ProjectState) -> Usage:
+        """What the project's annotations, drafts and predictions use."""
+
+    def create_project(self, project: ProjectState) -> int:
+        """Create the project with its marker; returns its id (never a duplicate after a lost answer)."""
+
+    def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None: ...
+
+    def delete_project(self, project: ProjectState) -> None: ...
+
+    def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int: ...
+
+    def update_storage(self, storage_id: int, storage: StorageState,
+                       credentials: Credentials | None = None) -> None: ...
+
+    def delete_storage(self, storage: StorageState) -> None: ...
+
+    def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
+        """Start a sync; returns the storage as the answer shows it (None when the answer is no storage),
+        so a sync that finished within the request needs no status read."""
+
+    def storage_status(self, storage_id: int) -> dict[str, Any]: ...
+
+    def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
+        """Every prediction of the project (all model versions)."""
+
+    def create_predictions(self, project_id: int, name: str, model_version: str,
+                           predictions: list[tuple[int, str, float | None]]) -> int:
+        """Create ``(task id, result JSON text, score)`` predictions of ``model_version`` in bulk
+        (as few requests as the API allows); returns how many were created."""
+
+    def delete_prediction(self, prediction_id: int, name: str) -> None: ...
+
+
+class S3Ops(Protocol):
+    """Reads and writes on the buckets the specs declare."""
+
+    def missing(self, bucket: str) -> str | None:
+        """Why the bucket cannot be used (it does not exist), or None."""
+
+    def read_cors(self, bucket: str, rule_id: str) -> CorsState: ...
+
+    def write_cors(self, state: CorsState) -> None: ...
+
+    def credentials(self) -> Credentials: ...
+
+    def objects(self, bucket: str, prefix: str, recursive: bool) -> list[tuple[str, float, int]]:
+        """``(key, last modified, size)`` of the objects under ``prefix``."""
+
+    def head_bytes(self, bucket: str, key: str, size: int = 65536) -> bytes: ...
+
+    def read_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    def put_object(self, url: str, data: bytes) -> None: ...

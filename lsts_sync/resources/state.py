@@ -1,0 +1,227 @@
+"""Canonical resource shapes shared by desired state (from specs) and live state (from servers).
+
+Both sides are normalised into these frozen values before anything is compared, so a diff never
+sees ids, timestamps or formatting. ``compared()`` is the exact set of fields plan diffs; fields
+outside it (ids, counts, credentials mode) are carried along for apply and the safety checks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lsts_sync.resources.cors import CORS_RULE_ID
+from lsts_sync.resources.markers import DEFAULT_OWNER
+from lsts_sync.ui.template import canonical
+
+Role = Literal["source", "target"]
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field of ``compared()`` whose canonical value differs between two states."""
+
+    field: str
+    old: object
+    new: object
+
+
+def diff_fields(old: "ProjectState | StorageState | CorsState", new: "ProjectState | StorageState | CorsState"
+                ) -> tuple[FieldDiff, ...]:
+    """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first)."""
+    a, b = old.compared(), new.compared()
+    return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in dict.fromkeys([*b, *a]) if a.get(k) != b.get(k))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a live project's annotations and drafts use, counted from the results themselves.
+
+    ``annotations`` counts annotations and drafts with at least one result; ``controls`` maps a
+    control's name to the number of results that use it; ``labels`` maps ``(control, label)`` to
+    the number of results carrying that label. ``predicted`` holds the same label counts for
+    predictions, which are only warned about (a model can predict again).
+    """
+
+    annotations: int
+    controls: tuple[tuple[str, int], ...] = ()
+    labels: tuple[tuple[tuple[str, str], int], ...] = ()
+    predicted: tuple[tuple[tuple[str, str], int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    """A project as lsts-sync sees it. ``description`` is the user's text, without the marker line
+    (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects."""
+
+    instance: str
+    name: str
+    title: str
+    description: str
+    label_config: str
+    owner: str = DEFAULT_OWNER
+    id: int | None = None
+    usage: Usage | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.instance, self.name)
+
+    @property
+    def address(self) -> str:
+        return f"project {self.name}"
+
+    def compared(self) -> dict[str, object]:
+        try:
+            config: object = canonical(self.label_config)
+        except ValueError:
+            config = self.label_config
+        return {"title": self.title, "description": self.description, "label_config": config, "owner": self.owner}
+
+
+@dataclass(frozen=True)
+class StorageState:
+    """An S3 import (``source``) or export (``target``) storage of one project."""
+
+    instance: str
+    project: str
+    role: Role
+    bucket: str
+    prefix: str
+    region_name: str
+    s3_endpoint: str
+    regex_filter: str = ""
+    use_blob_urls: bool = True
+    presign: bool = True
+    presign_ttl: int = 1
+    recursive_scan: bool = False
+    credentials: Literal["environment", "none"] = "environment"
+    sync: bool = False
+    owner: str = DEFAULT_OWNER
+    id: int | None = None
+    last_sync: str | None = None  # live only: when Label Studio last synced it (to confirm a sync started)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.instance, self.project, self.role)
+
+    @property
+    def address(self) -> str:
+        return f"storage {self.project}/{self.role}"
+
+    @property
+    def marker_name(self) -> str:
+        return f"{self.project}/{self.role}"
+
+    def compared(self) -> dict[str, object]:
+        common: dict[str, object] = {"bucket": self.bucket, "prefix": self.prefix, "region_name": self.region_name,
+                                     "s3_endpoint": self.s3_endpoint, "owner": self.owner}
+        if self.role == "target":
+            return common
+        return {**common, "regex_filter": self.regex_filter, "use_blob_urls": self.use_blob_urls,
+                "presign": self.presign, "presign_ttl": self.presign_ttl, "recursive_scan": self.recursive_scan}
+
+
+@dataclass(frozen=True)
+class CorsState:
+    """The owner's CORS rule of a bucket (``rule`` None: absent) and the rules we never touch.
+
+    ``others`` holds the other rules (other owners' included) as JSON text, exactly as read, so
+    apply writes them back as they were.
+    """
+
+    bucket: str
+    rule: str | None
+    others: tuple[str, ...] = ()
+    rule_id: str = CORS_RULE_ID
+
+    @property
+    def key(self) -> str:
+        return self.bucket
+
+    @property
+    def address(self) -> str:
+        return f"bucket {self.bucket} CORS rule {self.rule_id}"
+
+    def compared(self) -> dict[str, object]:
+        return json.loads(self.rule) if self.rule else {}
+
+    def configuration(self) -> list[dict]:
+        """The full CORS configuration to write: other rules as they were, then ours."""
+        rules = [json.loads(r) for r in self.others]
+        return rules + ([json.loads(self.rule)] if self.rule else [])
+
+
+@dataclass(frozen=True)
+class TaskPrediction:
+    """The prediction one source file's task should carry: ``result`` is the canonical JSON text
+    of its regions (``canonical_result``), ``score`` the task's score (None: no score), ``rows``
+    the file rows it was made from (to name them when no task matches)."""
+
+    key: str
+    result: str
+    score: float | None = None
+    rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PredictionSet:
+    """What one Predictions spec declares for ``model_version`` in one project, read from ``file``.
+
+    ``tasks`` is sorted by source key; ``skipped`` holds ``(row, why)`` for each row that could not
+    be used (rows numbered as in the file, the header being row 1); ``rows`` counts every data row read.
+    """
+
+    instance: str
+    project: str
+    name: str
+    model_version: str
+    file: str
+    tasks: tuple[TaskPrediction, ...] = ()
+    skipped: tuple[tuple[int, str], ...] = ()
+    rows: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.instance, self.project, self.model_version)
+
+
+@dataclass(frozen=True)
+class LivePrediction:
+    """A prediction on a live task, with its ``result`` as canonical JSON text (``canonical_result``)."""
+
+    id: int
+    task: int
+    model_version: str
+    result: str
+    score: float | None = None
+
+
+def canonical_result(result: object) -> str:
+    """One text for a prediction's regions whatever their order or key order: equal results,
+    equal texts (regions sorted by their own canonical JSON)."""
+    if not isinstance(result, list):
+        return json.dumps(result, sort_keys=True, separators=(",", ":"))
+    regions = sorted(json.dumps(r, sort_keys=True, separators=(",", ":")) for r in result)
+    return "[" + ",".join(regions) + "]"
+
+
+@dataclass(frozen=True)
+class State:
+    """A whole side of the comparison, keyed by each resource's ``key``."""
+
+    projects: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
+    storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    cors: dict[str, CorsState] = field(default_factory=dict)
+    # Live only: projects without our marker by (instance, title), to report clashes and adopt them.
+    unmanaged: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
+    # Live only: other owners' managed projects by key (lowest id), and their storages, for conflicts.
+    foreign: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
+    foreign_storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    # Live only: how many managed projects each other owner has (reported, never touched).
+    other_owners: dict[str, int] = field(default_factory=dict)
+    # Live only: ids of every resource that carries the same owner+name marker as another (kept: lowest).
+    duplicates: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Desired only: every Predictions spec's set, by (instance, project, model_version).
+    predictions: dict[tuple[str, str, str], PredictionSet] = field(default_factory=dict)

@@ -1,0 +1,405 @@
+"""The spec documents: Instance, Bucket, Project, Export and Predictions.
+
+Every model forbids unknown keys (a typo must not pass silently) and is frozen: specs are values.
+Single-field rules live in field validators so pydantic reports them at the exact field; rules that
+span fields live in ``problems()``, which returns ``(path, message)`` pairs for the loader to place.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
+
+from lsts_sync.core.problems import FieldPath
+from lsts_sync.ui.colors import check_color
+from lsts_sync.ui.timefmt import check_time_format
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _check_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (at most 63)")
+    return value
+
+
+def _check_bucket(value: str) -> str:
+    if not BUCKET_RE.match(value) or ".." in value:
+        raise ValueError(f"invalid S3 bucket name {value!r}")
+    return value
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid URL {value!r}: expected http(s)://host[:port][/path]")
+    return value.rstrip("/")
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression '{value}': {exc}") from None
+    return value
+
+
+def _check_prefix(value: str) -> str:
+    if value.startswith(("/", "s3://")) or "//" in value:
+        raise ValueError(f"invalid prefix {value!r}: a key prefix like 'data/pump-7/' (no leading '/', no '//')")
+    return value
+
+
+def _file_location(what: str, value: str) -> str:
+    """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL)."""
+    if value.startswith("s3://"):
+        bucket, _, key = value[5:].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key")
+    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
+        raise ValueError(f"invalid {what} {value!r}: expected a local path or s3://bucket/key")
+    return value
+
+
+def _check_output(value: str) -> str:
+    return _file_location("output", value)
+
+
+def _check_split(value: str) -> str:
+    """``split`` names each source file's output: every placeholder is exactly ``{file}`` or
+    ``{stem}`` (no conversion, no format spec), and there is at least one."""
+    try:
+        fields = [(name, conversion, spec) for _, name, spec, conversion in string.Formatter().parse(value)
+                  if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"invalid split {value!r}: {exc} (write a literal brace as '{{{{' or '}}}}')") from None
+    for name, conversion, spec in fields:
+        if name not in ("file", "stem") or conversion or spec:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"unknown placeholder {{{shown}}} in split: use {{file}} or {{stem}}")
+    if not fields:
+        raise ValueError("split must contain {file} or {stem}, e.g. '{stem}-labels.csv'")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+BucketName = Annotated[str, AfterValidator(_check_bucket)]
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+Color = Annotated[str, AfterValidator(check_color)]
+TimeFormat = Annotated[str, AfterValidator(check_time_format)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+Prefix = Annotated[str, AfterValidator(_check_prefix)]
+Split = Annotated[str, AfterValidator(_check_split)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceSpec(Strict):
+    """A Label Studio server. ``token`` is a SecretStr: its repr and str never show the value.
+
+    ``owner`` names who manages what this spec set creates there: every marker carries it, and
+    prune, duplicate detection and the change-share check see only the owner's own resources, so
+    several teams can share one Label Studio. ``lock_bucket`` holds the apply lock (default: the
+    first Bucket spec by name).
+    """
+
+    kind: Literal["Instance"]
+    name: Name
+    url: HttpUrl
+    token: SecretStr
+    public_url: HttpUrl | None = None
+    owner: Name = "default"
+    lock_bucket: BucketName | None = None
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def browser_origin(self) -> str:
+        """scheme://host[:port] that labelers' browsers use (``public_url``, default ``url``)."""
+        parts = urlsplit(self.public_url or self.url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        return []
+
+
+class CorsSpec(Strict):
+    managed: bool = True
+
+
+class BucketSpec(Strict):
+    """An S3 bucket; ``name`` is the bucket's own name."""
+
+    kind: Literal["Bucket"]
+    name: BucketName
+    region: str = "us-east-1"
+    endpoint_url: HttpUrl | None = None
+    cors: CorsSpec = Field(default_factory=CorsSpec)
+
+    @field_validator("endpoint_url", "region", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info) -> object:
+        if value == "" or value is None:
+            return "us-east-1" if info.field_name == "region" else None
+        return value
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        return []
+
+
+class SourceSpec(Strict):
+    """S3 import storage: one task per object under ``prefix`` whose rest of key matches ``pattern``."""
+
+    bucket: BucketName
+    prefix: Prefix = ""
+    pattern: Regex = r".*\.csv"
+    recursive: bool = False
+    presign: bool = True
+    presign_ttl: int = Field(default=60, ge=1, le=10080)
+    credentials: Literal["environment", "none"] = "environment"
+    sync: bool = True
+
+
+class TargetSpec(Strict):
+    """S3 export storage: Label Studio writes every saved annotation under ``prefix``."""
+
+    bucket: BucketName
+    prefix: Prefix = ""
+    credentials: Literal["environment", "none"] = "environment"
+
+
+class ChannelSettings(Strict):
+    """How one channel is drawn; every setting is optional (defaults: column name, tab10 colour)."""
+
+    legend: str | None = None
+    color: Color | None = None
+    format: str | None = None
+    units: str | None = None
+    height: int | None = Field(default=None, ge=10, le=2000)
+
+
+class ChannelSpec(ChannelSettings):
+    column: NonEmpty
+
+
+class TimeSeriesSpec(Strict):
+    """The time series of a project's CSVs.
+
+    ``channels: auto`` takes every header column of the source's first matching object except the
+    time column and ``exclude_columns``, in header order; ``channel_settings`` sets any of them by
+    column. They are resolved at plan time (``ProjectSpec.with_channels``).
+    """
+
+    time_column: NonEmpty
+    time_format: TimeFormat | None = None
+    display_format: TimeFormat | None = None
+    sep: str = Field(default=",", min_length=1, max_length=1)
+    overview: tuple[str, ...] = ()
+    channels: Annotated[Annotated[Literal["auto"], Tag("[auto]")]
+                        | Annotated[tuple[ChannelSpec, ...], Field(min_length=1), Tag("[list]")],
+                        Discriminator(lambda v: "[auto]" if isinstance(v, str) else "[list]")]
+    exclude_columns: tuple[NonEmpty, ...] = ()
+    channel_settings: dict[str, ChannelSettings] = Field(default_factory=dict)
+
+    @property
+    def auto(self) -> bool:
+        return self.channels == "auto"
+
+    @field_validator("sep")
+    @classmethod
+    def _sep_the_ui_can_split(cls, value: str) -> str:
+        # the labeling UI builds a regular expression around sep without escaping it
+        if value in "|.*+?()[]{}^$\\":
+            raise ValueError(f"separator {value!r} breaks the labeling UI (it is used unescaped in a regular expression)")
+        return value
+
+
+class LabelSpec(Strict):
+    value: NonEmpty
+    color: Color | None = None
+
+
+class ProjectSpec(Strict):
+    """A Label Studio project. ``name`` is its stable identity; ``title`` may change freely."""
+
+    kind: Literal["Project"]
+    name: Name
+    instance: Name
+    title: str | None = Field(default=None, min_length=1, max_length=50)
+    description: str = ""
+    source: SourceSpec | None = None
+    target: TargetSpec | None = None
+    timeseries: TimeSeriesSpec
+    labels: tuple[LabelSpec, ...] = Field(min_length=1)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+    def with_channels(self, header: list[str]) -> "ProjectSpec":
+        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy).
+
+        Every column but the time column and the excluded ones, in header order, lowercased as
+        Label Studio matches them, with the header's own spelling as the default legend;
+        ``channel_settings`` apply by column (case-insensitively).
+        """
+        ts = self.timeseries
+        skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
+        settings = {k.strip().lower(): v for k, v in ts.channel_settings.items()}
+        names = {h.strip().lower(): h.strip() for h in reversed(header) if h.strip()}
+        channels = []
+        for column in dict.fromkeys(h.strip().lower() for h in header if h.strip()):
+            if column not in skip:
+                chosen = settings.get(column, ChannelSettings()).model_dump()
+                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or names[column]}))
+        channels = tuple(channels)
+        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
+        found: list[tuple[FieldPath, str]] = []
+        ts = self.timeseries
+        if ts.display_format and not ts.time_format and ts.display_format.startswith("%"):
+            found.append((("timeseries", "display_format"), "without time_format the labeling UI reads display_format "
+                          "as a number format and the chart fails; set time_format too"))
+        if ts.auto and self.source is None:
+            found.append((("timeseries", "channels"), "channels: auto reads the header of the source's "
+                           "first object, but this project has no source"))
+        for key in ("exclude_columns", "channel_settings"):
+            if getattr(ts, key) and not ts.auto:
+                found.append((("timeseries", key), f"{key} applies only with channels: auto"))
+        seen: dict[str, int] = {}
+        for i, channel in enumerate(() if ts.auto else ts.channels):
+            key = channel.column.strip().lower()
+            if key in seen:
+                found.append((("timeseries", "channels", i, "column"),
+                              f"duplicate channel column {channel.column!r} (same as channels[{seen[key]}])"))
+            elif key == ts.time_column.strip().lower():
+                found.append((("timeseries", "channels", i, "column"),
+                              f"channel column {channel.column!r} is the time column"))
+            seen.setdefault(key, i)
+        for i, name in enumerate(ts.overview):
+            if name.strip().lower() not in seen and not ts.auto:
+                found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
+        values: dict[str, int] = {}
+        for i, label in enumerate(self.labels):
+            if label.value in values:
+                found.append((("labels", i, "value"), f"duplicate label value {label.value!r}"))
+            values.setdefault(label.value, i)
+        return found
+
+
+EXPORT_FORMATS = (
+    "table: the interval list, one row per label of each labeled interval (region), with a header: project, "
+    "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at. "
+    "dense: the rows of every source file with a counted annotation, read from S3, with a label column: the "
+    "labels of the regions whose closed interval holds the row's time, joined with '|' (with annotations: all, "
+    "the union of every annotator's labels); a leading file column, or one file per source file with split. "
+    "lookout (legacy): the label file of Amazon Lookout for Equipment, which AWS ended on 7 October 2026; "
+    "distinct start,end pairs, no header; kept for existing pipelines. "
+    "An output (or split name) ending in .parquet is written as Parquet (the parquet extra: pyarrow)."
+)
+
+
+class ExportSpec(Strict):
+    """A label CSV output written by ``lsts-sync export``."""
+
+    kind: Literal["Export"]
+    name: Name
+    project: Name
+    format: Literal["table", "dense", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
+    labels: tuple[NonEmpty, ...] | None = None
+    time_format: TimeFormat | None = None
+    annotations: Literal["latest", "all"] = "latest"
+    split: Split | None = None
+    output: Annotated[str, AfterValidator(_check_output)]
+
+    @property
+    def output_bucket(self) -> str | None:
+        return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        found: list[tuple[FieldPath, str]] = []
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            found.append((("labels",), "duplicate label in labels"))
+        if self.format == "lookout":
+            for key in ("output", "split"):
+                if (getattr(self, key) or "").lower().endswith(".parquet"):
+                    found.append(((key,), "the legacy lookout format is a CSV file; write Parquet with format "
+                                          "table or dense"))
+        return found
+
+
+def _check_input(value: str) -> str:
+    """A predictions file: a local path (relative to the spec file) or ``s3://bucket/key``."""
+    return _file_location("file", value)
+
+
+class PredictionColumns(Strict):
+    """Column names of a predictions file; each defaults to its own key."""
+
+    file: NonEmpty = "file"
+    start: NonEmpty = "start"
+    end: NonEmpty = "end"
+    label: NonEmpty = "label"
+    score: NonEmpty = "score"
+
+
+class PredictionsSpec(Strict):
+    """A model's output, written into a project as Label Studio predictions of ``model_version``.
+
+    ``file`` holds one row per predicted region: the task's source key, start, end, label and an
+    optional score. It is the whole set for that model version in that project: plan adds, replaces
+    and removes that version's predictions to match it, and never touches other versions.
+    """
+
+    kind: Literal["Predictions"]
+    name: Name
+    project: Name
+    model_version: str = Field(min_length=1, max_length=255)
+    file: Annotated[str, AfterValidator(_check_input)]
+    format: Literal["csv", "parquet"] | None = Field(
+        default=None, description="csv or parquet; default: parquet for a name ending .parquet or .pq, else csv")
+    columns: PredictionColumns = Field(default_factory=PredictionColumns)
+
+    @property
+    def file_bucket(self) -> str | None:
+        return self.file[5:].split("/", 1)[0] if self.file.startswith("s3://") else None
+
+    @property
+    def file_format(self) -> str:
+        if self.format:
+            return self.format
+        return "parquet" if self.file.lower().endswith((".parquet", ".pq")) else "csv"
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        names = self.columns.model_dump()
+        seen: dict[str, str] = {}
+        for key, column in names.items():
+            if column in seen:
+                return [(("columns", key), f"column {column!r} is already the {seen[column]} column")]
+            seen[column] = key
+        return []
+
+
+Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
+KINDS: dict[str, type[Strict]] = {
+    "Instance": InstanceSpec,
+    "Bucket": BucketSpec,
+    "Project": ProjectSpec,
+    "Export": ExportSpec,
+    "Predictions": PredictionsSpec,
+}

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from lsts_sync.cli import main as cli
+from lsts_sync.cli import spec_commands
 from lsts_sync.core import secrets
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.stats import RequestStats
@@ -48,7 +49,7 @@ def test_cli_error_line_never_shows_a_secret_variable(variable: str, monkeypatch
     def fail(*args, **kwargs):
         raise LstsError(f"server said: bad credential {value}")
 
-    monkeypatch.setattr(cli, "load_or_exit", fail)
+    monkeypatch.setattr(spec_commands, "load_or_exit", fail)
     with pytest.raises(SystemExit) as exit:
         cli.main(["validate", str(tmp_path)])
     assert exit.value.code == 1

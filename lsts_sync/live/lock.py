@@ -16,6 +16,7 @@ until it is done, as Terraform's S3 backend does:
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -24,13 +25,17 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.spec.loader import SpecSet
+
+if TYPE_CHECKING:  # imported when used: boto3's session loads only when a lock is taken
+    from lsts_sync.live.s3 import S3Buckets
 
 LOCK_PREFIX = ".lsts-sync/locks/"
 DEFAULT_LEASE = 3600.0
@@ -201,3 +206,71 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def instance_locks(specs: SpecSet, s3: S3Buckets | None = None) -> dict[str, S3Lock | None]:
+    """The S3Lock of every instance for this spec set's owner (None where no bucket can hold it),
+    on clients of ``s3`` (the run's ``S3Buckets``: one boto3 session, so the S3 model loads once)
+    that do not count in ``--stats``."""
+    from lsts_sync.core.stats import RequestStats
+    from lsts_sync.live.s3 import S3Buckets
+
+    buckets = s3 if s3 is not None else S3Buckets(specs.buckets, RequestStats())
+    locks: dict[str, S3Lock | None] = {}
+    for instance in sorted(specs.instances):
+        bucket = specs.lock_bucket(instance)
+        key = lock_key(specs.instances[instance].url, specs.owner)
+        locks[instance] = S3Lock(buckets.client(bucket, counted=False), bucket, key) if bucket else None
+    return locks
+
+
+class HeldLocks:
+    """The apply locks one apply holds (one per instance its projects use), renewed while it runs.
+
+    ``keepalive(force=False)`` renews every lease (always with ``force``, else once a quarter of
+    the shortest lease has passed) and raises LstsError if a lock was lost, so apply calls it
+    before its first write and between steps. Each renewal keeps the renewed object's ETag: the
+    release at the end is conditional on it.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.held: list[tuple[S3Lock, Lock]] = []
+        self._clock = clock
+        self._renewed = clock()
+
+    def acquire(self, lock: S3Lock, timeout: float) -> Lock:
+        token = lock.acquire(timeout)
+        self.held.append((lock, token))
+        return token
+
+    def keepalive(self, force: bool = False) -> None:
+        lease = min((lock.lease for lock, _ in self.held), default=0.0)
+        if force or self._clock() - self._renewed > lease / 4:
+            self.held = [(lock, lock.renew(token)) for lock, token in self.held]
+            self._renewed = self._clock()
+
+    def release(self) -> None:
+        """Release in the reverse order of acquiring."""
+        for lock, token in reversed(self.held):
+            lock.release(token)
+        self.held = []
+
+
+@contextlib.contextmanager
+def holding(specs: SpecSet, locks: Mapping[str, S3Lock | None], timeout: float,
+            warn: Callable[[str], None]) -> Iterator[HeldLocks]:
+    """Hold the apply lock (of ``locks``, by instance) of every instance the specs' projects use, in
+    name order, while the body runs; an instance without a bucket for its lock (None) is one
+    ``warn`` line and goes unguarded. Released in reverse order however the body ends."""
+    held = HeldLocks()
+    try:
+        for instance in sorted({p.instance for p in specs.projects.values()} or specs.instances):
+            lock = locks[instance]
+            if lock is None:
+                warn(f"Warning: instance {instance}: no Bucket spec to hold the apply lock; "
+                     "concurrent applies are not guarded (set lock_bucket)")
+                continue
+            held.acquire(lock, timeout)
+        yield held
+    finally:
+        held.release()

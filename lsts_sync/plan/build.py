@@ -22,7 +22,7 @@ storage's id unless this plan creates that storage (apply then takes the id the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from lsts_sync.plan.options import Overrides
@@ -171,6 +171,9 @@ class Plan:
     checks: tuple[Check, ...] = ()
     # Managed projects of other owners that were seen and left alone, by owner (sorted).
     other_owners: tuple[tuple[str, int], ...] = ()
+    # The live id of every project this plan does not create (adopted and taken-over ones included),
+    # by (instance, name): new storages were linked to these, and apply prints their URLs.
+    project_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def blockers(self) -> tuple[Check, ...]:
@@ -321,14 +324,16 @@ def _rotations(desired: State, live: State) -> list[RotateCredentials]:
             if key in live.storages and want.credentials == "environment"]
 
 
-def _link_projects(changes: list[Change], live: State) -> None:
+def _link_projects(changes: list[Change], live: State) -> dict[tuple[str, str], int]:
     """Give each new storage the id of its live project (adopted and taken-over ones included);
-    it stays None when this plan creates the project."""
-    ids = {k: p.id for k, p in live.projects.items()}
-    ids.update({c.new.key: c.old.id for c in changes if isinstance(c, Update) and isinstance(c.old, ProjectState)})
+    it stays None when this plan creates the project. Returns those project ids by key."""
+    ids = {k: p.id for k, p in live.projects.items() if p.id is not None}
+    ids.update({c.new.key: c.old.id for c in changes
+                if isinstance(c, Update) and isinstance(c.old, ProjectState) and c.old.id is not None})
     for i, change in enumerate(changes):
         if isinstance(change, Create) and isinstance(change.new, StorageState):
             changes[i] = Create(change.new, ids.get((change.new.instance, change.new.project)))
+    return ids
 
 
 def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all: bool) -> tuple[list[Sync], list[Check]]:
@@ -487,7 +492,7 @@ def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prun
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
     checks = _duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
-    _link_projects(changes, live)
+    project_ids = _link_projects(changes, live)
     if overrides.rotate_credentials:
         changes.extend(_rotations(desired, live))
     if not prune:
@@ -500,4 +505,4 @@ def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prun
     changes += prediction_steps
     checks += prediction_checks
     changes.sort(key=_rank)
-    return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())))
+    return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())), project_ids)

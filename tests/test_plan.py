@@ -319,7 +319,7 @@ def test_a_sensitive_field_is_never_printed_whatever_the_planner_puts_in_a_diff(
 
 
 def test_template_changes_of_an_unreadable_template_are_none_but_its_text_is_kept() -> None:
-    from lsts_sync.plan.render import template_changes
+    from lsts_sync.plan.formatting import template_changes
 
     assert template_changes("<View><broken", "<View/>") == []
     assert template_changes("<View/>", '<View><Label value="A"/></View>') == [
@@ -430,7 +430,8 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
 
 # --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
 
-from lsts_sync.plan.build import Check, RotateCredentials, Sync, _rank, _share  # noqa: E402
+from lsts_sync.plan.build import _share  # noqa: E402
+from lsts_sync.plan.changes import Check, RotateCredentials, Sync  # noqa: E402
 from lsts_sync.resources.facts import (  # noqa: E402
     DataSample,
     Finding,
@@ -577,8 +578,8 @@ def test_steps_run_in_the_fixed_order() -> None:
     cors = CorsState("b", None)
     steps = [Delete(project), Delete(storage), RotateCredentials(storage, 2), Update(storage, storage, ()),
              Create(storage), Update(project, project, ()), Create(project), Update(cors, cors, ()), Create(cors)]
-    assert [_rank(s) for s in steps] == [5, 4, 3, 2, 2, 1, 1, 0, 0]
-    assert sorted(steps, key=_rank) == [steps[i] for i in (7, 8, 5, 6, 3, 4, 2, 1, 0)]  # stable within a rank
+    assert [s.order for s in steps] == [5, 4, 3, 2, 2, 1, 1, 0, 0]
+    assert sorted(steps, key=lambda s: s.order) == [steps[i] for i in (7, 8, 5, 6, 3, 4, 2, 1, 0)]  # stable within a rank
 
 
 def test_delete_checks_are_exact(specs) -> None:

@@ -14,11 +14,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.secrets import redact
 from lsts_sync.live.connections import Connections
-from lsts_sync.plan.build import Change, Create, Delete, Plan, RotateCredentials, SetPredictions, Sync, Update
+from lsts_sync.plan.build import Plan
+from lsts_sync.plan.changes import Change, Create, Delete, RotateCredentials, SetPredictions, Sync, Update
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import CorsState, ProjectState, StorageState
 
@@ -43,24 +45,21 @@ class ApplyFailed(LstsError):
 
 def describe(step: Change | Sync) -> str:
     """``create project pump-7``, ``rotate credentials of storage pump-7/source``, ``sync storage ...``."""
-    if isinstance(step, Sync):
-        return f"sync {step.storage.address}"
-    if isinstance(step, RotateCredentials):
-        return f"rotate credentials of {step.storage.address}"
-    if isinstance(step, SetPredictions):
-        return f"set {step.address} (+{step.added} ~{step.replaced} -{step.removed})"
-    resource = step.old if isinstance(step, Delete) else step.new
-    return f"{step.action} {resource.address}"
+    return step.describe()
 
 
 class _Applier:
-    """Runs one step at a time; remembers the ids that creates return."""
+    """Runs one change at a time (each change calls back the method named for its class: the
+    ``ChangeTarget`` of ``plan.changes``); remembers the ids that creates return."""
 
     def __init__(self, conn: Connections):
         self.conn = conn
         self.project_ids: dict[tuple[str, str], int] = {}
         self.storage_ids: dict[tuple[str, str, str], int] = {}
         self._credentials: Credentials | None = None
+        # What a create, update or delete does, by resource kind.
+        self._writers: dict[str, _Writer] = {"cors": _CorsWriter(self), "project": _ProjectWriter(self),
+                                             "storage": _StorageWriter(self)}
 
     def credentials(self, storage: StorageState) -> Credentials | None:
         if storage.credentials == "none":
@@ -69,51 +68,28 @@ class _Applier:
             self._credentials = self.conn.s3.credentials()
         return self._credentials
 
-    def run(self, step: Change) -> None:
-        if isinstance(step, SetPredictions):
-            return self._predictions(step)
-        if isinstance(step, RotateCredentials):
-            ls = self.conn.instances[step.storage.instance]
-            return ls.update_storage(step.storage_id, step.storage, self.credentials(step.storage))
-        resource = step.old if isinstance(step, Delete) else step.new
-        if isinstance(resource, CorsState):
-            self.conn.s3.write_cors(resource)
-        elif isinstance(resource, ProjectState):
-            self._project(step)
-        else:
-            self._storage(step)
+    def create(self, change: Create) -> None:
+        self._writers[change.new.kind].create(change)
 
-    def _predictions(self, step: SetPredictions) -> None:
+    def update(self, change: Update) -> None:
+        self._writers[change.new.kind].update(change)
+
+    def delete(self, change: Delete) -> None:
+        self._writers[change.old.kind].delete(change)
+
+    def rotate(self, change: RotateCredentials) -> None:
+        ls = self.conn.instances[change.storage.instance]
+        ls.update_storage(change.storage_id, change.storage, self.credentials(change.storage))
+
+    def set_predictions(self, change: SetPredictions) -> None:
         """Delete the predictions being replaced or removed, then create the new ones in bulk:
         a labeler never sees two predictions of one version on a task."""
-        ls = self.conn.instances[step.instance]
-        for prediction_id in step.delete_ids:
-            ls.delete_prediction(prediction_id, step.project)
-        if step.add:
-            ls.create_predictions(step.project_id, step.project, step.model_version,
-                                  [(p.task, p.result, p.score) for p in step.add])
-
-    def _project(self, step: Create | Update | Delete) -> None:
-        if isinstance(step, Delete):
-            return self.conn.instances[step.old.instance].delete_project(step.old)
-        ls = self.conn.instances[step.new.instance]
-        if isinstance(step, Create):
-            self.project_ids[step.new.key] = ls.create_project(step.new)
-        else:
-            ls.update_project(_id(step.old), step.new, [d.field for d in step.diffs])
-
-    def _storage(self, step: Create | Update | Delete) -> None:
-        if isinstance(step, Delete):
-            return self.conn.instances[step.old.instance].delete_storage(step.old)
-        new: StorageState = step.new  # type: ignore[assignment]
-        ls = self.conn.instances[new.instance]
-        if isinstance(step, Create):
-            project_id = step.project_id or self.project_ids.get((new.instance, new.project))
-            if project_id is None:
-                raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
-            self.storage_ids[new.key] = ls.create_storage(new, project_id, self.credentials(new))
-        else:
-            ls.update_storage(_id(step.old), new)
+        ls = self.conn.instances[change.instance]
+        for prediction_id in change.delete_ids:
+            ls.delete_prediction(prediction_id, change.project)
+        if change.add:
+            ls.create_predictions(change.project_id, change.project, change.model_version,
+                                  [(p.task, p.result, p.score) for p in change.add])
 
     def start_sync(self, sync: Sync) -> tuple[int, dict | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)
@@ -132,6 +108,71 @@ class _Applier:
                 raise LstsError(f"{sync.storage.address}: sync still {status.get('status')} at the deadline")
             progress(f"  {sync.storage.address}: {status.get('status')}...")
             time.sleep(POLL_SECONDS)
+
+
+class _Writer(Protocol):
+    """Create, update and delete of one resource kind."""
+
+    def create(self, change: Create) -> None: ...
+    def update(self, change: Update) -> None: ...
+    def delete(self, change: Delete) -> None: ...
+
+
+class _CorsWriter:
+    """A bucket's CORS configuration is written whole: the other rules as read, then ours (or none)."""
+
+    def __init__(self, applier: _Applier) -> None:
+        self.s3 = applier.conn.s3
+
+    def create(self, change: Create) -> None:
+        self.s3.write_cors(cast(CorsState, change.new))
+
+    def update(self, change: Update) -> None:
+        self.s3.write_cors(cast(CorsState, change.new))
+
+    def delete(self, change: Delete) -> None:
+        self.s3.write_cors(cast(CorsState, change.old))
+
+
+class _ProjectWriter:
+    def __init__(self, applier: _Applier) -> None:
+        self.applier = applier
+
+    def create(self, change: Create) -> None:
+        project = cast(ProjectState, change.new)
+        ls = self.applier.conn.instances[project.instance]
+        self.applier.project_ids[project.key] = ls.create_project(project)
+
+    def update(self, change: Update) -> None:
+        project = cast(ProjectState, change.new)
+        ls = self.applier.conn.instances[project.instance]
+        ls.update_project(_id(change.old), project, [d.field for d in change.diffs])
+
+    def delete(self, change: Delete) -> None:
+        project = cast(ProjectState, change.old)
+        self.applier.conn.instances[project.instance].delete_project(project)
+
+
+class _StorageWriter:
+    def __init__(self, applier: _Applier) -> None:
+        self.applier = applier
+
+    def create(self, change: Create) -> None:
+        """A new storage goes to its project's id from the plan, or from this apply's create of it."""
+        new = cast(StorageState, change.new)
+        project_id = change.project_id or self.applier.project_ids.get((new.instance, new.project))
+        if project_id is None:
+            raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
+        ls = self.applier.conn.instances[new.instance]
+        self.applier.storage_ids[new.key] = ls.create_storage(new, project_id, self.applier.credentials(new))
+
+    def update(self, change: Update) -> None:
+        new = cast(StorageState, change.new)
+        self.applier.conn.instances[new.instance].update_storage(_id(change.old), new)
+
+    def delete(self, change: Delete) -> None:
+        old = cast(StorageState, change.old)
+        self.applier.conn.instances[old.instance].delete_storage(old)
 
 
 def _id(resource: object) -> int:
@@ -156,7 +197,7 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
     try:
         for index, step in enumerate(plan.changes):
             before_step()
-            applier.run(step)
+            step.apply(applier)
             _done(result, describe(step), progress)
         result.project_ids = dict(applier.project_ids)
         started = []

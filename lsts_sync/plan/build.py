@@ -1,18 +1,8 @@
 """``build_plan(desired, facts)``: pure comparison of the desired state with the gathered live facts
 into a frozen Plan: every change, every sync, every safety check (data checks included).
 
-No I/O happens here. Apply executes exactly the steps of the Plan, in this fixed order (``_rank``):
-
-0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
-1. project creates and updates - storages need their project's id;
-2. storage creates and updates - after their project;
-3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
-4. storage deletes     - before their projects (only with --prune);
-5. project deletes     - so nothing is left pointing at a deleted project;
-6. predictions         - after the template updates, so the labels they carry exist; only on tasks
-                         that exist when planning (a task this apply's sync imports gets its
-                         prediction from the next apply);
-then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
+No I/O happens here. The changes are sorted into the fixed order that ``plan.changes`` documents
+(each change's ``order``).
 
 Every step carries the ids it needs: an update or delete has the live resource (with its id), a
 new storage has its project's id unless this plan creates that project, and a sync has its
@@ -23,13 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Union
 
+from lsts_sync.plan.changes import (
+    Change,
+    Check,
+    Create,
+    Delete,
+    NewPrediction,
+    RotateCredentials,
+    SetPredictions,
+    Sync,
+    Update,
+)
 from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import DataSample, LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
-    FieldDiff,
     PredictionSet,
     ProjectState,
     State,
@@ -44,122 +43,7 @@ from lsts_sync.ui.template import controls, label_values
 MAX_CHANGE_SHARE = 0.3
 MIN_MANAGED = 10
 
-Resource = Union[ProjectState, StorageState, CorsState]
 _NO_SOURCE = SourceFacts(())
-
-
-@dataclass(frozen=True)
-class Create:
-    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
-
-    new: Resource
-    project_id: int | None = None
-    action = "create"
-
-
-@dataclass(frozen=True)
-class Update:
-    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
-
-    old: Resource
-    new: Resource
-    diffs: tuple[FieldDiff, ...]
-    action = "update"
-
-
-@dataclass(frozen=True)
-class Delete:
-    old: Resource
-    action = "delete"
-
-
-@dataclass(frozen=True)
-class RotateCredentials:
-    """Re-send the environment's AWS credentials to an existing storage (``--rotate-credentials``)."""
-
-    storage: StorageState
-    storage_id: int
-    action = "rotate"
-
-
-@dataclass(frozen=True)
-class Sync:
-    """Import new objects of a source storage as tasks (not counted as a change).
-
-    ``storage_id`` is None when this plan creates the storage.
-    """
-
-    storage: StorageState
-    storage_id: int | None
-    reason: str
-    last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
-    pending: int = 0  # matching objects that are not yet tasks
-    action = "sync"
-
-
-@dataclass(frozen=True)
-class NewPrediction:
-    """A prediction to create on task ``task`` (``result``: canonical JSON text of its regions)."""
-
-    task: int
-    result: str
-    score: float | None = None
-
-
-@dataclass(frozen=True)
-class SetPredictions:
-    """Make one model version's predictions in one live project match its Predictions file:
-    delete ``delete_ids`` (the predictions being replaced or removed), then create ``add`` in bulk.
-
-    ``added`` counts tasks that get a first prediction of this version, ``replaced`` tasks whose
-    prediction changes, ``removed`` predictions on tasks the file no longer names. Only
-    predictions of ``model_version`` in this owner's project are ever in ``delete_ids``.
-    """
-
-    instance: str
-    project: str
-    project_id: int
-    name: str
-    model_version: str
-    add: tuple[NewPrediction, ...] = ()
-    delete_ids: tuple[int, ...] = ()
-    added: int = 0
-    replaced: int = 0
-    removed: int = 0
-    action = "predictions"
-
-    @property
-    def address(self) -> str:
-        return f"predictions {self.project}/{self.model_version}"
-
-
-Change = Union[Create, Update, Delete, RotateCredentials, SetPredictions]
-
-
-@dataclass(frozen=True)
-class Check:
-    """A named safety check on a plan. A blocking check stops apply unless its override was given.
-
-    ``override`` is the exact command-line words that allow it; ``allowed`` says they were given.
-    """
-
-    name: str
-    subject: str
-    message: str
-    override: str | None = None
-    blocking: bool = True
-    allowed: bool = False
-
-
-def _rank(change: Change) -> int:
-    """The fixed order of the module docstring."""
-    if isinstance(change, SetPredictions):
-        return 6
-    if isinstance(change, RotateCredentials):
-        return 3
-    if isinstance(change, Delete):
-        return 4 if isinstance(change.old, StorageState) else 5
-    return {CorsState: 0, ProjectState: 1, StorageState: 2}[type(change.new)]
 
 
 @dataclass(frozen=True)
@@ -184,13 +68,13 @@ class Plan:
     def counts(self) -> dict[str, int]:
         """Changes by action; a credential rotation counts as a change ("update")."""
         count = {action: sum(c.action == action for c in self.changes) for action in ("create", "update", "delete")}
-        count["update"] += sum(isinstance(c, RotateCredentials) for c in self.changes)
+        count["update"] += sum(c.action == "rotate" for c in self.changes)
         return count
 
     @property
     def predictions(self) -> dict[str, int]:
         """Predictions to add, replace and remove, over every SetPredictions step."""
-        steps = [c for c in self.changes if isinstance(c, SetPredictions)]
+        steps = [c for c in self.changes if isinstance(c, SetPredictions)]  # narrows the type: its counts
         return {"add": sum(s.added for s in steps), "replace": sum(s.replaced for s in steps),
                 "remove": sum(s.removed for s in steps)}
 
@@ -204,7 +88,7 @@ class Plan:
             return "No changes." + syncs
         c, p = self.counts, self.predictions
         predictions = f" Predictions: {p['add']} to add, {p['replace']} to replace, {p['remove']} to remove." \
-            if any(isinstance(change, SetPredictions) for change in self.changes) else ""
+            if any(change.action == "predictions" for change in self.changes) else ""
         return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions + syncs
 
 
@@ -310,7 +194,8 @@ def _share(changes: list[Change], live: State, overrides: Overrides) -> list[Che
     """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
     --force. CORS rules and credential rotations do not count: they change no labeling setup."""
     managed = len(live.projects) + len(live.storages)
-    touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)
+    touched = sum(c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"
+                  for c in changes)
     if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
         return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
                       f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
@@ -504,5 +389,5 @@ def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prun
     prediction_steps, prediction_checks = _predictions(desired, facts)
     changes += prediction_steps
     checks += prediction_checks
-    changes.sort(key=_rank)
+    changes.sort(key=lambda change: change.order)
     return Plan(tuple(changes), tuple(syncs), tuple(checks), tuple(sorted(live.other_owners.items())), project_ids)

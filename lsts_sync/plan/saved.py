@@ -3,51 +3,30 @@ on; ``apply --plan FILE`` re-gathers those facts and applies exactly that Plan o
 unchanged (Terraform's saved plan: plan in the pull request, apply on merge).
 
 The file is JSON. Our frozen values are written with their class name and read back only into the
-classes listed in ``_TYPES`` (no other code can be named by a file). Tuples come back as tuples
+classes a SavedPlan can hold: those reachable from its fields' type hints (``value_types``), so
+no other code can be named by a file and a new change kind needs no registry entry. Tuples come back as tuples
 and dicts with non-string keys as pairs, so a decoded value equals the one that was encoded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import tempfile
+import typing
 from dataclasses import dataclass
 from typing import Any
 
 from lsts_sync.core.errors import LstsError
-from lsts_sync.plan.build import (
-    Check,
-    Create,
-    Delete,
-    NewPrediction,
-    Plan,
-    RotateCredentials,
-    SetPredictions,
-    Sync,
-    Update,
-)
+from lsts_sync.plan.build import Plan
 from lsts_sync.plan.options import GatherOptions, Overrides
-from lsts_sync.resources.facts import DataSample, Finding, LiveFacts, SourceFacts
-from lsts_sync.resources.state import (
-    CorsState,
-    FieldDiff,
-    LivePrediction,
-    PredictionSet,
-    ProjectState,
-    State,
-    StorageState,
-    TaskPrediction,
-    Usage,
-)
+from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.state import State
 
 FORMAT_VERSION = 1
-_TYPES = {cls.__name__: cls for cls in (Plan, Create, Update, Delete, RotateCredentials, Sync, Check, FieldDiff,
-                                        ProjectState, StorageState, CorsState, Usage, Overrides, GatherOptions,
-                                        LiveFacts, State, SourceFacts, DataSample, Finding, SetPredictions,
-                                        NewPrediction, PredictionSet, TaskPrediction, LivePrediction)}
 
 
 @dataclass(frozen=True)
@@ -60,6 +39,24 @@ class SavedPlan:
     fingerprint: str
     options: GatherOptions
     overrides: Overrides
+
+
+@functools.cache
+def value_types() -> dict[str, type]:
+    """Every dataclass a SavedPlan (or the facts and desired state it is fingerprinted from) can
+    hold, by class name: walked from their type hints, through unions, tuples and mappings."""
+    found: dict[str, type] = {}
+    pending: list[Any] = [SavedPlan, LiveFacts, State]
+    while pending:
+        hint = pending.pop()
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            if hint.__name__ in found:
+                continue
+            found[hint.__name__] = hint
+            pending.extend(typing.get_type_hints(hint).values())
+        else:
+            pending.extend(typing.get_args(hint))
+    return found
 
 
 def encode(value: Any) -> Any:
@@ -82,7 +79,7 @@ def encode(value: Any) -> Any:
 
 
 def decode(data: Any) -> Any:
-    """The inverse of ``encode``; a class outside ``_TYPES`` is an error."""
+    """The inverse of ``encode``; a class a SavedPlan cannot hold is an error."""
     if isinstance(data, list):
         return [decode(v) for v in data]
     if not isinstance(data, dict):
@@ -93,7 +90,7 @@ def decode(data: Any) -> Any:
         return {k: decode(v) for k, v in data["__dict__"].items()}
     if "__pairs__" in data:
         return {decode(k): decode(v) for k, v in data["__pairs__"]}
-    cls = _TYPES.get(data.get("__type__", ""))
+    cls = value_types().get(data.get("__type__", ""))
     if cls is None:
         raise ValueError(f"unknown value type {data.get('__type__')!r}")
     fields = {k: decode(v) for k, v in data.items() if k != "__type__"}
@@ -147,4 +144,3 @@ def read(path: str) -> SavedPlan:
     return saved
 
 
-_TYPES["SavedPlan"] = SavedPlan

@@ -8,14 +8,17 @@ outside it (ids, counts, credentials mode) are carried along for apply and the s
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from lsts_sync.resources.cors import CORS_RULE_ID
 from lsts_sync.resources.markers import DEFAULT_OWNER
 from lsts_sync.ui.template import canonical
 
 Role = Literal["source", "target"]
+# What kind of resource a state value is: the key of its apply handler and of its place in the plan order.
+ResourceKind = Literal["cors", "project", "storage"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class ProjectState:
     id: int | None = None
     usage: Usage | None = None
 
+    kind: ClassVar[ResourceKind] = "project"
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.instance, self.name)
@@ -72,12 +77,23 @@ class ProjectState:
     def address(self) -> str:
         return f"project {self.name}"
 
+    @property
+    def headline(self) -> str:
+        """How the plan names it: ``project pump-7 "Pump 7" (instance local)``."""
+        return f"{self.address} {json.dumps(self.title)} (instance {self.instance})"
+
     def compared(self) -> dict[str, object]:
         try:
             config: object = canonical(self.label_config)
         except ValueError:
             config = self.label_config
         return {"title": self.title, "description": self.description, "label_config": config, "owner": self.owner}
+
+    def shown(self) -> dict[str, object]:
+        """What the plan shows of a new project: its title, labels and channels."""
+        root = ET.fromstring(self.label_config)
+        return {"title": self.title, "labels": ", ".join(e.get("value", "") for e in root.iter("Label")),
+                "channels": ", ".join(e.get("column", "") for e in root.iter("Channel"))}
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,8 @@ class StorageState:
     id: int | None = None
     last_sync: str | None = None  # live only: when Label Studio last synced it (to confirm a sync started)
 
+    kind: ClassVar[ResourceKind] = "storage"
+
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.instance, self.project, self.role)
@@ -109,6 +127,11 @@ class StorageState:
     @property
     def address(self) -> str:
         return f"storage {self.project}/{self.role}"
+
+    @property
+    def headline(self) -> str:
+        """How the plan names it: ``storage pump-7/source s3://bucket/prefix (instance local)``."""
+        return f"{self.address} s3://{self.bucket}/{self.prefix} (instance {self.instance})"
 
     @property
     def marker_name(self) -> str:
@@ -121,6 +144,10 @@ class StorageState:
             return common
         return {**common, "regex_filter": self.regex_filter, "use_blob_urls": self.use_blob_urls,
                 "presign": self.presign, "presign_ttl": self.presign_ttl, "recursive_scan": self.recursive_scan}
+
+    def shown(self) -> dict[str, object]:
+        """What the plan shows of a new storage: its compared fields."""
+        return self.compared()
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,8 @@ class CorsState:
     others: tuple[str, ...] = ()
     rule_id: str = CORS_RULE_ID
 
+    kind: ClassVar[ResourceKind] = "cors"
+
     @property
     def key(self) -> str:
         return self.bucket
@@ -144,8 +173,17 @@ class CorsState:
     def address(self) -> str:
         return f"bucket {self.bucket} CORS rule {self.rule_id}"
 
+    @property
+    def headline(self) -> str:
+        """How the plan names it: ``bucket data CORS rule lsts-sync`` (S3 has no instance)."""
+        return self.address
+
     def compared(self) -> dict[str, object]:
         return json.loads(self.rule) if self.rule else {}
+
+    def shown(self) -> dict[str, object]:
+        """What the plan shows of a new rule: the rule."""
+        return self.compared()
 
     def configuration(self) -> list[dict]:
         """The full CORS configuration to write: other rules as they were, then ours."""

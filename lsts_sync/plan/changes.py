@@ -1,0 +1,264 @@
+"""The steps of a Plan: tiny frozen values, each carrying its place in the fixed order, how it is
+described and rendered, and which apply handler runs it (``apply(target)``).
+
+Apply runs the changes in this fixed order (``order`` of each change):
+
+0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
+1. project creates and updates - storages need their project's id;
+2. storage creates and updates - after their project;
+3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
+4. storage deletes     - before their projects (only with --prune);
+5. project deletes     - so nothing is left pointing at a deleted project;
+6. predictions         - after the template updates, so the labels they carry exist; only on tasks
+                         that exist when planning (a task this apply's sync imports gets its
+                         prediction from the next apply);
+then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
+
+A new change kind is one class here with these members; the renderer, apply, saved plans and
+``plan --json`` need nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, Union
+
+from lsts_sync.plan.formatting import config_diff_lines, json_diff, json_resource, value_text
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, ResourceKind, StorageState
+
+Resource = Union[ProjectState, StorageState, CorsState]
+
+# Places in the order above, by resource kind (creates and updates; deletes).
+WRITE_ORDER: dict[ResourceKind, int] = {"cors": 0, "project": 1, "storage": 2}
+ROTATE_ORDER = 3
+DELETE_ORDER: dict[ResourceKind, int] = {"storage": 4, "project": 5, "cors": 0}  # a CORS rule is never deleted
+PREDICTIONS_ORDER = 6
+SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-", "predictions": "~"}
+
+
+class ChangeTarget(Protocol):
+    """What applies changes (``lsts_sync.apply``): one method per change class."""
+
+    def create(self, change: Create) -> None: ...
+    def update(self, change: Update) -> None: ...
+    def delete(self, change: Delete) -> None: ...
+    def rotate(self, change: RotateCredentials) -> None: ...
+    def set_predictions(self, change: SetPredictions) -> None: ...
+
+
+@dataclass(frozen=True)
+class Create:
+    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
+
+    new: Resource
+    project_id: int | None = None
+    action: ClassVar[str] = "create"
+
+    @property
+    def order(self) -> int:
+        return WRITE_ORDER[self.new.kind]
+
+    @property
+    def resource(self) -> Resource:
+        return self.new
+
+    def describe(self) -> str:
+        return f"create {self.new.address}"
+
+    def text_lines(self) -> list[str]:
+        return [f"  + {self.new.headline}", *(f"    {k}: {value_text(k, v)}" for k, v in self.new.shown().items())]
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_entry(self.action, self.new)
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.create(self)
+
+
+@dataclass(frozen=True)
+class Update:
+    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
+
+    old: Resource
+    new: Resource
+    diffs: tuple[FieldDiff, ...]
+    action: ClassVar[str] = "update"
+
+    @property
+    def order(self) -> int:
+        return WRITE_ORDER[self.new.kind]
+
+    @property
+    def resource(self) -> Resource:
+        return self.new
+
+    def describe(self) -> str:
+        return f"update {self.new.address}"
+
+    def text_lines(self) -> list[str]:
+        lines = [f"  ~ {self.new.headline}"]
+        for diff in self.diffs:
+            if diff.field == "label_config":
+                lines.extend(config_diff_lines(getattr(self.old, "label_config", ""),
+                                               getattr(self.new, "label_config", "")))
+            elif self.new.kind == "cors":  # a rule is JSON on both sides
+                lines.append(f"    {diff.field}: {json.dumps(diff.old)} -> {json.dumps(diff.new)}")
+            else:
+                lines.append(f"    {diff.field}: {value_text(diff.field, diff.old)} -> {value_text(diff.field, diff.new)}")
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {**_json_entry(self.action, self.new), "diff": [json_diff(self.old, self.new, d) for d in self.diffs]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.update(self)
+
+
+@dataclass(frozen=True)
+class Delete:
+    old: Resource
+    action: ClassVar[str] = "delete"
+
+    @property
+    def order(self) -> int:
+        return DELETE_ORDER[self.old.kind]
+
+    @property
+    def resource(self) -> Resource:
+        return self.old
+
+    def describe(self) -> str:
+        return f"delete {self.old.address}"
+
+    def text_lines(self) -> list[str]:
+        return [f"  - {self.old.headline}"]
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_entry(self.action, self.old)
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.delete(self)
+
+
+@dataclass(frozen=True)
+class RotateCredentials:
+    """Re-send the environment's AWS credentials to an existing storage (``--rotate-credentials``)."""
+
+    storage: StorageState
+    storage_id: int
+    action: ClassVar[str] = "rotate"
+    order: ClassVar[int] = ROTATE_ORDER
+
+    @property
+    def resource(self) -> Resource:
+        return self.storage
+
+    def describe(self) -> str:
+        return f"rotate credentials of {self.storage.address}"
+
+    def text_lines(self) -> list[str]:
+        return [f"  ~ {self.storage.headline}", "    credentials: re-sent from the environment (--rotate-credentials)"]
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_entry(self.action, self.storage)
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.rotate(self)
+
+
+@dataclass(frozen=True)
+class NewPrediction:
+    """A prediction to create on task ``task`` (``result``: canonical JSON text of its regions)."""
+
+    task: int
+    result: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class SetPredictions:
+    """Make one model version's predictions in one live project match its Predictions file:
+    delete ``delete_ids`` (the predictions being replaced or removed), then create ``add`` in bulk.
+
+    ``added`` counts tasks that get a first prediction of this version, ``replaced`` tasks whose
+    prediction changes, ``removed`` predictions on tasks the file no longer names. Only
+    predictions of ``model_version`` in this owner's project are ever in ``delete_ids``.
+    """
+
+    instance: str
+    project: str
+    project_id: int
+    name: str
+    model_version: str
+    add: tuple[NewPrediction, ...] = ()
+    delete_ids: tuple[int, ...] = ()
+    added: int = 0
+    replaced: int = 0
+    removed: int = 0
+    action: ClassVar[str] = "predictions"
+    order: ClassVar[int] = PREDICTIONS_ORDER
+    resource: ClassVar[None] = None  # predictions are no managed resource: they count apart
+
+    @property
+    def address(self) -> str:
+        return f"predictions {self.project}/{self.model_version}"
+
+    def describe(self) -> str:
+        return f"set {self.address} (+{self.added} ~{self.replaced} -{self.removed})"
+
+    def text_lines(self) -> list[str]:
+        """``~ predictions pump-7/iforest-3 (instance local): 2 to add, 1 to replace, 0 to remove``."""
+        return [f"  ~ {self.address} (instance {self.instance}): {self.added} to add, "
+                f"{self.replaced} to replace, {self.removed} to remove"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "address": self.address, "type": "predictions", "project": self.project,
+                "model_version": self.model_version, "add": self.added, "replace": self.replaced,
+                "remove": self.removed, "delete_ids": list(self.delete_ids), "tasks": [p.task for p in self.add]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.set_predictions(self)
+
+
+Change = Union[Create, Update, Delete, RotateCredentials, SetPredictions]
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Import new objects of a source storage as tasks (not counted as a change).
+
+    ``storage_id`` is None when this plan creates the storage.
+    """
+
+    storage: StorageState
+    storage_id: int | None
+    reason: str
+    last_sync: str | None = None  # the live storage's last sync when planned: confirms a lost sync started
+    pending: int = 0  # matching objects that are not yet tasks
+    action: ClassVar[str] = "sync"
+
+    def describe(self) -> str:
+        return f"sync {self.storage.address}"
+
+    def text_lines(self) -> list[str]:
+        return [f"  » sync {self.storage.address} ({self.reason})"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named safety check on a plan. A blocking check stops apply unless its override was given.
+
+    ``override`` is the exact command-line words that allow it; ``allowed`` says they were given.
+    """
+
+    name: str
+    subject: str
+    message: str
+    override: str | None = None
+    blocking: bool = True
+    allowed: bool = False
+
+
+def _json_entry(action: str, resource: Resource) -> dict[str, Any]:
+    return {"action": action, "address": resource.address, "type": resource.kind, "resource": json_resource(resource)}

@@ -181,6 +181,20 @@ def test_dropping_a_used_control_blocks_too(specs) -> None:
     assert "control old|ts|timeserieslabels: 3 result(s)" in check.message
 
 
+def test_a_dropped_label_with_unknown_usage_blocks_and_an_unchanged_one_does_not(specs) -> None:
+    """One rule decides where usage matters (``drops_labels``): where it is true and usage was not
+    read, the label-removal check fails closed; where it is false, unknown usage is no concern."""
+    desired = desired_state(specs)
+    live = _live_copy(desired)  # usage None: never read
+    assert build_plan(desired, LiveFacts(live)).blockers == ()
+    _add_retired_label(live)
+    (check,) = build_plan(desired, LiveFacts(live)).blockers
+    assert (check.name, check.subject, check.override) == ("label-removal", "pump-7", "--allow-label-removal pump-7")
+    assert check.message == "the template change drops labels or controls and their use by annotations is unknown"
+    allowed = build_plan(desired, LiveFacts(live), overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
+    assert allowed.blockers == () and allowed.checks[0].allowed
+
+
 def test_labels_used_only_by_predictions_warn(specs) -> None:
     desired, live = _with_usage(specs, annotations=0, predicted=((("label", "Retired"), 4),))
     _add_retired_label(live)

@@ -25,7 +25,7 @@ from lsts_sync.core.stats import RequestStats
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
 from lsts_sync.resources.state import ProjectState, State, Usage
 from lsts_sync.spec.loader import SpecSet
-from lsts_sync.ui.template import controls, label_values, parses
+from lsts_sync.plan.build import drops_labels
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -106,15 +106,6 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
     for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets)):
         live.cors[bucket] = cors
     return live
-
-
-def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
-    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it)."""
-    if want is None or not parses(have.label_config):
-        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
-    old, new = label_values(have.label_config), label_values(want.label_config)
-    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
-    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
 
 
 def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: set[str]) -> State:

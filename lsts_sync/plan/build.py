@@ -36,7 +36,7 @@ from lsts_sync.resources.state import (
     TaskPrediction,
     diff_fields,
 )
-from lsts_sync.ui.template import controls, label_values
+from lsts_sync.ui.template import controls, label_values, parses
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
 # once at least MIN_MANAGED resources are managed.
@@ -152,14 +152,32 @@ def _duplicates(live: State) -> list[Check]:
             for address, ids in sorted(live.duplicates.items())]
 
 
+def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
+    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it).
+
+    The one rule of where work could be orphaned: gather reads label usage exactly where it is
+    true, and the label-removal and delete checks block where it is true and usage is unknown."""
+    if want is None or not parses(have.label_config):
+        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
+    old, new = label_values(have.label_config), label_values(want.label_config)
+    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
+    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
+
+
 def _label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
     """Template updates that drop a label or control used by annotations or drafts (blocking),
     or by predictions (a warning: a model can predict again)."""
     checks = []
     for change in changes:
-        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)) or change.old.usage is None:
+        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)
+                and isinstance(change.new, ProjectState)) or not drops_labels(change.old, change.new):
             continue
         usage, new = change.old.usage, change.new
+        if usage is None:  # not read, or not readable: fail closed
+            checks.append(Check("label-removal", new.name, "the template change drops labels or controls and "
+                                "their use by annotations is unknown", f"--allow-label-removal {new.name}",
+                                allowed=new.name in overrides.allow_label_removal))
+            continue
         kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
         lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
         lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]

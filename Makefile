@@ -7,7 +7,7 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
+.PHONY: lint install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
 
 # Label Studio flavour of the stack: dev (Django's server, SQLite; the default) or prod (gunicorn over
 # PostgreSQL, as Label Studio's Docker image runs it): make stack-up STACK_FLAVOUR=prod
@@ -17,6 +17,15 @@ install: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Style, types and the import direction: seconds, no server (CI runs it before the slow stack).
+lint: $(BIN)/.lint-installed
+	$(BIN)/ruff check lsts_sync tests tools bench
+	$(BIN)/mypy lsts_sync
+	$(BIN)/lint-imports
+$(BIN)/.lint-installed: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[test,lint]'
 	touch $@
 
 stack-install:

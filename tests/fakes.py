@@ -6,9 +6,10 @@ do (ids, markers, CORS rules, objects) and record every call in order, so tests 
 read and written, and in which order. ``fail`` makes the named operation raise the given exception
 once. ``FakeS3Client`` is the part of boto3's S3 client the apply lock uses.
 
-Builders: spec sets (``load_two_projects``, ``load_pump7``, with fixtures named after them) from
-text here or files under ``tests/data/``, never from the demo ``specs/`` folder, and states
-(``applied_state``, ``applied``).
+Builders: spec sets from text here or files under ``tests/data/``, never from the demo ``specs/``
+folder (``load_two_projects``, ``load_pump7``; fixtures ``two_projects_specs``, ``predicted_specs``,
+``pump7_specs``, shared through ``conftest.py``), and states (``applied_state``, ``applied``,
+``s3_holding``).
 """
 
 from __future__ import annotations
@@ -64,11 +65,10 @@ class _Calls:
 class FakeLabelStudio(_Calls):
     """Projects by id with their marker (listed in the order they were added, as a server lists
     them), storages by id with the id of their project; sync answers ``sync_answer``. For export:
-    ``exported`` tasks by project id and the ``users`` by id."""
+    ``exported`` tasks by project id and ``users_`` (user id -> name)."""
 
-    def __init__(self, instance: str = "local") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.instance = instance
         self.projects: dict[int, tuple[Marker | None, ProjectState]] = {}
         self.storages: dict[int, StorageState] = {}
         self.storage_projects: dict[int, int] = {}  # storage id -> project id (absent: the project of its name)

@@ -21,6 +21,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import stack as stack_tool  # noqa: E402
 
+# The spec fixtures every unit test module may take (tests/fakes.py: load_two_projects, load_pump7).
+from .fakes import predicted_specs, pump7_specs, two_projects_specs  # noqa: E402, F401
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[stack_tool.StackState]:

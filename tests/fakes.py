@@ -1,25 +1,50 @@
-"""In-memory fakes of the live operations (``lsts_sync.resources.protocols``): a Label Studio and S3 buckets.
+"""The one set of fakes and builders the unit tests share.
 
-They keep state the way the servers do (ids, markers, CORS rules, objects) and record every call
-in order, so tests can assert what was read and written, and in which order. ``fail`` makes the
-named operation raise the given exception once.
+Fakes of the live operations (``lsts_sync.resources.protocols``): ``FakeLabelStudio`` (``LabelStudioOps``,
+and ``AnnotationSource`` for export) and ``FakeS3`` (``S3Ops``). They keep state the way the servers
+do (ids, markers, CORS rules, objects) and record every call in order, so tests can assert what was
+read and written, and in which order. ``fail`` makes the named operation raise the given exception
+once. ``FakeS3Client`` is the part of boto3's S3 client the apply lock uses.
+
+Builders: spec sets from text here or files under ``tests/data/``, never from the demo ``specs/``
+folder (``load_two_projects``, ``load_pump7``; fixtures ``two_projects_specs``, ``predicted_specs``,
+``pump7_specs``, shared through ``conftest.py``), and states (``applied_state``, ``applied``,
+``s3_holding``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from lsts_sync.apply.executor import apply_plan
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.connections import Connections
+from lsts_sync.live.gather import gather
 from lsts_sync.live.ls_mapping import TaskFile
+from lsts_sync.plan.build import build_plan
+from lsts_sync.plan.options import GatherOptions
 from lsts_sync.resources.cors import canonical_rule
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.protocols import Credentials
-from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, StorageState, Usage, canonical_result
-from lsts_sync.spec.loader import load_specs
+from lsts_sync.resources.state import (
+    CorsState,
+    LivePrediction,
+    ProjectState,
+    State,
+    StorageState,
+    Usage,
+    canonical_result,
+)
+from lsts_sync.spec.loader import SpecSet, load_specs
+
+DATA = Path(__file__).parent / "data"
 
 
 class _Calls:
@@ -38,19 +63,23 @@ class _Calls:
 
 
 class FakeLabelStudio(_Calls):
-    """Projects by id with their marker, storages by id; sync answers ``sync_answer``."""
+    """Projects by id with their marker (listed in the order they were added, as a server lists
+    them), storages by id with the id of their project; sync answers ``sync_answer``. For export:
+    ``exported`` tasks by project id and ``users_`` (user id -> name)."""
 
-    def __init__(self, instance: str = "local") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.instance = instance
         self.projects: dict[int, tuple[Marker | None, ProjectState]] = {}
         self.storages: dict[int, StorageState] = {}
+        self.storage_projects: dict[int, int] = {}  # storage id -> project id (absent: the project of its name)
         self.tasks: dict[int, list[TaskFile]] = {}
         self.usage: dict[int, Usage] = {}
         self.credentials_sent: dict[int, Credentials | None] = {}
         self.sync_answer: str | None = "completed"  # the status in the sync answer (None: no storage in it)
         self.statuses: dict[int, list[str]] = {}  # statuses storage_status returns, in turn
         self.predictions: dict[int, tuple[int, LivePrediction]] = {}  # id -> (project id, prediction)
+        self.exported: dict[int, list[dict]] = {}  # project id -> tasks as the export API gives them
+        self.users_: dict[int, str] = {}
         self._next = 1
 
     def _id(self) -> int:
@@ -62,19 +91,22 @@ class FakeLabelStudio(_Calls):
         self.projects[project.id] = (marker if marker is not None else Marker(project.owner, project.name), project)
         return project
 
-    def add_storage(self, storage: StorageState) -> StorageState:
+    def add_storage(self, storage: StorageState, project_id: int | None = None) -> StorageState:
         storage = dataclasses.replace(storage, id=storage.id or self._id())
         self.storages[storage.id] = storage
+        if project_id is not None:
+            self.storage_projects[storage.id] = project_id
         return storage
 
     # reads
     def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
         self._record("read_projects")
-        return [self.projects[i] for i in sorted(self.projects)]
+        return list(self.projects.values())
 
     def read_storages(self, project: ProjectState) -> list[StorageState]:
         self._record(f"read_storages {project.name}")
-        return [s for s in self.storages.values() if s.project == project.name]
+        return [s for i, s in self.storages.items()
+                if self.storage_projects.get(i) == project.id or (i not in self.storage_projects and s.project == project.name)]
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         self._record(f"read_tasks {project.name}")
@@ -115,7 +147,7 @@ class FakeLabelStudio(_Calls):
 
     def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int:
         self._record(f"create_storage {storage.marker_name} project={project_id}")
-        created = self.add_storage(storage)
+        created = self.add_storage(storage, project_id)
         self.credentials_sent[created.id] = credentials  # type: ignore[index]
         return created.id  # type: ignore[return-value]
 
@@ -142,6 +174,15 @@ class FakeLabelStudio(_Calls):
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         self._record(f"sync_storage {storage_id}")
         return {"status": self.sync_answer, "last_sync_count": 3} if self.sync_answer else None
+
+    # export (lsts_sync.labels.exports.AnnotationSource)
+    def export_tasks(self, project_id: int, name: str) -> list[dict]:
+        self._record(f"export_tasks {project_id}")
+        return list(self.exported.get(project_id, []))
+
+    def users(self) -> dict[int, str]:
+        self._record("users")
+        return dict(self.users_)
 
 
 class FakeS3(_Calls):
@@ -192,6 +233,87 @@ class FakeS3(_Calls):
         self.written[url] = data
 
 
+def s3_holding(bucket: str, modified: dict[str, float], body: bytes = b"x") -> FakeS3:
+    """A FakeS3 whose ``bucket`` holds one object ``body`` per key, last modified as given."""
+    s3 = FakeS3()
+    s3.objects_[bucket] = {key: (time, body) for key, time in modified.items()}
+    return s3
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+class FakeS3Client:
+    """The methods of boto3's S3 client that the apply lock uses, with ``IfNoneMatch="*"`` and
+    ``IfMatch`` as S3 does them. ``body``, ``etag`` and ``plant`` read and write the object at
+    ``bucket``/``key`` (the lock's)."""
+
+    def __init__(self, bucket: str, key: str) -> None:
+        self.bucket, self.key = bucket, key
+        self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self.version = 0
+        self.calls: list[str] = []
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str = "",
+                   IfNoneMatch: str | None = None, IfMatch: str | None = None) -> dict:
+        self.calls.append("put_object")
+        current = self.objects.get((Bucket, Key))
+        if IfNoneMatch == "*" and current is not None:
+            raise client_error("PreconditionFailed", "PutObject")
+        if IfMatch is not None:
+            if current is None:
+                raise client_error("NoSuchKey", "PutObject")
+            if current[1] != IfMatch:
+                raise client_error("PreconditionFailed", "PutObject")
+        self.version += 1
+        etag = f'"etag-{self.version}"'
+        self.objects[(Bucket, Key)] = (bytes(Body), etag)
+        return {"ETag": etag}
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict:
+        self.calls.append("get_object")
+        if (Bucket, Key) not in self.objects:
+            raise client_error("NoSuchKey", "GetObject")
+        body, etag = self.objects[(Bucket, Key)]
+        return {"Body": io.BytesIO(body), "ETag": etag}
+
+    def delete_object(self, *, Bucket: str, Key: str, IfMatch: str | None = None) -> dict:
+        self.calls.append("delete_object")
+        current = self.objects.get((Bucket, Key))
+        if IfMatch is not None:
+            if current is None:
+                raise client_error("NoSuchKey", "DeleteObject")
+            if current[1] != IfMatch:
+                raise client_error("PreconditionFailed", "DeleteObject")
+        self.objects.pop((Bucket, Key), None)
+        return {}
+
+    def body(self) -> dict:
+        return json.loads(self.objects[(self.bucket, self.key)][0])
+
+    def etag(self) -> str:
+        return self.objects[(self.bucket, self.key)][1]
+
+    def plant(self, **body: Any) -> str:
+        """Put a lock body written by someone else; returns its ETag."""
+        return self.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(body).encode())["ETag"]
+
+
+def run_apply(plan, ls: FakeLabelStudio, s3: FakeS3, **kw):
+    """``apply_plan`` of ``plan`` on the fakes (instance local), progress discarded."""
+    return apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None, **kw)
+
+
+# -- spec sets ------------------------------------------------------------------------------------
+
+def load_checked(paths: list[Path], env: dict[str, str] | None = None) -> SpecSet:
+    """The specs at ``paths``, asserting they load without errors."""
+    loaded, problems = load_specs([str(p) for p in paths], env=env)
+    assert not [p for p in problems if p.severity == "error"], problems
+    return loaded
+
+
 TWO_PROJECTS = """\
 kind: Instance
 name: local
@@ -218,16 +340,6 @@ timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{col
 labels: [{{value: Anomaly}}]
 """
 
-
-@pytest.fixture
-def specs(tmp_path: Path):
-    """Two projects on one bucket whose CORS lsts-sync manages (a with a target storage)."""
-    (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40))
-    loaded, problems = load_specs([str(tmp_path)])
-    assert not [p for p in problems if p.severity == "error"], problems
-    return loaded
-
-
 PREDICTIONS = """\
 ---
 kind: Predictions
@@ -243,11 +355,68 @@ a/2.csv,2024-01-01 00:00:00,2024-01-01 00:00:30,Anomaly,0.3
 """
 
 
+def load_two_projects(folder: Path, predictions: bool = False) -> SpecSet:
+    """Two projects on one bucket whose CORS lsts-sync manages (a with a target storage), written to
+    ``folder``; with ``predictions``, a Predictions spec of model iforest-1 for a (file beside them)."""
+    (folder / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40) + (PREDICTIONS if predictions else ""))
+    if predictions:
+        (folder / "predictions.csv").write_text(PREDICTIONS_CSV)
+    return load_checked([folder])
+
+
 @pytest.fixture
-def predicted_specs(tmp_path: Path):
-    """The two-project specs with a Predictions spec of model iforest-1 for project a (file beside them)."""
-    (tmp_path / "specs.yaml").write_text(TWO_PROJECTS.format(token="f" * 40) + PREDICTIONS)
-    (tmp_path / "predictions.csv").write_text(PREDICTIONS_CSV)
-    loaded, problems = load_specs([str(tmp_path)])
-    assert not [p for p in problems if p.severity == "error"], problems
-    return loaded
+def two_projects_specs(tmp_path: Path) -> SpecSet:
+    """``load_two_projects``: projects a and b on bucket data."""
+    return load_two_projects(tmp_path)
+
+
+@pytest.fixture
+def predicted_specs(tmp_path: Path) -> SpecSet:
+    """``load_two_projects`` with a Predictions spec of model iforest-1 for project a."""
+    return load_two_projects(tmp_path, predictions=True)
+
+
+PUMP7 = [DATA / "pump-7-site.yaml", DATA / "good" / "pump-7.yaml"]
+PUMP7_TOKEN = "feedfacefeedfacefeedfacefeedfacefeedface"
+
+
+def load_pump7() -> SpecSet:
+    """One project, pump-7 (``tests/data/good/pump-7.yaml``: source and target on bucket lsts-demo,
+    three channels, labels Anomaly and Maintenance) on instance local at http://localhost:8080, with
+    the bucket's CORS managed (``tests/data/pump-7-site.yaml``)."""
+    return load_checked(PUMP7, env={"LABEL_STUDIO_API_KEY": PUMP7_TOKEN})
+
+
+@pytest.fixture
+def pump7_specs() -> SpecSet:
+    """``load_pump7``: the pump-7 project on instance local and bucket lsts-demo."""
+    return load_pump7()
+
+
+# -- states ---------------------------------------------------------------------------------------
+
+def applied_state(desired: State) -> State:
+    """What the server would hold after a perfect apply of ``desired``: project ids 1, storage ids
+    from 10, storages synced with the environment's credentials."""
+    projects = {k: dataclasses.replace(p, id=1) for k, p in desired.projects.items()}
+    storages = {k: dataclasses.replace(s, id=i, credentials="environment", sync=False)
+                for i, (k, s) in enumerate(desired.storages.items(), 10)}
+    return State(projects, storages, dict(desired.cors))
+
+
+CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
+
+
+def applied(specs: SpecSet) -> tuple[State, FakeLabelStudio, FakeS3, Connections]:
+    """Fakes holding what a first apply of ``specs`` (the two-project set) made, with one object per
+    source (``CSV``) and one task per project; the calls of that apply are cleared."""
+    desired = desired_state(specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    conn = Connections({"local": ls}, s3)
+    run_apply(build_plan(desired, gather(specs, desired, conn, GatherOptions())), ls, s3)
+    for pid, (_, project) in ls.projects.items():
+        ls.tasks[pid] = [TaskFile(f"{project.name}/1.csv", 2.0)]
+    ls.calls.clear()
+    s3.calls.clear()
+    return desired, ls, s3, conn

@@ -15,12 +15,17 @@ from lsts_sync.plan.build import build_plan
 from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import State
+from lsts_sync.spec.loader import SpecSet
 
-from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
+from .fakes import FakeLabelStudio, FakeS3, run_apply
+
+run = run_apply
 
 
-def run(plan, ls: FakeLabelStudio, s3: FakeS3, **kw):
-    return apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None, **kw)
+@pytest.fixture
+def specs(two_projects_specs: SpecSet) -> SpecSet:
+    """The specs these tests take: projects a and b on bucket data (``fakes.load_two_projects``)."""
+    return two_projects_specs
 
 
 def live_of(ls: FakeLabelStudio, s3: FakeS3, desired: State) -> State:

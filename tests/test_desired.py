@@ -73,7 +73,8 @@ labels: [{value: Anomaly}]
 
 
 @pytest.fixture
-def specs(tmp_path: Path) -> SpecSet:
+def storage_specs(tmp_path: Path) -> SpecSet:
+    """``SPECS``: two instances, buckets data (region, endpoint), spare and plain (unmanaged), projects a to d."""
     (tmp_path / "specs.yaml").write_text(SPECS)
     loaded, problems = load_specs([str(tmp_path)], env={"TOKEN": "f" * 40})
     assert problems == []
@@ -82,13 +83,13 @@ def specs(tmp_path: Path) -> SpecSet:
 
 # --- What desired_state pins: each storage field from its spec, CORS origins, the targets filter ---
 
-def test_every_storage_field_comes_from_its_spec_and_bucket(specs: SpecSet) -> None:
+def test_every_storage_field_comes_from_its_spec_and_bucket(storage_specs: SpecSet) -> None:
     """Sources anchor the pattern behind the escaped prefix and read by blob URL; targets drop the
     prefix's trailing slash (only the slash: "out/BOX/" is "out/BOX") and never presign; region and
     endpoint come from the Bucket spec (AWS: empty endpoint); owner and credentials mode are carried
     for markers and apply."""
     common = dict(owner="team-a", presign_ttl=1, recursive_scan=False, sync=False)
-    assert desired_state(specs).storages == {
+    assert desired_state(storage_specs).storages == {
         ("local", "a", "source"): StorageState(
             "local", "a", "source", "data", "in/a.b/", "eu-west-1", "http://s3.example:5000",
             regex_filter=r"in/a\.b/(?:.*\.csv)$", use_blob_urls=True, presign=True, presign_ttl=15,
@@ -110,28 +111,28 @@ def test_every_storage_field_comes_from_its_spec_and_bucket(specs: SpecSet) -> N
     }
 
 
-def test_projects_carry_the_trimmed_description_and_the_owner(specs: SpecSet) -> None:
-    projects = desired_state(specs).projects
+def test_projects_carry_the_trimmed_description_and_the_owner(storage_specs: SpecSet) -> None:
+    projects = desired_state(storage_specs).projects
     assert [(p.name, p.description, p.owner) for p in projects.values()] == [
         ("a", "hello", "team-a"), ("b", "", "team-a"), ("c", "", "team-a"), ("d", "", "team-a")]
 
 
-def test_managed_buckets_get_the_owners_rule_for_presigned_readers_only(specs: SpecSet) -> None:
+def test_managed_buckets_get_the_owners_rule_for_presigned_readers_only(storage_specs: SpecSet) -> None:
     """data: only a's instance (public origin) reads it presigned, b proxies; spare: managed but
     nobody presigns, so the rule is absent (None, i.e. remove ours); plain: not managed."""
-    assert desired_state(specs).cors == {
+    assert desired_state(storage_specs).cors == {
         "data": CorsState("data", desired_rule(["https://labels.example.com"], "lsts-sync-team-a"),
                           rule_id="lsts-sync-team-a"),
         "spare": CorsState("spare", None, rule_id="lsts-sync-team-a"),
     }
 
 
-def test_targets_limit_projects_storages_and_the_buckets_their_sources_read(specs: SpecSet) -> None:
+def test_targets_limit_projects_storages_and_the_buckets_their_sources_read(storage_specs: SpecSet) -> None:
     """CORS origins still come from every project: a rule written for one target must not drop
     the origins of the others."""
-    only_b = desired_state(specs, {"b"})
+    only_b = desired_state(storage_specs, {"b"})
     assert list(only_b.projects) == [("other", "b")] and list(only_b.storages) == [("other", "b", "source")]
     assert only_b.cors["data"].rule == desired_rule(["https://labels.example.com"], "lsts-sync-team-a")
     assert list(only_b.cors) == ["data"]
-    assert desired_state(specs, {"c"}).cors == {}  # plain is unmanaged; data is not read by c
-    assert desired_state(specs, {"d"}).cors == {}  # no source at all
+    assert desired_state(storage_specs, {"c"}).cors == {}  # plain is unmanaged; data is not read by c
+    assert desired_state(storage_specs, {"d"}).cors == {}  # no source at all

@@ -24,6 +24,8 @@ from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.state import ProjectState
 from lsts_sync.spec.loader import SpecSet, load_specs
 
+from .fakes import FakeLabelStudio, FakeS3
+
 SPECS = """\
 kind: Instance
 name: local
@@ -66,26 +68,16 @@ def task(tid: int, key: str) -> dict:
          "result": [region("2021-01-01 00:00:00", "2021-01-01 00:10:00")]}]}
 
 
-class FakeInstance:
-    """Projects: ours (team-a) 7 and 5 for pump, another owner's 3, an unmanaged 2; tasks of 5 only."""
-
-    def __init__(self, tasks: list[dict] | None = None):
-        self.tasks = [task(1, "d/a.csv")] if tasks is None else tasks
-        self.calls: list[object] = []
-
-    def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
-        self.calls.append("projects")
-        own = [(Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-a", i)) for i in (7, 5)]
-        return own + [(Marker("team-b", "pump"), ProjectState("local", "pump", "Pump", "", "", "team-b", 3)),
-                      (None, ProjectState("local", "", "Pump", "", "", "", 2))]
-
-    def export_tasks(self, project_id: int, name: str) -> list[dict]:
-        self.calls.append(("export", project_id))
-        return self.tasks if project_id == 5 else []
-
-    def users(self) -> dict[int, str]:
-        self.calls.append("users")
-        return {1: "ann@example.com"}
+def annotated_instance(tasks: list[dict] | None = None) -> FakeLabelStudio:
+    """Projects: ours (team-a) 7 and 5 for pump, another owner's 3, an unmanaged 2; ``tasks`` (by
+    default one annotated task) in project 5 only; user 1 is ann@example.com."""
+    ls = FakeLabelStudio()
+    for owner, pid in (("team-a", 7), ("team-a", 5), ("team-b", 3)):
+        ls.add_project(ProjectState("local", "pump", "Pump", "", "", owner, pid), Marker(owner, "pump"))
+    ls.projects[2] = (None, ProjectState("local", "", "Pump", "", "", "", 2))
+    ls.exported[5] = [task(1, "d/a.csv")] if tasks is None else tasks
+    ls.users_ = {1: "ann@example.com"}
+    return ls
 
 
 def load(tmp_path: Path, extra: str = "") -> SpecSet:
@@ -110,15 +102,15 @@ class Recorder:
 
 
 def test_managed_project_ids_are_the_owners_lowest() -> None:
-    assert managed_project_ids(FakeInstance(), "team-a") == {"pump": 5}
-    assert managed_project_ids(FakeInstance(), "team-b") == {"pump": 3}
-    assert managed_project_ids(FakeInstance(), "team-c") == {}
+    assert managed_project_ids(annotated_instance(), "team-a") == {"pump": 5}
+    assert managed_project_ids(annotated_instance(), "team-b") == {"pump": 3}
+    assert managed_project_ids(annotated_instance(), "team-c") == {}
 
 
 def test_one_download_per_project_and_annotations_mode(tmp_path: Path) -> None:
-    specs, fake, lines = load(tmp_path), FakeInstance(), []
+    specs, fake, lines = load(tmp_path), annotated_instance(), []
     outputs = build_outputs(specs, select_exports(specs), {"local": fake}, lines.append)
-    assert fake.calls == ["projects", ("export", 5), "users", ("export", 5)]  # latest once, all once
+    assert fake.calls == ["read_projects", "export_tasks 5", "users", "export_tasks 5"]  # latest once, all once
     assert lines == ["Downloading annotations of project pump..."] * 2
     assert [(o.export, Path(o.output.location).name, o.output.rows) for o in outputs] == [
         ("a-table", "table.csv", 1), ("b-lookout", "lookout.csv", 1), ("c-all", "all.csv", 1)]
@@ -144,7 +136,7 @@ UNBUILDABLE = {
 @pytest.mark.parametrize("extra, message", UNBUILDABLE.values(), ids=UNBUILDABLE.keys())
 def test_nothing_is_written_unless_every_output_was_built(tmp_path: Path, extra: str, message: str) -> None:
     specs, writer = load(tmp_path, "---\n" + extra), Recorder()
-    fake = FakeInstance([task(1, "d/a.csv"), task(2, "e/a.csv")])
+    fake = annotated_instance([task(1, "d/a.csv"), task(2, "e/a.csv")])
     with pytest.raises(LstsError, match=message):
         run_exports(specs, select_exports(specs), {"local": fake}, writer, lambda line: None)
     assert writer.locations == []
@@ -158,7 +150,7 @@ def test_a_failed_write_stops_the_run_and_says_what_was_written(tmp_path: Path, 
                                                                  reason: str) -> None:
     specs, writer = load(tmp_path), Recorder(fail_on=2, error=error)
     with pytest.raises(ExportFailed) as caught:
-        run_exports(specs, select_exports(specs), {"local": FakeInstance()}, writer, lambda line: None)
+        run_exports(specs, select_exports(specs), {"local": annotated_instance()}, writer, lambda line: None)
     out = tmp_path / "out"
     assert str(caught.value) == f"export b-lookout: cannot write {out}/lookout.csv: {reason}"
     assert [o.output.location for o in caught.value.written] == writer.locations == [f"{out}/table.csv"]
@@ -177,7 +169,7 @@ def test_writer_sends_s3_urls_to_the_store_and_paths_to_files(tmp_path: Path) ->
 def _run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: Recorder,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     load(tmp_path)
-    conn = SimpleNamespace(instances={"local": FakeInstance()}, s3=SimpleNamespace(read_bytes=None))
+    conn = Connections({"local": annotated_instance()}, FakeS3())
     monkeypatch.setattr(Connections, "open", classmethod(lambda cls, specs: conn))
     monkeypatch.setattr(exporting, "writer_for", lambda s3: writer)
     with pytest.raises(SystemExit) as exited:
@@ -227,7 +219,7 @@ def test_a_dense_export_reads_its_source_files_through_read_before_anything_is_w
         reads.append((bucket, key, list(writer.locations)))
         return b"t,v\n2021-01-01 00:00:00,1\n2021-01-01 00:10:00,2\n2021-01-01 00:20:00,3\n"
 
-    written = run_exports(specs, select_exports(specs, ["d-dense", "a-table"]), {"local": FakeInstance([annotated])},
+    written = run_exports(specs, select_exports(specs, ["d-dense", "a-table"]), {"local": annotated_instance([annotated])},
                           writer, lambda line: None, read=read)
     assert reads == [("raw-data", "d/a.csv", [])]  # read while building: nothing written yet
     assert [(o.export, o.output.rows) for o in written] == [("a-table", 1), ("d-dense", 3)]
@@ -239,5 +231,5 @@ def test_a_dense_export_reads_its_source_files_through_read_before_anything_is_w
 def test_a_dense_export_without_a_reader_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
     specs, writer = load(tmp_path, DENSE), Recorder()
     with pytest.raises(LstsError, match="export d-dense: dense needs the source files"):
-        run_exports(specs, select_exports(specs, ["d-dense"]), {"local": FakeInstance()}, writer, lambda line: None)
+        run_exports(specs, select_exports(specs, ["d-dense"]), {"local": annotated_instance()}, writer, lambda line: None)
     assert writer.locations == []

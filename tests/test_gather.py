@@ -12,26 +12,17 @@ from lsts_sync.live.connections import Connections
 from lsts_sync.live.gather import gather
 from lsts_sync.plan.build import build_plan
 from lsts_sync.plan.options import GatherOptions
-from lsts_sync.spec.loader import load_specs
+from lsts_sync.spec.loader import SpecSet, load_specs
 
-from .fakes import TWO_PROJECTS, FakeLabelStudio, FakeS3, predicted_specs, specs  # noqa: F401  (spec fixtures)
-from .test_apply import run
+from .fakes import CSV, TWO_PROJECTS, FakeLabelStudio, FakeS3, applied, run_apply
 
-CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
+run = run_apply
 
 
-def applied(specs):
-    """Fakes holding what a first apply of ``specs`` made, with one object per source."""
-    desired = desired_state(specs)
-    ls, s3 = FakeLabelStudio(), FakeS3()
-    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
-    conn = Connections({"local": ls}, s3)
-    run(build_plan(desired, gather(specs, desired, conn, GatherOptions())), ls, s3)
-    for pid, (_, project) in ls.projects.items():
-        ls.tasks[pid] = [type("T", (), {"key": f"{project.name}/1.csv", "created": 2.0})()]
-    ls.calls.clear()
-    s3.calls.clear()
-    return desired, ls, s3, conn
+@pytest.fixture
+def specs(two_projects_specs: SpecSet) -> SpecSet:
+    """The specs these tests take: projects a and b on bucket data (``fakes.load_two_projects``)."""
+    return two_projects_specs
 
 
 def test_a_no_op_plan_makes_exactly_these_reads(specs) -> None:
@@ -120,7 +111,6 @@ def test_only_the_declared_model_versions_are_gathered(predicted_specs) -> None:
 
 def test_predictions_apply_then_plan_nothing_then_a_changed_file_replaces_them(predicted_specs, tmp_path) -> None:
     from lsts_sync.labels.predictions import load_predictions
-    from lsts_sync.spec.loader import load_specs
 
     desired, ls, s3, conn = predicted(predicted_specs)
     a = next(p.id for _, p in ls.projects.values() if p.name == "a")

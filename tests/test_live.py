@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-
-import pytest
 
 from lsts_sync.core.stats import RequestStats
 from lsts_sync.desired.build import desired_state
@@ -14,46 +11,10 @@ from lsts_sync.plan.build import Update, build_plan
 from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import LiveFacts
 from lsts_sync.resources.markers import Marker
-from lsts_sync.resources.state import CorsState, ProjectState, StorageState, Usage
-from lsts_sync.spec.loader import load_specs
+from lsts_sync.resources.state import ProjectState, StorageState
+from lsts_sync.spec.loader import SpecSet
 
-SPECS = Path(__file__).parent.parent / "specs"
-
-
-class FakeInstance:
-    """Projects and storages as the operations return them; records what was read."""
-
-    def __init__(self, projects: list[tuple[Marker | None, ProjectState]], storages: dict[int, list[StorageState]]):
-        self.projects, self.storages = projects, storages
-        self.reads: list[str] = []
-
-    def read_projects(self):
-        self.reads.append("projects")
-        return list(self.projects)
-
-    def read_storages(self, project: ProjectState):
-        self.reads.append(f"storages {project.id}")
-        return list(self.storages.get(project.id, []))
-
-    def read_usage(self, project: ProjectState) -> Usage:
-        self.reads.append(f"usage {project.id}")
-        return Usage(1, labels=((("label", "Maintenance"), 2),))
-
-
-class FakeS3:
-    def __init__(self) -> None:
-        self.reads: list[str] = []
-
-    def read_cors(self, bucket: str, rule_id: str) -> CorsState:
-        self.reads.append(f"cors {bucket} {rule_id}")
-        return CorsState(bucket, None, rule_id=rule_id)
-
-
-@pytest.fixture
-def specs():
-    loaded, problems = load_specs([str(SPECS)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
-    assert not [p for p in problems if p.severity == "error"]
-    return loaded
+from .fakes import FakeLabelStudio, FakeS3
 
 
 def project(desired, owner: str, pid: int, name: str = "pump-7") -> tuple[Marker, ProjectState]:
@@ -65,36 +26,48 @@ def storage(desired, owner: str, sid: int, role: str = "source") -> StorageState
     return dataclasses.replace(desired.storages[("local", "pump-7", role)], owner=owner, id=sid)
 
 
-def connections(instance: FakeInstance, s3: FakeS3) -> Connections:
-    return Connections({"local": instance}, s3, RequestStats())  # type: ignore[arg-type]
+def ls_holding(projects: list[tuple[Marker, ProjectState]], storages: dict[int, list[StorageState]]) -> FakeLabelStudio:
+    """A FakeLabelStudio listing ``projects`` in this order, with ``storages`` by project id."""
+    ls = FakeLabelStudio()
+    for marker, listed in projects:
+        ls.add_project(listed, marker)
+    for project_id, held in storages.items():
+        for each in held:
+            ls.add_storage(each, project_id)
+    return ls
 
 
-def test_no_op_reads_exactly_one_list_two_storage_lists_and_one_cors(specs) -> None:
-    desired = desired_state(specs)
-    instance = FakeInstance([project(desired, "default", 5)], {5: [storage(desired, "default", 50)]})
+def connections(ls: FakeLabelStudio, s3: FakeS3) -> Connections:
+    return Connections({"local": ls}, s3, RequestStats())
+
+
+def test_no_op_reads_exactly_one_list_two_storage_lists_and_one_cors(pump7_specs: SpecSet) -> None:
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "default", 5)], {5: [storage(desired, "default", 50)]})
     s3 = FakeS3()
-    read_live(specs, desired, connections(instance, s3))
-    assert instance.reads == ["projects", "storages 5"] and s3.reads == ["cors lsts-demo lsts-sync"]
+    live = read_live(pump7_specs, desired, connections(ls, s3))
+    assert ls.calls == ["read_projects", "read_storages pump-7"] and s3.calls == ["read_cors lsts-demo"]
+    assert live.cors["lsts-demo"].rule_id == "lsts-sync"  # the rule id the CORS was read with
 
 
-def test_other_owners_are_counted_never_live_and_prune_reads_only_own(specs) -> None:
-    desired = desired_state(specs)
-    instance = FakeInstance([project(desired, "default", 5), project(desired, "team-b", 6, "other"),
-                             project(desired, "team-b", 7, "third"), project(desired, "default", 8, "old")], {})
-    live = read_live(specs, desired, connections(instance, FakeS3()), prune=True)
+def test_other_owners_are_counted_never_live_and_prune_reads_only_own(pump7_specs: SpecSet) -> None:
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "default", 5), project(desired, "team-b", 6, "other"),
+                     project(desired, "team-b", 7, "third"), project(desired, "default", 8, "old")], {})
+    live = read_live(pump7_specs, desired, connections(ls, FakeS3()), prune=True)
     assert sorted(p.id for p in live.projects.values()) == [5, 8]
     assert live.other_owners == {"team-b": 2} and live.foreign == {}
-    assert instance.reads == ["projects", "storages 5", "storages 8"]  # never another owner's storages
+    assert ls.calls == ["read_projects", "read_storages pump-7", "read_storages old"]  # never another owner's
     plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [c.old.id for c in plan.changes if c.action == "delete"] == [8]
     assert plan.other_owners == (("team-b", 2),)
 
 
-def test_duplicates_keep_the_lowest_id_and_block(specs) -> None:
-    desired = desired_state(specs)
-    instance = FakeInstance([project(desired, "default", 9), project(desired, "default", 4)],
-                            {4: [storage(desired, "default", 41), storage(desired, "default", 40)]})
-    live = read_live(specs, desired, connections(instance, FakeS3()))
+def test_duplicates_keep_the_lowest_id_and_block(pump7_specs: SpecSet) -> None:
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "default", 9), project(desired, "default", 4)],
+                    {4: [storage(desired, "default", 41), storage(desired, "default", 40)]})
+    live = read_live(pump7_specs, desired, connections(ls, FakeS3()))
     assert live.projects[("local", "pump-7")].id == 4
     assert live.storages[("local", "pump-7", "source")].id == 40
     assert live.duplicates == {"project pump-7": (4, 9), "storage pump-7/source": (40, 41)}
@@ -104,10 +77,10 @@ def test_duplicates_keep_the_lowest_id_and_block(specs) -> None:
     assert "ids 4, 9" in blockers[0].message and blockers[0].override is None
 
 
-def test_another_owners_project_of_a_declared_name_conflicts_until_taken_over(specs) -> None:
-    desired = desired_state(specs)
-    instance = FakeInstance([project(desired, "team-b", 6)], {6: [storage(desired, "team-b", 60)]})
-    live = read_live(specs, desired, connections(instance, FakeS3()))
+def test_another_owners_project_of_a_declared_name_conflicts_until_taken_over(pump7_specs: SpecSet) -> None:
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "team-b", 6)], {6: [storage(desired, "team-b", 60)]})
+    live = read_live(pump7_specs, desired, connections(ls, FakeS3()))
     assert live.projects == {} and live.foreign[("local", "pump-7")].id == 6
     blocked = build_plan(desired, LiveFacts(live))
     assert [(c.name, c.override) for c in blocked.blockers] == [("owner-conflict", "--take-over pump-7")]
@@ -119,14 +92,14 @@ def test_another_owners_project_of_a_declared_name_conflicts_until_taken_over(sp
     assert [c.action for c in taken.changes if c.new.address == "storage pump-7/target"] == ["create"]
 
 
-def test_usage_is_read_only_where_a_label_or_control_is_dropped(specs) -> None:
-    desired = desired_state(specs)
+def test_usage_is_read_only_where_a_label_or_control_is_dropped(pump7_specs: SpecSet) -> None:
+    desired = desired_state(pump7_specs)
     marker, same = project(desired, "default", 5)
     more = same.label_config.replace("</TimeSeriesLabels>", '<Label value="Retired"/></TimeSeriesLabels>')
     recoloured = same.label_config.replace('background="#d62728"', 'background="#000000"')
-    for config, reads in ((same.label_config, []), (recoloured, []), (more, ["usage 5"])):
-        instance = FakeInstance([(marker, dataclasses.replace(same, label_config=config))], {})
-        live = read_live(specs, desired, connections(instance, FakeS3()))
-        instance.reads.clear()
-        read_usage(desired, live, connections(instance, FakeS3()), prune=False, adopt=set())
-        assert instance.reads == reads, config
+    for config, reads in ((same.label_config, []), (recoloured, []), (more, ["read_usage pump-7"])):
+        ls = ls_holding([(marker, dataclasses.replace(same, label_config=config))], {})
+        live = read_live(pump7_specs, desired, connections(ls, FakeS3()))
+        ls.calls.clear()
+        read_usage(desired, live, connections(ls, FakeS3()), prune=False, adopt=set())
+        assert ls.calls == reads, config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -10,71 +9,14 @@ import subprocess
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.live.lock import Lock, LockHeld, S3Lock, lock_key
 
+from .fakes import FakeS3Client, client_error
+
 BUCKET = "locks"
 KEY = lock_key("http://ls.example/", "team-a")
-
-
-def client_error(code: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
-
-
-class FakeS3:
-    """The S3 client methods the lock uses, with ``IfNoneMatch="*"`` and ``IfMatch`` as S3 does them."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
-        self.version = 0
-        self.calls: list[str] = []
-
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str = "",
-                   IfNoneMatch: str | None = None, IfMatch: str | None = None) -> dict:
-        self.calls.append("put_object")
-        current = self.objects.get((Bucket, Key))
-        if IfNoneMatch == "*" and current is not None:
-            raise client_error("PreconditionFailed", "PutObject")
-        if IfMatch is not None:
-            if current is None:
-                raise client_error("NoSuchKey", "PutObject")
-            if current[1] != IfMatch:
-                raise client_error("PreconditionFailed", "PutObject")
-        self.version += 1
-        etag = f'"etag-{self.version}"'
-        self.objects[(Bucket, Key)] = (bytes(Body), etag)
-        return {"ETag": etag}
-
-    def get_object(self, *, Bucket: str, Key: str) -> dict:
-        self.calls.append("get_object")
-        if (Bucket, Key) not in self.objects:
-            raise client_error("NoSuchKey", "GetObject")
-        body, etag = self.objects[(Bucket, Key)]
-        return {"Body": io.BytesIO(body), "ETag": etag}
-
-    def delete_object(self, *, Bucket: str, Key: str, IfMatch: str | None = None) -> dict:
-        self.calls.append("delete_object")
-        current = self.objects.get((Bucket, Key))
-        if IfMatch is not None:
-            if current is None:
-                raise client_error("NoSuchKey", "DeleteObject")
-            if current[1] != IfMatch:
-                raise client_error("PreconditionFailed", "DeleteObject")
-        self.objects.pop((Bucket, Key), None)
-        return {}
-
-    # helpers for tests
-    def body(self) -> dict:
-        return json.loads(self.objects[(BUCKET, KEY)][0])
-
-    def etag(self) -> str:
-        return self.objects[(BUCKET, KEY)][1]
-
-    def plant(self, **body: Any) -> str:
-        """Put a lock body written by someone else; returns its ETag."""
-        return self.put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps(body).encode())["ETag"]
 
 
 class Clock:
@@ -93,7 +35,7 @@ class Clock:
         self.now += seconds
 
 
-def make_lock(s3: FakeS3, clock: Clock, lease: float = 3600.0) -> S3Lock:
+def make_lock(s3: FakeS3Client, clock: Clock, lease: float = 3600.0) -> S3Lock:
     return S3Lock(s3, BUCKET, KEY, lease=lease, clock=clock, sleep=clock.sleep)
 
 
@@ -105,8 +47,8 @@ def dead_pid() -> int:
 
 
 @pytest.fixture
-def s3() -> FakeS3:
-    return FakeS3()
+def s3() -> FakeS3Client:
+    return FakeS3Client(BUCKET, KEY)
 
 
 @pytest.fixture
@@ -121,7 +63,7 @@ def test_the_key_is_per_owner_and_instance_and_ignores_a_trailing_slash() -> Non
     assert lock_key("http://other.example", "team-a") != KEY
 
 
-def test_acquire_when_free(s3: FakeS3, clock: Clock) -> None:
+def test_acquire_when_free(s3: FakeS3Client, clock: Clock) -> None:
     lock = make_lock(s3, clock, lease=600).acquire()
     assert lock == Lock(BUCKET, KEY, lock.id, s3.etag())
     assert lock.url == f"s3://{BUCKET}/{KEY}"
@@ -131,7 +73,7 @@ def test_acquire_when_free(s3: FakeS3, clock: Clock) -> None:
     assert clock.sleeps == []
 
 
-def test_a_second_acquire_without_waiting_names_the_holder(s3: FakeS3, clock: Clock) -> None:
+def test_a_second_acquire_without_waiting_names_the_holder(s3: FakeS3Client, clock: Clock) -> None:
     first = make_lock(s3, clock).acquire()
     with pytest.raises(LockHeld) as caught:
         make_lock(s3, clock).acquire(timeout=0)
@@ -144,7 +86,7 @@ def test_a_second_acquire_without_waiting_names_the_holder(s3: FakeS3, clock: Cl
     assert s3.body()["id"] == first.id
 
 
-def test_a_second_acquire_waits_until_the_timeout_then_gives_up(s3: FakeS3, clock: Clock) -> None:
+def test_a_second_acquire_waits_until_the_timeout_then_gives_up(s3: FakeS3Client, clock: Clock) -> None:
     first = make_lock(s3, clock).acquire()
     start = clock.now
     with pytest.raises(LockHeld, match="waited 5s"):
@@ -155,7 +97,7 @@ def test_a_second_acquire_waits_until_the_timeout_then_gives_up(s3: FakeS3, cloc
     assert s3.body()["id"] == first.id
 
 
-def test_a_waiter_gets_the_lock_once_it_is_released(s3: FakeS3, clock: Clock) -> None:
+def test_a_waiter_gets_the_lock_once_it_is_released(s3: FakeS3Client, clock: Clock) -> None:
     holder = make_lock(s3, clock)
     first = holder.acquire()
     waiter = make_lock(s3, clock)
@@ -172,7 +114,7 @@ def test_a_waiter_gets_the_lock_once_it_is_released(s3: FakeS3, clock: Clock) ->
     assert len(clock.sleeps) == 2
 
 
-def test_an_expired_lease_is_replaced(s3: FakeS3, clock: Clock) -> None:
+def test_an_expired_lease_is_replaced(s3: FakeS3Client, clock: Clock) -> None:
     old = s3.plant(id="old-holder", who="ci@elsewhere pid 1", host="elsewhere", pid=1,
                    created=clock.now - 7200, expires=clock.now - 1)
     lock = make_lock(s3, clock).acquire(timeout=0)
@@ -181,7 +123,7 @@ def test_an_expired_lease_is_replaced(s3: FakeS3, clock: Clock) -> None:
     assert clock.sleeps == []
 
 
-def test_a_lease_still_running_elsewhere_is_not_replaced(s3: FakeS3, clock: Clock) -> None:
+def test_a_lease_still_running_elsewhere_is_not_replaced(s3: FakeS3Client, clock: Clock) -> None:
     s3.plant(id="other-holder", who="ci@elsewhere pid 1", host="elsewhere", pid=1,
              created=clock.now - 60, expires=clock.now + 60)
     with pytest.raises(LockHeld, match="--lock-id other-holder"):
@@ -189,7 +131,7 @@ def test_a_lease_still_running_elsewhere_is_not_replaced(s3: FakeS3, clock: Cloc
     assert s3.body()["id"] == "other-holder"
 
 
-def test_a_lock_of_a_dead_process_on_this_host_is_stale_and_replaced(s3: FakeS3, clock: Clock) -> None:
+def test_a_lock_of_a_dead_process_on_this_host_is_stale_and_replaced(s3: FakeS3Client, clock: Clock) -> None:
     s3.plant(id="killed-apply", who="me@here", host=socket.gethostname(), pidns=os.readlink("/proc/self/ns/pid"),
              pid=dead_pid(), created=clock.now - 60, expires=clock.now + 3540)
     lock = make_lock(s3, clock).acquire(timeout=0)
@@ -197,7 +139,7 @@ def test_a_lock_of_a_dead_process_on_this_host_is_stale_and_replaced(s3: FakeS3,
     assert s3.body()["id"] == lock.id
 
 
-def test_a_dead_pid_in_another_pid_namespace_is_not_stale(s3: FakeS3, clock: Clock) -> None:
+def test_a_dead_pid_in_another_pid_namespace_is_not_stale(s3: FakeS3Client, clock: Clock) -> None:
     """Containers on one machine can share a host name; their PIDs are not ours to test."""
     s3.plant(id="other-container", who="me@here", host=socket.gethostname(), pidns="pid:[1]",
              pid=dead_pid(), created=clock.now - 60, expires=clock.now + 3540)
@@ -205,7 +147,7 @@ def test_a_dead_pid_in_another_pid_namespace_is_not_stale(s3: FakeS3, clock: Clo
         make_lock(s3, clock).acquire(timeout=0)
 
 
-def test_renew_extends_our_lease_and_fails_once_the_lock_was_taken(s3: FakeS3, clock: Clock) -> None:
+def test_renew_extends_our_lease_and_fails_once_the_lock_was_taken(s3: FakeS3Client, clock: Clock) -> None:
     lock_ = make_lock(s3, clock)
     held = lock_.acquire()
     clock.now += 100
@@ -216,7 +158,7 @@ def test_renew_extends_our_lease_and_fails_once_the_lock_was_taken(s3: FakeS3, c
         lock_.renew(renewed)
 
 
-def test_a_server_that_ignores_conditional_writes_is_refused(s3: FakeS3, clock: Clock,
+def test_a_server_that_ignores_conditional_writes_is_refused(s3: FakeS3Client, clock: Clock,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     put = s3.put_object
 
@@ -231,7 +173,7 @@ def test_a_server_that_ignores_conditional_writes_is_refused(s3: FakeS3, clock: 
         make_lock(s3, clock).acquire()
 
 
-def test_a_lock_of_a_running_process_on_this_host_is_held(s3: FakeS3, clock: Clock) -> None:
+def test_a_lock_of_a_running_process_on_this_host_is_held(s3: FakeS3Client, clock: Clock) -> None:
     process = subprocess.Popen(["sleep", "30"])
     try:
         s3.plant(id="running-apply", who="me@here", host=socket.gethostname(), pid=process.pid,
@@ -244,7 +186,7 @@ def test_a_lock_of_a_running_process_on_this_host_is_held(s3: FakeS3, clock: Clo
     assert s3.body()["id"] == "running-apply"
 
 
-def test_a_stale_lock_replaced_by_another_waiter_meanwhile_is_not_overwritten(s3: FakeS3, clock: Clock,
+def test_a_stale_lock_replaced_by_another_waiter_meanwhile_is_not_overwritten(s3: FakeS3Client, clock: Clock,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     s3.plant(id="old-holder", host="elsewhere", pid=1, created=0, expires=clock.now - 1)
     get_object = s3.get_object
@@ -263,7 +205,7 @@ def test_a_stale_lock_replaced_by_another_waiter_meanwhile_is_not_overwritten(s3
     assert s3.body()["id"] == "other-waiter"
 
 
-def test_only_one_of_two_waiters_replaces_a_stale_lock(s3: FakeS3, clock: Clock) -> None:
+def test_only_one_of_two_waiters_replaces_a_stale_lock(s3: FakeS3Client, clock: Clock) -> None:
     stale = s3.plant(id="old-holder", host="elsewhere", pid=1, created=0, expires=clock.now - 1)
     winner = make_lock(s3, clock)
     assert winner._put("winner", IfMatch=stale)
@@ -271,14 +213,14 @@ def test_only_one_of_two_waiters_replaces_a_stale_lock(s3: FakeS3, clock: Clock)
     assert s3.body()["id"] == "winner"
 
 
-def test_release_deletes_our_lock(s3: FakeS3, clock: Clock) -> None:
+def test_release_deletes_our_lock(s3: FakeS3Client, clock: Clock) -> None:
     lock_ = make_lock(s3, clock)
     lock = lock_.acquire()
     lock_.release(lock)
     assert s3.objects == {}
 
 
-def test_release_leaves_a_lock_someone_else_took_over(s3: FakeS3, clock: Clock) -> None:
+def test_release_leaves_a_lock_someone_else_took_over(s3: FakeS3Client, clock: Clock) -> None:
     mine = make_lock(s3, clock)
     lock = mine.acquire()
     theirs = s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'{"id": "theirs"}', IfMatch=lock.etag)["ETag"]
@@ -286,14 +228,14 @@ def test_release_leaves_a_lock_someone_else_took_over(s3: FakeS3, clock: Clock) 
     assert s3.etag() == theirs and s3.body() == {"id": "theirs"}
 
 
-def test_release_of_a_lock_already_gone_is_quiet(s3: FakeS3, clock: Clock) -> None:
+def test_release_of_a_lock_already_gone_is_quiet(s3: FakeS3Client, clock: Clock) -> None:
     mine = make_lock(s3, clock)
     lock = mine.acquire()
     s3.objects.clear()
     mine.release(lock)
 
 
-def test_release_reports_other_s3_errors(s3: FakeS3, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_release_reports_other_s3_errors(s3: FakeS3Client, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     mine = make_lock(s3, clock)
     lock = mine.acquire()
 
@@ -305,28 +247,28 @@ def test_release_reports_other_s3_errors(s3: FakeS3, clock: Clock, monkeypatch: 
         mine.release(lock)
 
 
-def test_force_unlock_with_a_wrong_id_keeps_the_lock(s3: FakeS3, clock: Clock) -> None:
+def test_force_unlock_with_a_wrong_id_keeps_the_lock(s3: FakeS3Client, clock: Clock) -> None:
     lock = make_lock(s3, clock).acquire()
     assert make_lock(s3, clock).force_unlock("not-" + lock.id) is False
     assert s3.body()["id"] == lock.id
 
 
-def test_force_unlock_with_the_right_id_deletes_it(s3: FakeS3, clock: Clock) -> None:
+def test_force_unlock_with_the_right_id_deletes_it(s3: FakeS3Client, clock: Clock) -> None:
     lock = make_lock(s3, clock).acquire()
     assert make_lock(s3, clock).force_unlock(lock.id) is True
     assert s3.objects == {}
 
 
-def test_force_unlock_without_a_lock_returns_false(s3: FakeS3, clock: Clock) -> None:
+def test_force_unlock_without_a_lock_returns_false(s3: FakeS3Client, clock: Clock) -> None:
     assert make_lock(s3, clock).force_unlock("anything") is False
 
 
-def test_read_of_an_unreadable_body_gives_an_empty_body(s3: FakeS3, clock: Clock) -> None:
+def test_read_of_an_unreadable_body_gives_an_empty_body(s3: FakeS3Client, clock: Clock) -> None:
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"not json")
     assert make_lock(s3, clock).read() == ({}, s3.etag())
 
 
-def test_a_write_error_other_than_a_precondition_is_reported(s3: FakeS3, clock: Clock,
+def test_a_write_error_other_than_a_precondition_is_reported(s3: FakeS3Client, clock: Clock,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     def denied(**kwargs: Any) -> dict:
         raise client_error("AccessDenied", "PutObject")

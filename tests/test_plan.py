@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -15,25 +14,15 @@ from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.render import render_check, render_json, render_text
 from lsts_sync.resources.facts import LiveFacts
 from lsts_sync.resources.state import CorsState, ProjectState, State, Usage
-from lsts_sync.spec.loader import load_specs
+from lsts_sync.spec.loader import SpecSet, load_specs
 
-SPECS = Path(__file__).parent.parent / "specs"
-TOKEN = "feedfacefeedfacefeedfacefeedfacefeedface"
+from .fakes import applied_state as _live_copy
 
 
 @pytest.fixture
-def specs():
-    loaded, problems = load_specs([str(SPECS)], env={"LABEL_STUDIO_API_KEY": TOKEN})
-    assert not [p for p in problems if p.severity == "error"]
-    return loaded
-
-
-def _live_copy(desired: State, **ids: int) -> State:
-    """What the server would hold after a perfect apply of ``desired`` (with ids)."""
-    projects = {k: dataclasses.replace(p, id=1) for k, p in desired.projects.items()}
-    storages = {k: dataclasses.replace(s, id=i, credentials="environment", sync=False)
-                for i, (k, s) in enumerate(desired.storages.items(), 10)}
-    return State(projects, storages, dict(desired.cors))
+def specs(pump7_specs: SpecSet) -> SpecSet:
+    """The specs these tests take: the pump-7 project (``fakes.load_pump7``), not the demo specs/."""
+    return pump7_specs
 
 
 def test_first_plan_creates_everything_in_dependency_order(specs) -> None:

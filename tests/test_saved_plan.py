@@ -16,9 +16,15 @@ from lsts_sync.plan.build import build_plan
 from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.plan.saved import SavedPlan, decode, encode, fingerprint, read, write
 from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.spec.loader import SpecSet
 
-from .fakes import predicted_specs, specs  # noqa: F401  (spec fixtures)
-from .test_gather import applied
+from .fakes import applied
+
+
+@pytest.fixture
+def specs(two_projects_specs: SpecSet) -> SpecSet:
+    """The specs these tests take: projects a and b on bucket data (``fakes.load_two_projects``)."""
+    return two_projects_specs
 
 
 def saved_of(specs, facts):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -13,52 +12,35 @@ from lsts_sync.live.ls_mapping import TaskFile
 from lsts_sync.plan.build import build_plan
 from lsts_sync.resources.facts import LiveFacts
 from lsts_sync.resources.state import State
-from lsts_sync.spec.loader import load_specs
+from lsts_sync.spec.loader import SpecSet
 
-SPECS = Path(__file__).parent.parent / "specs"
+from .fakes import applied_state as live_copy
+from .fakes import s3_holding
+
 KEY = ("local", "pump-7", "source")
 
 
-class FakeS3:
-    def __init__(self, objects: dict[str, float]) -> None:
-        self.objects_ = objects
-        self.listed: list[str] = []
-
-    def objects(self, bucket: str, prefix: str, recursive: bool):
-        self.listed.append(prefix)
-        return [(k, t, 1) for k, t in sorted(self.objects_.items()) if k.startswith(prefix)
-                and (recursive or "/" not in k[len(prefix):])]
-
-
 @pytest.fixture
-def desired():
-    specs, problems = load_specs([str(SPECS)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
-    assert not [p for p in problems if p.severity == "error"]
-    return desired_state(specs)
-
-
-def live_copy(desired) -> State:
-    projects = {k: dataclasses.replace(p, id=1) for k, p in desired.projects.items()}
-    storages = {k: dataclasses.replace(s, id=10, sync=False) for k, s in desired.storages.items()}
-    return State(projects, storages, dict(desired.cors))
+def desired(pump7_specs: SpecSet) -> State:
+    return desired_state(pump7_specs)
 
 
 def test_matching_lists_like_label_studio() -> None:
-    s3 = FakeS3({"pump-7.csv": 1, "pump-7/a.csv": 1, "pump-7/deep/b.csv": 1, "pump-7/dir/": 1})
+    s3 = s3_holding("b", {"pump-7.csv": 1, "pump-7/a.csv": 1, "pump-7/deep/b.csv": 1, "pump-7/dir/": 1})
     assert [k for k, _ in matching(s3, "b", "pump-7", False, r"pump\-7(?:.*\.csv)$")] == ["pump-7/a.csv"]
-    assert s3.listed == ["pump-7/"]  # a prefix without '/' is listed with one, as Label Studio does
+    assert s3.calls == ["objects b pump-7/"]  # a prefix without '/' is listed with one, as Label Studio does
 
 
 def test_objects_not_yet_tasks_are_pending_and_synced(desired) -> None:
     live = live_copy(desired)
-    s3 = FakeS3({"pump-7/week-01.csv": 100.0, "pump-7/week-02.csv": 100.0, "pump-7/week-03.csv": 500.0})
+    s3 = s3_holding("lsts-demo", {"pump-7/week-01.csv": 100.0, "pump-7/week-02.csv": 100.0, "pump-7/week-03.csv": 500.0})
     tasks = [TaskFile("pump-7/week-01.csv", 200.0), TaskFile("pump-7/week-03.csv", 200.0), TaskFile(None, 1.0)]
     facts = read_sources(desired, live, s3, lambda project: tasks)
     assert facts[KEY].pending == ("pump-7/week-02.csv",) and facts[KEY].changed == ("pump-7/week-03.csv",)
     plan = build_plan(desired, LiveFacts(live, facts))
     assert [(s.reason, s.pending) for s in plan.syncs] == [("1 new object(s)", 1)]
     assert [c.name for c in plan.checks] == ["changed-objects"]
-    done = read_sources(desired, live, FakeS3({"pump-7/week-01.csv": 100.0}), lambda project: tasks)
+    done = read_sources(desired, live, s3_holding("lsts-demo", {"pump-7/week-01.csv": 100.0}), lambda project: tasks)
     assert build_plan(desired, LiveFacts(live, done)).empty
 
 
@@ -66,7 +48,7 @@ def test_a_new_project_has_every_object_pending_without_reading_tasks(desired) -
     def no_tasks(project):
         raise AssertionError("a project that does not exist has no tasks to read")
 
-    facts = read_sources(desired, State(), FakeS3({"pump-7/a.csv": 1.0}), no_tasks)
+    facts = read_sources(desired, State(), s3_holding("lsts-demo", {"pump-7/a.csv": 1.0}), no_tasks)
     assert facts[KEY].pending == ("pump-7/a.csv",)
 
 
@@ -74,7 +56,7 @@ def test_a_new_storage_on_an_adopted_project_warns_of_reimports(desired) -> None
     want = desired.projects[("local", "pump-7")]
     live = State()
     live.unmanaged[("local", want.title)] = dataclasses.replace(want, name="", owner="", id=3)
-    facts = read_sources(desired, live, FakeS3({"pump-7/a.csv": 1.0, "pump-7/b.csv": 1.0}),
+    facts = read_sources(desired, live, s3_holding("lsts-demo", {"pump-7/a.csv": 1.0, "pump-7/b.csv": 1.0}),
                          lambda project: [TaskFile("pump-7/a.csv", 2.0)], adopt=frozenset({"pump-7"}))
     assert facts[KEY].already == ("pump-7/a.csv",)
     checks = build_plan(desired, LiveFacts(live, facts)).checks
@@ -85,5 +67,5 @@ def test_two_sources_importing_the_same_objects_warn(desired) -> None:
     live = live_copy(desired)
     other = dataclasses.replace(desired.storages[KEY], project="other")
     desired.storages[("local", "other", "source")] = other
-    facts = read_sources(desired, live, FakeS3({"pump-7/a.csv": 1.0}), lambda project: [])
+    facts = read_sources(desired, live, s3_holding("lsts-demo", {"pump-7/a.csv": 1.0}), lambda project: [])
     assert [c.name for c in build_plan(desired, LiveFacts(live, facts)).checks if c.name == "overlap"] == ["overlap"]

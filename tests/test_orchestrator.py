@@ -13,8 +13,9 @@ from lsts_sync.pipeline.orchestrator import Pipeline, PlanOptions, ProblemsFound
 from lsts_sync.plan.build import Plan
 from lsts_sync.plan.options import GatherOptions
 from lsts_sync.plan.saved import write
+from lsts_sync.spec.loader import SpecSet
 
-from .fakes import FakeLabelStudio, FakeS3, specs  # noqa: F401  (the two-project spec fixture)
+from .fakes import FakeLabelStudio, FakeS3
 
 
 class FakeLock:
@@ -77,14 +78,15 @@ class Events(FakeLabelStudio):
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
 
 
-def pipeline(specs, ls: FakeLabelStudio, s3: FakeS3, events: list[str] | None = None) -> Pipeline:  # noqa: F811
+def pipeline(specs: SpecSet, ls: FakeLabelStudio, s3: FakeS3, events: list[str] | None = None) -> Pipeline:
     """The orchestrator over the fakes, with one readable object per source and a recording lock."""
     s3.objects_.setdefault("data", {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)})
     lock = FakeLock(events if events is not None else [])
     return Pipeline(specs, Connections({"local": ls}, s3), locks=lambda: {"local": lock})
 
 
-def test_plan_reads_then_decides_and_carries_what_it_was_made_from(specs) -> None:  # noqa: F811
+def test_plan_reads_then_decides_and_carries_what_it_was_made_from(two_projects_specs) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     prepared = pipeline(specs, ls, s3).plan(PlanOptions())
     assert prepared.plan.summary().startswith("Plan: 6 to add")
@@ -93,7 +95,8 @@ def test_plan_reads_then_decides_and_carries_what_it_was_made_from(specs) -> Non
     assert s3.calls[:1] == ["missing data"]  # the buckets are checked before anything else is read
 
 
-def test_the_project_filter_narrows_desired_state_and_reads(specs) -> None:  # noqa: F811
+def test_the_project_filter_narrows_desired_state_and_reads(two_projects_specs) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     options = PlanOptions(GatherOptions(targets=select_projects(specs, ("b",))))
     prepared = pipeline(specs, ls, s3).plan(options)
@@ -103,7 +106,8 @@ def test_the_project_filter_narrows_desired_state_and_reads(specs) -> None:  # n
     assert select_projects(specs, ()) is None
 
 
-def test_a_missing_bucket_is_a_problem_at_its_spec_and_nothing_else_is_read(specs) -> None:  # noqa: F811
+def test_a_missing_bucket_is_a_problem_at_its_spec_and_nothing_else_is_read(two_projects_specs) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     s3.missing = lambda bucket: f"bucket {bucket} does not exist"  # type: ignore[method-assign]
     with pytest.raises(ProblemsFound, match=r"^1 bucket\(s\) do not exist; nothing was changed$") as found:
@@ -114,7 +118,8 @@ def test_a_missing_bucket_is_a_problem_at_its_spec_and_nothing_else_is_read(spec
     assert ls.calls == [] and s3.calls == []
 
 
-def test_apply_takes_the_lock_before_reading_and_releases_its_renewed_etag(specs) -> None:  # noqa: F811
+def test_apply_takes_the_lock_before_reading_and_releases_its_renewed_etag(two_projects_specs) -> None:
+    specs = two_projects_specs
     events: list[str] = []
     ls, s3 = Events(events), FakeS3()
     run = pipeline(specs, ls, s3, events)
@@ -129,7 +134,8 @@ def test_apply_takes_the_lock_before_reading_and_releases_its_renewed_etag(specs
     assert outcome.urls[0][1] == f"http://ls.example:8080/projects/{outcome.result.project_ids[('local', 'a')]}/"
 
 
-def test_a_blocked_plan_is_refused_before_confirming_and_the_lock_is_released(specs) -> None:  # noqa: F811
+def test_a_blocked_plan_is_refused_before_confirming_and_the_lock_is_released(two_projects_specs) -> None:
+    specs = two_projects_specs
     events: list[str] = []
     ls, s3 = Events(events), FakeS3()
     _unmanaged(ls, "a")  # a title that exists without our marker blocks (unmanaged-title)
@@ -143,7 +149,8 @@ def test_a_blocked_plan_is_refused_before_confirming_and_the_lock_is_released(sp
 QUIET = PlanOptions(GatherOptions(skip_data_checks=True))  # no objects: nothing pending once applied
 
 
-def test_an_empty_plan_asks_nothing_and_gives_the_urls(specs) -> None:  # noqa: F811
+def test_an_empty_plan_asks_nothing_and_gives_the_urls(two_projects_specs) -> None:
+    specs = two_projects_specs
     events: list[str] = []
     ls, s3 = Events(events), FakeS3()
     s3.objects_["data"] = {}
@@ -154,7 +161,8 @@ def test_an_empty_plan_asks_nothing_and_gives_the_urls(specs) -> None:  # noqa: 
     assert outcome.result is None and "confirm" not in events and [n for n, _ in outcome.urls] == ["a", "b"]
 
 
-def test_a_declined_confirmation_writes_nothing(specs) -> None:  # noqa: F811
+def test_a_declined_confirmation_writes_nothing(two_projects_specs) -> None:
+    specs = two_projects_specs
     events: list[str] = []
     ls, s3 = Events(events), FakeS3()
     run = pipeline(specs, ls, s3, events)
@@ -163,7 +171,8 @@ def test_a_declined_confirmation_writes_nothing(specs) -> None:  # noqa: F811
     assert not [e for e in events if e.startswith("create")] and s3.written == {} and ls.projects == {}
 
 
-def test_a_saved_plan_replays_only_while_specs_and_live_facts_are_unchanged(specs, tmp_path: Path) -> None:  # noqa: F811
+def test_a_saved_plan_replays_only_while_specs_and_live_facts_are_unchanged(two_projects_specs, tmp_path: Path) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     s3.objects_["data"] = {}
     run = pipeline(specs, ls, s3)
@@ -177,7 +186,8 @@ def test_a_saved_plan_replays_only_while_specs_and_live_facts_are_unchanged(spec
         run.replay(str(saved))
 
 
-def test_a_saved_plan_is_refused_when_the_live_state_moved(specs, tmp_path: Path) -> None:  # noqa: F811
+def test_a_saved_plan_is_refused_when_the_live_state_moved(two_projects_specs, tmp_path: Path) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     run = pipeline(specs, ls, s3)
     saved = tmp_path / "plan.json"
@@ -187,7 +197,8 @@ def test_a_saved_plan_is_refused_when_the_live_state_moved(specs, tmp_path: Path
         run.replay(str(saved))
 
 
-def test_a_saved_plan_is_refused_when_the_specs_changed_and_checks_buckets_too(specs, tmp_path: Path) -> None:  # noqa: F811
+def test_a_saved_plan_is_refused_when_the_specs_changed_and_checks_buckets_too(two_projects_specs, tmp_path: Path) -> None:
+    specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     saved = tmp_path / "plan.json"
     write(str(saved), pipeline(specs, ls, s3).plan(PlanOptions(GatherOptions(targets=frozenset({"a"})))).saved)

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui.template import DATA_KEY
 from lsts_sync.ui.timefmt import compile_format, format_ms
@@ -36,17 +37,16 @@ COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "an
 def source_file(task: dict) -> str:
     """The S3 key a task came from (``s3://bucket/key`` -> ``key``), else its data URL as is."""
     url = str((task.get("data") or {}).get(DATA_KEY) or task.get("storage_filename") or "")
-    if url.startswith("s3://"):
-        return url[5:].split("/", 1)[1] if "/" in url[5:] else ""
+    if is_s3_url(url):
+        parts = split_s3_url(url)
+        return parts[1] if parts else ""
     return url
 
 
 def source_bucket(task: dict) -> str | None:
     """The bucket of a task's ``s3://bucket/key`` data URL, else None."""
-    url = str((task.get("data") or {}).get(DATA_KEY) or "")
-    if not url.startswith("s3://") or "/" not in url[5:]:
-        return None
-    return url[5:].split("/", 1)[0] or None
+    parts = split_s3_url(str((task.get("data") or {}).get(DATA_KEY) or ""))
+    return (parts[0] or None) if parts else None
 
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)

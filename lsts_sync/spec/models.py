@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
 
+from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.core.problems import FieldPath
 from lsts_sync.ui.colors import check_color
 from lsts_sync.ui.timefmt import check_time_format
@@ -57,8 +58,8 @@ def _check_prefix(value: str) -> str:
 
 def _file_location(what: str, value: str) -> str:
     """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL)."""
-    if value.startswith("s3://"):
-        bucket, _, key = value[5:].partition("/")
+    if is_s3_url(value):
+        bucket, key = split_s3_url(value) or ("", "")
         if not bucket or not key or key.endswith("/"):
             raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key")
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
@@ -329,7 +330,8 @@ class ExportSpec(Strict):
 
     @property
     def output_bucket(self) -> str | None:
-        return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
+        parts = split_s3_url(self.output)  # validated: an S3 output names bucket and key
+        return parts[0] if parts else None
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         found: list[tuple[FieldPath, str]] = []
@@ -377,7 +379,8 @@ class PredictionsSpec(Strict):
 
     @property
     def file_bucket(self) -> str | None:
-        return self.file[5:].split("/", 1)[0] if self.file.startswith("s3://") else None
+        parts = split_s3_url(self.file)  # validated: an S3 file names bucket and key
+        return parts[0] if parts else None
 
     @property
     def file_format(self) -> str:

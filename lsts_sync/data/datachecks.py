@@ -14,7 +14,6 @@ odd but drawable data are warnings.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 from lsts_sync.data.sources import breaks_series, matching
@@ -23,13 +22,12 @@ from lsts_sync.resources.facts import DataSample, Finding, SourceFacts
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import State, diff_fields
 from lsts_sync.spec.models import ProjectSpec
-from lsts_sync.ui.timefmt import compile_format, ui_value
+from lsts_sync.ui.timefmt import compile_format, js_number, padded_ms, padded_shape, ui_value
 
 SAMPLE_OBJECTS = 5
 HEAD_BYTES = 65536
 MAX_ROWS = 100_000
 FAST_BYTES = 262_144  # objects above this size are first tried column-wise (see _clean)
-_STRICT = {"Y": r"\d{4}", "m": r"\d\d", "d": r"\d\d", "H": r"\d\d", "M": r"\d\d", "S": r"\d\d", "%": "%"}
 OTHER_SEPARATORS = (",", ";", "\t", "|")
 
 
@@ -165,8 +163,8 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
     import pandas as pd
 
     fmt = project.timeseries.time_format
-    if not fmt or re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt):
-        return False  # other directives, or all-digit values that the UI first reads as numbers
+    if not fmt or padded_shape(fmt) is None:
+        return False  # other directives, all-digit values that the UI first reads as numbers, a '.'
     columns = {time_at: str, **{at: "float64" for _, at in channels}}
     try:
         frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=project.timeseries.sep, header=None, skiprows=1,
@@ -178,14 +176,8 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
         return False  # a row with more or fewer columns than the header
     if not all(np.isfinite(frame[at].to_numpy()).all() for _, at in channels):
         return False
-    times = frame[time_at].tolist()
-    joined = "\n".join(times)
-    # zero-padded fixed widths: a shape d3 always accepts (it takes 1 to 4 digits for %Y, 1 to 2 for the rest)
-    one = "".join(_STRICT.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
-    if "." in joined or not re.fullmatch(f"(?:{one}\n)*{one}", joined):
-        return False  # values the UI would rewrite, or another shape: the exact scan decides
-    stamps = pd.to_datetime(pd.Series(times), format=fmt, errors="coerce", utc=True)
-    return not stamps.isna().any() and bool((np.diff(stamps.to_numpy(dtype="datetime64[ns]").astype("int64")) > 0).all())
+    times = padded_ms(frame[time_at].tolist(), fmt)  # None: another shape or a rollover; the exact scan decides
+    return times is not None and bool((np.diff(times) > 0).all())
 
 
 def _js_nan(value: str) -> bool:
@@ -193,13 +185,11 @@ def _js_nan(value: str) -> bool:
     return value.strip() != "" and _number(value) is None
 
 
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
 def _number(value: str) -> float | None:
-    """The number a cell holds, as JavaScript's ``+value`` reads decimals (None: not a number)."""
-    text = value.strip()
-    return float(text) if NUMBER.fullmatch(text) and math.isfinite(float(text)) else None
+    """The finite number a cell holds, as JavaScript's ``+value`` reads it (None: not a number, blank
+    or infinite)."""
+    number = js_number(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 # -- plan: a bounded sample, read at gather time ---------------------------------------------------

@@ -36,12 +36,11 @@ import pandas as pd
 from lsts_sync.core.errors import LstsError
 from lsts_sync.labels.annotations import Annotations, Output, encode, filter_labels, split_locations
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
-from lsts_sync.ui.timefmt import compile_format, ui_value
+from lsts_sync.ui.timefmt import compile_format, padded_ms, ui_value
 
 LABEL = "label"
 FILE = "file"
 PARALLEL_READS = 8  # source files read (and transformed) at once
-_PADDED = {"Y": r"\d{4}", "m": r"\d\d", "d": r"\d\d", "H": r"\d\d", "M": r"\d\d", "S": r"\d\d", "%": "%"}
 
 
 @dataclass(frozen=True)
@@ -74,26 +73,10 @@ class Times:
         """A column of cells as float milliseconds, NaN where a cell does not parse."""
         if self.parser is None:
             return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-        fast = self._padded(values)
+        fast = padded_ms(values, self.format or "")
         if fast is not None:
             return fast
         return np.array([np.nan if (ms := self.one(v)) is None else ms for v in values], dtype="float64")
-
-    def _padded(self, values: pd.Series) -> np.ndarray | None:
-        """pandas' own datetime parser where it gives d3's answer for certain: a format of only
-        zero-padded ``%Y %m %d %H %M %S`` and literals, every value of exactly that shape, not all
-        digits (the UI first reads a number as a number) and no '.' (the UI pads a '.digits' group
-        before d3 parses: ``03.02.2021`` becomes ``03.020.2021``). None otherwise."""
-        fmt = self.format or ""
-        if re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt) or "." in fmt:
-            return None
-        shape = "".join(_PADDED.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
-        if not values.str.fullmatch(shape).all():
-            return None
-        stamps = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-        if stamps.isna().any():
-            return None  # a day or month out of range: d3 rolls it over, the slow path does too
-        return (stamps.to_numpy(dtype="datetime64[ns]").astype("int64") // 1_000_000).astype("float64")
 
 
 def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Data checks: the reasons labelers see a blank chart, found before they open a task.
 
-``scan_csv`` reads one CSV the way the labeling UI will (header names lowercased, the separator
-split as is, quotes kept inside names, times parsed by ``timefmt``'s d3 semantics) and returns
+``scan_csv`` reads one CSV the way the labeling UI will (``seriescsv``: header names lowercased, the
+separator split as is, quotes kept inside names; times parsed by ``timefmt``'s d3 semantics) and returns
 ``Finding``s, one line each: ``s3://bucket/key:ROW: message``. ``lsts-sync check`` runs it on every
 row of every object; ``plan`` runs it on a bounded sample (``sample_source``): the first object
 and up to ``SAMPLE_OBJECTS`` objects that the next sync would import, for every source that is new
@@ -22,6 +22,7 @@ from lsts_sync.resources.facts import DataSample, Finding, SourceFacts
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import State, diff_fields
 from lsts_sync.spec.models import ProjectSpec
+from lsts_sync.ui import seriescsv
 from lsts_sync.ui.timefmt import compile_format, js_number, padded_ms, padded_shape, ui_value
 
 SAMPLE_OBJECTS = 5
@@ -52,8 +53,10 @@ class _Tally:
 
 def _header_findings(project: ProjectSpec, url: str, header: str, second: str | None
                      ) -> tuple[list[Finding], dict[str, int]]:
-    """The header as the UI reads it: split on the separator, names lowercased but not trimmed,
-    quotes kept; recognised as a header only if some column differs in numeric-ness from row 2."""
+    """The header as the UI reads it (``seriescsv``): split on the separator, names lowercased but
+    not trimmed, quotes kept; recognised as a header only if some column differs in numeric-ness
+    from row 2. A declared column that matches a name only once quotes or spaces are removed gets
+    its own finding saying so (the UI will not match it)."""
     ts = project.timeseries
     findings = []
     if ts.sep not in header:
@@ -61,14 +64,12 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
         hint = f"; the separator looks like {other!r}" if other else ""
         return [Finding(url, 1, f"the header has no {ts.sep!r} (timeseries.sep){hint}: the labeling UI cannot "
                         "split it")], {}
-    names = header.split(ts.sep)
-    if second is not None:
-        cells = second.split(ts.sep)
-        if all(_js_nan(n) == _js_nan(cells[i] if i < len(cells) else "") for i, n in enumerate(names)):
-            return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
-                            "in being a number")], {}
-    index = {n.lower(): i for i, n in enumerate(names)}
-    loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}  # names the UI would miss
+    names = seriescsv.cells(header, ts.sep)
+    if not seriescsv.sees_header(names, None if second is None else seriescsv.cells(second, ts.sep)):
+        return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
+                        "in being a number")], {}
+    index = {seriescsv.name_key(n): i for i, n in enumerate(names)}
+    loose = {seriescsv.loose_name(n).lower(): i for i, n in enumerate(names)}  # names the UI would miss
     for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
         key = column.strip().lower()
         if key in index:
@@ -88,10 +89,7 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     """Findings for one CSV text. With ``complete=False`` (the first bytes of a larger object) the
     last, possibly cut, line is ignored. Lines are trimmed and blank ones skipped, as the UI does
     (a byte order mark is dropped by the browser). Pure."""
-    raw = text.lstrip("\ufeff").split("\n")
-    if not complete and len(raw) > 1:
-        raw = raw[:-1]
-    lines = [(row, line.strip()) for row, line in enumerate(raw, start=1) if line.strip()]
+    lines = seriescsv.rows(text, complete)
     if not lines:
         return [Finding(url, 0, "is empty")]
     findings, index = _header_findings(project, url, lines[0][1], lines[1][1] if len(lines) > 1 else None)
@@ -99,7 +97,7 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     time_at = index.get(ts.time_column.strip().lower())
     channels = [(c.column, index[c.column.strip().lower()]) for c in ts.channels if c.column.strip().lower() in index]
     tally = _Tally()
-    width = len(lines[0][1].split(ts.sep))
+    width = len(seriescsv.cells(lines[0][1], ts.sep))
     if time_at is not None and not (len(text) > FAST_BYTES and _clean(project, text, width, time_at, channels)):
         _scan_rows(project, lines, width, time_at, channels, tally)
     if complete and len(lines) - 1 > max_rows:
@@ -117,7 +115,7 @@ def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, t
     previous = None
     zones: set[str] = set()
     for row, line in lines[1:]:
-        cells = line.split(ts.sep)
+        cells = seriescsv.cells(line, ts.sep)
         if len(cells) > width:
             tally.add("wide", row, f"{len(cells)} columns, more than the header's {width}: the chart fails to load")
         elif len(cells) < width:
@@ -167,7 +165,7 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
         return False  # other directives, all-digit values that the UI first reads as numbers, a '.'
     columns = {time_at: str, **{at: "float64" for _, at in channels}}
     try:
-        frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=project.timeseries.sep, header=None, skiprows=1,
+        frame = pd.read_csv(io.StringIO(seriescsv.drop_bom(text)), sep=project.timeseries.sep, header=None, skiprows=1,
                             usecols=sorted(columns), dtype=columns, quoting=3, keep_default_na=False, engine="c",
                             na_filter=False, skip_blank_lines=True)
     except (ValueError, TypeError, pd.errors.ParserError):
@@ -178,11 +176,6 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
         return False
     times = padded_ms(frame[time_at].tolist(), fmt)  # None: another shape or a rollover; the exact scan decides
     return times is not None and bool((np.diff(times) > 0).all())
-
-
-def _js_nan(value: str) -> bool:
-    """JavaScript's ``isNaN(value)`` for a CSV cell (empty and blank cells are 0, not NaN)."""
-    return value.strip() != "" and _number(value) is None
 
 
 def _number(value: str) -> float | None:

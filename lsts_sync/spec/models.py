@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.core.problems import FieldPath
 from lsts_sync.ui.colors import check_color
+from lsts_sync.ui.seriescsv import loose_name, name_key
 from lsts_sync.ui.timefmt import check_time_format
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -251,23 +252,26 @@ class ProjectSpec(Strict):
         return self.title or self.name
 
     def with_channels(self, header: list[str]) -> "ProjectSpec":
-        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy).
+        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy), its
+        names as the labeling UI reads them (``seriescsv.header``: quotes and spaces kept).
 
-        Every column but the time column and the excluded ones, in header order, lowercased as
-        Label Studio matches them, with the header's own spelling as the default legend;
-        ``channel_settings`` apply by column (case-insensitively).
+        Every column but the time column and the excluded ones, in header order, named as the UI
+        matches it (``seriescsv.name_key``: a quoted ``"v"`` stays ``"v"``, so the template matches
+        the data). The time column, the excluded columns and ``channel_settings`` are found by
+        the name as meant (``seriescsv.loose_name``, case-insensitively): a quoted time column is
+        not drawn as a channel (the data checks say the UI misses it), and ``v``'s settings apply
+        to ``"v"``. The default legend is the name as meant, in the header's own case.
         """
         ts = self.timeseries
         skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
         settings = {k.strip().lower(): v for k, v in ts.channel_settings.items()}
-        names = {h.strip().lower(): h.strip() for h in reversed(header) if h.strip()}
+        meant = {name_key(h): loose_name(h) for h in reversed(header) if h.strip()}
         channels = []
-        for column in dict.fromkeys(h.strip().lower() for h in header if h.strip()):
-            if column not in skip:
-                chosen = settings.get(column, ChannelSettings()).model_dump()
-                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or names[column]}))
-        channels = tuple(channels)
-        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
+        for column in dict.fromkeys(name_key(h) for h in header if h.strip()):
+            if meant[column].lower() not in skip:
+                chosen = settings.get(meant[column].lower(), ChannelSettings()).model_dump()
+                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or meant[column]}))
+        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": tuple(channels)})})
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""

@@ -1,7 +1,7 @@
 """Data checks: the reasons labelers see a blank chart, found before they open a task.
 
-``scan_csv`` reads one CSV the way the labeling UI will (header names lowercased, the separator
-split as is, quotes kept inside names, times parsed by ``timefmt``'s d3 semantics) and returns
+``scan_csv`` reads one CSV the way the labeling UI will (``seriescsv``: header names lowercased, the
+separator split as is, quotes kept inside names; times parsed by ``timefmt``'s d3 semantics) and returns
 ``Finding``s, one line each: ``s3://bucket/key:ROW: message``. ``lsts-sync check`` runs it on every
 row of every object; ``plan`` runs it on a bounded sample (``sample_source``): the first object
 and up to ``SAMPLE_OBJECTS`` objects that the next sync would import, for every source that is new
@@ -14,7 +14,6 @@ odd but drawable data are warnings.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 from lsts_sync.data.sources import breaks_series, matching
@@ -23,13 +22,13 @@ from lsts_sync.resources.facts import DataSample, Finding, SourceFacts
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import State, diff_fields
 from lsts_sync.spec.models import ProjectSpec
-from lsts_sync.ui.timefmt import compile_format, ui_value
+from lsts_sync.ui import seriescsv
+from lsts_sync.ui.timefmt import compile_format, js_number, padded_ms, padded_shape, ui_value
 
 SAMPLE_OBJECTS = 5
 HEAD_BYTES = 65536
 MAX_ROWS = 100_000
 FAST_BYTES = 262_144  # objects above this size are first tried column-wise (see _clean)
-_STRICT = {"Y": r"\d{4}", "m": r"\d\d", "d": r"\d\d", "H": r"\d\d", "M": r"\d\d", "S": r"\d\d", "%": "%"}
 OTHER_SEPARATORS = (",", ";", "\t", "|")
 
 
@@ -54,8 +53,10 @@ class _Tally:
 
 def _header_findings(project: ProjectSpec, url: str, header: str, second: str | None
                      ) -> tuple[list[Finding], dict[str, int]]:
-    """The header as the UI reads it: split on the separator, names lowercased but not trimmed,
-    quotes kept; recognised as a header only if some column differs in numeric-ness from row 2."""
+    """The header as the UI reads it (``seriescsv``): split on the separator, names lowercased but
+    not trimmed, quotes kept; recognised as a header only if some column differs in numeric-ness
+    from row 2. A declared column that matches a name only once quotes or spaces are removed gets
+    its own finding saying so (the UI will not match it)."""
     ts = project.timeseries
     findings = []
     if ts.sep not in header:
@@ -63,14 +64,12 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
         hint = f"; the separator looks like {other!r}" if other else ""
         return [Finding(url, 1, f"the header has no {ts.sep!r} (timeseries.sep){hint}: the labeling UI cannot "
                         "split it")], {}
-    names = header.split(ts.sep)
-    if second is not None:
-        cells = second.split(ts.sep)
-        if all(_js_nan(n) == _js_nan(cells[i] if i < len(cells) else "") for i, n in enumerate(names)):
-            return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
-                            "in being a number")], {}
-    index = {n.lower(): i for i, n in enumerate(names)}
-    loose = {n.strip().strip('"').strip().lower(): i for i, n in enumerate(names)}  # names the UI would miss
+    names = seriescsv.cells(header, ts.sep)
+    if not seriescsv.sees_header(names, None if second is None else seriescsv.cells(second, ts.sep)):
+        return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
+                        "in being a number")], {}
+    index = {seriescsv.name_key(n): i for i, n in enumerate(names)}
+    loose = {seriescsv.loose_name(n).lower(): i for i, n in enumerate(names)}  # names the UI would miss
     for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
         key = column.strip().lower()
         if key in index:
@@ -90,10 +89,7 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     """Findings for one CSV text. With ``complete=False`` (the first bytes of a larger object) the
     last, possibly cut, line is ignored. Lines are trimmed and blank ones skipped, as the UI does
     (a byte order mark is dropped by the browser). Pure."""
-    raw = text.lstrip("\ufeff").split("\n")
-    if not complete and len(raw) > 1:
-        raw = raw[:-1]
-    lines = [(row, line.strip()) for row, line in enumerate(raw, start=1) if line.strip()]
+    lines = seriescsv.rows(text, complete)
     if not lines:
         return [Finding(url, 0, "is empty")]
     findings, index = _header_findings(project, url, lines[0][1], lines[1][1] if len(lines) > 1 else None)
@@ -101,7 +97,7 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     time_at = index.get(ts.time_column.strip().lower())
     channels = [(c.column, index[c.column.strip().lower()]) for c in ts.channels if c.column.strip().lower() in index]
     tally = _Tally()
-    width = len(lines[0][1].split(ts.sep))
+    width = len(seriescsv.cells(lines[0][1], ts.sep))
     if time_at is not None and not (len(text) > FAST_BYTES and _clean(project, text, width, time_at, channels)):
         _scan_rows(project, lines, width, time_at, channels, tally)
     if complete and len(lines) - 1 > max_rows:
@@ -119,7 +115,7 @@ def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, t
     previous = None
     zones: set[str] = set()
     for row, line in lines[1:]:
-        cells = line.split(ts.sep)
+        cells = seriescsv.cells(line, ts.sep)
         if len(cells) > width:
             tally.add("wide", row, f"{len(cells)} columns, more than the header's {width}: the chart fails to load")
         elif len(cells) < width:
@@ -165,11 +161,11 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
     import pandas as pd
 
     fmt = project.timeseries.time_format
-    if not fmt or re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt):
-        return False  # other directives, or all-digit values that the UI first reads as numbers
+    if not fmt or padded_shape(fmt) is None:
+        return False  # other directives, all-digit values that the UI first reads as numbers, a '.'
     columns = {time_at: str, **{at: "float64" for _, at in channels}}
     try:
-        frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=project.timeseries.sep, header=None, skiprows=1,
+        frame = pd.read_csv(io.StringIO(seriescsv.drop_bom(text)), sep=project.timeseries.sep, header=None, skiprows=1,
                             usecols=sorted(columns), dtype=columns, quoting=3, keep_default_na=False, engine="c",
                             na_filter=False, skip_blank_lines=True)
     except (ValueError, TypeError, pd.errors.ParserError):
@@ -178,28 +174,15 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
         return False  # a row with more or fewer columns than the header
     if not all(np.isfinite(frame[at].to_numpy()).all() for _, at in channels):
         return False
-    times = frame[time_at].tolist()
-    joined = "\n".join(times)
-    # zero-padded fixed widths: a shape d3 always accepts (it takes 1 to 4 digits for %Y, 1 to 2 for the rest)
-    one = "".join(_STRICT.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
-    if "." in joined or not re.fullmatch(f"(?:{one}\n)*{one}", joined):
-        return False  # values the UI would rewrite, or another shape: the exact scan decides
-    stamps = pd.to_datetime(pd.Series(times), format=fmt, errors="coerce", utc=True)
-    return not stamps.isna().any() and bool((np.diff(stamps.to_numpy(dtype="datetime64[ns]").astype("int64")) > 0).all())
-
-
-def _js_nan(value: str) -> bool:
-    """JavaScript's ``isNaN(value)`` for a CSV cell (empty and blank cells are 0, not NaN)."""
-    return value.strip() != "" and _number(value) is None
-
-
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    times = padded_ms(frame[time_at].tolist(), fmt)  # None: another shape or a rollover; the exact scan decides
+    return times is not None and bool((np.diff(times) > 0).all())
 
 
 def _number(value: str) -> float | None:
-    """The number a cell holds, as JavaScript's ``+value`` reads decimals (None: not a number)."""
-    text = value.strip()
-    return float(text) if NUMBER.fullmatch(text) and math.isfinite(float(text)) else None
+    """The finite number a cell holds, as JavaScript's ``+value`` reads it (None: not a number, blank
+    or infinite)."""
+    number = js_number(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 # -- plan: a bounded sample, read at gather time ---------------------------------------------------

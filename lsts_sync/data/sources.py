@@ -7,8 +7,6 @@ each ``channels: auto`` project's first matching object, so desired state holds 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import replace
 
@@ -17,6 +15,8 @@ from lsts_sync.resources.facts import SourceFacts
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import State
 from lsts_sync.spec.loader import SpecSet
+from lsts_sync.spec.models import ProjectSpec
+from lsts_sync.ui import seriescsv
 from lsts_sync.ui.template import series_attributes
 
 CHANGED_SLACK = 2.0  # seconds: an object written just before its import is not "changed since"
@@ -31,15 +31,18 @@ def matching(s3: S3Ops, bucket: str, prefix: str, recursive: bool, regex_filter:
                   if pattern.match(k) and not k.endswith("/"))
 
 
-def read_header(text: str, sep: str) -> list[str]:
-    """The first row of a CSV text (``csv`` module: quotes around names removed)."""
-    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
-    return next(rows, [])
-
-
 def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -> SpecSet:
     """``specs`` with every ``channels: auto`` project (of ``names``, default all) resolved from
-    the header of its source's first matching object. No object is an error: no channels, no template."""
+    the header of its source's first matching object, read as the labeling UI reads it
+    (``seriescsv.header``), so that the plan's own data check of that object never blocks on a
+    channel resolved here.
+
+    A quoted name becomes a quoted channel (``"v"``), which the UI matches; a quoted time column
+    is left out of the channels and the data check gives its one finding (the UI keeps the quotes,
+    so it does not match the time column): the user removes the quotes from the header. A name
+    with spaces around it (``t, v``) can match no template column (the UI does not trim names,
+    template columns are trimmed), so it is an error here, naming the object, the name and the fix.
+    No object is an error: no channels, no template."""
     from lsts_sync.desired.build import regex_filter
 
     projects = dict(specs.projects)
@@ -53,8 +56,21 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
                             f"{source.prefix} matches pattern {source.pattern} to read the columns from; "
                             "upload data first or list the channels")
         text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
-        projects[name] = project.with_channels(read_header(text, project.timeseries.sep))
+        header = seriescsv.header(text, project.timeseries.sep)
+        _refuse_padded(name, project, f"s3://{source.bucket}/{found[0][0]}", header)
+        projects[name] = project.with_channels(header)
     return replace(specs, projects=projects)
+
+
+def _refuse_padded(name: str, project: ProjectSpec, url: str, header: list[str]) -> None:
+    """Raise LstsError for a header name with spaces around it that would become a channel."""
+    ts = project.timeseries
+    skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
+    for column in header:
+        if column.strip() and column != column.strip() and seriescsv.loose_name(column).lower() not in skip:
+            raise LstsError(f"project {name}: channels: auto, but header name {column!r} of {url} has spaces around "
+                            "it: the labeling UI does not trim names, so no channel can match it; remove the spaces "
+                            "from the header (or list the column under exclude_columns)")
 
 
 def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,

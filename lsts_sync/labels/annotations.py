@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +23,8 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
+from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui.template import DATA_KEY
 from lsts_sync.ui.timefmt import compile_format, format_ms
@@ -36,17 +36,16 @@ COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "an
 def source_file(task: dict) -> str:
     """The S3 key a task came from (``s3://bucket/key`` -> ``key``), else its data URL as is."""
     url = str((task.get("data") or {}).get(DATA_KEY) or task.get("storage_filename") or "")
-    if url.startswith("s3://"):
-        return url[5:].split("/", 1)[1] if "/" in url[5:] else ""
+    if is_s3_url(url):
+        parts = split_s3_url(url)
+        return parts[1] if parts else ""
     return url
 
 
 def source_bucket(task: dict) -> str | None:
     """The bucket of a task's ``s3://bucket/key`` data URL, else None."""
-    url = str((task.get("data") or {}).get(DATA_KEY) or "")
-    if not url.startswith("s3://") or "/" not in url[5:]:
-        return None
-    return url[5:].split("/", 1)[0] or None
+    parts = split_s3_url(str((task.get("data") or {}).get(DATA_KEY) or ""))
+    return (parts[0] or None) if parts else None
 
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -292,20 +291,12 @@ def _clash(export: ExportSpec, location: str, first: str | None, second: str) ->
     return f"export {export.name}: split {export.split!r} would write {files} to {own}{location}, one over the other"
 
 
-LOCAL_MODE = 0o644
+LOCAL_MODE = READABLE_BY_ALL
 
 
 def write_local(location: str, data: bytes) -> None:
-    """Atomic: write a temporary file beside the target, then rename over it. The file gets mode
-    ``LOCAL_MODE`` (rw-r--r--) whatever the umask (``mkstemp`` alone would leave rw-------)."""
+    """Write a local output whole or not at all (``write_atomic``), readable by all
+    (``LOCAL_MODE``), creating its folder first."""
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, LOCAL_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, LOCAL_MODE)

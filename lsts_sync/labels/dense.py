@@ -2,9 +2,10 @@
 
 Contract (``dense_frame``):
 
-- The source CSV is read as the labeling UI reads it (``datachecks``' rules): lines trimmed and
-  blank ones skipped, split on ``timeseries.sep`` exactly, row 1 is the header, quotes stay part of
-  the values. Every cell is kept as its text: the source columns leave as they came in.
+- The source CSV is read as the labeling UI reads it (``seriescsv``, as the data checks read it):
+  lines trimmed and blank ones skipped, split on ``timeseries.sep`` exactly, row 1 is the header,
+  quotes stay part of the values, header names matched lowercased. Every cell is kept as its text:
+  the source columns leave as they came in.
 - A row's time is parsed with the project's ``time_format`` by ``timefmt`` (d3's semantics, after
   the UI's rewriting of the value), or read as a number without one; region bounds likewise. Times
   are compared as UTC milliseconds, never as text.
@@ -36,12 +37,12 @@ import pandas as pd
 from lsts_sync.core.errors import LstsError
 from lsts_sync.labels.annotations import Annotations, Output, encode, filter_labels, split_locations
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
-from lsts_sync.ui.timefmt import compile_format, ui_value
+from lsts_sync.ui import seriescsv
+from lsts_sync.ui.timefmt import compile_format, padded_ms, ui_value
 
 LABEL = "label"
 FILE = "file"
 PARALLEL_READS = 8  # source files read (and transformed) at once
-_PADDED = {"Y": r"\d{4}", "m": r"\d\d", "d": r"\d\d", "H": r"\d\d", "M": r"\d\d", "S": r"\d\d", "%": "%"}
 
 
 @dataclass(frozen=True)
@@ -74,26 +75,10 @@ class Times:
         """A column of cells as float milliseconds, NaN where a cell does not parse."""
         if self.parser is None:
             return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-        fast = self._padded(values)
+        fast = padded_ms(values, self.format or "")
         if fast is not None:
             return fast
         return np.array([np.nan if (ms := self.one(v)) is None else ms for v in values], dtype="float64")
-
-    def _padded(self, values: pd.Series) -> np.ndarray | None:
-        """pandas' own datetime parser where it gives d3's answer for certain: a format of only
-        zero-padded ``%Y %m %d %H %M %S`` and literals, every value of exactly that shape, not all
-        digits (the UI first reads a number as a number) and no '.' (the UI pads a '.digits' group
-        before d3 parses: ``03.02.2021`` becomes ``03.020.2021``). None otherwise."""
-        fmt = self.format or ""
-        if re.search(r"%[-_0]?[^YmdHMS%]", fmt) or re.fullmatch(r"(%[YmdHMS])+", fmt) or "." in fmt:
-            return None
-        shape = "".join(_PADDED.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", fmt) if part)
-        if not values.str.fullmatch(shape).all():
-            return None
-        stamps = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-        if stamps.isna().any():
-            return None  # a day or month out of range: d3 rolls it over, the slow path does too
-        return (stamps.to_numpy(dtype="datetime64[ns]").astype("int64") // 1_000_000).astype("float64")
 
 
 def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
@@ -101,9 +86,9 @@ def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
 
     Raises LstsError (naming ``where``) for a CSV the UI cannot read either: no data rows, or a row
     with more cells than the header."""
-    text = text.lstrip("\ufeff")
-    if re.search(r"^[ \t]|[ \t]\r?$|\r(?!\n)", text, re.M):
-        text = "\n".join(line.strip() for line in re.split(r"\r\n|\n|\r", text) if line.strip())
+    text = seriescsv.drop_bom(text)
+    if re.search(r"^[ \t]|[ \t]\r?$|\r(?!\n)", text, re.M):  # lines to trim first (pandas would keep the spaces)
+        text = "\n".join(line for _, line in seriescsv.rows(text))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=project.timeseries.sep, header=None, dtype=str,
                             quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False, skip_blank_lines=True,
@@ -130,7 +115,7 @@ def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: s
     """The file's rows with a ``label`` column (see the module docstring). ``regions`` holds the
     file's regions (``label``, ``start``, ``end``); ``where`` names the file in errors."""
     rows = read_csv(text, project, where)
-    names = {name.lower(): name for name in reversed(rows.columns)}
+    names = {seriescsv.name_key(name): name for name in reversed(rows.columns)}
     time_column = names.get(project.timeseries.time_column.strip().lower())
     if time_column is None:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "

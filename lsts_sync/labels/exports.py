@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.locations import is_s3_url
 from lsts_sync.labels.annotations import Annotations, Output, outputs_for, read_annotations, write_local
 from lsts_sync.labels.dense import Reader, dense_outputs
 from lsts_sync.resources.markers import Marker
@@ -162,7 +163,7 @@ def _why(exc: Exception, location: str) -> str:
 def writer_for(s3: ObjectStore) -> Writer:
     """A writer sending ``s3://`` locations to ``s3.put_object`` and the others to ``write_local``."""
     def write(location: str, data: bytes) -> None:
-        if location.startswith("s3://"):
+        if is_s3_url(location):
             s3.put_object(location, data)
         else:
             write_local(location, data)

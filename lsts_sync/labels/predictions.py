@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_result
 from lsts_sync.spec.loader import SpecSet
@@ -71,7 +72,7 @@ def _read(specs: SpecSet, spec: PredictionsSpec, s3: S3Ops) -> tuple[str, list[R
     if spec.file_bucket:
         shown = spec.file
         try:
-            data = s3.read_bytes(spec.file_bucket, spec.file[5:].split("/", 1)[1])
+            data = s3.read_bytes(spec.file_bucket, (split_s3_url(spec.file) or ("", ""))[1])
         except LstsError as exc:
             raise LstsError(f"{where}: cannot read {shown}: {exc}") from None
     else:
@@ -185,8 +186,8 @@ def source_key(value: str, project: ProjectSpec) -> str:
     prefixed with ``!`` when it names none."""
     if not value:
         return "!no source file"
-    if value.startswith("s3://"):
-        bucket, _, key = value[5:].partition("/")
+    if is_s3_url(value):
+        bucket, key = split_s3_url(value) or ("", "")  # "s3://bucket" names no object
         source = project.source.bucket if project.source else ""
         if bucket != source or not key:
             return f"!{value} is not an object of the source bucket {source}"

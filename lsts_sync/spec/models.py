@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
 
+from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.core.problems import FieldPath
 from lsts_sync.ui.colors import check_color
+from lsts_sync.ui.seriescsv import loose_name, name_key
 from lsts_sync.ui.timefmt import check_time_format
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -57,8 +59,8 @@ def _check_prefix(value: str) -> str:
 
 def _file_location(what: str, value: str) -> str:
     """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL)."""
-    if value.startswith("s3://"):
-        bucket, _, key = value[5:].partition("/")
+    if is_s3_url(value):
+        bucket, key = split_s3_url(value) or ("", "")
         if not bucket or not key or key.endswith("/"):
             raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key")
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
@@ -250,23 +252,26 @@ class ProjectSpec(Strict):
         return self.title or self.name
 
     def with_channels(self, header: list[str]) -> "ProjectSpec":
-        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy).
+        """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy), its
+        names as the labeling UI reads them (``seriescsv.header``: quotes and spaces kept).
 
-        Every column but the time column and the excluded ones, in header order, lowercased as
-        Label Studio matches them, with the header's own spelling as the default legend;
-        ``channel_settings`` apply by column (case-insensitively).
+        Every column but the time column and the excluded ones, in header order, named as the UI
+        matches it (``seriescsv.name_key``: a quoted ``"v"`` stays ``"v"``, so the template matches
+        the data). The time column, the excluded columns and ``channel_settings`` are found by
+        the name as meant (``seriescsv.loose_name``, case-insensitively): a quoted time column is
+        not drawn as a channel (the data checks say the UI misses it), and ``v``'s settings apply
+        to ``"v"``. The default legend is the name as meant, in the header's own case.
         """
         ts = self.timeseries
         skip = {c.strip().lower() for c in (ts.time_column, *ts.exclude_columns)}
         settings = {k.strip().lower(): v for k, v in ts.channel_settings.items()}
-        names = {h.strip().lower(): h.strip() for h in reversed(header) if h.strip()}
+        meant = {name_key(h): loose_name(h) for h in reversed(header) if h.strip()}
         channels = []
-        for column in dict.fromkeys(h.strip().lower() for h in header if h.strip()):
-            if column not in skip:
-                chosen = settings.get(column, ChannelSettings()).model_dump()
-                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or names[column]}))
-        channels = tuple(channels)
-        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": channels})})
+        for column in dict.fromkeys(name_key(h) for h in header if h.strip()):
+            if meant[column].lower() not in skip:
+                chosen = settings.get(meant[column].lower(), ChannelSettings()).model_dump()
+                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or meant[column]}))
+        return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": tuple(channels)})})
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
@@ -329,7 +334,8 @@ class ExportSpec(Strict):
 
     @property
     def output_bucket(self) -> str | None:
-        return self.output[5:].split("/", 1)[0] if self.output.startswith("s3://") else None
+        parts = split_s3_url(self.output)  # validated: an S3 output names bucket and key
+        return parts[0] if parts else None
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         found: list[tuple[FieldPath, str]] = []
@@ -377,7 +383,8 @@ class PredictionsSpec(Strict):
 
     @property
     def file_bucket(self) -> str | None:
-        return self.file[5:].split("/", 1)[0] if self.file.startswith("s3://") else None
+        parts = split_s3_url(self.file)  # validated: an S3 file names bucket and key
+        return parts[0] if parts else None
 
     @property
     def file_format(self) -> str:

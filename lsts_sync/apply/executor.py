@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.secrets import redact
@@ -91,7 +91,7 @@ class _Applier:
             ls.create_predictions(change.project_id, change.project, change.model_version,
                                   [(p.task, p.result, p.score) for p in change.add])
 
-    def start_sync(self, sync: Sync) -> tuple[int, dict | None]:
+    def start_sync(self, sync: Sync) -> tuple[int, dict[str, Any] | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)
         if storage_id is None:
             raise LstsError(f"{sync.storage.address}: the plan has no id for this storage")

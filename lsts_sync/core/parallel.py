@@ -37,7 +37,7 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], limit: int) -> list[R]
         return _results(futures)
 
 
-def _results(futures: list[Future]) -> list:
+def _results(futures: list[Future[R]]) -> list[R]:
     for index, future in enumerate(futures):
         if future.exception() is not None:
             for later in futures[index + 1:]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from collections.abc import Mapping
 
 from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
-from lsts_sync.resources.state import CorsState, PredictionSet, ProjectState, State, StorageState
+from lsts_sync.resources.state import CorsState, PredictionSet, ProjectState, Role, State, StorageState
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec, SourceSpec, TargetSpec
 
@@ -21,16 +22,16 @@ def regex_filter(source: SourceSpec) -> str:
     return f"{re.escape(source.prefix)}(?:{source.pattern})$"
 
 
-def _storage(specs: SpecSet, project: ProjectSpec, role: str, spec: SourceSpec | TargetSpec) -> StorageState:
+def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec | TargetSpec) -> StorageState:
     bucket = specs.buckets[spec.bucket]
-    common = dict(instance=project.instance, project=project.name, role=role, bucket=spec.bucket, owner=specs.owner,
-                  region_name=bucket.region, s3_endpoint=bucket.endpoint_url or "", credentials=spec.credentials)
+    common = StorageState(instance=project.instance, project=project.name, role=role, bucket=spec.bucket,
+                          owner=specs.owner, region_name=bucket.region, s3_endpoint=bucket.endpoint_url or "",
+                          credentials=spec.credentials, prefix=spec.prefix)
     if isinstance(spec, TargetSpec):
         # Label Studio builds keys as prefix + "/" + id: a trailing slash would give "//".
-        return StorageState(**common, prefix=spec.prefix.rstrip("/"), use_blob_urls=False, presign=False)
-    return StorageState(**common, prefix=spec.prefix, regex_filter=regex_filter(spec), use_blob_urls=True,
-                        presign=spec.presign, presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive,
-                        sync=spec.sync)
+        return replace(common, prefix=spec.prefix.rstrip("/"), use_blob_urls=False, presign=False)
+    return replace(common, regex_filter=regex_filter(spec), use_blob_urls=True, presign=spec.presign,
+                   presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive, sync=spec.sync)
 
 
 def desired_state(specs: SpecSet, targets: set[str] | None = None,

@@ -39,7 +39,7 @@ def template_xml(project: ProjectSpec) -> str:
         timeDisplayFormat=ts.display_format,
         overviewChannels=",".join(c.strip().lower() for c in ts.overview) or None,
     )
-    for i, channel in enumerate(ts.channels):
+    for i, channel in enumerate(ts.channel_list):
         _set(
             ET.SubElement(series, "Channel"),
             column=channel.column.strip().lower(), legend=channel.legend or channel.column,

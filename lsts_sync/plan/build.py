@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from lsts_sync.plan.changes import (
     Change,
@@ -29,6 +30,7 @@ from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import DataSample, LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
+    LivePrediction,
     PredictionSet,
     ProjectState,
     State,
@@ -44,6 +46,8 @@ MAX_CHANGE_SHARE = 0.3
 MIN_MANAGED = 10
 
 _NO_SOURCE = SourceFacts(())
+K = TypeVar("K")
+R = TypeVar("R", ProjectState, StorageState)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class Plan:
         return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions + syncs
 
 
-def _reconcile(desired: dict, live: dict, changes: list, prune: bool) -> None:
+def _reconcile(desired: Mapping[K, R], live: Mapping[K, R], changes: list[Change], prune: bool) -> None:
+    """Create what only ``desired`` has, update what differs, and with ``prune`` delete what only ``live`` has."""
     for key, want in desired.items():
         have = live.get(key)
         if have is None:
@@ -139,8 +144,8 @@ def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) ->
             else:
                 changes[i] = Update(theirs, want, diff_fields(theirs, want))
         elif isinstance(want, StorageState) and want.project in take_over and want.key in live.foreign_storages:
-            theirs = live.foreign_storages[want.key]
-            changes[i] = Update(theirs, want, diff_fields(theirs, want))
+            their_storage = live.foreign_storages[want.key]
+            changes[i] = Update(their_storage, want, diff_fields(their_storage, want))
     return checks
 
 
@@ -231,15 +236,16 @@ def _link_projects(changes: list[Change], live: State) -> dict[tuple[str, str], 
     """Give each new storage the id of its live project (adopted and taken-over ones included);
     it stays None when this plan creates the project. Returns those project ids by key."""
     ids = {k: p.id for k, p in live.projects.items() if p.id is not None}
-    ids.update({c.new.key: c.old.id for c in changes
-                if isinstance(c, Update) and isinstance(c.old, ProjectState) and c.old.id is not None})
+    ids.update({(c.old.instance, c.new.name): c.old.id for c in changes if isinstance(c, Update)
+                and isinstance(c.old, ProjectState) and isinstance(c.new, ProjectState) and c.old.id is not None})
     for i, change in enumerate(changes):
         if isinstance(change, Create) and isinstance(change.new, StorageState):
             changes[i] = Create(change.new, ids.get((change.new.instance, change.new.project)))
     return ids
 
 
-def _syncs(desired: State, live: State, touched: set, sources: Mapping, sync_all: bool) -> tuple[list[Sync], list[Check]]:
+def _syncs(desired: State, live: State, touched: set[tuple[str, str, str]],
+           sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool) -> tuple[list[Sync], list[Check]]:
     """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
     not yet tasks, and its spec says ``sync: true``; every one with ``sync_all``. Pending objects
     of a ``sync: false`` source, objects changed since their import, and objects that two sources
@@ -356,12 +362,15 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> 
     ids: dict[str, list[int]] = {}
     for source_key, task in facts.tasks.get(project_key, ()):
         ids.setdefault(source_key, []).append(task)
-    live: dict[int, list] = {}
+    live: dict[int, list[LivePrediction]] = {}
     for prediction in facts.predictions.get(project_key, ()):
         if prediction.model_version == want.model_version:
             live.setdefault(prediction.task, []).append(prediction)
     pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
-    add, delete, added, replaced, unmatched = [], [], 0, 0, []
+    add: list[NewPrediction] = []
+    delete: list[int] = []
+    unmatched: list[Check] = []
+    added, replaced = 0, 0
     for task_prediction in want.tasks:
         if task_prediction.key not in ids:
             unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending))

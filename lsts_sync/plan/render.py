@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Any
 
 from lsts_sync.plan.build import Plan
+from lsts_sync.plan.changes import Check
 
 
 def render_text(plan: Plan) -> str:
@@ -38,7 +40,7 @@ def render_other_owners(plan: Plan) -> str:
     return f"Left alone: {sum(n for _, n in plan.other_owners)} managed project(s) of other owners ({owners}).\n"
 
 
-def render_check(check) -> str:
+def render_check(check: Check) -> str:
     """``! name subject: message (override)`` for a blocker; ``warning:``/``allowed:`` otherwise."""
     if not check.blocking:
         return f"Warning: {check.subject}: {check.message}"
@@ -50,7 +52,7 @@ def render_check(check) -> str:
 JSON_FORMAT_VERSION = 1
 
 
-def plan_to_dict(plan: Plan) -> dict:
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The plan for machines; ``format_version`` changes when a field changes meaning or goes away."""
     return {"format_version": JSON_FORMAT_VERSION, "changes": [change.to_json() for change in plan.changes],
             "syncs": [{"address": s.storage.address, "reason": s.reason, "pending": s.pending} for s in plan.syncs],

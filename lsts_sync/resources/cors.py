@@ -18,7 +18,7 @@ def cors_rule_id(owner: str) -> str:
     return CORS_RULE_ID if owner == DEFAULT_OWNER else f"{CORS_RULE_ID}-{owner}"
 
 
-def canonical_rule(rule: dict) -> dict:
+def canonical_rule(rule: dict[str, object]) -> dict[str, object]:
     """A CORS rule with sorted lists and keys, for comparing."""
     return {k: sorted(v) if isinstance(v, list) else v for k, v in sorted(rule.items())}
 

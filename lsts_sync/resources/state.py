@@ -185,7 +185,7 @@ class CorsState:
         """What the plan shows of a new rule: the rule."""
         return self.compared()
 
-    def configuration(self) -> list[dict]:
+    def configuration(self) -> list[dict[str, object]]:
         """The full CORS configuration to write: other rules as they were, then ours."""
         rules = [json.loads(r) for r in self.others]
         return rules + ([json.loads(self.rule)] if self.rule else [])

@@ -220,6 +220,11 @@ class TimeSeriesSpec(Strict):
     def auto(self) -> bool:
         return self.channels == "auto"
 
+    @property
+    def channel_list(self) -> tuple[ChannelSpec, ...]:
+        """The declared channels (none while ``channels: auto`` waits on the data)."""
+        return () if isinstance(self.channels, str) else self.channels
+
     @field_validator("sep")
     @classmethod
     def _sep_the_ui_can_split(cls, value: str) -> str:
@@ -287,7 +292,7 @@ class ProjectSpec(Strict):
             if getattr(ts, key) and not ts.auto:
                 found.append((("timeseries", key), f"{key} applies only with channels: auto"))
         seen: dict[str, int] = {}
-        for i, channel in enumerate(() if ts.auto else ts.channels):
+        for i, channel in enumerate(ts.channel_list):
             key = channel.column.strip().lower()
             if key in seen:
                 found.append((("timeseries", "channels", i, "column"),

@@ -433,7 +433,7 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
 
 # --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
 
-from lsts_sync.plan.build import _share  # noqa: E402
+from lsts_sync.plan.checks import too_many_changes as _share  # noqa: E402
 from lsts_sync.plan.changes import Check, RotateCredentials, Sync  # noqa: E402
 from lsts_sync.resources.facts import (  # noqa: E402
     DataSample,

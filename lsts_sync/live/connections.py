@@ -25,7 +25,7 @@ from lsts_sync.core.stats import RequestStats
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
 from lsts_sync.resources.state import ProjectState, State, Usage
 from lsts_sync.spec.loader import SpecSet
-from lsts_sync.plan.build import drops_labels
+from lsts_sync.plan.checks import drops_labels
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -26,8 +26,17 @@ from lsts_sync.plan.changes import (
     Sync,
     Update,
 )
+from lsts_sync.plan.checks import (
+    data_checks,
+    deletes,
+    duplicates,
+    label_removals,
+    temporary_credentials,
+    too_many_changes,
+    undeclared,
+)
 from lsts_sync.plan.options import Overrides
-from lsts_sync.resources.facts import DataSample, LiveFacts, SourceFacts
+from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
     LivePrediction,
@@ -38,14 +47,9 @@ from lsts_sync.resources.state import (
     TaskPrediction,
     diff_fields,
 )
-from lsts_sync.ui.template import controls, label_values, parses
-
-# octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
-# once at least MIN_MANAGED resources are managed.
-MAX_CHANGE_SHARE = 0.3
-MIN_MANAGED = 10
 
 _NO_SOURCE = SourceFacts(())
+NO_OVERRIDES = Overrides()  # the default: nothing is allowed
 K = TypeVar("K")
 R = TypeVar("R", ProjectState, StorageState)
 
@@ -149,82 +153,6 @@ def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) ->
     return checks
 
 
-def _duplicates(live: State) -> list[Check]:
-    """Several own resources with one marker: apply would touch only the lowest id, so block."""
-    return [Check("duplicate", address, f"{len(ids)} resources carry the marker of {address} (ids "
-                  f"{', '.join(map(str, ids))}); lsts-sync uses id {ids[0]}: delete the others in Label Studio "
-                  f"(move any annotations to id {ids[0]} first) and plan again")
-            for address, ids in sorted(live.duplicates.items())]
-
-
-def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
-    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it).
-
-    The one rule of where work could be orphaned: gather reads label usage exactly where it is
-    true, and the label-removal and delete checks block where it is true and usage is unknown."""
-    if want is None or not parses(have.label_config):
-        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
-    old, new = label_values(have.label_config), label_values(want.label_config)
-    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
-    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
-
-
-def _label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
-    """Template updates that drop a label or control used by annotations or drafts (blocking),
-    or by predictions (a warning: a model can predict again)."""
-    checks = []
-    for change in changes:
-        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)
-                and isinstance(change.new, ProjectState)) or not drops_labels(change.old, change.new):
-            continue
-        usage, new = change.old.usage, change.new
-        if usage is None:  # not read, or not readable: fail closed
-            checks.append(Check("label-removal", new.name, "the template change drops labels or controls and "
-                                "their use by annotations is unknown", f"--allow-label-removal {new.name}",
-                                allowed=new.name in overrides.allow_label_removal))
-            continue
-        kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
-        lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
-        lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
-        if lost:
-            checks.append(Check("label-removal", new.name,
-                                f"the template change would orphan annotations or drafts: {'; '.join(lost)}",
-                                f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
-        predicted = [f"{label} ({control}): {n}" for (control, label), n in usage.predicted
-                     if (control, label) not in kept]
-        if predicted:
-            checks.append(Check("label-removal", new.name, "predictions use labels the new template drops: "
-                                f"{'; '.join(predicted)}", blocking=False))
-    return checks
-
-
-def _deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
-    """Deleting a project with annotations (or whose usage is unknown) needs --allow-delete NAME."""
-    checks = []
-    for change in changes:
-        if not (isinstance(change, Delete) and isinstance(change.old, ProjectState)):
-            continue
-        old = change.old
-        if old.usage is not None and not old.usage.annotations:
-            continue
-        what = f"{old.usage.annotations} annotation(s) or draft(s)" if old.usage else "annotations (usage unknown)"
-        checks.append(Check("delete-annotated", old.name, f"project {old.title!r} has {what} that deleting it "
-                            "would lose", f"--allow-delete {old.name}", allowed=old.name in overrides.allow_delete))
-    return checks
-
-
-def _share(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
-    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
-    --force. CORS rules and credential rotations do not count: they change no labeling setup."""
-    managed = len(live.projects) + len(live.storages)
-    touched = sum(c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"
-                  for c in changes)
-    if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
-        return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
-                      f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
-    return []
-
-
 def _rotations(desired: State, live: State) -> list[RotateCredentials]:
     """Re-send credentials to every managed storage that takes them from the environment."""
     return [RotateCredentials(want, live.storages[key].id)  # type: ignore[arg-type]
@@ -282,41 +210,6 @@ def _syncs(desired: State, live: State, touched: set[tuple[str, str, str]],
     return syncs, checks
 
 
-def _data_checks(samples: tuple[DataSample, ...]) -> list[Check]:
-    """The gathered data samples as checks: an error blocks (``--skip-data-checks`` skips the reads)."""
-    checks = []
-    for sample in samples:
-        if sample.empty:
-            checks.append(Check("data", sample.project, sample.empty, "--skip-data-checks"))
-        for finding in sample.findings:
-            checks.append(Check("data", sample.project, f"{finding} ({sample.reason})", "--skip-data-checks")
-                          if finding.error else Check("data", sample.project, str(finding), blocking=False))
-        if sample.sampled < sample.total:
-            checks.append(Check("data", sample.project, f"checked the first rows of {sample.sampled} of "
-                                f"{sample.total} object(s); `lsts-sync check SPECS --project {sample.project}` "
-                                "reads every row", blocking=False))
-    return checks
-
-
-def _temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check]:
-    """Storages that get the environment's credentials, when those are temporary (a warning)."""
-    sends = any(isinstance(c, RotateCredentials) or (isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
-                and c.new.credentials == "environment") for c in changes)
-    if not (sends and facts.temporary_credentials):
-        return []
-    return [Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are temporary (session "
-                  "token): it stops reading the bucket when they expire; re-send fresh ones with "
-                  "--rotate-credentials", blocking=False)]
-
-
-def _undeclared(desired: State, live: State) -> list[Check]:
-    """Managed storages of declared projects that no spec declares any more (without --prune)."""
-    return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
-                  blocking=False)
-            for key, s in live.storages.items() if key not in desired.storages
-            and (s.instance, s.project) in desired.projects]
-
-
 def _cors_changes(desired: State, live: State) -> list[Change]:
     """The owner's CORS rule per bucket; a rule no longer needed is an update to "absent" (rule None).
     Other rules are carried as read so apply writes them back untouched."""
@@ -336,7 +229,7 @@ def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[C
     project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
     steps: list[Change] = []
     checks: list[Check] = []
-    for key, want in sorted(desired.predictions.items()):
+    for _key, want in sorted(desired.predictions.items()):
         project = facts.state.projects.get((want.instance, want.project))
         checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
         if project is None or project.id is None:
@@ -396,23 +289,23 @@ def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[C
 
 
 def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
-               overrides: Overrides = Overrides()) -> Plan:
+               overrides: Overrides = NO_OVERRIDES) -> Plan:
     """Compare ``desired`` with the gathered ``facts`` (live state, sources' objects, data samples,
     credentials); returns the frozen Plan with every change, sync and safety check. Pure."""
     live = facts.state
     changes = _cors_changes(desired, live)
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
-    checks = _duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
+    checks = duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
     project_ids = _link_projects(changes, live)
     if overrides.rotate_credentials:
         changes.extend(_rotations(desired, live))
     if not prune:
-        checks += _undeclared(desired, live)
-    checks += _label_removals(changes, overrides) + _deletes(changes, overrides) + _share(changes, live, overrides)
+        checks += undeclared(desired, live)
+    checks += label_removals(changes, overrides) + deletes(changes, overrides) + too_many_changes(changes, live, overrides)
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
     syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all)
-    checks += sync_checks + _data_checks(facts.samples) + _temporary_credentials(changes, facts)
+    checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)
     prediction_steps, prediction_checks = _predictions(desired, facts)
     changes += prediction_steps
     checks += prediction_checks

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Union
+from typing import Any, ClassVar, Protocol
 
 from lsts_sync.plan.formatting import config_diff_lines, json_diff, json_resource, value_text
 from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, ResourceKind, StorageState
 
-Resource = Union[ProjectState, StorageState, CorsState]
+Resource = ProjectState | StorageState | CorsState
 
 # Places in the order above, by resource kind (creates and updates; deletes).
 WRITE_ORDER: dict[ResourceKind, int] = {"cors": 0, "project": 1, "storage": 2}
@@ -221,7 +221,7 @@ class SetPredictions:
         target.set_predictions(self)
 
 
-Change = Union[Create, Update, Delete, RotateCredentials, SetPredictions]
+Change = Create | Update | Delete | RotateCredentials | SetPredictions
 
 
 @dataclass(frozen=True)

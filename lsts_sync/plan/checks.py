@@ -1,0 +1,130 @@
+"""The named safety checks of a plan: each reads the planned changes and the live facts, and
+returns ``Check``s; a blocking one stops apply unless its named override was given. Pure.
+
+``drops_labels`` is the one rule of where work could be orphaned: gather reads label usage exactly
+where it holds, and the label-removal and delete checks fail closed where usage is unknown.
+"""
+
+from __future__ import annotations
+
+from lsts_sync.plan.changes import Change, Check, Create, Delete, RotateCredentials, Update
+from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.facts import DataSample, LiveFacts
+from lsts_sync.resources.state import ProjectState, State, StorageState
+from lsts_sync.ui.template import controls, label_values, parses
+
+# octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
+# once at least MIN_MANAGED resources are managed.
+MAX_CHANGE_SHARE = 0.3
+MIN_MANAGED = 10
+
+
+def duplicates(live: State) -> list[Check]:
+    """Several own resources with one marker: apply would touch only the lowest id, so block."""
+    return [Check("duplicate", address, f"{len(ids)} resources carry the marker of {address} (ids "
+                  f"{', '.join(map(str, ids))}); lsts-sync uses id {ids[0]}: delete the others in Label Studio "
+                  f"(move any annotations to id {ids[0]} first) and plan again")
+            for address, ids in sorted(live.duplicates.items())]
+
+
+def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
+    """True if ``want``'s template lacks a label or control of ``have``'s (or ``want`` deletes it).
+
+    The one rule of where work could be orphaned: gather reads label usage exactly where it is
+    true, and the label-removal and delete checks block where it is true and usage is unknown."""
+    if want is None or not parses(have.label_config):
+        return True  # a deletion, or a live template we cannot read: count what is used (fail closed)
+    old, new = label_values(have.label_config), label_values(want.label_config)
+    lost_label = any(labels - new.get(control, set()) for control, labels in old.items())
+    return lost_label or bool(controls(have.label_config) - controls(want.label_config))
+
+
+def label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Template updates that drop a label or control used by annotations or drafts (blocking),
+    or by predictions (a warning: a model can predict again)."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Update) and isinstance(change.old, ProjectState)
+                and isinstance(change.new, ProjectState)) or not drops_labels(change.old, change.new):
+            continue
+        usage, new = change.old.usage, change.new
+        if usage is None:  # not read, or not readable: fail closed
+            checks.append(Check("label-removal", new.name, "the template change drops labels or controls and "
+                                "their use by annotations is unknown", f"--allow-label-removal {new.name}",
+                                allowed=new.name in overrides.allow_label_removal))
+            continue
+        kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
+        lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
+        lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
+        if lost:
+            checks.append(Check("label-removal", new.name,
+                                f"the template change would orphan annotations or drafts: {'; '.join(lost)}",
+                                f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
+        predicted = [f"{label} ({control}): {n}" for (control, label), n in usage.predicted
+                     if (control, label) not in kept]
+        if predicted:
+            checks.append(Check("label-removal", new.name, "predictions use labels the new template drops: "
+                                f"{'; '.join(predicted)}", blocking=False))
+    return checks
+
+
+def deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
+    """Deleting a project with annotations (or whose usage is unknown) needs --allow-delete NAME."""
+    checks = []
+    for change in changes:
+        if not (isinstance(change, Delete) and isinstance(change.old, ProjectState)):
+            continue
+        old = change.old
+        if old.usage is not None and not old.usage.annotations:
+            continue
+        what = f"{old.usage.annotations} annotation(s) or draft(s)" if old.usage else "annotations (usage unknown)"
+        checks.append(Check("delete-annotated", old.name, f"project {old.title!r} has {what} that deleting it "
+                            "would lose", f"--allow-delete {old.name}", allowed=old.name in overrides.allow_delete))
+    return checks
+
+
+def too_many_changes(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
+    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
+    --force. CORS rules and credential rotations do not count: they change no labeling setup."""
+    managed = len(live.projects) + len(live.storages)
+    touched = sum(c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"
+                  for c in changes)
+    if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
+        return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
+                      f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]
+    return []
+
+
+def data_checks(samples: tuple[DataSample, ...]) -> list[Check]:
+    """The gathered data samples as checks: an error blocks (``--skip-data-checks`` skips the reads)."""
+    checks = []
+    for sample in samples:
+        if sample.empty:
+            checks.append(Check("data", sample.project, sample.empty, "--skip-data-checks"))
+        for finding in sample.findings:
+            checks.append(Check("data", sample.project, f"{finding} ({sample.reason})", "--skip-data-checks")
+                          if finding.error else Check("data", sample.project, str(finding), blocking=False))
+        if sample.sampled < sample.total:
+            checks.append(Check("data", sample.project, f"checked the first rows of {sample.sampled} of "
+                                f"{sample.total} object(s); `lsts-sync check SPECS --project {sample.project}` "
+                                "reads every row", blocking=False))
+    return checks
+
+
+def temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check]:
+    """Storages that get the environment's credentials, when those are temporary (a warning)."""
+    sends = any(isinstance(c, RotateCredentials) or (isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+                and c.new.credentials == "environment") for c in changes)
+    if not (sends and facts.temporary_credentials):
+        return []
+    return [Check("temporary-credentials", "*", "the AWS credentials handed to Label Studio are temporary (session "
+                  "token): it stops reading the bucket when they expire; re-send fresh ones with "
+                  "--rotate-credentials", blocking=False)]
+
+
+def undeclared(desired: State, live: State) -> list[Check]:
+    """Managed storages of declared projects that no spec declares any more (without --prune)."""
+    return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
+                  blocking=False)
+            for key, s in live.storages.items() if key not in desired.storages
+            and (s.instance, s.project) in desired.projects]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from lsts_sync.core.errors import LstsError
-from lsts_sync.labels.annotations import flatten, outputs_for, regions_frame, source_file, write_local
+from lsts_sync.labels.annotations import outputs_for, read_annotations, source_file, task_rows, write_local
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.spec.schema import spec_schema
 
@@ -48,8 +48,18 @@ TASKS = [
 ]
 
 
+def rows_of(tasks: list[dict], project: str, which: str = "latest", users: dict[int, str] | None = None) -> list[tuple]:
+    """One row per label of every region of ``tasks``, in ``COLUMNS`` order (as the export reads them)."""
+    return [row for t in tasks for row in task_rows(t, project, which, users or {})]
+
+
+def frame_of(tasks: list[dict], project: str, which: str = "latest", users: dict[int, str] | None = None):
+    """The regions frame the export builds from ``tasks`` (sorted by file, start and label)."""
+    return read_annotations(tasks, project, which, users or {}).regions
+
+
 def test_latest_non_cancelled_annotation_one_row_per_label() -> None:
-    rows = flatten(TASKS, "p", "latest", {1: "ann@example.com"})
+    rows = rows_of(TASKS, "p", "latest", {1: "ann@example.com"})
     assert [(r[1], r[3], r[4], r[6], r[7]) for r in rows] == [
         (1, "Anomaly", "2021-01-01 00:30:00", False, 11),
         (1, "Valve", "2021-01-01 00:30:00", False, 11),
@@ -60,18 +70,18 @@ def test_latest_non_cancelled_annotation_one_row_per_label() -> None:
 
 
 def test_all_annotations_and_never_cancelled_or_drafts() -> None:
-    rows = flatten(TASKS, "p", "all")
+    rows = rows_of(TASKS, "p", "all")
     assert sorted({r[7] for r in rows}) == [10, 11, 13]
     assert "Draft" not in {r[3] for r in rows}
 
 
 def test_regions_sorted_by_file_start_label() -> None:
-    frame = regions_frame(flatten(TASKS[:1], "p"))
+    frame = frame_of(TASKS[:1], "p")
     assert list(frame["label"]) == ["Spike", "Anomaly", "Valve"]
 
 
 def test_empty_export_is_valid_empty_file() -> None:
-    frame = regions_frame(flatten([task(1, "a.csv")], "p"))
+    frame = frame_of([task(1, "a.csv")], "p")
     assert frame.empty and list(frame.columns)[:3] == ["project", "task_id", "file"]
 
 
@@ -93,14 +103,14 @@ def _specs(**export):
 def test_lookout_filters_labels_and_reformats_time() -> None:
     export, project = _specs(format="lookout", labels=["Anomaly"], time_format="%Y-%m-%dT%H:%M:%S.%f",
                              split="{stem}-labels.csv")
-    outputs = outputs_for(export, project, regions_frame(flatten(TASKS[:1], "p")))
+    outputs = outputs_for(export, project, frame_of(TASKS[:1], "p"))
     assert outputs[0].data == b"2021-01-01T00:30:00.000000,2021-01-01T00:40:00.000000\n"
     assert [(o.location, o.rows) for o in outputs] == [("out/l.csv", 1), ("out/a-labels.csv", 1)]
 
 
 def test_lookout_time_that_does_not_parse_is_an_error() -> None:
     export, project = _specs(format="lookout", time_format="%Y")
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("1609459200000", "1609459260000", "A")))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", region("1609459200000", "1609459260000", "A")))], "p")
     with pytest.raises(LstsError, match="does not match the project's time_format"):
         outputs_for(export, project, frame)
 
@@ -108,7 +118,7 @@ def test_lookout_time_that_does_not_parse_is_an_error() -> None:
 def test_numbers_stay_numbers_without_project_time_format() -> None:
     export, project = _specs(format="lookout", time_format="%Y")
     project = project.model_copy(update={"timeseries": project.timeseries.model_copy(update={"time_format": None})})
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(5, 7, "A"), region(1.5, 2, "A")))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", region(5, 7, "A"), region(1.5, 2, "A")))], "p")
     assert outputs_for(export, project, frame)[0].data == b"1.5,2\n5,7\n"
     assert isinstance(frame, pd.DataFrame)
 
@@ -121,16 +131,16 @@ def test_numbers_stay_numbers_without_project_time_format() -> None:
 def test_latest_compares_updated_at_as_times(older: str, newer: str) -> None:
     # the older annotation has the higher id, so the id tie-break cannot hide a wrong comparison
     latest = task(1, "a.csv", ann(2, older, region("1", "2", "Old")), ann(1, newer, region("3", "4", "New")))
-    assert [r[3] for r in flatten([latest], "p")] == ["New"]
+    assert [r[3] for r in rows_of([latest], "p")] == ["New"]
 
 
 def test_unreadable_updated_at_loses_to_a_readable_one_and_equal_times_go_by_id() -> None:
     odd = task(1, "a.csv", ann(3, "yesterday", region("1", "2", "Odd")), ann(2, None, region("1", "2", "None")),
                ann(1, "2024-01-01T00:00:00Z", region("1", "2", "Dated")))
-    assert [r[3] for r in flatten([odd], "p")] == ["Dated"]
+    assert [r[3] for r in rows_of([odd], "p")] == ["Dated"]
     same = task(1, "a.csv", ann(1, "2024-01-01T02:00:00+02:00", region("1", "2", "One")),
                 ann(2, "2024-01-01T00:00:00Z", region("1", "2", "Two")))
-    assert [r[3] for r in flatten([same], "p")] == ["Two"]
+    assert [r[3] for r in rows_of([same], "p")] == ["Two"]
 
 
 @pytest.fixture
@@ -146,7 +156,7 @@ def not_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _lookout(target: str, source: str, *regions: dict) -> bytes:
     export, project = _specs(format="lookout", time_format=target)
     ts = project.timeseries.model_copy(update={"time_format": source})
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", *regions))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", *regions))], "p")
     return outputs_for(export, project.model_copy(update={"timeseries": ts}), frame)[0].data
 
 
@@ -177,14 +187,14 @@ def test_split_refuses_two_source_files_with_one_output_name() -> None:
     tasks = [task(1, "site-a/pump.csv", ann(1, "u", region("1", "2", "A"))),
              task(2, "site-b/pump.csv", ann(2, "u", region("3", "4", "A")))]
     with pytest.raises(LstsError) as caught:
-        outputs_for(export, project, regions_frame(flatten(tasks, "p")))
+        outputs_for(export, project, frame_of(tasks, "p"))
     assert str(caught.value) == ("export e: split '{stem}-labels.csv' would write both site-a/pump.csv and "
                                  "site-b/pump.csv to out/pump-labels.csv, one over the other")
 
 
 def test_split_refuses_a_file_named_like_the_main_output() -> None:
     export, project = _specs(split="{file}")
-    frame = regions_frame(flatten([task(1, "d/l.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    frame = frame_of([task(1, "d/l.csv", ann(1, "u", region("1", "2", "A")))], "p")
     with pytest.raises(LstsError, match="would write d/l.csv to the export's own output out/l.csv"):
         outputs_for(export, project, frame)
 
@@ -216,10 +226,10 @@ def test_schema_describes_dense_its_label_column_and_parquet() -> None:
 
 def test_table_parquet_writes_a_column_of_mixed_types_as_text() -> None:
     pytest.importorskip("pyarrow")
-    rows = flatten([task(1, "d/a.csv", ann(10, "2024-01-01T00:00:00Z", region(5, 6, "A"))),
-                    task(2, "d/b.csv", ann(11, "2024-01-01T00:00:00Z", region("7", "8", "A")))], "p")
+    regions = frame_of([task(1, "d/a.csv", ann(10, "2024-01-01T00:00:00Z", region(5, 6, "A"))),
+                        task(2, "d/b.csv", ann(11, "2024-01-01T00:00:00Z", region("7", "8", "A")))], "p")
     export, project = _specs(output="out/regions.parquet")
-    (output,) = outputs_for(export, project, regions_frame(rows))
+    (output,) = outputs_for(export, project, regions)
     frame = pd.read_parquet(io.BytesIO(output.data))
     assert list(frame["start"]) == ["5", "7"] and list(frame["task_id"]) == [1, 2]
     assert list(frame.columns) == ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id",
@@ -275,7 +285,7 @@ def test_source_file_and_bucket_of_odd_urls() -> None:
     (None, ""),
 ])
 def test_the_annotator_is_the_email_else_the_user_id(who: object, expected: str) -> None:
-    rows = flatten([task(1, "a.csv", ann(7, "u", region("1", "2", "A"), who=who))], "p", users={1: "ann@example.com"})
+    rows = rows_of([task(1, "a.csv", ann(7, "u", region("1", "2", "A"), who=who))], "p", users={1: "ann@example.com"})
     assert [r[8] for r in rows] == [expected]
 
 
@@ -284,7 +294,7 @@ def test_a_table_export_writes_every_column_in_order_with_a_header() -> None:
     tasks = [task(1, "d/a.csv", ann(10, "2024-01-02T00:00:00Z", region("2", "3", "Anomaly"),
                                     region("1", "1", "Spike"))),
              task(2, "d/b.csv", ann(11, "2024-01-03T00:00:00Z", region("0", "5", "Anomaly")))]
-    (output,) = outputs_for(export, project, regions_frame(flatten(tasks, "p", users={1: "ann@example.com"})))
+    (output,) = outputs_for(export, project, frame_of(tasks, "p", users={1: "ann@example.com"}))
     assert output.location == "out/l.csv" and output.rows == 3
     assert output.data.decode() == (
         "project,task_id,file,label,start,end,instant,annotation_id,annotator,updated_at\n"
@@ -297,7 +307,7 @@ def test_a_table_export_keeps_only_its_labels_and_splits_per_source_file() -> No
     export, project = _specs(labels=["Anomaly"], split="{stem}.labels.csv", output="labels.csv")
     tasks = [task(1, "d/b.csv", ann(10, "u", region("2", "3", "Anomaly"), region("1", "1", "Spike"))),
              task(2, "d/a.csv", ann(11, "u", region("0", "5", "Anomaly"), region("6", "7", "Anomaly")))]
-    outputs = outputs_for(export, project, regions_frame(flatten(tasks, "p")))
+    outputs = outputs_for(export, project, frame_of(tasks, "p"))
     assert [(o.location, o.rows) for o in outputs] == [("labels.csv", 3), ("a.labels.csv", 2), ("b.labels.csv", 1)]
     body = pd.read_csv(io.BytesIO(outputs[1].data))
     assert list(body["start"]) == [0, 6] and set(body["file"]) == {"d/a.csv"}
@@ -306,8 +316,8 @@ def test_a_table_export_keeps_only_its_labels_and_splits_per_source_file() -> No
 
 def test_without_split_there_is_only_the_main_output() -> None:
     export, project = _specs()
-    frame = regions_frame(flatten([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
-                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p"))
+    frame = frame_of([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
+                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p")
     assert [o.location for o in outputs_for(export, project, frame)] == ["out/l.csv"]
 
 
@@ -327,8 +337,8 @@ def test_split_outputs_go_in_the_folder_of_a_nested_main_output_with_exactly_its
     from lsts_sync.labels.annotations import COLUMNS
 
     export, project = _specs(split="{stem}.csv", output="out/sub/labels.csv")
-    frame = regions_frame(flatten([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
-                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p"))
+    frame = frame_of([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A"))),
+                                   task(2, "d/b.csv", ann(2, "u", region("1", "2", "A")))], "p")
     outputs = outputs_for(export, project, frame)
     assert [o.location for o in outputs] == ["out/sub/labels.csv", "out/sub/a.csv", "out/sub/b.csv"]
     assert [list(pd.read_csv(io.BytesIO(o.data)).columns) for o in outputs] == [COLUMNS] * 3
@@ -337,8 +347,8 @@ def test_split_outputs_go_in_the_folder_of_a_nested_main_output_with_exactly_its
 def test_a_lookout_parquet_names_its_reformatted_columns_start_and_end() -> None:
     pytest.importorskip("pyarrow")
     export, project = _specs(format="lookout", time_format="%Y-%m-%dT%H:%M:%S", output="out/l.parquet")
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("2021-01-01 00:10:00", "2021-01-01 00:20:00",
-                                                                       "A")))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", region("2021-01-01 00:10:00", "2021-01-01 00:20:00",
+                                                                       "A")))], "p")
     (output,) = outputs_for(export, project, frame)
     assert pd.read_parquet(io.BytesIO(output.data)).to_dict("list") == {
         "start": ["2021-01-01T00:10:00"], "end": ["2021-01-01T00:20:00"]}
@@ -348,7 +358,7 @@ def test_a_lookout_parquet_names_its_reformatted_columns_start_and_end() -> None
 def test_a_lookout_time_that_does_not_parse_names_the_export_and_the_value(bad: str) -> None:
     export, project = _specs(format="lookout", time_format="%Y")
     bounds = {"start": "2021-01-01 00:10:00", "end": "2021-01-01 00:20:00", bad: "soon"}
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region(bounds["start"], bounds["end"], "A")))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", region(bounds["start"], bounds["end"], "A")))], "p")
     with pytest.raises(LstsError) as raised:
         outputs_for(export, project, frame)
     assert str(raised.value) == "export e: time 'soon' does not match the project's time_format '%Y-%m-%d %H:%M:%S'"
@@ -369,7 +379,7 @@ def test_parquet_without_pyarrow_names_the_export_and_the_extra(monkeypatch: pyt
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     export, project = _specs(output="out/l.parquet")
-    frame = regions_frame(flatten([task(1, "a.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    frame = frame_of([task(1, "a.csv", ann(1, "u", region("1", "2", "A")))], "p")
     with pytest.raises(LstsError) as raised:
         outputs_for(export, project, frame)
     assert str(raised.value) == "export e: writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
@@ -398,11 +408,11 @@ def test_an_s3_url_with_an_empty_bucket_still_names_its_file() -> None:
 def test_equal_update_times_prefer_an_annotation_with_an_id_over_one_without() -> None:
     no_id = {**ann(None, "2024-01-01T00:00:00Z", region("1", "2", "NoId")), "id": None}
     with_id = ann(1, "2024-01-01T00:00:00Z", region("1", "2", "WithId"))
-    assert [r[3] for r in flatten([task(1, "a.csv", no_id, with_id)], "p")] == ["WithId"]
+    assert [r[3] for r in rows_of([task(1, "a.csv", no_id, with_id)], "p")] == ["WithId"]
 
 
 def test_an_explicit_instant_flag_wins_over_equal_or_different_bounds() -> None:
-    rows = flatten([task(1, "a.csv", ann(1, "u", region("1", "1", "Same", instant=False),
+    rows = rows_of([task(1, "a.csv", ann(1, "u", region("1", "1", "Same", instant=False),
                                          region("1", "2", "Apart", instant=True)))], "p")
     assert [(r[3], r[6]) for r in rows] == [("Same", False), ("Apart", True)]
 

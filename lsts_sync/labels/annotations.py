@@ -99,15 +99,10 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> li
     return rows
 
 
-def flatten(tasks: Iterable[dict], project: str, which: str = "latest",
-            users: dict[int, str] | None = None) -> list[tuple]:
-    """One row per label of every time-series region, in ``COLUMNS`` order."""
-    return [row for task in tasks for row in task_rows(task, project, which, users or {})]
-
-
 @dataclass(frozen=True)
 class Annotations:
-    """What a project's counted annotations say: ``regions`` (``regions_frame``) and ``files``,
+    """What a project's counted annotations say: ``regions`` (one row per label of every region, in
+    ``COLUMNS`` order, sorted by file, start and label) and ``files``,
     the source file (``source_file``) of every task with a counted annotation, even one without
     regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
     the bucket it came from (None: the task's data is not an ``s3://`` URL)."""
@@ -152,11 +147,6 @@ def _frame(columns: list[list]) -> pd.DataFrame:
         data[name] = pd.Series(values, dtype=object)
         values.clear()
     return pd.DataFrame(data)
-
-
-def regions_frame(rows: list[tuple]) -> pd.DataFrame:
-    """Rows as a DataFrame sorted by (file, start, label), ties by task and annotation id."""
-    return _sorted(pd.DataFrame(rows, columns=COLUMNS, dtype=object))
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -108,7 +108,7 @@ class _Downloads:
         return found
 
     def read(self, export: ExportSpec, project: ProjectSpec) -> Annotations:
-        """The project's regions (as ``regions_frame`` sorts them) and annotated files, for the
+        """The project's regions (sorted by file, start and label) and annotated files, for the
         export's annotations mode; the tasks are read as a stream, one at a time."""
         project_id = self.project_id(export, project)
         key = (project.name, export.annotations)

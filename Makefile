@@ -81,9 +81,12 @@ test-unit: install
 
 # Mutation testing of the core modules with the unit suite (figures, not a gate; see tools/mutation.py).
 # MUTATION_ARGS="--min-share 0.9" makes it fail under a goal; "--incremental" reuses mutants/.
+# Then tools/known_breaks.py: the review's named one-line breaks, each of which the unit suite must
+# kill (a gate: it fails on a survivor or a stale entry). Both always run; either failing fails make.
 MUTATION_ARGS ?=
 mutation: $(BIN)/.mutation-installed
-	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
+	@status=0; $(BIN)/python tools/mutation.py $(MUTATION_ARGS) || status=$$?; \
+	  $(BIN)/python tools/known_breaks.py || status=$$?; exit $$status
 $(BIN)/.mutation-installed: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test,mutation]'
 	touch $@

@@ -103,3 +103,40 @@ def test_usage_is_read_only_where_a_label_or_control_is_dropped(pump7_specs: Spe
         ls.calls.clear()
         read_usage(desired, live, connections(ls, FakeS3()), prune=False, adopt=set())
         assert ls.calls == reads, config
+
+
+def test_a_storage_of_another_owner_on_our_project_is_not_ours(pump7_specs: SpecSet) -> None:
+    """Another owner's storage attached to our project (its marker names the same project and role)
+    is neither our live storage nor a duplicate of it: plan never updates or deletes it."""
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "default", 5)],
+                            {5: [storage(desired, "team-b", 49), storage(desired, "default", 50),
+                                 storage(desired, "team-b", 61, "target")]})
+    live = read_live(pump7_specs, desired, connections(ls, FakeS3()), prune=True)
+    assert {key: s.id for key, s in live.storages.items()} == {("local", "pump-7", "source"): 50}
+    assert live.duplicates == {} and live.foreign_storages == {}
+    plan = build_plan(desired, LiveFacts(live), prune=True)
+    storage_changes = [(c.action, c.new.address) for c in plan.changes if isinstance(c.new, StorageState)]
+    assert storage_changes == [("create", "storage pump-7/target")]  # ours is made beside theirs
+
+
+def test_a_run_of_another_owner_sees_the_default_owners_resources_as_foreign(pump7_specs: SpecSet) -> None:
+    """``default`` is an owner like any other: a spec set owned by team-b leaves its projects,
+    storages and CORS rule alone, even with prune, and only counts them."""
+    for name, instance_spec in pump7_specs.instances.items():
+        pump7_specs.instances[name] = instance_spec.model_copy(update={"owner": "team-b"})
+    assert pump7_specs.owner == "team-b"
+    desired = desired_state(pump7_specs)
+    ls = ls_holding([project(desired, "default", 5), project(desired, "default", 8, "old")],
+                            {5: [storage(desired, "default", 50)]})
+    s3 = FakeS3()
+    live = read_live(pump7_specs, desired, connections(ls, s3), prune=True)
+    assert live.projects == {} and live.storages == {}
+    assert live.other_owners == {"default": 2}
+    assert live.foreign[("local", "pump-7")].id == 5 and 8 not in {p.id for p in live.foreign.values()}
+    assert {key: s.id for key, s in live.foreign_storages.items()} == {("local", "pump-7", "source"): 50}
+    assert s3.calls == ["read_cors lsts-demo"] and live.cors["lsts-demo"].rule_id == "lsts-sync-team-b"  # team-b's own rule, never default's "lsts-sync"
+    plan = build_plan(desired, LiveFacts(live), prune=True)
+    assert not [c for c in plan.changes if c.action in ("update", "delete")]
+    assert [(c.name, c.override) for c in plan.blockers] == [("owner-conflict", "--take-over pump-7")]
+    assert plan.other_owners == (("default", 2),)

@@ -276,3 +276,38 @@ def test_a_write_error_other_than_a_precondition_is_reported(s3: FakeS3Client, c
     monkeypatch.setattr(s3, "put_object", denied)
     with pytest.raises(LstsError, match="cannot write it: AccessDenied"):
         make_lock(s3, clock).acquire()
+
+
+def test_a_renewed_lock_carries_the_new_etag_so_it_renews_again_and_releases(s3: FakeS3, clock: Clock) -> None:
+    """Renewal rewrites the object: the Lock it returns must prove ownership with the new ETag, or the
+    next renewal reports a lost lock and release leaves the lock behind until its lease ends."""
+    lock_ = make_lock(s3, clock)
+    held = lock_.acquire()
+    clock.now += 100
+    once = lock_.renew(held)
+    assert once.etag == s3.etag()
+    clock.now += 100
+    twice = lock_.renew(once)
+    assert twice.etag == s3.etag() and s3.body()["expires"] == clock.now + 3600
+    lock_.release(twice)
+    assert s3.objects == {}
+
+
+def test_a_holder_of_another_user_on_this_host_is_alive(s3: FakeS3, clock: Clock,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signalling another user's process fails with EPERM: the process exists, so its lock is held."""
+    from lsts_sync.live import lock as lock_module
+
+    probed: list[tuple[int, int]] = []
+
+    def not_permitted(pid: int, signal: int) -> None:
+        probed.append((pid, signal))
+        raise PermissionError(1, "Operation not permitted")
+
+    s3.plant(id="other-user", who="them@here", host=socket.gethostname(), pidns=lock_module._pid_namespace(),
+             pid=4242, created=clock.now - 60, expires=clock.now + 3540)
+    monkeypatch.setattr(lock_module.os, "kill", not_permitted)
+    with pytest.raises(LockHeld, match="--lock-id other-user"):
+        make_lock(s3, clock).acquire(timeout=0)
+    assert probed == [(4242, 0)]
+    assert s3.body()["id"] == "other-user"

@@ -444,6 +444,23 @@ def test_a_refused_personal_access_token_is_one_line_without_either_token() -> N
     assert all(r.url.path == "/api/token/refresh/" for r in server.requests)  # never a GET without a token
 
 
+def test_the_access_token_a_personal_access_token_is_exchanged_for_is_a_registered_secret() -> None:
+    """The access token is a credential too: once exchanged it is masked wherever it shows up,
+    here in an error answer that echoes it back, and in any text that goes through ``redact``."""
+    from lsts_sync.core.secrets import MASK, redact
+
+    refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-registered-7")
+    access = jwt(token_type="access", exp=int(time.time()) + 300, jti="access-registered-7")
+    assert redact(f"before the exchange: {access}") == f"before the exchange: {access}"  # not yet a secret
+    server = Server(ok({"access": access}), fail(400, f"bad header: Bearer {access}"))
+    http, _ = client(server, token=refresh)
+    with pytest.raises(HttpError) as caught:
+        http.get_json("api/projects/", "list projects")
+    assert server.requests[1].headers["Authorization"] == f"Bearer {access}"  # it was exchanged and used
+    assert access not in str(caught.value) and f"Bearer {MASK}" in str(caught.value)
+    assert redact(f"log line: {access}") == f"log line: {MASK}"
+
+
 def test_a_refused_personal_access_token_is_not_retried() -> None:
     refresh = jwt(token_type="refresh", exp=int(time.time()) + 86400, jti="pat-refused-5")
     server = Server(default=httpx.Response(401, json={"detail": "Token is invalid"}))

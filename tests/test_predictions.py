@@ -92,6 +92,21 @@ def test_the_same_rows_in_another_order_give_the_same_prediction(tmp_path) -> No
     assert [(t.key, t.result, t.score) for t in one.tasks] == [(t.key, t.result, t.score) for t in two.tasks]
 
 
+def test_a_tasks_prediction_takes_the_highest_score_of_its_rows(tmp_path) -> None:
+    """The most confident region ranks the task: neither the first, the last nor the lowest score."""
+    body = """\
+file,start,end,label,score
+p/a.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,0.2
+p/a.csv,2021-01-01 03:00:00,2021-01-01 04:00:00,Anomaly,
+p/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly,0.9
+p/a.csv,2021-01-01 07:00:00,2021-01-01 08:00:00,Maintenance,0.5
+"""
+    (found,) = load_predictions(load(tmp_path, body), FakeS3()).values()
+    (task,) = found.tasks
+    assert task.rows == (2, 3, 4, 5) and task.score == 0.9
+    assert sorted(r.get("score") for r in regions(task) if "score" in r) == [0.2, 0.5, 0.9]
+
+
 def test_bad_rows_are_one_line_each_with_file_and_row_and_the_rest_is_kept(tmp_path) -> None:
     body = GOOD + """\
 p/c.csv,yesterday,2021-01-01 02:00:00,Anomaly,0.1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from lsts_sync.ui.timefmt import TimeFormatError, check_time_format, compile_for
 
 
 def ms(*parts: int) -> float:
-    return datetime(*parts, tzinfo=timezone.utc).timestamp() * 1000
+    return datetime(*parts, tzinfo=UTC).timestamp() * 1000
 
 
 @pytest.mark.parametrize("fmt,value,expected", [
@@ -93,3 +93,14 @@ def test_formats_refused_at_validation(fmt: str, message: str) -> None:
 ])
 def test_format_as_d3_utc_format(fmt: str, text: str) -> None:
     assert format_ms(ms(2021, 3, 5, 13, 30, 7) + 250, fmt) == text
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2021-01-01T00:00:00-03:30", ms(2021, 1, 1, 3, 30)),  # Newfoundland: the minutes are behind UTC too
+    ("2021-01-01T00:00:00-0330", ms(2021, 1, 1, 3, 30)),
+    ("2021-01-01T00:00:00+05:30", ms(2020, 12, 31, 18, 30)),
+    ("2021-01-01T00:00:00-00:30", ms(2021, 1, 1, 0, 30)),
+])
+def test_a_half_hour_zone_offset_keeps_its_sign_on_the_minutes(value: str, expected: float) -> None:
+    """d3 reads ``-03:30`` as -(3 h 30 min), never -3 h + 30 min."""
+    assert compile_format("%Y-%m-%dT%H:%M:%S%Z").parse(value) == expected

@@ -1,71 +1,160 @@
 """Apply each known one-line break to a copy of the package and run the unit suite against it.
 
 Each break removes a behaviour a review found unpinned; the unit suite must fail for every one.
-Prints one JSON line per break and exits 1 if any break survives. Run by ``make mutation``.
+
+Contract: the repository is copied once (without .git, .venv, mutants/), the unmodified copy's
+unit suite (``-m "not integration and not browser"``) must pass first, then each break is applied
+alone to the copy, the suite is run, and the file is restored. One JSON line per break:
+``result`` is ``killed`` (the suite failed; ``failed`` names the failing tests), ``SURVIVED``
+(the suite passed), ``error`` (pytest ended another way, e.g. the break does not import), or
+``stale`` (its file is gone or its text is no longer there exactly once: the code moved, so the
+entry must be updated). A last line sums them up. Exits 0 only if every break was killed.
+Run by ``make mutation``, after tools/mutation.py; takes one suite run per break.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTEST = ["-m", "pytest", "-q", "-rfE", "-m", "not integration and not browser", "-p", "no:cacheprovider"]
 
-# (name, file, exact text, replacement): each replacement is a plausible one-line slip.
+
+class Break(NamedTuple):
+    """``text`` (exactly once in ``file``, a path from the repository root) becomes ``replacement``.
+    ``text`` may span lines to be unique; the change itself is one line."""
+
+    name: str
+    file: str
+    text: str
+    replacement: str
+
+
 BREAKS = [
-    ("renderer stops masking sensitive fields", "plan_render.py",
-     "    if any(s in field for s in SENSITIVE):", "    if False:"),
-    ("Label Studio transport stops redacting answers", "ls_http.py",
-     'return " ".join(redact(text).split())[:300]', 'return " ".join(text.split())[:300]'),
-    ("deletes run projects before storages", "plan.py",
-     "return 4 if isinstance(change.old, StorageState) else 5", "return 5 if isinstance(change.old, StorageState) else 4"),
-    ("credential rotations count toward too-many-changes", "plan.py",
-     "touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)",
-     "touched = sum(isinstance(c, (Update, Delete, RotateCredentials)) for c in changes)"),
-    ("CORS origins only from --target projects", "desired.py",
-     "        if project.source and project.source.presign and project.source.bucket in cors_origins:",
-     "        if project.source and project.source.presign and project.source.bucket in cors_origins "
-     "and (targets is None or project.name in targets):"),
-    ("a CORS rule's removal is never planned", "plan.py",
-     "        if have.rule != want.rule:", "        if have.rule != want.rule and want.rule is not None:"),
-    ("apply ignores blocking checks", "apply.py", "    if plan.blockers:", "    if False:"),
-    ("the wrong storage field is read", "ls_mapping.py",
-     'prefix=item.get("prefix") or ""', 'prefix=item.get("path") or ""'),
-    ("no retries", "ls_http.py", "for attempt in range(1, self.attempts + 1):", "for attempt in range(1, 2):"),
-    ("pagination stops after one page", "ls_http.py", '            if not data.get("next"):', "            if True:"),
-    ("storage markers are ignored", "ls_mapping.py",
-     '    if found is None or found.name != f"{project}/{role}":', "    if False:"),
-    ("time re-formatting is a no-op", "export.py", "        return format_ms(ms, target)", "        return str(value)"),
-    ("local writes are not atomic", "export.py", "        os.replace(tmp, path)",
-     "        Path(path).write_bytes(data)"),
+    Break("renderer stops masking sensitive fields", "lsts_sync/plan/render.py",
+          "    if any(s in field for s in SENSITIVE):", "    if False:"),
+    Break("Label Studio transport stops redacting answers", "lsts_sync/live/ls_http.py",
+          'return " ".join(redact(text).split())[:300]', 'return " ".join(text.split())[:300]'),
+    Break("deletes run projects before storages", "lsts_sync/plan/build.py",
+          "return 4 if isinstance(change.old, StorageState) else 5",
+          "return 5 if isinstance(change.old, StorageState) else 4"),
+    Break("credential rotations count toward too-many-changes", "lsts_sync/plan/build.py",
+          "touched = sum(isinstance(c, (Update, Delete)) and not isinstance(c.old, CorsState) for c in changes)",
+          "touched = sum(isinstance(c, (Update, Delete, RotateCredentials)) for c in changes)"),
+    Break("CORS origins only from --target projects", "lsts_sync/desired/build.py",
+          "        if project.source and project.source.presign and project.source.bucket in cors_origins:",
+          "        if project.source and project.source.presign and project.source.bucket in cors_origins "
+          "and (targets is None or project.name in targets):"),
+    Break("a CORS rule's removal is never planned", "lsts_sync/plan/build.py",
+          "        if have.rule != want.rule:", "        if have.rule != want.rule and want.rule is not None:"),
+    Break("apply ignores blocking checks", "lsts_sync/apply/executor.py", "    if plan.blockers:", "    if False:"),
+    Break("the wrong storage field is read", "lsts_sync/live/ls_mapping.py",
+          'prefix=item.get("prefix") or ""', 'prefix=item.get("path") or ""'),
+    Break("no retries", "lsts_sync/live/ls_http.py",
+          "        for attempt in range(1, self.attempts + 1):\n            try:",
+          "        for attempt in range(1, 2):\n            try:"),
+    Break("pagination stops after one page", "lsts_sync/live/ls_http.py",
+          '            if not data.get("next"):', "            if True:"),
+    Break("storage markers are ignored", "lsts_sync/live/ls_mapping.py",
+          '    if found is None or found.name != f"{project}/{role}":', "    if False:"),
+    Break("time re-formatting is a no-op", "lsts_sync/labels/annotations.py",
+          "        return format_ms(ms, target)", "        return str(value)"),
+    Break("local writes are not atomic", "lsts_sync/labels/annotations.py",
+          "        os.replace(tmp, path)", "        Path(path).write_bytes(data)"),
+    # behaviours pinned since the review
+    Break("a renewed lock keeps the old ETag", "lsts_sync/live/lock.py",
+          "        return Lock(lock.bucket, lock.key, lock.id, etag)",
+          "        return Lock(lock.bucket, lock.key, lock.id, lock.etag)"),
+    Break("another user's process (EPERM) counts as dead", "lsts_sync/live/lock.py",
+          "    except PermissionError:\n        return True", "    except PermissionError:\n        return False"),
+    Break("removing our CORS rule deletes the bucket's whole configuration", "lsts_sync/live/s3.py",
+          "            if rules:", "            if state.rule:"),
+    Break("the exchanged access token is not a registered secret", "lsts_sync/live/ls_http.py",
+          "        register(access)\n", "        pass\n"),
+    Break("a negative half-hour zone loses the minutes' sign", "lsts_sync/ui/timefmt.py",
+          "    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))",
+          "    return sign * int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)"),
+    Break("another owner's storage on our project counts as ours", "lsts_sync/live/connections.py",
+          "            mine = [s for s in storages if s.owner == project.owner]", "            mine = list(storages)"),
+    Break("owner default is everyone's own", "lsts_sync/live/connections.py",
+          "(own if marker.owner == owner else others[marker.owner])",
+          '(own if marker.owner in (owner, "default") else others[marker.owner])'),
+    Break("a task's prediction takes its first scored row's score", "lsts_sync/labels/predictions.py",
+          "max(scores) if scores else None", "scores[0] if scores else None"),
 ]
+
+FAILED_RE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)  # "FAILED node id - message"
+
+
+def run_suite(copy: Path, home: str) -> subprocess.CompletedProcess[str]:
+    """The unit suite in ``copy``, with ``copy`` first on the path (before the editable install)."""
+    return subprocess.run([sys.executable, *PYTEST], cwd=copy, capture_output=True, text=True,
+                          env={"PATH": os.defpath, "PYTHONPATH": str(copy), "HOME": home})
+
+
+def failed_tests(output: str) -> list[str]:
+    """The node ids pytest's short summary names as failed or in error, in its order."""
+    return list(dict.fromkeys(FAILED_RE.findall(output)))
+
+
+def last_line(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def apply_break(copy: Path, item: Break, home: str) -> dict[str, object]:
+    """Apply ``item`` to ``copy``, run the suite, restore the file; the break's JSON record."""
+    record: dict[str, object] = {"break": item.name, "file": item.file}
+    path = copy / item.file
+    original = path.read_text() if path.is_file() else None
+    found = original.count(item.text) if original is not None else 0
+    if original is None or found != 1:
+        where = "the file is gone" if original is None else f"the text is there {found} times, not once"
+        return {**record, "result": f"stale: {where}"}
+    started = time.monotonic()
+    path.write_text(original.replace(item.text, item.replacement))
+    try:
+        run = run_suite(copy, home)
+    finally:
+        path.write_text(original)
+    record["seconds"] = round(time.monotonic() - started, 1)
+    if run.returncode == 0:
+        return {**record, "result": "SURVIVED"}
+    if run.returncode == 1:
+        return {**record, "result": "killed", "failed": failed_tests(run.stdout)}
+    return {**record, "result": f"error (pytest exit {run.returncode})", "detail": last_line(run.stdout + run.stderr)}
 
 
 def main() -> int:
-    survived = 0
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "copy"
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".stack", ".git", "mutants", "__pycache__"))
-        for name, file, text, replacement in BREAKS:
-            path = copy / "lsts_sync" / file
-            original = path.read_text()
-            if original.count(text) != 1:
-                print(json.dumps({"break": name, "result": "not applicable: the text is not there once"}))
-                survived += 1
-                continue
-            path.write_text(original.replace(text, replacement))
-            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-m", "not integration", "-p",
-                                  "no:cacheprovider"], cwd=copy, capture_output=True, text=True,
-                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy), "HOME": tmp})
-            path.write_text(original)
-            killed = run.returncode == 1
-            survived += not killed
-            print(json.dumps({"break": name, "result": "killed" if killed else f"SURVIVED (exit {run.returncode})"}))
-    return 1 if survived else 0
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".stack", ".git", "mutants", "__pycache__",
+                                                                   ".ruff_cache"))
+        baseline = run_suite(copy, tmp)
+        if baseline.returncode != 0:
+            print(json.dumps({"baseline": f"the unbroken suite fails (pytest exit {baseline.returncode})",
+                              "failed": failed_tests(baseline.stdout),
+                              "detail": last_line(baseline.stdout + baseline.stderr)}))
+            return 1
+        results = []
+        for item in BREAKS:
+            results.append(apply_break(copy, item, tmp))
+            print(json.dumps(results[-1]), flush=True)
+    counts: dict[str, int] = {}
+    for record in results:
+        kind = str(record["result"]).split(" ")[0].split(":")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    print(json.dumps({"breaks": len(results), **counts}))
+    return 0 if counts.get("killed", 0) == len(results) else 1
 
 
 if __name__ == "__main__":

@@ -245,15 +245,34 @@ def client_error(code: str, operation: str) -> ClientError:
 
 
 class FakeS3Client:
-    """The methods of boto3's S3 client that the apply lock uses, with ``IfNoneMatch="*"`` and
-    ``IfMatch`` as S3 does them. ``body``, ``etag`` and ``plant`` read and write the object at
-    ``bucket``/``key`` (the lock's)."""
+    """The methods of boto3's S3 client that lsts-sync calls itself: objects with ``IfNoneMatch="*"``
+    and ``IfMatch`` as S3 does them (the apply lock), and one bucket's CORS configuration, absent
+    (None) or a whole list of rules, as S3 keeps it. ``body``, ``etag`` and ``plant`` read and
+    write the object at ``bucket``/``key`` (the lock's)."""
 
-    def __init__(self, bucket: str, key: str) -> None:
+    def __init__(self, bucket: str = "data", key: str = "lock.json", cors: list[dict] | None = None) -> None:
         self.bucket, self.key = bucket, key
         self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self.cors = cors
         self.version = 0
         self.calls: list[str] = []
+
+    def get_bucket_cors(self, *, Bucket: str) -> dict:
+        self.calls.append("get_bucket_cors")
+        if self.cors is None:
+            raise client_error("NoSuchCORSConfiguration", "GetBucketCors")
+        return {"CORSRules": json.loads(json.dumps(self.cors))}
+
+    def put_bucket_cors(self, *, Bucket: str, CORSConfiguration: dict[str, Any]) -> dict:
+        self.calls.append("put_bucket_cors")
+        assert CORSConfiguration["CORSRules"], "S3 refuses an empty rule list: delete the configuration instead"
+        self.cors = json.loads(json.dumps(CORSConfiguration["CORSRules"]))
+        return {}
+
+    def delete_bucket_cors(self, *, Bucket: str) -> dict:
+        self.calls.append("delete_bucket_cors")
+        self.cors = None
+        return {}
 
     def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str = "",
                    IfNoneMatch: str | None = None, IfMatch: str | None = None) -> dict:

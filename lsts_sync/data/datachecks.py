@@ -70,7 +70,7 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
                         "in being a number")], {}
     index = {seriescsv.name_key(n): i for i, n in enumerate(names)}
     loose = {seriescsv.loose_name(n).lower(): i for i, n in enumerate(names)}  # names the UI would miss
-    for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channels]:
+    for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channel_list]:
         key = column.strip().lower()
         if key in index:
             continue  # a difference in case is fine: the UI lowercases header names
@@ -95,7 +95,8 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     findings, index = _header_findings(project, url, lines[0][1], lines[1][1] if len(lines) > 1 else None)
     ts = project.timeseries
     time_at = index.get(ts.time_column.strip().lower())
-    channels = [(c.column, index[c.column.strip().lower()]) for c in ts.channels if c.column.strip().lower() in index]
+    channels = [(c.column, index[c.column.strip().lower()]) for c in ts.channel_list
+                if c.column.strip().lower() in index]
     tally = _Tally()
     width = len(seriescsv.cells(lines[0][1], ts.sep))
     if time_at is not None and not (len(text) > FAST_BYTES and _clean(project, text, width, time_at, channels)):
@@ -163,7 +164,7 @@ def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: 
     fmt = project.timeseries.time_format
     if not fmt or padded_shape(fmt) is None:
         return False  # other directives, all-digit values that the UI first reads as numbers, a '.'
-    columns = {time_at: str, **{at: "float64" for _, at in channels}}
+    columns: dict[int, type[str] | str] = {time_at: str, **{at: "float64" for _, at in channels}}
     try:
         frame = pd.read_csv(io.StringIO(seriescsv.drop_bom(text)), sep=project.timeseries.sep, header=None, skiprows=1,
                             usecols=sorted(columns), dtype=columns, quoting=3, keep_default_na=False, engine="c",
@@ -193,20 +194,22 @@ def sample_reasons(desired: State, live: State, sources: Mapping[tuple, SourceFa
     template change of what decides whether the chart can read the data, or objects that the next
     sync imports."""
     reasons: dict[str, str] = {}
-    for key, want in sorted(desired.storages.items()):
-        have = live.storages.get(key) or live.foreign_storages.get(key)
-        if want.role == "source" and (have is None or {d.field for d in diff_fields(have, want)} - {"owner"}):
-            reasons[want.project] = "new or changed source"
-    for key, want in sorted(desired.projects.items()):
-        have = live.projects.get(key) or live.foreign.get(key)
-        if have is None and want.name in adopt:
-            have = live.unmanaged.get((want.instance, want.title))
-        if have is not None and want.name not in reasons and breaks_series(have.label_config, want.label_config):
-            reasons[want.name] = "template change"
-    for key, facts in sorted(sources.items()):
-        want = desired.storages.get(key)
-        if want is not None and facts.pending and (want.sync or sync_all):
-            reasons.setdefault(want.project, "objects to import")
+    for storage_key, want_storage in sorted(desired.storages.items()):
+        have_storage = live.storages.get(storage_key) or live.foreign_storages.get(storage_key)
+        if want_storage.role == "source" and (
+                have_storage is None or {d.field for d in diff_fields(have_storage, want_storage)} - {"owner"}):
+            reasons[want_storage.project] = "new or changed source"
+    for project_key, want_project in sorted(desired.projects.items()):
+        have_project = live.projects.get(project_key) or live.foreign.get(project_key)
+        if have_project is None and want_project.name in adopt:
+            have_project = live.unmanaged.get((want_project.instance, want_project.title))
+        if (have_project is not None and want_project.name not in reasons
+                and breaks_series(have_project.label_config, want_project.label_config)):
+            reasons[want_project.name] = "template change"
+    for source_key, facts in sorted(sources.items()):
+        source = desired.storages.get(source_key)
+        if source is not None and facts.pending and (source.sync or sync_all):
+            reasons.setdefault(source.project, "objects to import")
     return reasons
 
 

@@ -251,7 +251,7 @@ def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd
     """``(location, regions of one source file)`` for each file, with ``split`` (else none)."""
     if not export.split:
         return []
-    groups = dict(list(regions.groupby("file", sort=True)))
+    groups = {str(file): part for file, part in regions.groupby("file", sort=True)}  # file: a source key
     return [(where, groups[file].reset_index(drop=True)) for file, where in split_locations(export, groups).items()]
 
 

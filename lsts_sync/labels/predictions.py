@@ -99,7 +99,8 @@ def csv_rows(data: bytes) -> tuple[list[str], list[Row]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader, [])]
-        rows = [(reader.line_num, dict(zip(header, cells))) for cells in reader if any(c.strip() for c in cells)]
+        rows: list[Row] = [(reader.line_num, dict(zip(header, cells))) for cells in reader
+                           if any(c.strip() for c in cells)]
     except csv.Error as exc:
         raise ValueError(f"not a CSV file ({exc})") from None
     return header, rows

@@ -16,7 +16,7 @@ their results are used in a fixed order, so the state read does not depend on th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -52,7 +52,8 @@ class Connections:
         from lsts_sync.live.s3 import S3Buckets
 
         stats = RequestStats()
-        instances = {name: LabelStudioInstance(spec, stats) for name, spec in specs.instances.items()}
+        instances: dict[str, LabelStudioOps] = {name: LabelStudioInstance(spec, stats)
+                                                for name, spec in specs.instances.items()}
         return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -84,7 +85,8 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
     owner = specs.owner
     used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
     for name in used:
-        own, others = [], defaultdict(list)
+        own: list[ProjectState] = []
+        others: defaultdict[str, list[ProjectState]] = defaultdict(list)
         for marker, project in conn.instances[name].read_projects():
             if marker is None:
                 live.unmanaged.setdefault((name, project.title), project)
@@ -93,7 +95,7 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
         _keep_lowest(own, lambda p: p.key, live.projects, live.duplicates, lambda p: p.address)
         for other, projects in sorted(others.items()):
             live.other_owners[other] = len(projects)
-            for project in sorted(projects, key=lambda p: p.id, reverse=True):
+            for project in sorted(projects, key=lambda p: p.id or 0, reverse=True):  # live projects have ids
                 if project.key in desired.projects and project.key not in live.projects:
                     live.foreign[project.key] = project
         read = [p for p in [*live.projects.values(), *live.foreign.values()]
@@ -108,14 +110,14 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
     return live
 
 
-def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: set[str]) -> State:
+def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: Set[str]) -> State:
     """Add annotation usage to the live projects whose template change drops a label or control,
     and to those prune would delete. Only these cost an export request, so a no-op plan stays cheap.
 
     An unmanaged project that would be adopted, and another owner's project that would be taken
     over, are read in the same way: the template in use there may be anything.
     """
-    due: list[tuple[dict, object]] = []  # (where the project is kept, its key there)
+    due: list[tuple[dict[tuple[str, str], ProjectState], tuple[str, str]]] = []  # (where it is kept, its key there)
     for key, have in live.projects.items():
         want = desired.projects.get(key)
         if (want is not None or prune) and drops_labels(have, want):
@@ -129,7 +131,7 @@ def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, a
         if want and drops_labels(have, want):
             due.append((live.unmanaged, (instance, title)))
 
-    def usage_of(item: tuple[dict, object]) -> Usage:
+    def usage_of(item: tuple[dict[tuple[str, str], ProjectState], tuple[str, str]]) -> Usage:
         project = item[0][item[1]]
         return conn.instances[project.instance].read_usage(project)
 

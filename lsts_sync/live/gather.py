@@ -56,8 +56,8 @@ def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tu
     project that does not exist yet, or is not this owner's, has nothing to read: predictions wait
     for its tasks."""
     versions: dict[tuple[str, str], set[str]] = {}
-    for instance, project, version in desired.predictions:
-        versions.setdefault((instance, project), set()).add(version)
+    for instance, project_name, version in desired.predictions:
+        versions.setdefault((instance, project_name), set()).add(version)
     due = [(key, wanted, live.projects[key]) for key, wanted in sorted(versions.items()) if key in live.projects]
     lists = conn.map(lambda d: conn.instances[d[2].instance].read_predictions(d[2]), due)
     tasks, predictions = {}, {}

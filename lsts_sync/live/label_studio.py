@@ -58,7 +58,7 @@ class LabelStudioInstance:
 
     def read_storages(self, project: ProjectState) -> list[StorageState]:
         """The project's S3 import and export storages that carry an lsts-sync marker (any owner)."""
-        found = []
+        found: list[StorageState] = []
         for role, path in ROLE_PATH.items():
             items = self.http.get_list(path, f"list {role} storages of project {project.name}", project=project.id)
             found.extend(s for s in (storage_from_json(self.spec.name, project.name, role, i) for i in items) if s)

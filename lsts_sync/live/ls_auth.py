@@ -69,6 +69,6 @@ def classify(token: str, now: float | None = None) -> Token:
         if expires <= (time.time() if now is None else now):
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
             raise TokenProblem(f"the Personal Access Token expired on {when}: {GET_A_TOKEN}")
-        kind = "access" if claims.get("token_type") == "access" else "personal"
+        kind: Literal["access", "personal"] = "access" if claims.get("token_type") == "access" else "personal"
         return Token(kind, token, float(expires))
     return Token("legacy", token)

@@ -120,8 +120,10 @@ def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:
         return None
     kind = str(result.get("type", ""))
     control = f"{result['from_name']}|{result.get('to_name', '')}|{kind.lower()}"
-    value = result.get("value") if isinstance(result.get("value"), dict) else {}
-    labels = value.get(kind) if isinstance(value.get(kind), list) else []
+    raw_value = result.get("value")
+    value = raw_value if isinstance(raw_value, dict) else {}
+    raw_labels = value.get(kind)
+    labels = raw_labels if isinstance(raw_labels, list) else []
     return control, str(result["from_name"]), [str(label) for label in labels]
 
 

@@ -126,6 +126,8 @@ class S3Buckets:
             raise LstsError("credentials: environment, but boto3 found no AWS credentials")
         frozen = found.get_frozen_credentials()
         register(frozen.secret_key, frozen.token)
+        if frozen.access_key is None or frozen.secret_key is None:
+            raise LstsError("credentials: environment, but boto3's credentials lack an access key or secret key")
         return frozen.access_key, frozen.secret_key, frozen.token
 
     def put_object(self, url: str, data: bytes) -> None:

@@ -11,6 +11,7 @@ with one secret-free line on failure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from lsts_sync.resources.markers import Marker
@@ -63,6 +64,12 @@ class LabelStudioOps(Protocol):
         (as few requests as the API allows); returns how many were created."""
 
     def delete_prediction(self, prediction_id: int, name: str) -> None: ...
+
+    def export_tasks(self, project_id: int, name: str) -> Iterable[dict[str, Any]]:
+        """Every annotated task of a project with its annotations (``export`` reads them)."""
+
+    def users(self) -> dict[int, str]:
+        """User ids to e-mail addresses (annotators in exports)."""
 
 
 class S3Ops(Protocol):

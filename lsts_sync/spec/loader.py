@@ -14,9 +14,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from lsts_sync.core.problems import FieldPath, Problem
 from lsts_sync.spec.models import KINDS, BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec, Spec
@@ -132,7 +134,7 @@ class _Reader:
                 return self.env[name]
             if default is not None:
                 return default
-            severity = "error" if self.require_env else "warning"
+            severity: Literal["error", "warning"] = "error" if self.require_env else "warning"
             self.problems.append(Problem(self.file, line, f"environment variable {name} is not set and has no default",
                                          path=path, severity=severity))
             return ""
@@ -184,7 +186,7 @@ def _line_for(doc: _Doc, path: FieldPath) -> int:
     return SpecLocation(doc.file, doc.line, doc.lines).line_of(path)
 
 
-def _message(error: dict, model: type, path: FieldPath) -> str:
+def _message(error: ErrorDetails, model: type, path: FieldPath) -> str:
     kind = error["type"]
     if kind == "missing":
         return "missing required key"
@@ -217,10 +219,10 @@ def _inner_model(annotation: object) -> type:
     from typing import get_args
     for arg in (annotation, *get_args(annotation)):
         if hasattr(arg, "model_fields"):
-            return arg  # type: ignore[return-value]
+            return arg
         for sub in get_args(arg):
             if hasattr(sub, "model_fields"):
-                return sub  # type: ignore[return-value]
+                return sub
     return object
 
 
@@ -260,7 +262,7 @@ def _build(doc: _Doc, problems: list[Problem]) -> Spec | None:
         problems.append(Problem(doc.file, _line_for(doc, ("token",)),
                                 "token is written literally; read it from the environment, e.g. ${LABEL_STUDIO_API_KEY}",
                                 kind, name, ("token",), severity="warning"))
-    return spec  # type: ignore[return-value]
+    return spec
 
 
 def load_specs(paths: Iterable[str], *, env: Mapping[str, str] | None = None,

@@ -408,7 +408,7 @@ class PredictionsSpec(Strict):
 
 
 Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
-KINDS: dict[str, type[Strict]] = {
+KINDS: dict[str, type[InstanceSpec] | type[BucketSpec] | type[ProjectSpec] | type[ExportSpec] | type[PredictionsSpec]] = {
     "Instance": InstanceSpec,
     "Bucket": BucketSpec,
     "Project": ProjectSpec,

@@ -12,7 +12,7 @@ from lsts_sync.spec.models import BucketSpec, ExportSpec, InstanceSpec, Predicti
 def spec_schema() -> dict:
     """One schema accepting any of the five kinds, discriminated by ``kind``."""
     kinds = Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec, PredictionsSpec]
-    union = Annotated[kinds, Field(discriminator="kind")]  # type: ignore[valid-type]
+    union = Annotated[kinds, Field(discriminator="kind")]
     schema = TypeAdapter(union).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "lsts-sync spec document"

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -140,7 +140,7 @@ def padded_shape(specifier: str) -> str | None:
     return "".join(_PADDED.get(part[1:], re.escape(part)) for part in re.split(r"(%[YmdHMS%])", specifier) if part)
 
 
-def padded_ms(values: Sequence[str], specifier: str):  # -> numpy.ndarray | None (numpy imported lazily)
+def padded_ms(values: Collection[str], specifier: str):  # -> numpy.ndarray | None (numpy imported lazily)
     """UTC milliseconds (float64) of every value, parsed column-wise by pandas, when that certainly
     gives the labeling UI's answer: every value has ``padded_shape(specifier)`` and no day or month
     is out of range (d3 rolls those over; pandas refuses them). None otherwise, and for no values:

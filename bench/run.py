@@ -135,7 +135,7 @@ def run_cli(args: list[str], env: dict) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args[:2])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    line = next(l for l in result.stderr.splitlines() if l.startswith("HTTP requests:"))
+    line = next(text for text in result.stderr.splitlines() if text.startswith("HTTP requests:"))
     first = FIRST_REQUEST.search(result.stderr)
     return {"s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
             "requests": int(line.split()[2]), "line": line, "stderr": result.stderr,
@@ -549,13 +549,13 @@ def bench_dense(state, env: dict, tmp: Path) -> dict:
     rows = DENSE_ROWS * DENSE_FILES
 
     start = time.perf_counter()
-    outputs = dense_outputs(export, specs.projects["pump-7"], annotations, store.read_bytes, buckets, lambda l: None)
+    outputs = dense_outputs(export, specs.projects["pump-7"], annotations, store.read_bytes, buckets, lambda _line: None)
     with_s3 = time.perf_counter() - start
     assert sum(o.rows for o in outputs) == rows
     out_bytes = sum(len(o.data) for o in outputs)
     del outputs
     start = time.perf_counter()
-    dense_outputs(export, specs.projects["pump-7"], annotations, lambda b, k: body, buckets, lambda l: None)
+    dense_outputs(export, specs.projects["pump-7"], annotations, lambda b, k: body, buckets, lambda _line: None)
     in_memory = time.perf_counter() - start
     return {"files": DENSE_FILES, "rows": rows, "source_mb": len(body) * DENSE_FILES / 2**20,
             "output_mb": out_bytes / 2**20, "seconds_with_s3": with_s3, "rows_per_s_with_s3": rows / with_s3,
@@ -615,7 +615,7 @@ def cli_stats(args: list[str], env: dict) -> tuple[float, int, str]:
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    line = next(l for l in result.stderr.splitlines() if l.startswith("HTTP requests:"))
+    line = next(text for text in result.stderr.splitlines() if text.startswith("HTTP requests:"))
     return elapsed, int(line.split()[2]), line
 
 

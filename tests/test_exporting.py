@@ -92,8 +92,9 @@ def load(tmp_path: Path, extra: str = "") -> SpecSet:
 class Recorder:
     """A writer that records each write and raises ``error`` on call number ``fail_on`` (1-based)."""
 
-    def __init__(self, fail_on: int | None = None, error: Exception = OSError(errno.ENOSPC, "No space left on device")):
-        self.fail_on, self.error, self.locations = fail_on, error, []
+    def __init__(self, fail_on: int | None = None, error: Exception | None = None):
+        self.fail_on, self.locations = fail_on, []
+        self.error = error if error is not None else OSError(errno.ENOSPC, "No space left on device")
 
     def __call__(self, location: str, data: bytes) -> None:
         if len(self.locations) + 1 == self.fail_on:

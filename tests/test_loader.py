@@ -91,6 +91,6 @@ def test_libyaml_and_the_python_parser_give_the_same_specs_and_lines(monkeypatch
     fast = [load_specs(p, env={}) for p in paths]
     monkeypatch.setattr(loader, "FAST_LOADER", yaml.SafeLoader)
     slow = [load_specs(p, env={}) for p in paths]
-    for (fast_specs, fast_problems), (slow_specs, slow_problems) in zip(fast, slow):
+    for (fast_specs, fast_problems), (slow_specs, slow_problems) in zip(fast, slow, strict=True):
         assert fast_problems == slow_problems
         assert fast_specs.locations == slow_specs.locations and fast_specs.projects == slow_specs.projects

@@ -278,7 +278,7 @@ def test_a_write_error_other_than_a_precondition_is_reported(s3: FakeS3Client, c
         make_lock(s3, clock).acquire()
 
 
-def test_a_renewed_lock_carries_the_new_etag_so_it_renews_again_and_releases(s3: FakeS3, clock: Clock) -> None:
+def test_a_renewed_lock_carries_the_new_etag_so_it_renews_again_and_releases(s3: FakeS3Client, clock: Clock) -> None:
     """Renewal rewrites the object: the Lock it returns must prove ownership with the new ETag, or the
     next renewal reports a lost lock and release leaves the lock behind until its lease ends."""
     lock_ = make_lock(s3, clock)
@@ -293,7 +293,7 @@ def test_a_renewed_lock_carries_the_new_etag_so_it_renews_again_and_releases(s3:
     assert s3.objects == {}
 
 
-def test_a_holder_of_another_user_on_this_host_is_alive(s3: FakeS3, clock: Clock,
+def test_a_holder_of_another_user_on_this_host_is_alive(s3: FakeS3Client, clock: Clock,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Signalling another user's process fails with EPERM: the process exists, so its lock is held."""
     from lsts_sync.live import lock as lock_module

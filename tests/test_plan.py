@@ -236,7 +236,7 @@ def test_rotations_do_not_count_toward_too_many_changes(specs) -> None:
     for i in range(10):
         extra = dataclasses.replace(desired.projects[("local", "pump-7")], name=f"x{i}", id=100 + i)
         live.projects[extra.key] = desired.projects[extra.key] = extra
-        for key, storage in list(live.storages.items()):
+        for _key, storage in list(live.storages.items()):
             if storage.project == "pump-7":
                 copy = dataclasses.replace(storage, project=extra.name)
                 live.storages[copy.key] = desired.storages[copy.key] = copy
@@ -279,31 +279,31 @@ def test_cors_under_target_keeps_the_origins_of_untargeted_projects(tmp_path) ->
 kind: Instance
 name: one
 url: http://one.example:8080
-token: '%s'
+token: '{}'
 ---
 kind: Instance
 name: two
 url: http://two.example:8080
-token: '%s'
+token: '{}'
 ---
 kind: Bucket
 name: data
-cors: {managed: true}
+cors: {{managed: true}}
 ---
 kind: Project
 name: a
 instance: one
-source: {bucket: data, prefix: a/}
-timeseries: {time_column: t, channels: [{column: v}]}
-labels: [{value: X}]
+source: {{bucket: data, prefix: a/}}
+timeseries: {{time_column: t, channels: [{{column: v}}]}}
+labels: [{{value: X}}]
 ---
 kind: Project
 name: b
 instance: two
-source: {bucket: data, prefix: b/}
-timeseries: {time_column: t, channels: [{column: v}]}
-labels: [{value: X}]
-""" % ("f" * 40, "f" * 40))
+source: {{bucket: data, prefix: b/}}
+timeseries: {{time_column: t, channels: [{{column: v}}]}}
+labels: [{{value: X}}]
+""".format("f" * 40, "f" * 40))
     loaded, problems = load_specs([str(tmp_path)])
     assert not [p for p in problems if p.severity == "error"], problems
     rule = json.loads(desired_state(loaded, {"a"}).cors["data"].rule)
@@ -414,8 +414,8 @@ def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> N
 def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:
     plan = _predictions_plan(specs, live_project=False)
     assert not any(c.action == "predictions" for c in plan.changes)
-    assert ["project pump-7 is not a live project of this owner yet: its 2 prediction(s) wait for its tasks; "
-            "apply again after this apply imports them"] == [c.message for c in plan.checks if c.name == "predictions"]
+    assert [c.message for c in plan.checks if c.name == "predictions"] == ["project pump-7 is not a live project of this owner yet: its 2 prediction(s) wait for its tasks; "
+            "apply again after this apply imports them"]
 
 
 def test_predictions_come_after_the_template_update_that_adds_their_label(specs) -> None:
@@ -433,8 +433,8 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
 
 # --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
 
-from lsts_sync.plan.checks import too_many_changes as _share  # noqa: E402
 from lsts_sync.plan.changes import Check, RotateCredentials, Sync  # noqa: E402
+from lsts_sync.plan.checks import too_many_changes as _share  # noqa: E402
 from lsts_sync.resources.facts import (  # noqa: E402
     DataSample,
     Finding,

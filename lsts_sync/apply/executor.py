@@ -195,7 +195,8 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
     steps: list[Change | Sync] = [*plan.changes, *plan.syncs]
     index = 0
     try:
-        for index, step in enumerate(plan.changes):
+        for position, step in enumerate(plan.changes):
+            index = position  # what failed and what is left, for ApplyFailed
             before_step()
             step.apply(applier)
             _done(result, describe(step), progress)

@@ -94,7 +94,7 @@ def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
         return objects, (tasks_of(project) if project is not None and objects else None)
 
     reads = map_fn(read, wanted) if map_fn is not None else [read(item) for item in wanted]
-    return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads)}
+    return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads, strict=True)}
 
 
 def _source_facts(key: tuple[str, str, str], live: State, objects: list[tuple[str, float]], tasks) -> SourceFacts:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 
 from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.cors import cors_rule_id, desired_rule

@@ -17,7 +17,7 @@ import io
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -48,7 +48,7 @@ def source_bucket(task: dict) -> str | None:
     return (parts[0] or None) if parts else None
 
 
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def updated_time(annotation: dict) -> datetime:
@@ -59,7 +59,7 @@ def updated_time(annotation: dict) -> datetime:
         moment = datetime.fromisoformat(str(annotation.get("updated_at")))
     except ValueError:
         return _EARLIEST
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def pick_annotations(task: dict, which: str) -> list[dict]:
@@ -123,7 +123,8 @@ def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dic
         for task in tasks:
             if pick_annotations(task, which):
                 files[source_file(task)] = source_bucket(task)
-            for column, values in zip(columns, zip(*task_rows(task, project, which, users))):
+            # a task without regions gives no columns at all: zip stops at once (not strict)
+            for column, values in zip(columns, zip(*task_rows(task, project, which, users), strict=True), strict=False):
                 column.extend(values)
     return Annotations(_sorted(_frame(columns)), files)
 
@@ -143,7 +144,7 @@ def _frame(columns: list[list]) -> pd.DataFrame:
     """A frame of object columns (values as sent: 5 stays 5, not 5.0); each list is emptied as
     soon as its column is built, so the rows are never held twice over."""
     data = {}
-    for name, values in zip(COLUMNS, columns):
+    for name, values in zip(COLUMNS, columns, strict=True):
         data[name] = pd.Series(values, dtype=object)
         values.clear()
     return pd.DataFrame(data)
@@ -205,7 +206,7 @@ def to_parquet(frame: pd.DataFrame, export: str) -> bytes:
     except ImportError:
         raise LstsError(f"export {export}: {NEEDS_PYARROW}") from None
     frame = frame.copy()
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.columns[frame.dtypes == object]:  # noqa: E721  (pandas compares dtypes, not types)
         if frame[column].dropna().map(type).nunique() > 1:
             frame[column] = frame[column].map(lambda value: value if value is None else str(value))
     buffer = io.BytesIO()

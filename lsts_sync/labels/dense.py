@@ -159,7 +159,7 @@ def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -
     uncovered = 0
     codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
     for bit, name in enumerate(names):
-        starts, ends = (np.array(side, dtype="float64") for side in zip(*by_label[name]))
+        starts, ends = (np.array(side, dtype="float64") for side in zip(*by_label[name], strict=True))
         first, after = np.searchsorted(ordered, starts, side="left"), np.searchsorted(ordered, ends, side="right")
         uncovered += int((after <= first).sum())
         edges = np.zeros(n + 1, dtype=np.int64)
@@ -185,7 +185,7 @@ def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Re
         return dense_frame(data.decode("utf-8", errors="replace"), source.regions, project, where)
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        yield from zip(sorted(files), pool.map(one, sorted(files)))
+        yield from zip(sorted(files), pool.map(one, sorted(files)), strict=True)
 
 
 def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotations, read: Reader,

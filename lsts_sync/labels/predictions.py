@@ -24,7 +24,7 @@ import hashlib
 import io
 import math
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def load_predictions(specs: SpecSet, s3: S3Ops, targets: set[str] | None = None
     """Every Predictions spec of the (targeted) projects as its PredictionSet, by
     (instance, project, model_version). Raises LstsError (one line) for a file that cannot be read."""
     found = {}
-    for name, spec in sorted(specs.predictions.items()):
+    for _name, spec in sorted(specs.predictions.items()):
         if targets is not None and spec.project not in targets:
             continue
         project = specs.projects[spec.project]
@@ -99,7 +99,8 @@ def csv_rows(data: bytes) -> tuple[list[str], list[Row]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader, [])]
-        rows: list[Row] = [(reader.line_num, dict(zip(header, cells))) for cells in reader
+        # a short row lacks its last cells (not strict)
+        rows: list[Row] = [(reader.line_num, dict(zip(header, cells, strict=False))) for cells in reader
                            if any(c.strip() for c in cells)]
     except csv.Error as exc:
         raise ValueError(f"not a CSV file ({exc})") from None
@@ -201,7 +202,7 @@ def parse_time(value: Any, fmt: str | None) -> float | None:
     data (d3, ``timefmt``), else ISO 8601 (no offset: UTC), or a datetime from Parquet; without:
     a finite number (the time axis is numbers)."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.timestamp() * 1000.0 if fmt else None
     text = _text(value)
     if not text:
@@ -219,7 +220,7 @@ def parse_time(value: Any, fmt: str | None) -> float | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp() * 1000.0
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000.0
 
 
 def written(ms: float, fmt: str | None) -> str | float | int:

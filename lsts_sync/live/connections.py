@@ -22,10 +22,10 @@ from typing import TypeVar
 
 from lsts_sync.core.parallel import bounded_map
 from lsts_sync.core.stats import RequestStats
+from lsts_sync.plan.checks import drops_labels
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
 from lsts_sync.resources.state import ProjectState, State, Usage
 from lsts_sync.spec.loader import SpecSet
-from lsts_sync.plan.checks import drops_labels
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,7 +45,7 @@ class Connections:
     parallelism: int = 1
 
     @classmethod
-    def open(cls, specs: SpecSet, parallelism: int = 1) -> "Connections":
+    def open(cls, specs: SpecSet, parallelism: int = 1) -> Connections:
         """The real clients (imported here: boto3 and httpx load only when a server is reached).
         Opening makes no request."""
         from lsts_sync.live.label_studio import LabelStudioInstance
@@ -100,12 +100,13 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
                     live.foreign[project.key] = project
         read = [p for p in [*live.projects.values(), *live.foreign.values()]
                 if p.instance == name and (prune or p.key in desired.projects)]
-        for project, storages in zip(read, conn.map(conn.instances[name].read_storages, read)):
+        for project, storages in zip(read, conn.map(conn.instances[name].read_storages, read), strict=True):
             mine = [s for s in storages if s.owner == project.owner]
             into = live.storages if project.owner == owner else live.foreign_storages
             _keep_lowest(mine, lambda s: s.key, into, live.duplicates, lambda s: s.address)
     buckets = sorted(desired.cors.items())
-    for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets)):
+    for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets),
+                                 strict=True):
         live.cors[bucket] = cors
     return live
 
@@ -135,6 +136,6 @@ def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, a
         project = item[0][item[1]]
         return conn.instances[project.instance].read_usage(project)
 
-    for (where, key), usage in zip(due, conn.map(usage_of, due)):
+    for (where, key), usage in zip(due, conn.map(usage_of, due), strict=True):
         where[key] = replace(where[key], usage=usage)
     return live

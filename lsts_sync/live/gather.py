@@ -61,7 +61,7 @@ def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tu
     due = [(key, wanted, live.projects[key]) for key, wanted in sorted(versions.items()) if key in live.projects]
     lists = conn.map(lambda d: conn.instances[d[2].instance].read_predictions(d[2]), due)
     tasks, predictions = {}, {}
-    for (key, wanted, project), found in zip(due, lists):
+    for (key, wanted, project), found in zip(due, lists, strict=True):
         tasks[key] = tuple(sorted((t.key, t.id) for t in tasks_of(project) if t.key and t.id is not None))
         predictions[key] = tuple(sorted((p for p in found if p.model_version in wanted), key=lambda p: p.id))
     return tasks, predictions

@@ -139,7 +139,7 @@ class LabelStudioInstance:
                                           "annotations__completed_by": {"only_id": True}}}
         base = f"api/projects/{project_id}/exports"
         snapshot = _id(self.http.send_json("POST", f"{base}/", what, body, kind="action"), what)
-        file = tempfile.TemporaryFile(prefix="lsts-sync-export-")
+        file = tempfile.TemporaryFile(prefix="lsts-sync-export-")  # noqa: SIM115  (returned open: the caller streams it)
         try:
             self._await_snapshot(f"{base}/{snapshot}", what)
             self.http.download(f"{base}/{snapshot}/download", what, file, exportType="JSON")

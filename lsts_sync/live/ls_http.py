@@ -33,17 +33,17 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO, Literal
 
+from lsts_sync.core.errors import LstsError
+from lsts_sync.core.secrets import redact, register
+from lsts_sync.core.stats import RequestStats
+from lsts_sync.live.ls_auth import GET_A_TOKEN, Token, TokenProblem, classify
+
 # httpx's package __init__ imports its command-line tool (httpx._main), which imports rich and
 # pygments whenever they are installed: about 75 ms of CPU before lsts-sync's first request, for a
 # tool lsts-sync never runs. A None entry makes that import fail, and httpx then goes without it
 # (its __init__ expects the ImportError). No effect if httpx was imported before.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
-
-from lsts_sync.core.errors import LstsError
-from lsts_sync.core.secrets import redact, register
-from lsts_sync.core.stats import RequestStats
-from lsts_sync.live.ls_auth import GET_A_TOKEN, Token, TokenProblem, classify
 
 log = logging.getLogger(__name__)
 Kind = Literal["read", "update", "create", "delete", "action"]

@@ -30,7 +30,7 @@ class FieldDiff:
     new: object
 
 
-def diff_fields(old: "ProjectState | StorageState | CorsState", new: "ProjectState | StorageState | CorsState"
+def diff_fields(old: ProjectState | StorageState | CorsState, new: ProjectState | StorageState | CorsState
                 ) -> tuple[FieldDiff, ...]:
     """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first)."""
     a, b = old.compared(), new.compared()

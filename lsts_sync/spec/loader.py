@@ -246,9 +246,9 @@ def _build(doc: _Doc, problems: list[Problem]) -> Spec | None:
         # union tags ("[auto]", "[list]") are not part of the user's document
         paths = [tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("["))) for e in errors]
         # a typo gives an unknown key whose suggestion is the missing one: report the typo only
-        typos = {path[:-1] + (_suggest(model, path),) for error, path in zip(errors, paths)
+        typos = {path[:-1] + (_suggest(model, path),) for error, path in zip(errors, paths, strict=True)
                  if error["type"] == "extra_forbidden"}
-        for error, path in zip(errors, paths):
+        for error, path in zip(errors, paths, strict=True):
             if error["type"] == "missing" and path in typos:
                 continue
             if error["type"] == "too_short" and any(

@@ -256,7 +256,7 @@ class ProjectSpec(Strict):
     def display_title(self) -> str:
         return self.title or self.name
 
-    def with_channels(self, header: list[str]) -> "ProjectSpec":
+    def with_channels(self, header: list[str]) -> ProjectSpec:
         """This project with ``channels: auto`` resolved against a CSV ``header`` (a copy), its
         names as the labeling UI reads them (``seriescsv.header``: quotes and spaces kept).
 

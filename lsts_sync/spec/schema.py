@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
@@ -11,7 +11,7 @@ from lsts_sync.spec.models import BucketSpec, ExportSpec, InstanceSpec, Predicti
 
 def spec_schema() -> dict:
     """One schema accepting any of the five kinds, discriminated by ``kind``."""
-    kinds = Union[InstanceSpec, BucketSpec, ProjectSpec, ExportSpec, PredictionsSpec]
+    kinds = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
     union = Annotated[kinds, Field(discriminator="kind")]
     schema = TypeAdapter(union).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

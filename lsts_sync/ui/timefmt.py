@@ -33,7 +33,7 @@ import calendar
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
@@ -196,7 +196,7 @@ def format_ms(ms: float, specifier: str) -> str:
     """UTC milliseconds written with ``specifier`` as d3's ``utcFormat`` writes them (``%L`` 3-digit
     milliseconds, ``%f`` microseconds, ``%Q`` milliseconds, ``%s`` seconds, ``%Z`` ``+0000``; padding
     modifiers ``-`` none, ``_`` spaces, ``0`` zeros)."""
-    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
     def field(match: re.Match[str]) -> str:
         pad, directive = match.group(1), match.group(2)

@@ -35,9 +35,10 @@ from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import (
     CorsState,
+    DesiredState,
     LivePrediction,
+    LiveState,
     ProjectState,
-    State,
     StorageState,
     Usage,
     canonical_result,
@@ -414,19 +415,19 @@ def pump7_specs() -> SpecSet:
 
 # -- states ---------------------------------------------------------------------------------------
 
-def applied_state(desired: State) -> State:
+def applied_state(desired: DesiredState) -> LiveState:
     """What the server would hold after a perfect apply of ``desired``: project ids 1, storage ids
     from 10, storages synced with the environment's credentials."""
     projects = {k: dataclasses.replace(p, id=1) for k, p in desired.projects.items()}
     storages = {k: dataclasses.replace(s, id=i, credentials="environment", sync=False)
                 for i, (k, s) in enumerate(desired.storages.items(), 10)}
-    return State(projects, storages, dict(desired.cors))
+    return LiveState(projects, storages, dict(desired.cors))
 
 
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
 
 
-def applied(specs: SpecSet) -> tuple[State, FakeLabelStudio, FakeS3, Connections]:
+def applied(specs: SpecSet) -> tuple[LiveState, FakeLabelStudio, FakeS3, Connections]:
     """Fakes holding what a first apply of ``specs`` (the two-project set) made, with one object per
     source (``CSV``) and one task per project; the calls of that apply are cleared."""
     desired = desired_state(specs)

@@ -14,7 +14,7 @@ from lsts_sync.live.connections import Connections
 from lsts_sync.plan.build import build_plan
 from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
-from lsts_sync.resources.state import State
+from lsts_sync.resources.state import DesiredState, LiveState
 from lsts_sync.spec.loader import SpecSet
 
 from .fakes import FakeLabelStudio, FakeS3, run_apply
@@ -28,9 +28,9 @@ def specs(two_projects_specs: SpecSet) -> SpecSet:
     return two_projects_specs
 
 
-def live_of(ls: FakeLabelStudio, s3: FakeS3, desired: State) -> State:
+def live_of(ls: FakeLabelStudio, s3: FakeS3, desired: DesiredState) -> LiveState:
     """What read_live would see in the fakes (own projects and storages, CORS)."""
-    state = State()
+    state = LiveState()
     for marker, project in ls.read_projects():
         if marker:
             state.projects[project.key] = project
@@ -46,7 +46,7 @@ def live_of(ls: FakeLabelStudio, s3: FakeS3, desired: State) -> State:
 def test_first_apply_runs_in_dependency_order_with_ids_from_the_creates(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    plan = build_plan(desired, LiveFacts(State()))
+    plan = build_plan(desired, LiveFacts(LiveState()))
     result = run(plan, ls, s3)
     a, b = (pid for pid, (_, p) in sorted(ls.projects.items()))
     sources = {s.project: sid for sid, s in ls.storages.items() if s.role == "source"}
@@ -62,7 +62,7 @@ def test_first_apply_runs_in_dependency_order_with_ids_from_the_creates(specs) -
 def test_a_second_apply_of_the_same_specs_plans_nothing(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     live = live_of(ls, s3, desired)
     assert [c for c in build_plan(desired, LiveFacts(live)).changes] == []
 
@@ -70,7 +70,7 @@ def test_a_second_apply_of_the_same_specs_plans_nothing(specs) -> None:
 def test_a_new_storage_on_an_existing_project_uses_the_plans_project_id(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     live = live_of(ls, s3, desired)
     target = live.storages.pop(("local", "a", "target"))
     ls.storages.pop(target.id)
@@ -85,7 +85,7 @@ def test_a_new_storage_on_an_existing_project_uses_the_plans_project_id(specs) -
 def test_prune_deletes_storages_before_their_projects(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     live = live_of(ls, s3, desired)
     only_b = desired_state(specs, {"b"})
     plan = build_plan(dataclasses.replace(only_b, cors=desired.cors), LiveFacts(live), prune=True,
@@ -98,7 +98,7 @@ def test_prune_deletes_storages_before_their_projects(specs) -> None:
 
 def test_a_plan_with_blockers_writes_nothing(specs) -> None:
     desired = desired_state(specs)
-    live = State()
+    live = LiveState()
     live.unmanaged[("local", "a")] = dataclasses.replace(desired.projects[("local", "a")], name="", owner="", id=9)
     plan = build_plan(desired, LiveFacts(live))
     assert plan.blockers
@@ -115,7 +115,7 @@ def test_a_failure_part_way_says_what_was_done_and_what_was_not(specs, exc) -> N
     ls, s3 = FakeLabelStudio(), FakeS3()
     ls.fail("create_storage", exc)
     with pytest.raises(ApplyFailed) as failed:
-        run(build_plan(desired, LiveFacts(State())), ls, s3)
+        run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     assert failed.value.result.done == ["create bucket data CORS rule lsts-sync", "create project a",
                                         "create project b"]
     assert failed.value.remaining == ["create storage a/source", "create storage a/target", "create storage b/source",
@@ -131,7 +131,7 @@ def test_a_failing_sync_names_the_syncs_not_done(specs) -> None:
     ls, s3 = FakeLabelStudio(), FakeS3()
     ls.sync_answer = "failed"
     with pytest.raises(ApplyFailed) as failed:
-        run(build_plan(desired, LiveFacts(State())), ls, s3)
+        run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     assert failed.value.remaining == ["sync storage a/source", "sync storage b/source"]
     assert str(failed.value) == "storage a/source: sync ended failed"
 
@@ -139,7 +139,7 @@ def test_a_failing_sync_names_the_syncs_not_done(specs) -> None:
 def test_every_sync_starts_before_any_is_awaited_and_finished_ones_are_not_polled(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     assert not any(c.startswith("storage_status") for c in ls.calls)  # the answers said "completed"
     live = live_of(ls, s3, desired)
     pending = {k: SourceFacts(("x.csv",), ("x.csv",)) for k, s in desired.storages.items() if s.role == "source"}
@@ -156,7 +156,7 @@ def test_every_sync_starts_before_any_is_awaited_and_finished_ones_are_not_polle
 def test_rotation_sends_credentials_and_a_plain_update_does_not(specs) -> None:
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     live = live_of(ls, s3, desired)
     key = ("local", "a", "source")
     live.storages[key] = dataclasses.replace(live.storages[key], presign_ttl=5)
@@ -192,7 +192,7 @@ from lsts_sync.resources.state import FieldDiff  # noqa: E402
 def _applied(specs):
     desired = desired_state(specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    run(build_plan(desired, LiveFacts(State())), ls, s3)
+    run(build_plan(desired, LiveFacts(LiveState())), ls, s3)
     return desired, ls, s3, live_of(ls, s3, desired)
 
 
@@ -200,7 +200,7 @@ def test_progress_names_every_step_done_and_syncs_report_their_counts(specs) -> 
     desired = desired_state(specs)
     lines: list[str] = []
     hooks: list[int] = []
-    result = apply_plan(build_plan(desired, LiveFacts(State())), Connections({"local": FakeLabelStudio()}, FakeS3()),
+    result = apply_plan(build_plan(desired, LiveFacts(LiveState())), Connections({"local": FakeLabelStudio()}, FakeS3()),
                         progress=lines.append, before_step=lambda: hooks.append(1))
     assert lines == ["create bucket data CORS rule lsts-sync: done", "create project a: done",
                      "create project b: done", "create storage a/source: done", "create storage a/target: done",
@@ -218,7 +218,7 @@ def test_a_failing_step_hook_stops_before_the_step(specs) -> None:
         raise LstsError("lock lost")
 
     with pytest.raises(ApplyFailed, match="^lock lost$") as failed:
-        run(build_plan(desired, LiveFacts(State())), ls, s3, before_step=lost)
+        run(build_plan(desired, LiveFacts(LiveState())), ls, s3, before_step=lost)
     assert failed.value.result.done == [] and ls.calls == [] and s3.calls == []
     assert len(failed.value.remaining) == 8
 

@@ -13,7 +13,7 @@ from lsts_sync.plan.build import Create, Delete, Plan, Update, build_plan
 from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.render import render_check, render_json, render_text
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import CorsState, ProjectState, State, Usage
+from lsts_sync.resources.state import CorsState, DesiredState, LiveState, ProjectState, Usage
 from lsts_sync.spec.loader import SpecSet, load_specs
 
 from .fakes import applied_state as _live_copy
@@ -27,7 +27,7 @@ def specs(pump7_specs: SpecSet) -> SpecSet:
 
 def test_first_plan_creates_everything_in_dependency_order(specs) -> None:
     desired = desired_state(specs)
-    plan = build_plan(desired, LiveFacts(State()))
+    plan = build_plan(desired, LiveFacts(LiveState()))
     assert [(c.action, c.new.address) for c in plan.changes] == [
         ("create", "bucket lsts-demo CORS rule lsts-sync"),
         ("create", "project pump-7"),
@@ -111,7 +111,7 @@ def test_target_prefix_has_no_trailing_slash(specs) -> None:
 
 def test_json_plan_is_versioned_and_shows_templates_as_xml(specs) -> None:
     desired = desired_state(specs)
-    assert json.loads(render_json(build_plan(desired, LiveFacts(State()))))["format_version"] == 1
+    assert json.loads(render_json(build_plan(desired, LiveFacts(LiveState()))))["format_version"] == 1
     live = _live_copy(desired)
     key = ("local", "pump-7")
     old = live.projects[key].label_config.replace('value="Maintenance"', 'value="Service"')
@@ -131,7 +131,7 @@ def test_target_limits_projects(specs) -> None:
     assert desired_state(specs, targets=set()).projects == {}
 
 
-def _with_usage(specs, **usage) -> tuple[State, State]:
+def _with_usage(specs, **usage) -> tuple[DesiredState, LiveState]:
     desired = desired_state(specs)
     live = _live_copy(desired)
     key = ("local", "pump-7")
@@ -139,7 +139,7 @@ def _with_usage(specs, **usage) -> tuple[State, State]:
     return desired, live
 
 
-def _add_retired_label(live: State) -> None:
+def _add_retired_label(live: LiveState) -> None:
     """Give the live template one label more than the spec's, so the plan drops it."""
     key = ("local", "pump-7")
     old_config = live.projects[key].label_config.replace("</TimeSeriesLabels>",
@@ -196,7 +196,7 @@ def test_labels_used_only_by_predictions_warn(specs) -> None:
 def test_unmanaged_title_blocks_or_is_adopted(specs) -> None:
     desired = desired_state(specs)
     want = desired.projects[("local", "pump-7")]
-    live = State()
+    live = LiveState()
     live.unmanaged[("local", want.title)] = ProjectState("local", "", want.title, "by hand", want.label_config,
                                                      owner="", id=7)
     plan = build_plan(desired, LiveFacts(live))
@@ -247,7 +247,7 @@ def test_rotations_do_not_count_toward_too_many_changes(specs) -> None:
 def test_markdown_puts_diff_markers_in_first_column(specs) -> None:
     from lsts_sync.plan.render import render_markdown
 
-    text = render_markdown(build_plan(desired_state(specs), LiveFacts(State())))
+    text = render_markdown(build_plan(desired_state(specs), LiveFacts(LiveState())))
     assert text.startswith("### lsts-sync plan\n\n**Plan: 4 to add, 0 to change, 0 to delete.")
     assert "\n+ project pump-7" in text and "```diff\n" in text
 
@@ -460,7 +460,7 @@ def test_data_samples_become_exact_checks_in_order(specs) -> None:
         Check("data", "p2", "no object matches", "--skip-data-checks"))
 
 
-def _with_last_sync(live: State) -> State:
+def _with_last_sync(live: LiveState) -> LiveState:
     live.storages[SOURCE] = dataclasses.replace(live.storages[SOURCE], last_sync="2026-01-01")
     return live
 
@@ -548,9 +548,9 @@ def test_objects_that_two_sources_import_are_a_warning_naming_both(specs) -> Non
                                  "e.g. k1", blocking=False),)
 
 
-def _live_with(n_projects: int) -> State:
+def _live_with(n_projects: int) -> LiveState:
     template = ProjectState("local", "p", "P", "", "<View/>", usage=Usage(0))
-    return State({("local", f"p{i}"): dataclasses.replace(template, name=f"p{i}", id=i) for i in range(n_projects)})
+    return LiveState({("local", f"p{i}"): dataclasses.replace(template, name=f"p{i}", id=i) for i in range(n_projects)})
 
 
 def test_too_many_changes_starts_above_the_share_and_at_the_minimum() -> None:
@@ -564,7 +564,7 @@ def test_too_many_changes_starts_above_the_share_and_at_the_minimum() -> None:
     assert _share([Delete(p) for p in nine.projects.values()], nine, Overrides()) == []  # below MIN_MANAGED
     storages = {("local", f"p{i}", "source"): StorageState("local", f"p{i}", "source", "b", "", "r", "")
                 for i in range(1)}
-    assert len(_share(deletes[:4], State(nine.projects, storages), Overrides())) == 1  # storages count too
+    assert len(_share(deletes[:4], LiveState(nine.projects, storages), Overrides())) == 1  # storages count too
 
 
 def test_cors_updates_and_creates_do_not_count_toward_too_many_changes() -> None:
@@ -611,7 +611,7 @@ TEMPORARY = Check("temporary-credentials", "*", "the AWS credentials handed to L
 def test_temporary_credentials_warn_only_when_a_storage_gets_them(specs) -> None:
     desired = desired_state(specs)
     live = _live_copy(desired)
-    assert build_plan(desired, LiveFacts(State(), temporary_credentials=True)).checks[-1:] == (TEMPORARY,)
+    assert build_plan(desired, LiveFacts(LiveState(), temporary_credentials=True)).checks[-1:] == (TEMPORARY,)
     assert build_plan(desired, LiveFacts(live, temporary_credentials=True)).checks == ()
     rotate = build_plan(desired, LiveFacts(live, temporary_credentials=True),
                         overrides=Overrides(rotate_credentials=True))
@@ -630,7 +630,7 @@ def test_temporary_credentials_warn_only_when_a_storage_gets_them(specs) -> None
 def test_conflict_checks_are_exact(specs) -> None:
     desired = desired_state(specs)
     want = desired.projects[("local", "pump-7")]
-    live = State()
+    live = LiveState()
     live.unmanaged[("local", want.title)] = dataclasses.replace(want, name="", owner="", id=7)
     live.duplicates["project pump-7"] = (3, 5)
     assert build_plan(desired, LiveFacts(live)).checks[:2] == (
@@ -638,7 +638,7 @@ def test_conflict_checks_are_exact(specs) -> None:
               "uses id 3: delete the others in Label Studio (move any annotations to id 3 first) and plan again"),
         Check("unmanaged-title", "pump-7", "project 'Pump 7 - anomaly labeling' (id 7) exists without the "
               "lsts-sync marker; take it over or change the title", "--adopt pump-7"))
-    live = State(foreign={want.key: dataclasses.replace(want, owner="ml", id=8)})
+    live = LiveState(foreign={want.key: dataclasses.replace(want, owner="ml", id=8)})
     assert build_plan(desired, LiveFacts(live)).checks[0] == Check(
         "owner-conflict", "pump-7", "project pump-7 (id 8) is managed by owner 'ml', not 'default'; take it over "
         "or rename the spec", "--take-over pump-7")
@@ -649,7 +649,7 @@ def test_take_over_updates_the_foreign_project_and_its_storages(specs) -> None:
     want = desired.projects[("local", "pump-7")]
     theirs = dataclasses.replace(want, owner="ml", id=8)
     storage = dataclasses.replace(desired.storages[SOURCE], owner="ml", id=12)
-    live = State(foreign={want.key: theirs}, foreign_storages={SOURCE: storage})
+    live = LiveState(foreign={want.key: theirs}, foreign_storages={SOURCE: storage})
     plan = build_plan(desired, LiveFacts(live), overrides=Overrides(take_over=frozenset({"pump-7"})))
     updates = [(c.old.id, [d.field for d in c.diffs]) for c in plan.changes if isinstance(c, Update)]
     assert updates == [(8, ["owner"]), (12, ["owner"])]
@@ -710,7 +710,7 @@ def test_a_second_project_is_adopted_under_its_spec_name(specs) -> None:
     first = desired.projects[("local", "pump-7")]
     second = dataclasses.replace(first, name="pump-8", title="Pump 8")
     desired.projects[second.key] = second
-    live = State(unmanaged={("local", "Pump 8"): dataclasses.replace(second, name="", owner="", id=7)})
+    live = LiveState(unmanaged={("local", "Pump 8"): dataclasses.replace(second, name="", owner="", id=7)})
     plan = build_plan(desired, LiveFacts(live), overrides=Overrides(adopt=frozenset({"pump-8"})))
     (update,) = [c for c in plan.changes if isinstance(c, Update)]
     assert (update.old.name, update.old.id, [d.field for d in update.diffs]) == ("pump-8", 7, ["owner"])
@@ -720,9 +720,9 @@ def test_a_cors_rule_keeps_its_rule_id_and_an_update_carries_its_diffs(specs) ->
     desired = desired_state(specs)
     mine = dataclasses.replace(desired.cors["lsts-demo"], rule_id="team-x")
     desired.cors["lsts-demo"] = mine
-    (create,) = [c for c in build_plan(desired, LiveFacts(State())).changes if isinstance(c.new, CorsState)]
+    (create,) = [c for c in build_plan(desired, LiveFacts(LiveState())).changes if isinstance(c.new, CorsState)]
     assert create.new == CorsState("lsts-demo", mine.rule, (), "team-x")
-    live = State(cors={"lsts-demo": CorsState("lsts-demo", '{"ID": "team-x"}', rule_id="team-x")})
+    live = LiveState(cors={"lsts-demo": CorsState("lsts-demo", '{"ID": "team-x"}', rule_id="team-x")})
     (update,) = [c for c in build_plan(desired, LiveFacts(live)).changes if isinstance(c.new, CorsState)]
     assert update.diffs and [d.field for d in update.diffs] == list(json.loads(mine.rule))
 

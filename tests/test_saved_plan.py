@@ -187,6 +187,6 @@ def test_an_unmanaged_project_with_a_declared_title_is_part_of_the_fingerprint(s
 
 def test_the_fingerprint_is_the_digest_of_the_facts_with_no_other_owners() -> None:
     """Saved plans of earlier runs stay comparable: the fingerprint's input is the facts themselves."""
-    from lsts_sync.resources.state import State
+    from lsts_sync.resources.state import DesiredState
 
-    assert fingerprint(LiveFacts(), State()) == digest(LiveFacts())
+    assert fingerprint(LiveFacts(), DesiredState()) == digest(LiveFacts())

@@ -11,7 +11,7 @@ from lsts_sync.desired.build import desired_state
 from lsts_sync.live.ls_mapping import TaskFile
 from lsts_sync.plan.build import build_plan
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import State
+from lsts_sync.resources.state import DesiredState, LiveState
 from lsts_sync.spec.loader import SpecSet
 
 from .fakes import applied_state as live_copy
@@ -21,7 +21,7 @@ KEY = ("local", "pump-7", "source")
 
 
 @pytest.fixture
-def desired(pump7_specs: SpecSet) -> State:
+def desired(pump7_specs: SpecSet) -> DesiredState:
     return desired_state(pump7_specs)
 
 
@@ -48,13 +48,13 @@ def test_a_new_project_has_every_object_pending_without_reading_tasks(desired) -
     def no_tasks(project):
         raise AssertionError("a project that does not exist has no tasks to read")
 
-    facts = read_sources(desired, State(), s3_holding("lsts-demo", {"pump-7/a.csv": 1.0}), no_tasks)
+    facts = read_sources(desired, LiveState(), s3_holding("lsts-demo", {"pump-7/a.csv": 1.0}), no_tasks)
     assert facts[KEY].pending == ("pump-7/a.csv",)
 
 
 def test_a_new_storage_on_an_adopted_project_warns_of_reimports(desired) -> None:
     want = desired.projects[("local", "pump-7")]
-    live = State()
+    live = LiveState()
     live.unmanaged[("local", want.title)] = dataclasses.replace(want, name="", owner="", id=3)
     facts = read_sources(desired, live, s3_holding("lsts-demo", {"pump-7/a.csv": 1.0, "pump-7/b.csv": 1.0}),
                          lambda project: [TaskFile("pump-7/a.csv", 2.0)], adopt=frozenset({"pump-7"}))

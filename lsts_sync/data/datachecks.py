@@ -20,7 +20,7 @@ from lsts_sync.data.sources import breaks_series, matching
 from lsts_sync.desired.build import regex_filter
 from lsts_sync.resources.facts import DataSample, Finding, SourceFacts
 from lsts_sync.resources.protocols import S3Ops
-from lsts_sync.resources.state import State, diff_fields
+from lsts_sync.resources.state import DesiredState, LiveState, diff_fields
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
 from lsts_sync.ui.timefmt import compile_format, js_number, padded_ms, padded_shape, ui_value
@@ -188,7 +188,7 @@ def _number(value: str) -> float | None:
 
 # -- plan: a bounded sample, read at gather time ---------------------------------------------------
 
-def sample_reasons(desired: State, live: State, sources: Mapping[tuple, SourceFacts], *, sync_all: bool,
+def sample_reasons(desired: DesiredState, live: LiveState, sources: Mapping[tuple, SourceFacts], *, sync_all: bool,
                    adopt: frozenset[str] = frozenset()) -> dict[str, str]:
     """Project names whose data must be checked, with why (pure): a new or changed source, a
     template change of what decides whether the chart can read the data, or objects that the next

@@ -13,7 +13,7 @@ from dataclasses import replace
 from lsts_sync.core.errors import LstsError
 from lsts_sync.resources.facts import SourceFacts
 from lsts_sync.resources.protocols import S3Ops
-from lsts_sync.resources.state import State
+from lsts_sync.resources.state import DesiredState, LiveState
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
@@ -73,7 +73,7 @@ def _refuse_padded(name: str, project: ProjectSpec, url: str, header: list[str])
                             "from the header (or list the column under exclude_columns)")
 
 
-def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
+def read_sources(desired: DesiredState, live: LiveState, s3: S3Ops, tasks_of,
                  adopt: frozenset[str] = frozenset(), map_fn=None) -> dict[tuple[str, str, str], SourceFacts]:
     """Facts of every desired source storage. ``tasks_of(project)`` lists a live project's tasks
     (``TaskFile``s). The live project may be our own, another owner's (to take over) or an
@@ -97,7 +97,7 @@ def read_sources(desired: State, live: State, s3: S3Ops, tasks_of,
     return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads, strict=True)}
 
 
-def _source_facts(key: tuple[str, str, str], live: State, objects: list[tuple[str, float]], tasks) -> SourceFacts:
+def _source_facts(key: tuple[str, str, str], live: LiveState, objects: list[tuple[str, float]], tasks) -> SourceFacts:
     """One source's facts from its matching objects and its project's tasks (None: no live project)."""
     keys = tuple(k for k, _ in objects)
     if tasks is None:
@@ -109,7 +109,7 @@ def _source_facts(key: tuple[str, str, str], live: State, objects: list[tuple[st
                        tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))
 
 
-def _live_project(desired: State, live: State, key: tuple[str, str], adopt: frozenset[str]):
+def _live_project(desired: DesiredState, live: LiveState, key: tuple[str, str], adopt: frozenset[str]):
     if key in live.projects or key in live.foreign:
         return live.projects.get(key) or live.foreign[key]
     want = desired.projects.get(key)

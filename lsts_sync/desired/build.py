@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
-from lsts_sync.resources.state import CorsState, PredictionSet, ProjectState, Role, State, StorageState
+from lsts_sync.resources.state import CorsState, DesiredState, PredictionSet, ProjectState, Role, StorageState
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec, SourceSpec, TargetSpec
 
@@ -35,31 +35,33 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec 
 
 
 def desired_state(specs: SpecSet, targets: set[str] | None = None,
-                  predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> State:
+                  predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> DesiredState:
     """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
     read from the Predictions specs' files (``predictions.load_predictions``; reading them is I/O,
     so the caller does it).
 
     ``targets`` limits projects (and the buckets whose CORS they need) to those names.
     """
-    state = State(predictions=dict(predictions or {}))
+    projects: dict[tuple[str, str], ProjectState] = {}
+    storages: dict[tuple[str, str, str], StorageState] = {}
+    cors: dict[str, CorsState] = {}
     cors_origins: dict[str, list[str]] = {name: [] for name, b in specs.buckets.items() if b.cors.managed}
     for project in specs.projects.values():
         if project.source and project.source.presign and project.source.bucket in cors_origins:
             cors_origins[project.source.bucket].append(specs.instances[project.instance].browser_origin)
         if targets is not None and project.name not in targets:
             continue
-        state.projects[(project.instance, project.name)] = ProjectState(
+        projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
             description=project.description.strip(), label_config=template_xml(project), owner=specs.owner)
         for role in ("source", "target"):
             spec = getattr(project, role)
             if spec is not None:
                 storage = _storage(specs, project, role, spec)
-                state.storages[storage.key] = storage
+                storages[storage.key] = storage
     used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
     for bucket, found in cors_origins.items():
         if targets is None or bucket in used:
             rule_id = cors_rule_id(specs.owner)
-            state.cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
-    return state
+            cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
+    return DesiredState(projects, storages, cors, dict(predictions or {}))

@@ -1,7 +1,7 @@
 """Read the live state the specs refer to: Label Studio projects/storages and bucket CORS.
 
 Ownership: a live resource is the spec set's own when its marker carries the spec set's owner.
-Only own resources enter ``State.projects``/``storages`` (so prune and the change-share check never
+Only own resources enter ``LiveState.projects``/``storages`` (so prune and the change-share check never
 see anyone else's); other owners' projects are counted, and kept aside only where a desired name
 clashes with one. Several own resources with one marker are duplicates: the lowest id is kept as
 the live one and every id is recorded for the plan to block on.
@@ -24,7 +24,7 @@ from lsts_sync.core.parallel import bounded_map
 from lsts_sync.core.stats import RequestStats
 from lsts_sync.plan.checks import drops_labels
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
-from lsts_sync.resources.state import ProjectState, State, Usage
+from lsts_sync.resources.state import CorsState, DesiredState, LiveState, ProjectState, StorageState, Usage
 from lsts_sync.spec.loader import SpecSet
 
 T = TypeVar("T")
@@ -73,15 +73,21 @@ def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, 
             duplicates[label(items[0])] = tuple(item.id for item in items)
 
 
-def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[str] | None = None,
-              prune: bool = False) -> State:
+def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, targets: Set[str] | None = None,
+              prune: bool = False) -> LiveState:
     """Live state of the instances that desired projects use and of the buckets desired CORS covers.
 
     ``targets`` keeps only managed projects of those names (so --prune with --target stays local).
     Storages are read for declared projects only, or for every own managed project with ``prune``,
     and for another owner's project whose name is declared (to take it over).
     """
-    live = State()
+    projects: dict[tuple[str, str], ProjectState] = {}
+    storages: dict[tuple[str, str, str], StorageState] = {}
+    unmanaged: dict[tuple[str, str], ProjectState] = {}
+    foreign: dict[tuple[str, str], ProjectState] = {}
+    foreign_storages: dict[tuple[str, str, str], StorageState] = {}
+    other_owners: dict[str, int] = {}
+    duplicates: dict[str, tuple[int, ...]] = {}
     owner = specs.owner
     used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
     for name in used:
@@ -89,53 +95,56 @@ def read_live(specs: SpecSet, desired: State, conn: Connections, targets: set[st
         others: defaultdict[str, list[ProjectState]] = defaultdict(list)
         for marker, project in conn.instances[name].read_projects():
             if marker is None:
-                live.unmanaged.setdefault((name, project.title), project)
+                unmanaged.setdefault((name, project.title), project)
             elif targets is None or project.name in targets:
                 (own if marker.owner == owner else others[marker.owner]).append(project)
-        _keep_lowest(own, lambda p: p.key, live.projects, live.duplicates, lambda p: p.address)
-        for other, projects in sorted(others.items()):
-            live.other_owners[other] = len(projects)
-            for project in sorted(projects, key=lambda p: p.id or 0, reverse=True):  # live projects have ids
-                if project.key in desired.projects and project.key not in live.projects:
-                    live.foreign[project.key] = project
-        read = [p for p in [*live.projects.values(), *live.foreign.values()]
+        _keep_lowest(own, lambda p: p.key, projects, duplicates, lambda p: p.address)
+        for other, theirs in sorted(others.items()):
+            other_owners[other] = len(theirs)
+            for project in sorted(theirs, key=lambda p: p.id or 0, reverse=True):  # live projects have ids
+                if project.key in desired.projects and project.key not in projects:
+                    foreign[project.key] = project
+        read = [p for p in [*projects.values(), *foreign.values()]
                 if p.instance == name and (prune or p.key in desired.projects)]
-        for project, storages in zip(read, conn.map(conn.instances[name].read_storages, read), strict=True):
-            mine = [s for s in storages if s.owner == project.owner]
-            into = live.storages if project.owner == owner else live.foreign_storages
-            _keep_lowest(mine, lambda s: s.key, into, live.duplicates, lambda s: s.address)
+        for project, attached in zip(read, conn.map(conn.instances[name].read_storages, read), strict=True):
+            mine = [s for s in attached if s.owner == project.owner]
+            into = storages if project.owner == owner else foreign_storages
+            _keep_lowest(mine, lambda s: s.key, into, duplicates, lambda s: s.address)
     buckets = sorted(desired.cors.items())
+    found_cors: dict[str, CorsState] = {}
     for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets),
                                  strict=True):
-        live.cors[bucket] = cors
-    return live
+        found_cors[bucket] = cors
+    return LiveState(projects, storages, found_cors, unmanaged, foreign, foreign_storages, other_owners, duplicates)
 
 
-def read_usage(desired: State, live: State, conn: Connections, *, prune: bool, adopt: Set[str]) -> State:
+def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, prune: bool,
+               adopt: Set[str]) -> LiveState:
     """Add annotation usage to the live projects whose template change drops a label or control,
     and to those prune would delete. Only these cost an export request, so a no-op plan stays cheap.
 
     An unmanaged project that would be adopted, and another owner's project that would be taken
     over, are read in the same way: the template in use there may be anything.
     """
-    due: list[tuple[dict[tuple[str, str], ProjectState], tuple[str, str]]] = []  # (where it is kept, its key there)
+    kept = {"projects": dict(live.projects), "foreign": dict(live.foreign), "unmanaged": dict(live.unmanaged)}
+    due: list[tuple[str, tuple[str, str]]] = []  # (which of ``kept`` holds it, its key there)
     for key, have in live.projects.items():
         want = desired.projects.get(key)
         if (want is not None or prune) and drops_labels(have, want):
-            due.append((live.projects, key))
+            due.append(("projects", key))
     for key, have in live.foreign.items():
         if drops_labels(have, desired.projects[key]):
-            due.append((live.foreign, key))
+            due.append(("foreign", key))
     for (instance, title), have in live.unmanaged.items():
         want = next((p for p in desired.projects.values() if p.instance == instance and p.title == title
                      and p.name in adopt and p.key not in live.projects), None)
         if want and drops_labels(have, want):
-            due.append((live.unmanaged, (instance, title)))
+            due.append(("unmanaged", (instance, title)))
 
-    def usage_of(item: tuple[dict[tuple[str, str], ProjectState], tuple[str, str]]) -> Usage:
-        project = item[0][item[1]]
+    def usage_of(item: tuple[str, tuple[str, str]]) -> Usage:
+        project = kept[item[0]][item[1]]
         return conn.instances[project.instance].read_usage(project)
 
     for (where, key), usage in zip(due, conn.map(usage_of, due), strict=True):
-        where[key] = replace(where[key], usage=usage)
-    return live
+        kept[where][key] = replace(kept[where][key], usage=usage)
+    return replace(live, projects=kept["projects"], foreign=kept["foreign"], unmanaged=kept["unmanaged"])

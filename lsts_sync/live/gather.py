@@ -20,11 +20,11 @@ from lsts_sync.data.sources import read_sources
 from lsts_sync.live.connections import Connections, read_live, read_usage
 from lsts_sync.plan.options import GatherOptions
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import ProjectState, State
+from lsts_sync.resources.state import DesiredState, LiveState, ProjectState
 from lsts_sync.spec.loader import SpecSet
 
 
-def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOptions) -> LiveFacts:
+def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: GatherOptions) -> LiveFacts:
     """Read the live facts for ``desired`` (``specs`` with channels resolved). Raises LstsError."""
     targets = set(options.targets) if options.targets is not None else None
     live = read_live(specs, desired, conn, targets, prune=options.prune)
@@ -50,7 +50,7 @@ def gather(specs: SpecSet, desired: State, conn: Connections, options: GatherOpt
     return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions)
 
 
-def _predictions(desired: State, live: State, conn: Connections, tasks_of) -> tuple[dict, dict]:
+def _predictions(desired: DesiredState, live: LiveState, conn: Connections, tasks_of) -> tuple[dict, dict]:
     """Tasks and live predictions (of the declared model versions) of each own live project that
     a Predictions spec names: one prediction list per project, ``conn.parallelism`` at a time. A
     project that does not exist yet, or is not this owner's, has nothing to read: predictions wait

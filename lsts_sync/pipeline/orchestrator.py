@@ -33,7 +33,7 @@ from lsts_sync.plan.build import Plan, build_plan
 from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.plan.saved import SavedPlan, digest, fingerprint, read
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import State
+from lsts_sync.resources.state import DesiredState
 from lsts_sync.spec.loader import SpecSet
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Prepared:
 
     plan: Plan
     facts: LiveFacts
-    desired: State
+    desired: DesiredState
     saved: SavedPlan
 
 
@@ -160,7 +160,7 @@ class Pipeline:
                 found.append((name, f"{base}/projects/{pid}/"))
         return tuple(found)
 
-    def _desired(self, projects: frozenset[str] | None) -> tuple[State, SpecSet]:
+    def _desired(self, projects: frozenset[str] | None) -> tuple[DesiredState, SpecSet]:
         """Desired state of the selected projects, and the specs with ``channels: auto`` resolved."""
         from lsts_sync.data.sources import resolve_channels
 

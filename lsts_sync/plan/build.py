@@ -39,10 +39,11 @@ from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
+    DesiredState,
     LivePrediction,
+    LiveState,
     PredictionSet,
     ProjectState,
-    State,
     StorageState,
     TaskPrediction,
     diff_fields,
@@ -114,7 +115,7 @@ def _reconcile(desired: Mapping[K, R], live: Mapping[K, R], changes: list[Change
         changes.extend(Delete(have) for key, have in live.items() if key not in desired)
 
 
-def _adopt(changes: list[Change], live: State, adopt: frozenset[str]) -> list[Check]:
+def _adopt(changes: list[Change], live: LiveState, adopt: frozenset[str]) -> list[Check]:
     """Creates whose title exists without our marker: adopt them (update in place) or block."""
     checks = []
     for i, change in enumerate(changes):
@@ -134,7 +135,7 @@ def _adopt(changes: list[Change], live: State, adopt: frozenset[str]) -> list[Ch
     return checks
 
 
-def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) -> list[Check]:
+def _take_over(changes: list[Change], live: LiveState, take_over: frozenset[str]) -> list[Check]:
     """Creates whose name another owner manages: take them over (update in place) or block."""
     checks = []
     for i, change in enumerate(changes):
@@ -153,14 +154,14 @@ def _take_over(changes: list[Change], live: State, take_over: frozenset[str]) ->
     return checks
 
 
-def _rotations(desired: State, live: State) -> list[RotateCredentials]:
+def _rotations(desired: DesiredState, live: LiveState) -> list[RotateCredentials]:
     """Re-send credentials to every managed storage that takes them from the environment."""
     return [RotateCredentials(want, live.storages[key].id)  # type: ignore[arg-type]
             for key, want in sorted(desired.storages.items())
             if key in live.storages and want.credentials == "environment"]
 
 
-def _link_projects(changes: list[Change], live: State) -> dict[tuple[str, str], int]:
+def _link_projects(changes: list[Change], live: LiveState) -> dict[tuple[str, str], int]:
     """Give each new storage the id of its live project (adopted and taken-over ones included);
     it stays None when this plan creates the project. Returns those project ids by key."""
     ids = {k: p.id for k, p in live.projects.items() if p.id is not None}
@@ -172,7 +173,7 @@ def _link_projects(changes: list[Change], live: State) -> dict[tuple[str, str], 
     return ids
 
 
-def _syncs(desired: State, live: State, touched: set[tuple[str, str, str]],
+def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, str]],
            sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool) -> tuple[list[Sync], list[Check]]:
     """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
     not yet tasks, and its spec says ``sync: true``; every one with ``sync_all``. Pending objects
@@ -210,7 +211,7 @@ def _syncs(desired: State, live: State, touched: set[tuple[str, str, str]],
     return syncs, checks
 
 
-def _cors_changes(desired: State, live: State) -> list[Change]:
+def _cors_changes(desired: DesiredState, live: LiveState) -> list[Change]:
     """The owner's CORS rule per bucket; a rule no longer needed is an update to "absent" (rule None).
     Other rules are carried as read so apply writes them back untouched."""
     changes: list[Change] = []
@@ -222,7 +223,7 @@ def _cors_changes(desired: State, live: State) -> list[Change]:
     return changes
 
 
-def _predictions(desired: State, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
+def _predictions(desired: DesiredState, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
     """One SetPredictions per declared model version whose live predictions differ from its file,
     and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
     is skipped too), then how many rows were skipped. A project that is not this owner's live
@@ -288,7 +289,7 @@ def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[C
     return [Check("predictions", f"{want.file}:{row}", why, blocking=False) for row in task.rows]
 
 
-def build_plan(desired: State, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
+def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = False, prune: bool = False,
                overrides: Overrides = NO_OVERRIDES) -> Plan:
     """Compare ``desired`` with the gathered ``facts`` (live state, sources' objects, data samples,
     credentials); returns the frozen Plan with every change, sync and safety check. Pure."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lsts_sync.plan.changes import Change, Check, Create, Delete, RotateCredentials, Update
 from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.facts import DataSample, LiveFacts
-from lsts_sync.resources.state import ProjectState, State, StorageState
+from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, StorageState
 from lsts_sync.ui.template import controls, label_values, parses
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -19,7 +19,7 @@ MAX_CHANGE_SHARE = 0.3
 MIN_MANAGED = 10
 
 
-def duplicates(live: State) -> list[Check]:
+def duplicates(live: LiveState) -> list[Check]:
     """Several own resources with one marker: apply would touch only the lowest id, so block."""
     return [Check("duplicate", address, f"{len(ids)} resources carry the marker of {address} (ids "
                   f"{', '.join(map(str, ids))}); lsts-sync uses id {ids[0]}: delete the others in Label Studio "
@@ -83,7 +83,7 @@ def deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
     return checks
 
 
-def too_many_changes(changes: list[Change], live: State, overrides: Overrides) -> list[Check]:
+def too_many_changes(changes: list[Change], live: LiveState, overrides: Overrides) -> list[Check]:
     """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
     --force. CORS rules and credential rotations do not count: they change no labeling setup."""
     managed = len(live.projects) + len(live.storages)
@@ -122,7 +122,7 @@ def temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check
                   "--rotate-credentials", blocking=False)]
 
 
-def undeclared(desired: State, live: State) -> list[Check]:
+def undeclared(desired: DesiredState, live: LiveState) -> list[Check]:
     """Managed storages of declared projects that no spec declares any more (without --prune)."""
     return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
                   blocking=False)

@@ -24,7 +24,7 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.plan.build import Plan
 from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import State
+from lsts_sync.resources.state import DesiredState
 
 FORMAT_VERSION = 1
 
@@ -46,7 +46,7 @@ def value_types() -> dict[str, type]:
     """Every dataclass a SavedPlan (or the facts and desired state it is fingerprinted from) can
     hold, by class name: walked from their type hints, through unions, tuples and mappings."""
     found: dict[str, type] = {}
-    pending: list[Any] = [SavedPlan, LiveFacts, State]
+    pending: list[Any] = [SavedPlan, LiveFacts, DesiredState]
     while pending:
         hint = pending.pop()
         if dataclasses.is_dataclass(hint) and isinstance(hint, type):
@@ -104,7 +104,7 @@ def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(encode(value), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def fingerprint(facts: LiveFacts, desired: State) -> str:
+def fingerprint(facts: LiveFacts, desired: DesiredState) -> str:
     """What the live side looked like: every fact the plan was decided on, ids, usage, objects and
     data samples included. Left out: unmanaged projects whose title no desired project has, and
     the other owners' counts, so other teams' work on a shared instance does not make a plan stale."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lsts_sync.resources.state import LivePrediction, State
+from lsts_sync.resources.state import LivePrediction, LiveState
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class LiveFacts:
     neither compared nor fingerprinted).
     """
 
-    state: State = field(default_factory=State)
+    state: LiveState = field(default_factory=LiveState)
     sources: Mapping[tuple[str, str, str], SourceFacts] = field(default_factory=dict)
     samples: tuple[DataSample, ...] = ()
     temporary_credentials: bool = False

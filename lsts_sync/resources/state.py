@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -246,20 +247,31 @@ def canonical_result(result: object) -> str:
 
 
 @dataclass(frozen=True)
-class State:
-    """A whole side of the comparison, keyed by each resource's ``key``."""
+class DesiredState:
+    """What the specs ask for, as canonical values keyed by each resource's ``key``
+    (built by ``desired.build``; read-only: ``Mapping`` fields)."""
 
-    projects: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
-    storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
-    cors: dict[str, CorsState] = field(default_factory=dict)
-    # Live only: projects without our marker by (instance, title), to report clashes and adopt them.
-    unmanaged: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
-    # Live only: other owners' managed projects by key (lowest id), and their storages, for conflicts.
-    foreign: dict[tuple[str, str], ProjectState] = field(default_factory=dict)
-    foreign_storages: dict[tuple[str, str, str], StorageState] = field(default_factory=dict)
-    # Live only: how many managed projects each other owner has (reported, never touched).
-    other_owners: dict[str, int] = field(default_factory=dict)
-    # Live only: ids of every resource that carries the same owner+name marker as another (kept: lowest).
-    duplicates: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    # Desired only: every Predictions spec's set, by (instance, project, model_version).
-    predictions: dict[tuple[str, str, str], PredictionSet] = field(default_factory=dict)
+    projects: Mapping[tuple[str, str], ProjectState] = field(default_factory=dict)
+    storages: Mapping[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    cors: Mapping[str, CorsState] = field(default_factory=dict)
+    # every Predictions spec's set, by (instance, project, model_version)
+    predictions: Mapping[tuple[str, str, str], PredictionSet] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What Label Studio and S3 hold for this owner, as canonical values keyed like ``DesiredState``
+    (read by ``live.connections``; read-only: ``Mapping`` fields), and what else was seen there."""
+
+    projects: Mapping[tuple[str, str], ProjectState] = field(default_factory=dict)
+    storages: Mapping[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    cors: Mapping[str, CorsState] = field(default_factory=dict)
+    # projects without our marker by (instance, title), to report clashes and adopt them
+    unmanaged: Mapping[tuple[str, str], ProjectState] = field(default_factory=dict)
+    # other owners' managed projects by key (lowest id), and their storages, for conflicts
+    foreign: Mapping[tuple[str, str], ProjectState] = field(default_factory=dict)
+    foreign_storages: Mapping[tuple[str, str, str], StorageState] = field(default_factory=dict)
+    # how many managed projects each other owner has (reported, never touched)
+    other_owners: Mapping[str, int] = field(default_factory=dict)
+    # ids of every resource that carries the same owner+name marker as another (kept: lowest)
+    duplicates: Mapping[str, tuple[int, ...]] = field(default_factory=dict)

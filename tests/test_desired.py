@@ -1,4 +1,4 @@
-"""Desired state from specs: every storage field, CORS origins per bucket, and ``targets``."""
+"""Desired state from specs: every storage field, CORS origins per bucket, and ``projects``."""
 
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def storage_specs(tmp_path: Path) -> SpecSet:
     return loaded
 
 
-# --- What desired_state pins: each storage field from its spec, CORS origins, the targets filter ---
+# --- What desired_state pins: each storage field from its spec, CORS origins, the project filter ---
 
 def test_every_storage_field_comes_from_its_spec_and_bucket(storage_specs: SpecSet) -> None:
-    """Sources anchor the pattern behind the escaped prefix and read by blob URL; targets drop the
+    """Sources anchor the pattern behind the escaped prefix and read by blob URL; projects drop the
     prefix's trailing slash (only the slash: "out/BOX/" is "out/BOX") and never presign; region and
     endpoint come from the Bucket spec (AWS: empty endpoint); owner and credentials mode are carried
     for markers and apply."""

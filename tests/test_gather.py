@@ -238,7 +238,7 @@ from lsts_sync.resources.state import Usage  # noqa: E402
 
 def test_targets_narrow_the_reads_to_those_projects(specs) -> None:
     desired, ls, s3, conn = applied(specs)
-    facts = gather(specs, desired_state(specs, {"a"}), conn, GatherOptions(targets=frozenset({"a"})))
+    facts = gather(specs, desired_state(specs, {"a"}), conn, GatherOptions(projects=frozenset({"a"})))
     assert sorted(p.name for p in facts.state.projects.values()) == ["a"]
     assert ls.calls == ["read_projects", "read_storages a", "read_tasks a"]
 

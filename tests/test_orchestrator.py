@@ -98,7 +98,7 @@ def test_plan_reads_then_decides_and_carries_what_it_was_made_from(two_projects_
 def test_the_project_filter_narrows_desired_state_and_reads(two_projects_specs) -> None:
     specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
-    options = PlanOptions(GatherOptions(targets=select_projects(specs, ("b",))))
+    options = PlanOptions(GatherOptions(projects=select_projects(specs, ("b",))))
     prepared = pipeline(specs, ls, s3).plan(options)
     assert set(prepared.desired.projects) == {("local", "b")}
     with pytest.raises(LstsError, match="--project names no Project spec: nope"):
@@ -201,7 +201,7 @@ def test_a_saved_plan_is_refused_when_the_specs_changed_and_checks_buckets_too(t
     specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
     saved = tmp_path / "plan.json"
-    write(str(saved), pipeline(specs, ls, s3).plan(PlanOptions(GatherOptions(targets=frozenset({"a"})))).saved)
+    write(str(saved), pipeline(specs, ls, s3).plan(PlanOptions(GatherOptions(projects=frozenset({"a"})))).saved)
     narrowed = select_projects(specs, ("b",))
     other = Pipeline(specs.__class__(**{**specs.__dict__, "projects": {"b": specs.projects["b"]}}),
                      Connections({"local": ls}, s3), locks=lambda: {})

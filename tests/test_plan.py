@@ -128,7 +128,7 @@ def test_json_plan_is_versioned_and_shows_templates_as_xml(specs) -> None:
 
 
 def test_target_limits_projects(specs) -> None:
-    assert desired_state(specs, targets=set()).projects == {}
+    assert desired_state(specs, selected=set()).projects == {}
 
 
 def _with_usage(specs, **usage) -> tuple[DesiredState, LiveState]:

@@ -201,7 +201,7 @@ def test_parquet_rows_are_numbered_as_under_a_csv_header_and_timestamps_are_time
 
 def test_targets_limit_the_files_read(tmp_path) -> None:
     specs = load(tmp_path)
-    assert load_predictions(specs, FakeS3(), targets={"n"}) == {}
+    assert load_predictions(specs, FakeS3(), selected={"n"}) == {}
 
 
 def test_csv_rows_are_numbered_by_their_line_and_blank_lines_skipped() -> None:

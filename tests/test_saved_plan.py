@@ -30,7 +30,7 @@ def specs(two_projects_specs: SpecSet) -> SpecSet:
 def saved_of(specs, facts):
     desired = desired_state(specs)
     plan = build_plan(desired, facts, overrides=Overrides(adopt=frozenset({"a"})))
-    return SavedPlan(plan, "d" * 64, fingerprint(facts, desired), GatherOptions(targets=frozenset({"a", "b"})),
+    return SavedPlan(plan, "d" * 64, fingerprint(facts, desired), GatherOptions(projects=frozenset({"a", "b"})),
                      Overrides(adopt=frozenset({"a"})))
 
 
@@ -64,7 +64,7 @@ def test_the_fingerprint_moves_with_what_the_plan_depends_on(specs) -> None:
 
 
 @pytest.mark.parametrize("body", ["not json", json.dumps({"format_version": 99}),
-                                  json.dumps({"format_version": 1, "saved_plan": {"__type__": "os.system"}})])
+                                  json.dumps({"format_version": 2, "saved_plan": {"__type__": "os.system"}})])
 def test_a_file_that_is_no_saved_plan_is_one_line(tmp_path, body) -> None:
     (tmp_path / "plan.json").write_text(body)
     with pytest.raises(LstsError, match=r"plan.json: not a saved lsts-sync plan \(") as error:
@@ -114,7 +114,7 @@ def test_the_digest_is_sha256_of_the_compact_sorted_encoding() -> None:
 def test_the_file_is_indented_sorted_json_with_a_trailing_newline(tmp_path) -> None:
     write(str(tmp_path / "plan.json"), SMALL)
     text = (tmp_path / "plan.json").read_text()
-    assert text.startswith('{\n "format_version": 1,\n "saved_plan": {\n  "__type__": "SavedPlan",\n  "desired_digest": "d",')
+    assert text.startswith('{\n "format_version": 2,\n "saved_plan": {\n  "__type__": "SavedPlan",\n  "desired_digest": "d",')
     assert text.endswith("\n }\n}\n")
     assert '"adopt": {\n    "__tuple__": [\n     "a",\n     "b"\n    ]' in text  # frozensets sorted
     assert read(str(tmp_path / "plan.json")) == SMALL
@@ -139,13 +139,13 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("body, reason", [
-    (json.dumps({"format_version": 99}), "(format_version 99, expected 1)"),
-    (json.dumps({"saved_plan": {}}), "(format_version None, expected 1)"),
-    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "Plan"}}), "(no saved plan in it)"),
-    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "os.system"}}), "(unknown value type 'os.system')"),
-    (json.dumps({"format_version": 1, "saved_plan": {"x": 1}}), "(unknown value type None)"),
-    (json.dumps({"format_version": 1}), "('saved_plan')"),
-    (json.dumps({"format_version": 1, "saved_plan": {"__type__": "Plan", "nope": 1}}), "("),
+    (json.dumps({"format_version": 99}), "(format_version 99, expected 2)"),
+    (json.dumps({"saved_plan": {}}), "(format_version None, expected 2)"),
+    (json.dumps({"format_version": 2, "saved_plan": {"__type__": "Plan"}}), "(no saved plan in it)"),
+    (json.dumps({"format_version": 2, "saved_plan": {"__type__": "os.system"}}), "(unknown value type 'os.system')"),
+    (json.dumps({"format_version": 2, "saved_plan": {"x": 1}}), "(unknown value type None)"),
+    (json.dumps({"format_version": 2}), "('saved_plan')"),
+    (json.dumps({"format_version": 2, "saved_plan": {"__type__": "Plan", "nope": 1}}), "("),
     (json.dumps([1]), "("),
 ])
 def test_each_kind_of_bad_file_is_named(tmp_path, body, reason) -> None:

@@ -61,7 +61,7 @@ def parse_plan_options(specs: SpecSet, flags: dict[str, Any]) -> PlanOptions:
     from lsts_sync.plan.options import GatherOptions, Overrides
 
     projects = select_projects(specs, (*flags["projects"], *flags["targets"]))
-    gathering = GatherOptions(targets=projects, prune=flags["prune"], sync_all=flags["sync_all"],
+    gathering = GatherOptions(projects=projects, prune=flags["prune"], sync_all=flags["sync_all"],
                               adopt=frozenset(flags["adopt"]), skip_data_checks=flags["skip_data_checks"])
     overrides = Overrides(allow_label_removal=frozenset(flags["allow_label_removal"]),
                           allow_delete=frozenset(flags["allow_delete"]), adopt=gathering.adopt,

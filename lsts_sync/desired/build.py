@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 
 from lsts_sync.desired.template import template_xml
@@ -34,13 +34,13 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec 
                    presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive, sync=spec.sync)
 
 
-def desired_state(specs: SpecSet, targets: set[str] | None = None,
+def desired_state(specs: SpecSet, selected: Set[str] | None = None,
                   predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> DesiredState:
     """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
     read from the Predictions specs' files (``predictions.load_predictions``; reading them is I/O,
     so the caller does it).
 
-    ``targets`` limits projects (and the buckets whose CORS they need) to those names.
+    ``selected`` (the project filter) limits projects (and the buckets whose CORS they need) to those names.
     """
     projects: dict[tuple[str, str], ProjectState] = {}
     storages: dict[tuple[str, str, str], StorageState] = {}
@@ -49,7 +49,7 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None,
     for project in specs.projects.values():
         if project.source and project.source.presign and project.source.bucket in cors_origins:
             cors_origins[project.source.bucket].append(specs.instances[project.instance].browser_origin)
-        if targets is not None and project.name not in targets:
+        if selected is not None and project.name not in selected:
             continue
         projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
@@ -59,9 +59,9 @@ def desired_state(specs: SpecSet, targets: set[str] | None = None,
             if spec is not None:
                 storage = _storage(specs, project, role, spec)
                 storages[storage.key] = storage
-    used = {p.source.bucket for p in specs.projects.values() if p.source and (targets is None or p.name in targets)}
+    used = {p.source.bucket for p in specs.projects.values() if p.source and (selected is None or p.name in selected)}
     for bucket, found in cors_origins.items():
-        if targets is None or bucket in used:
+        if selected is None or bucket in used:
             rule_id = cors_rule_id(specs.owner)
             cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
     return DesiredState(projects, storages, cors, dict(predictions or {}))

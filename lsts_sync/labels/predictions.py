@@ -23,7 +23,7 @@ import csv
 import hashlib
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,13 @@ from lsts_sync.ui.timefmt import compile_format, format_ms, ui_value
 Row = tuple[int, Mapping[str, Any]]  # (row number, header name -> cell)
 
 
-def load_predictions(specs: SpecSet, s3: S3Ops, targets: set[str] | None = None
+def load_predictions(specs: SpecSet, s3: S3Ops, selected: Set[str] | None = None
                      ) -> dict[tuple[str, str, str], PredictionSet]:
     """Every Predictions spec of the (targeted) projects as its PredictionSet, by
     (instance, project, model_version). Raises LstsError (one line) for a file that cannot be read."""
     found = {}
     for _name, spec in sorted(specs.predictions.items()):
-        if targets is not None and spec.project not in targets:
+        if selected is not None and spec.project not in selected:
             continue
         project = specs.projects[spec.project]
         shown, rows = _read(specs, spec, s3)

@@ -73,11 +73,11 @@ def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, 
             duplicates[label(items[0])] = tuple(item.id for item in items)
 
 
-def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, targets: Set[str] | None = None,
+def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, selected: Set[str] | None = None,
               prune: bool = False) -> LiveState:
     """Live state of the instances that desired projects use and of the buckets desired CORS covers.
 
-    ``targets`` keeps only managed projects of those names (so --prune with --target stays local).
+    ``selected`` (the project filter) keeps only managed projects of those names (so --prune with --project stays local).
     Storages are read for declared projects only, or for every own managed project with ``prune``,
     and for another owner's project whose name is declared (to take it over).
     """
@@ -96,7 +96,7 @@ def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, targets:
         for marker, project in conn.instances[name].read_projects():
             if marker is None:
                 unmanaged.setdefault((name, project.title), project)
-            elif targets is None or project.name in targets:
+            elif selected is None or project.name in selected:
                 (own if marker.owner == owner else others[marker.owner]).append(project)
         _keep_lowest(own, lambda p: p.key, projects, duplicates, lambda p: p.address)
         for other, theirs in sorted(others.items()):

@@ -26,8 +26,7 @@ from lsts_sync.spec.loader import SpecSet
 
 def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: GatherOptions) -> LiveFacts:
     """Read the live facts for ``desired`` (``specs`` with channels resolved). Raises LstsError."""
-    targets = set(options.targets) if options.targets is not None else None
-    live = read_live(specs, desired, conn, targets, prune=options.prune)
+    live = read_live(specs, desired, conn, options.projects, prune=options.prune)
     live = read_usage(desired, live, conn, prune=options.prune, adopt=options.adopt)
     read: dict[tuple[str, int | None], list] = {}
 

@@ -108,7 +108,7 @@ class Pipeline:
     def plan(self, options: PlanOptions) -> Prepared:
         """A fresh plan. Raises ``ProblemsFound`` for missing buckets, LstsError for other failures."""
         gathering = options.gathering
-        desired, specs = self._desired(gathering.targets)
+        desired, specs = self._desired(gathering.projects)
         facts = gather(specs, desired, self.conn, gathering)
         plan = build_plan(desired, facts, sync_all=gathering.sync_all, prune=gathering.prune,
                           overrides=options.overrides)
@@ -120,7 +120,7 @@ class Pipeline:
         """The plan saved at ``path``, if the specs and the live facts it was made from are unchanged;
         else LstsError (nothing is changed). The saved plan's own options are used."""
         saved = read(path)
-        desired, specs = self._desired(saved.options.targets)
+        desired, specs = self._desired(saved.options.projects)
         if digest(desired) != saved.desired_digest:
             raise LstsError(f"{path}: the specs (or the headers that channels: auto reads, or the predictions "
                             "files) differ from those the plan was made from; run plan again; nothing was changed")
@@ -160,23 +160,24 @@ class Pipeline:
                 found.append((name, f"{base}/projects/{pid}/"))
         return tuple(found)
 
-    def _desired(self, projects: frozenset[str] | None) -> tuple[DesiredState, SpecSet]:
-        """Desired state of the selected projects, and the specs with ``channels: auto`` resolved."""
+    def _desired(self, selected: frozenset[str] | None) -> tuple[DesiredState, SpecSet]:
+        """Desired state of the selected projects (None: all), and the specs with ``channels: auto``
+        resolved."""
         from lsts_sync.data.sources import resolve_channels
 
-        names = set(projects) if projects is not None else None
-        self._check_buckets(names)
+        self._check_buckets(selected)
+        names = set(selected) if selected is not None else None
         specs = resolve_channels(self.specs, self.conn.s3, names)
-        return desired_state(specs, names, load_predictions(specs, self.conn.s3, names)), specs
+        return desired_state(specs, selected, load_predictions(specs, self.conn.s3, selected)), specs
 
-    def _check_buckets(self, projects: set[str] | None) -> None:
+    def _check_buckets(self, selected: frozenset[str] | None) -> None:
         """Every bucket the selected projects and their predictions files use must exist: each missing
         one is a problem at its Bucket spec, all reported at once, and nothing else is read."""
         specs = self.specs
-        used = sorted({s.bucket for p in specs.projects.values() if projects is None or p.name in projects
+        used = sorted({s.bucket for p in specs.projects.values() if selected is None or p.name in selected
                        for s in (p.source, p.target) if s is not None}
                       | {p.file_bucket for p in specs.predictions.values()
-                         if p.file_bucket and (projects is None or p.project in projects)})
+                         if p.file_bucket and (selected is None or p.project in selected)})
         problems = []
         for bucket, why in zip(used, self.conn.map(self.conn.s3.missing, used), strict=True):
             if why:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class GatherOptions:
     """What decides which facts are read: the plan options that widen or narrow the reads."""
 
-    targets: frozenset[str] | None = None
+    projects: frozenset[str] | None = None
     prune: bool = False
     sync_all: bool = False
     adopt: frozenset[str] = frozenset()

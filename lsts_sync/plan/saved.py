@@ -26,7 +26,8 @@ from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.resources.facts import LiveFacts
 from lsts_sync.resources.state import DesiredState
 
-FORMAT_VERSION = 1
+# 2: the Plan carries its live project ids; GatherOptions.targets became projects (the --project filter)
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

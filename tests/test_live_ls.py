@@ -79,6 +79,8 @@ def test_predictions_are_created_in_bulk_requests_of_at_most_500() -> None:
     sizes = []
 
     def created(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the read-back after the last batch
+            return ok([])
         sizes.append(len(json.loads(request.content)))
         return ok({"created": sizes[-1]}, 201)
 
@@ -86,7 +88,8 @@ def test_predictions_are_created_in_bulk_requests_of_at_most_500() -> None:
     batch = [(task, '[{"id":"r"}]', 0.5) for task in range(1, 1201)]
     assert instance(server).create_predictions(3, "pump-7", "m1", batch) == 1200
     assert sizes == [PREDICTIONS_PER_REQUEST, PREDICTIONS_PER_REQUEST, 200] == [500, 500, 200]
-    assert {(r.method, r.url.path) for r in server.requests} == {("POST", "/api/projects/3/import/predictions")}
+    assert [(r.method, r.url.path) for r in server.requests] == [("POST", "/api/projects/3/import/predictions")] * 3 \
+        + [("GET", "/api/predictions/")]
     first = json.loads(server.requests[0].content)[0]
     assert first == {"task": 1, "result": [{"id": "r"}], "score": 0.5, "model_version": "m1"}
 
@@ -95,18 +98,20 @@ def test_a_bulk_create_whose_answer_was_lost_is_not_sent_again_when_it_went_thro
     from .test_ls_http import read_timeout
 
     listed = [{"id": 8, "task": 1, "model_version": "m1", "result": [{"id": "r"}], "score": 0.5}]
-    server = Server(read_timeout, ok(listed))
+    server = Server(read_timeout, ok(listed), ok(listed))
     assert instance(server).create_predictions(3, "pump-7", "m1", [(1, '[{"id":"r"}]', 0.5)]) == 1
     assert [(r.method, r.url.path) for r in server.requests] == [
-        ("POST", "/api/projects/3/import/predictions"), ("GET", "/api/predictions/")]
+        ("POST", "/api/projects/3/import/predictions"), ("GET", "/api/predictions/"), ("GET", "/api/predictions/")]
 
 
 def test_a_bulk_create_that_did_not_go_through_is_sent_again() -> None:
     from .test_ls_http import read_timeout
 
-    server = Server(read_timeout, ok([]), ok({"created": 1}, 201))
-    assert instance(server).create_predictions(3, "pump-7", "m1", [(1, "[]", None)]) == 1
-    assert server.methods() == ["POST", "GET", "POST"]
+    server = Server(read_timeout, ok([]), ok([]), ok({"created": 1}, 201), default=ok([]))
+    ls = instance(server)
+    ls.http.settle = 1.0  # one look, one pause, one look
+    assert ls.create_predictions(3, "pump-7", "m1", [(1, "[]", None)]) == 1
+    assert server.methods()[:4] == ["POST", "GET", "GET", "POST"]
 
 
 def test_a_bulk_create_answer_of_another_count_is_an_error() -> None:
@@ -142,3 +147,65 @@ def test_usage_through_a_snapshot_that_is_not_a_list_fails_closed() -> None:
                     httpx.Response(200, content=b'{"tasks": []}'), httpx.Response(204))
     with pytest.raises(LstsError, match="is not a JSON list of tasks"):
         instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+
+
+# -- creates the server made more than once (its locked-database retry runs a whole request again) --
+
+PUMP = ProjectState("local", "pump-7", "Pump 7", "", "<View/>")
+
+
+def listed(pid: int, owner: str = "default", name: str = "pump-7") -> dict:
+    from lsts_sync.resources.markers import with_marker
+
+    return {"id": pid, "title": "Pump 7", "description": with_marker("", owner, name), "label_config": "<View/>"}
+
+
+def test_a_create_the_server_made_once_is_read_back_once() -> None:
+    server = Server(ok({"id": 43}, 201), ok([listed(43), listed(50, owner="team-b")]))
+    assert instance(server).create_project(PUMP) == 43
+    assert server.methods() == ["POST", "GET"]
+    assert server.requests[1].url.params["title"] == "Pump 7"  # a narrow read, not the whole list
+
+
+def test_a_project_the_server_saved_twice_keeps_the_lowest_id_and_deletes_the_empty_extra(
+        caplog: pytest.LogCaptureFixture) -> None:
+    server = Server(ok({"id": 44}, 201), ok([listed(43), listed(44)]), ok({"id": 44, "task_number": 0}),
+                    ok([]), ok([]), httpx.Response(204))
+    assert instance(server).create_project(PUMP) == 43
+    assert (server.requests[-1].method, server.requests[-1].url.path) == ("DELETE", "/api/projects/44/")
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line == "instance local: create project pump-7: the server saved it 2 times (ids 43, 44); kept 43, deleted 44"
+
+
+def test_an_extra_project_with_tasks_is_left_and_said() -> None:
+    server = Server(ok({"id": 43}, 201), ok([listed(43), listed(44)]), ok({"id": 44, "task_number": 3}))
+    assert instance(server).create_project(PUMP) == 43
+    assert "DELETE" not in server.methods()
+
+
+def test_an_extra_project_with_a_storage_is_left() -> None:
+    storage = {"id": 9, "description": "managed-by: lsts-sync owner=default name=pump-7/source"}
+    server = Server(ok({"id": 43}, 201), ok([listed(43), listed(44)]), ok({"id": 44, "task_number": 0}),
+                    ok([storage]), ok([]))
+    assert instance(server).create_project(PUMP) == 43
+    assert "DELETE" not in server.methods()
+
+
+def test_a_storage_the_server_saved_twice_keeps_the_lowest_id() -> None:
+    from lsts_sync.resources.state import StorageState
+
+    source = StorageState("local", "pump-7", "source", "data", "pump-7/", "us-east-1", "")
+    marked = [{"id": i, "description": "managed-by: lsts-sync owner=default name=pump-7/source"} for i in (8, 9)]
+    server = Server(ok({"id": 9}, 201), ok(marked), ok([]), httpx.Response(204))
+    assert instance(server).create_storage(source, 43, None) == 8
+    assert (server.requests[-1].method, server.requests[-1].url.path) == ("DELETE", "/api/storages/s3/9")
+
+
+def test_predictions_the_server_saved_twice_keep_the_lowest_id_per_task(caplog: pytest.LogCaptureFixture) -> None:
+    twice = [{"id": i, "task": task, "model_version": version, "result": [], "score": None}
+             for i, task, version in ((8, 1, "m1"), (9, 1, "m1"), (10, 2, "m1"), (11, 3, "m0"), (12, 3, "m0"))]
+    server = Server(ok({"created": 2}, 201), ok(twice), httpx.Response(204))
+    assert instance(server).create_predictions(3, "pump-7", "m1", [(1, "[]", None), (2, "[]", None)]) == 2
+    assert [(r.method, r.url.path) for r in server.requests][-1] == ("DELETE", "/api/predictions/9/")
+    assert server.methods().count("DELETE") == 1  # another version's pair is not this create's
+    assert "saved 1 of them twice; deleted the extra ids 9" in caplog.records[0].getMessage()

@@ -259,16 +259,57 @@ def test_create_whose_request_never_left_posts_again_without_asking_confirm() ->
     assert server.methods() == ["POST", "POST"]
 
 
-def test_create_after_429_posts_again_without_asking_confirm() -> None:
+def test_create_after_429_asks_confirm_once_then_posts_again() -> None:
+    """A 429 may come from a proxy that forwarded the request: what it made is looked for first."""
     server = Server(fail(429), ok({"id": 99}, 201))
-    http, _ = client(server)
+    http, sleeps = client(server)
+    asked: list[int] = []
 
-    def confirm() -> int:
-        raise AssertionError("a 429 was refused before it started; nothing to confirm")
+    def confirm() -> None:
+        asked.append(1)
 
     assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
                           confirm=confirm) == {"id": 99}
+    assert server.methods() == ["POST", "POST"] and len(asked) == 1 and len(sleeps) == 1
+
+
+def test_after_a_lost_answer_confirm_keeps_looking_until_the_attempt_shows() -> None:
+    """A timeout leaves the server working on the create: confirm is asked again after 1, 2, 4 s
+    and what it finds on the third look is the answer; the create is not sent again."""
+    server = Server(read_timeout)
+    http, sleeps = client(server, settle=30.0)
+    looks = iter([None, None, 41])
+    assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
+                          confirm=lambda: next(looks)) == 41
+    assert server.methods() == ["POST"]
+    assert sleeps[1:] == [1.0, 2.0]  # the retry's back-off, then the settle pauses
+
+
+def test_after_a_lost_answer_the_create_is_repeated_only_once_settle_has_passed() -> None:
+    server = Server(read_timeout, ok({"id": 7}, 201))
+    http, sleeps = client(server, settle=12.0)
+    looks: list[int] = []
+
+    def confirm() -> None:
+        looks.append(1)
+
+    assert http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create",
+                          confirm=confirm) == {"id": 7}
+    assert sleeps[1:] == [1.0, 2.0, 4.0, 5.0] and len(looks) == 5  # 12 s of looks, at most 5 s apart
     assert server.methods() == ["POST", "POST"]
+
+
+def test_after_an_error_answer_confirm_is_asked_once() -> None:
+    """A 5xx answer means the server is done with that request: one look decides."""
+    server = Server(fail(500), ok({"id": 7}, 201))
+    http, sleeps = client(server, settle=30.0)
+    looks: list[int] = []
+
+    def confirm() -> None:
+        looks.append(1)
+
+    http.send_json("POST", "api/projects/", "create project p1", {"title": "p1"}, kind="create", confirm=confirm)
+    assert len(looks) == 1 and len(sleeps) == 1
 
 
 # -- actions (syncs) --------------------------------------------------------------------------------

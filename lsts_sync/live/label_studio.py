@@ -8,6 +8,7 @@ payload is an error, never an empty result.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
 from lsts_sync.spec.models import InstanceSpec
 
+log = logging.getLogger(__name__)
 ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}
 SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
 STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
@@ -48,7 +50,8 @@ class LabelStudioInstance:
 
     def __init__(self, spec: InstanceSpec, stats: RequestStats, http: LabelStudioHttp | None = None):
         self.spec = spec
-        self.http = http or LabelStudioHttp(spec.name, spec.url, spec.token.get_secret_value(), stats)
+        self.http = http or LabelStudioHttp(spec.name, spec.url, spec.token.get_secret_value(), stats,
+                                            timeout=spec.timeout)
 
     # -- reads ------------------------------------------------------------------------------
     def read_projects(self) -> list[tuple[Marker | None, ProjectState]]:
@@ -211,20 +214,81 @@ class LabelStudioInstance:
             if not isinstance(data, dict) or data.get("created") != len(batch):
                 raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer {str(data)[:100]}")
             created += len(batch)
+        self._keep_one_prediction_per_task(project_id, name, model_version, {task for task, _, _ in predictions})
         return created
+
+    def _keep_one_prediction_per_task(self, project_id: int, name: str, model_version: str, tasks: set[int]) -> None:
+        """After a bulk create, each of ``tasks`` holds one prediction of ``model_version`` (apply
+        deleted the old ones first): any more are the server's own repeats of the create (see
+        ``_keep_one_project``), and all but the lowest id are deleted (a model's output, nobody's work)."""
+        project = ProjectState(self.spec.name, name, "", "", "", id=project_id)
+        by_task: dict[int, list[int]] = {}
+        for found in self.read_predictions(project):
+            if found.model_version == model_version and found.task in tasks:
+                by_task.setdefault(found.task, []).append(found.id)
+        extras = sorted(i for ids in by_task.values() for i in sorted(ids)[1:])
+        for extra in extras:
+            self.delete_prediction(extra, name)
+        if extras:
+            log.warning("instance %s: create predictions of %s in project %s: the server saved %d of them twice; "
+                        "deleted the extra ids %s", self.spec.name, model_version, name, len(extras),
+                        ", ".join(map(str, extras)))
 
     def delete_prediction(self, prediction_id: int, name: str) -> None:
         self.http.call("DELETE", f"api/predictions/{prediction_id}/", f"delete prediction {prediction_id} of "
                        f"project {name}", kind="delete")
 
     def create_project(self, project: ProjectState) -> int:
-        def existing() -> int | None:
-            return next((p.id for m, p in self.read_projects()
-                         if m and m.owner == project.owner and m.name == project.name), None)
+        """Create the project; its id. A lost answer is confirmed by marker before a repeat, and
+        the server's own repeats are undone (``_keep_one_project``)."""
+        what = f"create project {project.name}"
 
-        created = self.http.send_json("POST", "api/projects/", f"create project {project.name}",
-                                      project_body(project), kind="create", confirm=existing)
-        return created if isinstance(created, int) else _id(created, f"create project {project.name}")
+        def existing() -> int | None:
+            return min(self._marked_projects(project), default=None)
+
+        created = self.http.send_json("POST", "api/projects/", what, project_body(project), kind="create",
+                                      confirm=existing)
+        return self._keep_one_project(project, created if isinstance(created, int) else _id(created, what))
+
+    def _marked_projects(self, project: ProjectState) -> list[int]:
+        """Ids of the projects that carry ``project``'s marker (the server filters titles by
+        substring; the marker decides)."""
+        items = self.http.get_list("api/projects/", f"find project {project.name}", include=PROJECT_FIELDS,
+                                   title=project.title)
+        return sorted(p.id for m, p in (project_from_json(self.spec.name, i) for i in items)
+                      if m and m.owner == project.owner and m.name == project.name and p.id is not None)
+
+    def _keep_one_project(self, project: ProjectState, made: int) -> int:
+        """The id to use after a create answered ``made``: the lowest id carrying the marker.
+
+        Label Studio on SQLite runs a whole request again when a write in it meets a locked
+        database (``DatabaseIsLockedRetryMiddleware``), after the project row was committed: one
+        POST can leave several projects. Under the apply lock every one of them is this create's,
+        so the extras are deleted, if empty (no task, no storage), and said in one log line."""
+        ids = sorted(set(self._marked_projects(project)) | {made})
+        if len(ids) == 1:
+            return made
+        keep, extras = ids[0], ids[1:]
+        empty = [i for i in extras if self._project_is_empty(i, project.name)]
+        for extra in empty:
+            self.http.call("DELETE", f"api/projects/{extra}/", f"delete duplicate project {project.name}",
+                           kind="delete")
+        left = sorted(set(extras) - set(empty))
+        log.warning("instance %s: create project %s: the server saved it %d times (ids %s); kept %d, deleted %s%s",
+                    self.spec.name, project.name, len(ids), ", ".join(map(str, ids)), keep,
+                    ", ".join(map(str, empty)) or "none",
+                    f"; left {', '.join(map(str, left))} (not empty): the next plan reports them" if left else "")
+        return keep
+
+    def _project_is_empty(self, project_id: int, name: str) -> bool:
+        """No task and no storage: nothing anyone made in it can be lost."""
+        what = f"read duplicate project {name}"
+        data = self.http.get_json(f"api/projects/{project_id}/", what)
+        if not isinstance(data, dict) or not isinstance(data.get("task_number"), int):
+            raise MappingError(f"instance {self.spec.name}: {what}: unexpected answer (no task_number)")
+        if data["task_number"]:
+            return False
+        return not any(self.http.get_list(path, what, project=project_id) for path in ROLE_PATH.values())
 
     def update_project(self, project_id: int, project: ProjectState, fields: list[str]) -> None:
         body = project_body(project, fields)
@@ -244,7 +308,24 @@ class LabelStudioInstance:
 
         created = self.http.send_json("POST", ROLE_PATH[storage.role], f"create {storage.address}", body,
                                       kind="create", confirm=existing)
-        return created if isinstance(created, int) else _id(created, f"create {storage.address}")
+        made = created if isinstance(created, int) else _id(created, f"create {storage.address}")
+        return self._keep_one_storage(storage, project_id, made)
+
+    def _keep_one_storage(self, storage: StorageState, project_id: int, made: int) -> int:
+        """The lowest id of the storages carrying ``storage``'s marker after a create answered
+        ``made``; the server's own repeats of the create (see ``_keep_one_project``) are deleted:
+        a storage this apply just made has synced nothing yet."""
+        owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
+        ids = sorted({s.id for s in self.read_storages(owner)
+                      if s.role == storage.role and s.owner == storage.owner and s.id is not None} | {made})
+        for extra in ids[1:]:
+            self.http.call("DELETE", f"{ROLE_PATH[storage.role]}/{extra}", f"delete duplicate {storage.address}",
+                           kind="delete")
+        if len(ids) > 1:
+            log.warning("instance %s: create %s: the server saved it %d times (ids %s); kept %d, deleted %s",
+                        self.spec.name, storage.address, len(ids), ", ".join(map(str, ids)), ids[0],
+                        ", ".join(map(str, ids[1:])))
+        return ids[0]
 
     def update_storage(self, storage_id: int, storage: StorageState, credentials: Credentials | None = None) -> None:
         body = {**storage_body(storage), **_credential_fields(credentials, clear_token=True)}

@@ -8,12 +8,16 @@ Retries depend on what a repeat would do (``Kind``):
 
 - ``read`` and ``update`` (GET, PATCH, and POSTs that only check) are repeated on a connection
   error, 429 or 5xx;
-- ``create`` asks ``confirm`` (find what a lost attempt made, by its marker) before repeating;
+- ``create`` asks ``confirm`` (find what a lost attempt made, by its marker) before repeating: once
+  after an error answer (the server is done with that request), and again and again for up to
+  ``settle`` seconds after a lost answer (a timeout or a dropped connection: the server may still be
+  working on it, and neither Django's server nor gunicorn stops a request whose client went away);
 - ``delete`` is repeated, and a 404 after a failed attempt means the first one went through;
 - ``action`` (a sync) is repeated only when the request surely never left (connection refused),
   or when ``confirm`` (read the storage's status) says it did not start; a ``create`` or ``action``
   without ``confirm`` is never repeated after an answer may have been lost.
 
+A 429 is asked about too before a create is repeated (a proxy may answer it after forwarding).
 401 and 403 are never retried. ``Retry-After`` is honoured (at most ``MAX_WAIT`` seconds); other
 waits back off exponentially with jitter.
 
@@ -48,6 +52,10 @@ import httpx  # noqa: E402
 log = logging.getLogger(__name__)
 Kind = Literal["read", "update", "create", "delete", "action"]
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
+# After a lost answer to a create (timeout, dropped connection), how long its confirm keeps looking
+# for what the attempt made before the create is repeated, and the longest pause between looks.
+SETTLE_SECONDS = 30.0
+SETTLE_STEP_MAX = 5.0
 MAX_WAIT = 60.0
 PAGE_SIZE = 1000
 MAX_PAGES = 10_000  # 10 million items: past that a server that always names a next page is broken
@@ -72,11 +80,12 @@ class LabelStudioHttp:
     """
 
     def __init__(self, name: str, url: str, token: str, stats: RequestStats, *, timeout: float = 60.0,
-                 attempts: int = 4, backoff: float = 0.5, page_size: int = PAGE_SIZE,
+                 attempts: int = 4, backoff: float = 0.5, page_size: int = PAGE_SIZE, settle: float = SETTLE_SECONDS,
                  transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep):
         register(token)
         self.name, self.url, self.stats = name, url.rstrip("/"), stats
         self.attempts, self.backoff, self.page_size, self.sleep = attempts, backoff, page_size, sleep
+        self.settle = settle
         self._raw_token = token
         self._token: Token | None = None
         self._access: Token | None = None
@@ -176,7 +185,7 @@ class LabelStudioHttp:
                 if attempt == self.attempts or blind:
                     raise
                 self._wait(attempt, None, what, str(exc))
-                found = self._confirm(kind, confirm, unsent)
+                found = self._confirm(kind, confirm, unsent, settle=self.settle)
                 if found is not None:
                     return found
                 continue
@@ -193,18 +202,30 @@ class LabelStudioHttp:
                 raise HttpError(f"instance {self.name}: {what} failed with HTTP {status}: "
                                 f"{self._short(response.text)}", status)
             self._wait(attempt, response.headers.get("Retry-After"), what, f"HTTP {status}")
-            found = self._confirm(kind, confirm, status == 429)
+            found = self._confirm(kind, confirm, False)
             if found is not None:
                 return found
         raise AssertionError("unreachable")
 
-    def _confirm(self, kind: Kind, confirm: Callable[[], Any] | None, unsent: bool) -> Any:
-        if kind in ("create", "action") and confirm is not None and not unsent:
+    def _confirm(self, kind: Kind, confirm: Callable[[], Any] | None, unsent: bool, settle: float = 0.0) -> Any:
+        """What ``confirm`` finds of a failed attempt (None: nothing, so the request may be repeated).
+
+        Asked once, and while nothing is found again after 1, 2, 4... seconds (at most
+        ``SETTLE_STEP_MAX`` apart) until ``settle`` seconds have been waited: a lost attempt may
+        still commit. Never asked for a request that surely never left (``unsent``)."""
+        if kind not in ("create", "action") or confirm is None or unsent:
+            return None
+        waited, step = 0.0, 1.0
+        while True:
             found = confirm()
             if found is not None:
                 log.debug("instance %s: the failed attempt had gone through", self.name)
-            return found
-        return None
+                return found
+            if waited >= settle:
+                return None
+            pause = min(step, SETTLE_STEP_MAX, settle - waited)
+            self.sleep(pause)
+            waited, step = waited + pause, step * 2
 
     def _wait(self, attempt: int, retry_after: str | None, what: str, reason: str) -> None:
         delay = _retry_after(retry_after)

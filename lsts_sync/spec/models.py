@@ -112,7 +112,8 @@ class InstanceSpec(Strict):
     ``owner`` names who manages what this spec set creates there: every marker carries it, and
     prune, duplicate detection and the change-share check see only the owner's own resources, so
     several teams can share one Label Studio. ``lock_bucket`` holds the apply lock (default: the
-    first Bucket spec by name).
+    first Bucket spec by name). ``timeout``: seconds to wait for one answer before it counts as lost
+    (a lost create is then looked for before it is sent again).
     """
 
     kind: Literal["Instance"]
@@ -122,6 +123,7 @@ class InstanceSpec(Strict):
     public_url: HttpUrl | None = None
     owner: Name = "default"
     lock_bucket: BucketName | None = None
+    timeout: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("public_url", mode="before")
     @classmethod

@@ -2,7 +2,13 @@
 
 ``rule(method, path, n)`` (n counts matching requests from 1) returns one of:
 ``"pass"``; ``"fail-after"`` (forward, then answer 502: the server did the work, the client never
-hears of it); ``"fail"`` (answer 502 without forwarding); ``"drop"`` (close the connection, no answer);
+hears of it) and ``"fail-after STATUS"`` (the same with another status, e.g. Label Studio's 500 for
+a write that met a locked database after the save); ``"fail"`` (answer 502 without forwarding);
+``"drop"`` (close the connection, no answer); ``"forward-drop"`` (forward, then close the
+connection without an answer: a server that saves and then resets); ``"late SECONDS"`` (wait, then
+forward and answer: the client has timed out, the server saves after its first confirm);
+``"twice"`` (forward the request two times and answer the second: Label Studio running a whole
+request again, as its locked-database retry does);
 ``"answer STATUS BODY"`` (answer STATUS with the JSON text BODY, without forwarding); ``"echo STATUS"``
 (answer STATUS with a JSON error that repeats the Authorization header, then the body's fields,
 secret-looking ones first, as a careless server's validation error would: secrets come back).
@@ -13,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,11 +80,20 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.close()
                     return
+                if action.startswith("late "):
+                    time.sleep(float(action.split()[1]))
                 if action not in ("fail",) and not action.startswith(("answer ", "echo ")):
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                     status, out_headers, data = proxy._forward(self.command, self.path, headers, body)
-                if action in ("fail", "fail-after"):
-                    status, out_headers, data = 502, [("Content-Type", "text/plain")], b"injected fault"
+                    if action == "twice":
+                        status, out_headers, data = proxy._forward(self.command, self.path, headers, body)
+                if action == "forward-drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if action in ("fail", "fail-after") or action.startswith("fail-after "):
+                    code = int(action.split()[1]) if " " in action else 502
+                    status, out_headers, data = code, [("Content-Type", "text/plain")], b"injected fault"
                 if action.startswith("echo "):
                     try:
                         fields = json.loads(body or b"{}")
@@ -91,13 +107,16 @@ class FaultProxy:
                 if action.startswith("answer "):
                     _, code, text = action.split(" ", 2)
                     status, out_headers, data = int(code), [("Content-Type", "application/json")], text.encode()
-                self.send_response(status)
-                for key, value in out_headers:
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for key, value in out_headers:
+                        if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting ("late"): nobody reads the answer
+                    self.close_connection = True
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
 

@@ -117,3 +117,81 @@ def test_kill_at_random_points_then_rerun_converges(stack_env, s3, ls, bucket, u
     assert len(list(ls.tasks.list(project=project.id))) == 2
     if annotated is not None:
         assert ls.annotations.get(id=annotated).result[0]["value"]["timeserieslabels"] == ["Anomaly"]
+
+
+# -- every way a create can fail after the server saved it (issue: a duplicate project under load) --
+
+CREATES = ("/api/projects/", "/api/storages/s3", "/api/storages/s3/", "/api/storages/export/s3",
+           "/api/storages/export/s3/")
+
+
+def _with_timeout(specs, seconds: float):
+    """The specs with the Instance's answer timeout set (the client gives up on a late answer)."""
+    path = specs / "specs.yaml"
+    path.write_text(path.read_text().replace("token: ${LABEL_STUDIO_API_KEY}\n",
+                                             f"token: ${{LABEL_STUDIO_API_KEY}}\ntimeout: {seconds}\n", 1))
+    return specs
+
+
+def _one_of_each(ls, name: str) -> None:
+    project = find_project(ls, name)  # asserts there is no duplicate project
+    assert storages(ls, project.id) == [f"managed-by: lsts-sync owner=default name={name}/source",
+                                        f"managed-by: lsts-sync owner=default name={name}/target"]
+
+
+@pytest.mark.parametrize("fault", ["fail-after 500", "forward-drop"])
+def test_a_create_that_fails_after_the_save_is_found_not_sent_again(fault, stack, stack_env, s3, ls, bucket, uid,
+                                                                    tmp_path) -> None:
+    """Label Studio's 500 after the save (a write after it met a locked database), and a server that
+    saves then resets the connection: the create is looked for by marker, found, not repeated."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"f-{uid}"
+
+    def rule(method: str, path: str, n: int) -> str:
+        return fault if method == "POST" and path in CREATES and n == 1 else "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = apply(write_specs(tmp_path / "a", bucket, name), dict(stack_env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 0, result.stderr
+    assert [a for m, p, a in proxy.log if m == "POST" and p == "/api/projects/"] == [fault]  # never re-sent
+    _one_of_each(ls, name)
+
+
+def test_a_create_whose_answer_times_out_is_looked_for_until_it_lands(stack, stack_env, s3, ls, bucket, uid,
+                                                                      tmp_path) -> None:
+    """The client gives up after 2 s; the server only saves at 4 s. The first look finds nothing, a
+    look a few seconds later finds it: the create is not sent again."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"f-{uid}"
+
+    def rule(method: str, path: str, n: int) -> str:
+        return "late 4" if method == "POST" and path == "/api/projects/" and n == 1 else "pass"
+
+    specs = _with_timeout(write_specs(tmp_path / "a", bucket, name), 2)
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = apply(specs, dict(stack_env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 0, result.stderr
+    assert [a for m, p, a in proxy.log if m == "POST" and p == "/api/projects/"] == ["late 4"]
+    assert len([1 for m, p, _ in proxy.log if m == "GET" and p == "/api/projects/"]) >= 2  # looked more than once
+    _one_of_each(ls, name)
+
+
+def test_a_create_the_server_runs_twice_leaves_one_of_each(stack, stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+    """One POST, two projects (and two storages): Label Studio ran the request again. Apply reads
+    each create back, keeps the lowest id, deletes the empty extra and says so in one line."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"f-{uid}"
+
+    def rule(method: str, path: str, n: int) -> str:
+        return "twice" if method == "POST" and path in CREATES and n == 1 else "pass"
+
+    specs = write_specs(tmp_path / "a", bucket, name)
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        result = apply(specs, dict(stack_env, LABEL_STUDIO_URL=proxy.url))
+    assert result.returncode == 0, result.stderr
+    assert [a for m, p, a in proxy.log if m == "POST" and p == "/api/projects/"] == ["twice"]
+    assert re.search(rf"create project {name}: the server saved it 2 times \(ids (\d+), (\d+)\); kept \1, "
+                     rf"deleted \2", result.stderr), result.stderr
+    assert f"create storage {name}/source: the server saved it 2 times" in result.stderr
+    _one_of_each(ls, name)
+    assert apply(specs, stack_env).stdout.strip() == "No changes."

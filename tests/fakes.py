@@ -194,11 +194,18 @@ class FakeS3(_Calls):
         self.cors: dict[str, list[dict]] = {}
         self.objects_: dict[str, dict[str, tuple[float, bytes]]] = {}
         self.written: dict[str, bytes] = {}
+        self.clients: dict[str, FakeS3Client] = {}
         self._credentials = credentials
 
     def missing(self, bucket: str) -> str | None:
         self._record(f"missing {bucket}")
         return None
+
+    def client(self, bucket: str, counted: bool = True) -> FakeS3Client:
+        """One in-memory boto3 client per bucket (the apply lock's object lives there)."""
+        if bucket not in self.clients:
+            self.clients[bucket] = FakeS3Client(bucket)
+        return self.clients[bucket]
 
     def read_cors(self, bucket: str, rule_id: str) -> CorsState:
         self._record(f"read_cors {bucket}")

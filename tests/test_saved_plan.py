@@ -127,8 +127,8 @@ def test_the_file_is_written_through_a_hidden_temporary_file_beside_it(tmp_path,
     monkeypatch.setattr(os, "replace", lambda a, b: (moves.append((a, b)), real(a, b)))
     write(str(tmp_path / "plan.json"), SMALL)
     ((tmp, target),) = moves
-    assert os.path.dirname(tmp) == str(tmp_path) and os.path.basename(tmp).startswith(".lsts-plan-")
-    assert target == str(tmp_path / "plan.json")
+    assert os.path.dirname(tmp) == str(tmp_path) and os.path.basename(tmp).startswith(".plan.json.")
+    assert str(target) == str(tmp_path / "plan.json")
 
 
 def test_a_failed_write_leaves_no_temporary_file(tmp_path) -> None:

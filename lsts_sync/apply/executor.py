@@ -43,11 +43,6 @@ class ApplyFailed(LstsError):
         self.result, self.remaining = result, remaining
 
 
-def describe(step: Change | Sync) -> str:
-    """``create project pump-7``, ``rotate credentials of storage pump-7/source``, ``sync storage ...``."""
-    return step.describe()
-
-
 class _Applier:
     """Runs one change at a time (each change calls back the method named for its class: the
     ``ChangeTarget`` of ``plan.changes``); remembers the ids that creates return."""
@@ -187,7 +182,7 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
     """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error.
 
     A plan with blocking checks is refused before anything is written. ``before_step`` runs before
-    every step (the CLI renews the apply lock there; raising stops the apply).
+    every step (the orchestrator renews the apply lock there; raising stops the apply).
     """
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
@@ -199,7 +194,7 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
             index = position  # what failed and what is left, for ApplyFailed
             before_step()
             step.apply(applier)
-            _done(result, describe(step), progress)
+            _done(result, step.describe(), progress)
         result.project_ids = dict(applier.project_ids)
         started = []
         for offset, sync in enumerate(plan.syncs):
@@ -215,11 +210,11 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
             result.synced.append((sync.storage.address, status, count))
             if status != "completed":
                 raise LstsError(f"{sync.storage.address}: sync ended {status}")
-            _done(result, describe(sync), progress)
+            _done(result, sync.describe(), progress)
             index += 1
     except Exception as exc:  # any failure part-way must say what was done and what was not
         message = str(exc) if isinstance(exc, LstsError) else redact(f"{type(exc).__name__}: {exc}")
-        raise ApplyFailed(message, result, [describe(s) for s in steps[index:]]) from None
+        raise ApplyFailed(message, result, [s.describe() for s in steps[index:]]) from None
     return result
 
 

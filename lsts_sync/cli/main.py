@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except LstsError as exc:
-        if debug:
+        problems = list(getattr(exc, "problems", ()))  # problems in the specs: their lines say it all
+        if debug and not problems:
             click.echo(redact(traceback.format_exc()), err=True)
-        print_problems(list(getattr(exc, "problems", ())))
+        print_problems(problems)
         sys.exit(fail(redact(str(exc))))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -1,6 +1,6 @@
 """Predictions files: a model's output read into the desired predictions of each Predictions spec.
 
-``load_predictions`` reads every (targeted) Predictions spec's file, once, before anything is
+``load_predictions`` reads every Predictions spec's file (of the selected projects), once, before anything is
 gathered: the file is part of what the user declares, like the specs themselves. A file that cannot
 be read at all (missing, not CSV/Parquet, a required column absent) is an error naming the spec's
 file and line. Everything after the read is pure (``prediction_set``): each row becomes one
@@ -42,7 +42,7 @@ Row = tuple[int, Mapping[str, Any]]  # (row number, header name -> cell)
 
 def load_predictions(specs: SpecSet, s3: S3Ops, selected: Set[str] | None = None
                      ) -> dict[tuple[str, str, str], PredictionSet]:
-    """Every Predictions spec of the (targeted) projects as its PredictionSet, by
+    """Every Predictions spec of the selected projects as its PredictionSet, by
     (instance, project, model_version). Raises LstsError (one line) for a file that cannot be read."""
     found = {}
     for _name, spec in sorted(specs.predictions.items()):

@@ -20,6 +20,7 @@ import contextlib
 import getpass
 import hashlib
 import json
+import logging
 import os
 import random
 import socket
@@ -27,16 +28,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.spec.loader import SpecSet
 
-if TYPE_CHECKING:  # imported when used: boto3's session loads only when a lock is taken
-    from lsts_sync.live.s3 import S3Buckets
-
+log = logging.getLogger(__name__)
 LOCK_PREFIX = ".lsts-sync/locks/"
 DEFAULT_LEASE = 3600.0
 
@@ -208,14 +208,14 @@ def _running(pid: int) -> bool:
     return True
 
 
-def instance_locks(specs: SpecSet, s3: S3Buckets | None = None) -> dict[str, S3Lock | None]:
+def instance_locks(specs: SpecSet, s3: S3Ops | None = None) -> dict[str, S3Lock | None]:
     """The S3Lock of every instance for this spec set's owner (None where no bucket can hold it),
     on clients of ``s3`` (the run's ``S3Buckets``: one boto3 session, so the S3 model loads once)
     that do not count in ``--stats``."""
     from lsts_sync.core.stats import RequestStats
     from lsts_sync.live.s3 import S3Buckets
 
-    buckets = s3 if s3 is not None else S3Buckets(specs.buckets, RequestStats())
+    buckets: S3Ops = s3 if s3 is not None else S3Buckets(specs.buckets, RequestStats())
     locks: dict[str, S3Lock | None] = {}
     for instance in sorted(specs.instances):
         bucket = specs.lock_bucket(instance)
@@ -241,6 +241,7 @@ class HeldLocks:
     def acquire(self, lock: S3Lock, timeout: float) -> Lock:
         token = lock.acquire(timeout)
         self.held.append((lock, token))
+        log.debug("holding apply lock %s (id %s)", token.url, token.id)
         return token
 
     def keepalive(self, force: bool = False) -> None:

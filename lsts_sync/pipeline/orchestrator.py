@@ -103,7 +103,7 @@ class Pipeline:
         """``locks`` gives the apply lock of each instance (default: ``instance_locks`` on ``conn.s3``)."""
         self.specs = specs
         self.conn = conn
-        self._locks = locks or (lambda: instance_locks(specs, conn.s3))  # type: ignore[arg-type]
+        self._locks = locks or (lambda: instance_locks(specs, conn.s3))
 
     def plan(self, options: PlanOptions) -> Prepared:
         """A fresh plan. Raises ``ProblemsFound`` for missing buckets, LstsError for other failures."""

@@ -156,9 +156,10 @@ def _take_over(changes: list[Change], live: LiveState, take_over: frozenset[str]
 
 def _rotations(desired: DesiredState, live: LiveState) -> list[RotateCredentials]:
     """Re-send credentials to every managed storage that takes them from the environment."""
-    return [RotateCredentials(want, live.storages[key].id)  # type: ignore[arg-type]
+    return [RotateCredentials(want, storage_id)
             for key, want in sorted(desired.storages.items())
-            if key in live.storages and want.credentials == "environment"]
+            if key in live.storages and want.credentials == "environment"
+            and (storage_id := live.storages[key].id) is not None]
 
 
 def _link_projects(changes: list[Change], live: LiveState) -> dict[tuple[str, str], int]:

@@ -1,5 +1,6 @@
-"""The steps of a Plan: tiny frozen values, each carrying its place in the fixed order, how it is
-described and rendered, and which apply handler runs it (``apply(target)``).
+"""The steps of a Plan: tiny frozen values, each carrying its place in the fixed order (a resource's
+create, update or delete takes it from its resource kind), how it is described and rendered, and
+which apply handler runs it (``apply(target)``).
 
 Apply runs the changes in this fixed order (``order`` of each change):
 
@@ -14,27 +15,24 @@ Apply runs the changes in this fixed order (``order`` of each change):
                          prediction from the next apply);
 then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
 
-A new change kind is one class here with these members; the renderer, apply, saved plans and
-``plan --json`` need nothing else.
+A new change kind is one class here with these members, and one method of ``ChangeTarget`` (which
+apply implements); the renderer, saved plans and ``plan --json`` need nothing else.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from lsts_sync.plan.formatting import config_diff_lines, json_diff, json_resource, value_text
-from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, ResourceKind, StorageState
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState
 
 Resource = ProjectState | StorageState | CorsState
 
-# Places in the order above, by resource kind (creates and updates; deletes).
-WRITE_ORDER: dict[ResourceKind, int] = {"cors": 0, "project": 1, "storage": 2}
+# Places in the order above of the steps that are not a resource's create, update or delete (those
+# take their resource kind's ``write_order`` or ``delete_order``, in ``resources.state``).
 ROTATE_ORDER = 3
-DELETE_ORDER: dict[ResourceKind, int] = {"storage": 4, "project": 5, "cors": 0}  # a CORS rule is never deleted
 PREDICTIONS_ORDER = 6
-SYMBOL = {"create": "+", "update": "~", "rotate": "~", "delete": "-", "predictions": "~"}
 
 
 class ChangeTarget(Protocol):
@@ -57,7 +55,7 @@ class Create:
 
     @property
     def order(self) -> int:
-        return WRITE_ORDER[self.new.kind]
+        return self.new.write_order
 
     @property
     def resource(self) -> Resource:
@@ -87,7 +85,7 @@ class Update:
 
     @property
     def order(self) -> int:
-        return WRITE_ORDER[self.new.kind]
+        return self.new.write_order
 
     @property
     def resource(self) -> Resource:
@@ -102,8 +100,6 @@ class Update:
             if diff.field == "label_config":
                 lines.extend(config_diff_lines(getattr(self.old, "label_config", ""),
                                                getattr(self.new, "label_config", "")))
-            elif self.new.kind == "cors":  # a rule is JSON on both sides
-                lines.append(f"    {diff.field}: {json.dumps(diff.old)} -> {json.dumps(diff.new)}")
             else:
                 lines.append(f"    {diff.field}: {value_text(diff.field, diff.old)} -> {value_text(diff.field, diff.new)}")
         return lines
@@ -122,7 +118,7 @@ class Delete:
 
     @property
     def order(self) -> int:
-        return DELETE_ORDER[self.old.kind]
+        return self.old.delete_order
 
     @property
     def resource(self) -> Resource:

@@ -14,13 +14,12 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
-import tempfile
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.files import write_atomic
 from lsts_sync.plan.build import Plan
 from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.resources.facts import LiveFacts
@@ -116,18 +115,10 @@ def fingerprint(facts: LiveFacts, desired: DesiredState) -> str:
 
 
 def write(path: str, saved: SavedPlan) -> None:
-    """Write atomically (a temporary file renamed over ``path``), readable by CI steps (0644)."""
+    """Write atomically (``core.files.write_atomic``: a hidden temporary file beside ``path``,
+    renamed over it), readable by CI steps (0644)."""
     body = json.dumps({"format_version": FORMAT_VERSION, "saved_plan": encode(saved)}, indent=1, sort_keys=True)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".lsts-plan-")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(body + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, (body + "\n").encode(), 0o644)
 
 
 def read(path: str) -> SavedPlan:

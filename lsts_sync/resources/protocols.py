@@ -92,3 +92,7 @@ class S3Ops(Protocol):
     def read_bytes(self, bucket: str, key: str) -> bytes: ...
 
     def put_object(self, url: str, data: bytes) -> None: ...
+
+    def client(self, bucket: str, counted: bool = True) -> Any:
+        """A boto3 S3 client for the bucket's endpoint (the apply lock writes its object through it);
+        ``counted=False``: its requests are bookkeeping, not in ``--stats``."""

@@ -69,6 +69,8 @@ class ProjectState:
     usage: Usage | None = None
 
     kind: ClassVar[ResourceKind] = "project"
+    write_order: ClassVar[int] = 1  # creates and updates: after CORS, before the storages that need its id
+    delete_order: ClassVar[int] = 5  # after its storages, so nothing is left pointing at it
 
     @property
     def key(self) -> tuple[str, str]:
@@ -120,6 +122,8 @@ class StorageState:
     last_sync: str | None = None  # live only: when Label Studio last synced it (to confirm a sync started)
 
     kind: ClassVar[ResourceKind] = "storage"
+    write_order: ClassVar[int] = 2  # after its project (it needs the project's id)
+    delete_order: ClassVar[int] = 4  # before its project
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -165,6 +169,8 @@ class CorsState:
     rule_id: str = CORS_RULE_ID
 
     kind: ClassVar[ResourceKind] = "cors"
+    write_order: ClassVar[int] = 0  # first: the browser must be allowed to read objects before a task opens
+    delete_order: ClassVar[int] = 0  # never deleted: a rule no longer needed is an update to "absent"
 
     @property
     def key(self) -> str:

@@ -98,9 +98,13 @@ def test_plan_reads_then_decides_and_carries_what_it_was_made_from(two_projects_
 def test_the_project_filter_narrows_desired_state_and_reads(two_projects_specs) -> None:
     specs = two_projects_specs
     ls, s3 = FakeLabelStudio(), FakeS3()
+    run = pipeline(specs, ls, s3)
+    run.apply(lambda: run.plan(PlanOptions()), RecordingUI([]))
+    ls.calls.clear()
     options = PlanOptions(GatherOptions(projects=select_projects(specs, ("b",))))
-    prepared = pipeline(specs, ls, s3).plan(options)
+    prepared = run.plan(options)
     assert set(prepared.desired.projects) == {("local", "b")}
+    assert [c for c in ls.calls if c.startswith("read_storages")] == ["read_storages b"]  # a is not read
     with pytest.raises(LstsError, match="--project names no Project spec: nope"):
         select_projects(specs, ("b", "nope"))
     assert select_projects(specs, ()) is None
@@ -202,10 +206,8 @@ def test_a_saved_plan_is_refused_when_the_specs_changed_and_checks_buckets_too(t
     ls, s3 = FakeLabelStudio(), FakeS3()
     saved = tmp_path / "plan.json"
     write(str(saved), pipeline(specs, ls, s3).plan(PlanOptions(GatherOptions(projects=frozenset({"a"})))).saved)
-    narrowed = select_projects(specs, ("b",))
     other = Pipeline(specs.__class__(**{**specs.__dict__, "projects": {"b": specs.projects["b"]}}),
                      Connections({"local": ls}, s3), locks=lambda: {})
-    assert narrowed == frozenset({"b"})
     with pytest.raises(LstsError, match="differ from those the plan was made from"):
         other.replay(str(saved))
     s3.missing = lambda bucket: "gone"  # type: ignore[method-assign]
@@ -218,3 +220,17 @@ def _unmanaged(ls: FakeLabelStudio, title: str) -> None:
     from lsts_sync.resources.state import ProjectState
 
     ls.projects[900 + len(ls.projects)] = (None, ProjectState("local", "", title, "", "<View/>", id=900 + len(ls.projects)))
+
+
+def test_the_lock_is_renewed_between_steps_once_its_lease_asks_for_it(two_projects_specs) -> None:
+    """A lease that is always a quarter gone: every step renews the lock first (6 changes, 2 syncs),
+    after the renewal that follows the prompt."""
+    specs = two_projects_specs
+    events: list[str] = []
+    lock = FakeLock(events)
+    lock.lease = -1.0
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    run = Pipeline(specs, Connections({"local": ls}, s3), locks=lambda: {"local": lock})
+    run.apply(lambda: run.plan(PlanOptions()), RecordingUI(events))
+    assert events.count("lock renew") == 1 + 8

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 import click
 
 from lsts_sync.cli.app import cli, load_or_exit
-from lsts_sync.core.errors import LstsError
 
 Report = Callable[[int, int], None]
 
@@ -28,32 +26,19 @@ def check_command(paths: tuple[str, ...], names: tuple[str, ...], max_rows: int,
 
     One line per finding, `s3://bucket/key:ROW: message`; exit 1 if any is an error.
     """
-    from lsts_sync.core.stats import RequestStats
-    from lsts_sync.data.scan import check_project
-    from lsts_sync.data.sources import resolve_channels
-    from lsts_sync.live.s3 import S3Buckets
+    from lsts_sync.live.connections import Connections
+    from lsts_sync.pipeline.data_check import check_data
+    from lsts_sync.pipeline.orchestrator import select_projects
 
     specs = load_or_exit(paths)
-    unknown = sorted(set(names) - set(specs.projects))
-    if unknown:
-        raise LstsError(f"--project names no Project spec: {', '.join(unknown)}")
-    wanted = {n for n, p in specs.projects.items() if p.source is not None and (not names or n in names)}
-    s3 = S3Buckets(specs.buckets, RequestStats())
-    specs = resolve_channels(specs, s3, wanted)
-    start, errors, warnings, objects, size = time.perf_counter(), 0, 0, 0, 0
-    for name in sorted(wanted):
-        with _progress(f"Checking {name}") as report:
-            result = check_project(specs.projects[name], s3, parallelism=parallelism, max_rows=max_rows,
-                                   progress=report)
+    selected = select_projects(specs, names)
+    report = check_data(specs, selected, Connections.open(specs).s3, max_rows=max_rows,
+                        parallelism=parallelism, progress=lambda name: _progress(f"Checking {name}"))
+    for result in report.results:
         for finding in result.findings:
             click.echo(("" if finding.error else "warning: ") + str(finding))
-        errors += sum(f.error for f in result.findings)
-        warnings += sum(not f.error for f in result.findings)
-        objects, size = objects + result.objects, size + result.bytes
-    elapsed = time.perf_counter() - start
-    click.echo(f"Checked {objects} object(s), {size / 1e6:.1f} MB in {elapsed:.1f} s "
-               f"({size / 1e6 / max(elapsed, 1e-9):.1f} MB/s): {errors} error(s), {warnings} warning(s)", err=True)
-    if errors:
+    click.echo(report.summary(), err=True)
+    if report.errors:
         raise click.exceptions.Exit(1)
 
 
@@ -91,12 +76,11 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...], projects: tup
     """
     from lsts_sync.labels.exports import ExportFailed, run_exports, select_exports, writer_for
     from lsts_sync.live.connections import Connections
+    from lsts_sync.pipeline.orchestrator import select_projects
 
     specs = load_or_exit(paths)
-    unknown = sorted(set(projects) - set(specs.projects))
-    if unknown:
-        raise LstsError(f"--project names no Project spec: {', '.join(unknown)}")
-    exports = [e for e in select_exports(specs, names) if not projects or e.project in projects]
+    selected = select_projects(specs, projects)
+    exports = [e for e in select_exports(specs, names) if selected is None or e.project in selected]
     conn = Connections.open(specs)
     try:
         written = run_exports(specs, exports, conn.instances, writer_for(conn.s3),

@@ -1,0 +1,125 @@
+"""The plan, apply, check and export commands in-process, on the fakes: what they print, their exit
+codes and the options they refuse (the integration tests run the same commands on the real stack)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.cli.main import main
+from lsts_sync.live.connections import Connections
+
+from .fakes import TWO_PROJECTS, FakeLabelStudio, FakeS3
+
+CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, FakeLabelStudio, FakeS3]:
+    """Spec files of two projects, and the fakes every command's Connections.open returns."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "specs.yaml").write_text(TWO_PROJECTS.format(token="${LABEL_STUDIO_API_KEY}"))
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "f" * 40)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    monkeypatch.setattr(Connections, "open", classmethod(lambda cls, specs, parallelism=1: cls({"local": ls}, s3)))
+    return tmp_path / "specs", ls, s3
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(done.value.code or 0), out.out, out.err
+
+
+def test_plan_prints_the_plan_and_detailed_exitcode_says_there_are_changes(world, capsys) -> None:
+    specs, _, _ = world
+    code, out, _ = run(capsys, "plan", str(specs))
+    assert code == 0 and out.startswith("lsts-sync will perform these actions:") and "+ project a" in out
+    assert run(capsys, "plan", str(specs), "--detailed-exitcode")[0] == 2
+
+
+def test_a_blocked_plan_exits_1_whatever_detailed_exitcode_says(world, capsys) -> None:
+    specs, ls, _ = world
+    from lsts_sync.resources.state import ProjectState
+
+    ls.projects[900] = (None, ProjectState("local", "", "a", "", "<View/>", id=900))  # a title made by hand
+    code, out, err = run(capsys, "plan", str(specs), "--detailed-exitcode")
+    assert code == 1 and "! unmanaged-title a:" in out
+    assert err.strip().endswith("Error: 1 safety check(s) block this plan")
+
+
+def test_target_is_the_former_name_of_project(world, capsys) -> None:
+    specs, _, _ = world
+    by_project = run(capsys, "plan", str(specs), "--project", "b")
+    assert by_project[0] == 0 and "+ project b" in by_project[1] and "+ project a" not in by_project[1]
+    assert run(capsys, "plan", str(specs), "--target", "b")[1] == by_project[1]
+    code, _, err = run(capsys, "plan", str(specs), "--project", "nope")
+    assert code == 1 and "Error: --project names no Project spec: nope" in err
+
+
+def test_apply_prints_the_result_and_the_urls_and_releases_its_lock(world, capsys) -> None:
+    specs, ls, s3 = world
+    from lsts_sync.resources.state import ProjectState
+
+    ls.add_project(ProjectState("local", "old", "Old", "", "<View/>"))  # ours, no longer declared: no URL
+    code, out, err = run(capsys, "apply", str(specs), "--auto-approve", "--stats")
+    assert code == 0, err
+    assert "Apply complete: 6 change(s), 2 sync(s)." in out
+    ids = {p.name: pid for pid, (_, p) in ls.projects.items()}
+    assert "Project old:" not in err
+    assert f"Project a: http://ls.example:8080/projects/{ids['a']}/" in err
+    assert f"Project b: http://ls.example:8080/projects/{ids['b']}/" in err
+    assert err.strip().endswith("writes)")  # --stats: the last line
+    lock = s3.clients["data"]
+    assert lock.calls[0] == "put_object" and lock.objects == {}  # taken first, released at the end
+
+
+def test_apply_refuses_to_ask_without_a_terminal(world, capsys) -> None:
+    specs, ls, _ = world
+    code, _, err = run(capsys, "apply", str(specs))
+    assert code == 1 and "stdin is not a terminal: pass --auto-approve" in err and ls.projects == {}
+
+
+def test_a_saved_plan_is_applied_without_a_prompt_and_refuses_plan_options(world, capsys, tmp_path) -> None:
+    specs, ls, _ = world
+    saved = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(specs), "--out", str(saved))[0] == 0
+    code, _, err = run(capsys, "apply", str(specs), "--plan", str(saved), "--project", "a", "--prune")
+    assert code == 1 and err.splitlines()[-1] == (f"Error: --plan {saved} carries the options it was planned with; "
+                                                  "drop --project, --prune")
+    code, out, err = run(capsys, "apply", str(specs), "--plan", str(saved))
+    assert code == 0, err
+    assert "Apply complete" in out and len(ls.projects) == 2
+
+
+def test_a_failure_part_way_says_what_was_done_and_gives_the_stats(world, capsys) -> None:
+    specs, ls, _ = world
+    ls.failures["create_storage"] = RuntimeError("boom")
+    code, _, err = run(capsys, "apply", str(specs), "--auto-approve", "--stats")
+    assert code == 1
+    assert "Applied 3 step(s): create bucket data CORS rule lsts-sync, create project a, create project b" in err
+    assert "Not applied: create storage a/source," in err and "HTTP requests:" in err
+    assert err.splitlines()[-1] == "Error: RuntimeError: boom"
+
+
+def test_a_missing_bucket_is_one_line_at_its_spec(world, capsys) -> None:
+    specs, ls, s3 = world
+    s3.missing = lambda bucket: f"bucket {bucket} does not exist"  # type: ignore[method-assign]
+    for debug in ((), ("--debug",)):
+        code, _, err = run(capsys, *debug, "plan", str(specs))
+        assert code == 1 and "Traceback" not in err
+        assert err.splitlines()[-2:] == [f"{specs / 'specs.yaml'}:7: Bucket data: name: bucket data does not exist",
+                                         "Error: 1 bucket(s) do not exist; nothing was changed"]
+
+
+def test_check_and_export_take_the_project_filter(world, capsys) -> None:
+    specs, _, _ = world
+    code, out, err = run(capsys, "check", str(specs), "--project", "a")
+    assert code == 0 and out == "" and err.splitlines()[-1].startswith("Checked 1 object(s),")
+    assert run(capsys, "check", str(specs), "--project", "nope")[2].strip() == \
+        "Error: --project names no Project spec: nope"
+    assert run(capsys, "export", str(specs), "--project", "nope")[2].strip() == \
+        "Error: --project names no Project spec: nope"

@@ -7,7 +7,7 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: lint install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
+.PHONY: lint stress install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
 
 # Label Studio flavour of the stack: dev (Django's server, SQLite; the default) or prod (gunicorn over
 # PostgreSQL, as Label Studio's Docker image runs it): make stack-up STACK_FLAVOUR=prod
@@ -90,6 +90,14 @@ mutation: $(BIN)/.mutation-installed
 $(BIN)/.mutation-installed: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test,mutation]'
 	touch $@
+
+# Many applies at once against a loaded Label Studio, one resource per spec after each (tools/stress.py):
+# minutes, so not part of make test. make stress STRESS_FLAVOUR=prod for gunicorn over PostgreSQL.
+STRESS_FLAVOUR ?= dev
+STRESS_ARGS ?=
+stress: install
+	$(STACK) install --flavour $(STRESS_FLAVOUR)
+	$(BIN)/python tools/stress.py --flavour $(STRESS_FLAVOUR) $(STRESS_ARGS)
 
 bench: install stack-install
 	$(BIN)/python bench/run.py

@@ -96,7 +96,7 @@ class Worker:
         (self.folder / "specs.yaml").write_text(text)
 
     def round(self, index: int) -> None:
-        names = [f"r{index}-p{k}" for k in range(self.projects)]
+        names = [f"{self.owner}-r{index}-p{k}" for k in range(self.projects)]  # an owner sees others by name
         self.write(names)
         result = apply(self.folder, self.env)
         self.applies += 1
@@ -117,7 +117,7 @@ class Worker:
     def _check_storages(self, index: int, names: list[str]) -> None:
         ids = {}
         answer = self.client.get("api/projects/", params={"page_size": 100, "include": "id,description",
-                                                          "title": f"Stress {self.owner} r{index}-"})
+                                                          "title": f"Stress {self.owner} {self.owner}-r{index}-"})
         for item in answer.json()["results"]:
             match = MARKER.search(item.get("description") or "")
             if match and match.group(1) == self.owner:

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=2)
     args = parser.parse_args()
     name = f"stress-{args.flavour}"
+    stack_tool.down(name)
+    shutil.rmtree(stack_tool.STACK / name, ignore_errors=True)  # a fresh server: nothing left by an earlier run
     state = stack_tool.up(name, ls_port=0, s3_port=0, flavour=args.flavour)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LABEL_STUDIO_"))}, **state.env()}
     bucket = f"stress-{int(time.time())}"

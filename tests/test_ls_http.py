@@ -412,11 +412,21 @@ def test_get_list_refuses_a_list_of_non_objects() -> None:
         http.get_list("api/projects/", "list projects")
 
 
-def test_get_list_refuses_a_count_that_does_not_match_what_was_read() -> None:
-    server = Server(page(5, [{"id": 1}, {"id": 2}], None))
+def test_get_list_refuses_a_count_that_never_matches_what_was_read() -> None:
+    server = Server(default=page(5, [{"id": 1}, {"id": 2}], None))
     http, _ = client(server, page_size=2)
-    with pytest.raises(LstsError, match="read 2 items but the server counts 5"):
+    with pytest.raises(LstsError, match=r"read 2 items but the server counts 5 \(the list changed while it was "
+                                        r"read, 3 times\); run again"):
         http.get_list("api/projects/", "list projects")
+    assert len(server.requests) == 3
+
+
+def test_a_list_that_changed_while_it_was_read_is_read_again() -> None:
+    """Another writer added a project between the count and the page: the second read is whole."""
+    server = Server(page(3, [{"id": 1}, {"id": 2}], None), page(3, [{"id": 1}, {"id": 2}, {"id": 3}], None))
+    http, _ = client(server, page_size=5)
+    assert [i["id"] for i in http.get_list("api/projects/", "list projects")] == [1, 2, 3]
+    assert len(server.requests) == 2
 
 
 def test_a_non_json_answer_is_an_error() -> None:

@@ -56,6 +56,8 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 # for what the attempt made before the create is repeated, and the longest pause between looks.
 SETTLE_SECONDS = 30.0
 SETTLE_STEP_MAX = 5.0
+# How many times a list that changed while it was read is read (a shared server has other writers).
+LIST_READS = 3
 MAX_WAIT = 60.0
 PAGE_SIZE = 1000
 MAX_PAGES = 10_000  # 10 million items: past that a server that always names a next page is broken
@@ -287,12 +289,25 @@ class LabelStudioHttp:
 
         Pages are asked for by number while the answer names a ``next`` page; the total must equal
         the answer's ``count`` (a count that is a multiple of the page size ends on ``next: null``).
-        Any other shape is an error, never an empty list.
+        A list that changed while it was read (another writer on a shared server) is read again, up
+        to ``LIST_READS`` times in all, then an error. Any other shape is an error, never an empty list.
         """
+        for attempt in range(1, LIST_READS + 1):
+            items, count = self._read_pages(path, what, params)
+            if count is None or count == len(items):
+                return items
+            log.debug("instance %s: %s: read %d items, the server counts %d; reading again", self.name, what,
+                      len(items), count)
+        raise LstsError(f"instance {self.name}: {what}: read {len(items)} items but the server counts "
+                        f"{count} (the list changed while it was read, {LIST_READS} times); run again")
+
+    def _read_pages(self, path: str, what: str, params: dict[str, Any]) -> tuple[list[dict], int | None]:
+        """One pass over the pages: the items, and the last page's ``count`` (None: a plain list)."""
         first = self.get_json(path, what, **params, page=1, page_size=self.page_size)
         if isinstance(first, list):
-            return self._items(first, what)
-        items, page, data = [], 1, first
+            return self._items(first, what), None
+        items: list[dict] = []
+        page, data = 1, first
         while True:
             if not isinstance(data, dict) or not isinstance(data.get("results"), list):
                 raise LstsError(f"instance {self.name}: {what}: unexpected answer (no list of results)")
@@ -305,10 +320,7 @@ class LabelStudioHttp:
                                 "naming a next page")
             data = self.get_json(path, what, **params, page=page, page_size=self.page_size)
         count = data.get("count")
-        if isinstance(count, int) and count != len(items):
-            raise LstsError(f"instance {self.name}: {what}: read {len(items)} items but the server counts "
-                            f"{count} (the list changed while it was read); run again")
-        return items
+        return items, count if isinstance(count, int) else None
 
     def _items(self, items: list, what: str) -> list[dict]:
         if not all(isinstance(item, dict) for item in items):

@@ -292,7 +292,7 @@ class LabelStudioHttp:
         A list that changed while it was read (another writer on a shared server) is read again, up
         to ``LIST_READS`` times in all, then an error. Any other shape is an error, never an empty list.
         """
-        for attempt in range(1, LIST_READS + 1):
+        for _ in range(LIST_READS):
             items, count = self._read_pages(path, what, params)
             if count is None or count == len(items):
                 return items

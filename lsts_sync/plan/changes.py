@@ -45,13 +45,11 @@ class ChangeTarget(Protocol):
     def set_predictions(self, change: SetPredictions) -> None: ...
 
 
-@dataclass(frozen=True)
-class Create:
-    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
+class _Write:
+    """What a create and an update share: they write ``new``, in its resource kind's write order."""
 
     new: Resource
-    project_id: int | None = None
-    action: ClassVar[str] = "create"
+    action: ClassVar[str]
 
     @property
     def order(self) -> int:
@@ -62,7 +60,16 @@ class Create:
         return self.new
 
     def describe(self) -> str:
-        return f"create {self.new.address}"
+        return f"{self.action} {self.new.address}"
+
+
+@dataclass(frozen=True)
+class Create(_Write):
+    """A resource to create. ``project_id`` is a new storage's live project (None: created by this plan)."""
+
+    new: Resource
+    project_id: int | None = None
+    action: ClassVar[str] = "create"
 
     def text_lines(self) -> list[str]:
         return [f"  + {self.new.headline}", *(f"    {k}: {value_text(k, v)}" for k, v in self.new.shown().items())]
@@ -75,24 +82,13 @@ class Create:
 
 
 @dataclass(frozen=True)
-class Update:
+class Update(_Write):
     """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
 
     old: Resource
     new: Resource
     diffs: tuple[FieldDiff, ...]
     action: ClassVar[str] = "update"
-
-    @property
-    def order(self) -> int:
-        return self.new.write_order
-
-    @property
-    def resource(self) -> Resource:
-        return self.new
-
-    def describe(self) -> str:
-        return f"update {self.new.address}"
 
     def text_lines(self) -> list[str]:
         lines = [f"  ~ {self.new.headline}"]

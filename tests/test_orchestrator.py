@@ -28,7 +28,7 @@ class FakeLock:
         self.etag = 0
 
     def acquire(self, timeout: float) -> Lock:
-        self.events.append("lock acquire")
+        self.events.append("lock acquire" + (f" waiting {timeout}s" if timeout else ""))
         return Lock("data", "lock.json", "id-1", "etag-0")
 
     def renew(self, lock: Lock) -> Lock:
@@ -234,3 +234,63 @@ def test_the_lock_is_renewed_between_steps_once_its_lease_asks_for_it(two_projec
     run = Pipeline(specs, Connections({"local": ls}, s3), locks=lambda: {"local": lock})
     run.apply(lambda: run.plan(PlanOptions()), RecordingUI(events))
     assert events.count("lock renew") == 1 + 8
+
+
+def test_the_lock_timeout_reaches_the_lock(two_projects_specs) -> None:
+    events: list[str] = []
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    run = pipeline(two_projects_specs, ls, s3, events)
+    run.apply(lambda: run.plan(PlanOptions()), RecordingUI(events), lock_timeout=7.5)
+    assert events[0] == "lock acquire waiting 7.5s"
+
+
+def test_the_plan_options_reach_the_reads_and_the_plan(two_projects_specs) -> None:
+    """--sync syncs every source, --prune deletes what no spec declares, an override allows its check."""
+    from lsts_sync.plan.options import Overrides
+    from lsts_sync.resources.state import ProjectState
+
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {}  # nothing pending: only --sync syncs
+    run = pipeline(two_projects_specs, ls, s3)
+    run.apply(lambda: run.plan(QUIET), RecordingUI([]))
+    ls.add_project(ProjectState("local", "old", "Old", "", "<View/>"))  # ours, declared no more
+    plain = run.plan(PlanOptions(GatherOptions(skip_data_checks=True))).plan
+    assert plain.changes == () and plain.syncs == ()
+    synced = run.plan(PlanOptions(GatherOptions(sync_all=True, skip_data_checks=True))).plan
+    assert sorted(s.reason for s in synced.syncs) == ["--sync", "--sync"]
+    pruned = run.plan(PlanOptions(GatherOptions(prune=True, skip_data_checks=True))).plan
+    assert [c.describe() for c in pruned.changes] == ["delete project old"]
+    forced = run.plan(PlanOptions(GatherOptions(prune=True, skip_data_checks=True), Overrides(force=True))).plan
+    assert [c.describe() for c in forced.changes] == ["delete project old"]
+    assert run.plan(PlanOptions(overrides=Overrides(force=True))).saved.overrides == Overrides(force=True)
+
+
+AUTO = """kind: Instance
+name: local
+url: http://ls.example:8080
+token: ${LABEL_STUDIO_API_KEY}
+---
+kind: Bucket
+name: data
+---
+kind: Project
+name: auto
+instance: local
+source: {bucket: data, prefix: auto/}
+timeseries: {time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: auto}
+labels: [{value: Anomaly}]
+"""
+
+
+def test_channels_auto_is_resolved_from_the_data_before_desired_state(tmp_path, monkeypatch) -> None:
+    from lsts_sync.spec.loader import load_specs
+
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "f" * 40)
+    (tmp_path / "s.yaml").write_text(AUTO)
+    specs, problems = load_specs([str(tmp_path)])
+    assert not [p for p in problems if p.severity == "error"], problems
+    s3 = FakeS3()
+    s3.objects_["data"] = {"auto/1.csv": (1.0, b"t,pressure,flow\n2024-01-01 00:00:00,1,2\n")}
+    prepared = Pipeline(specs, Connections({"local": FakeLabelStudio()}, s3), locks=lambda: {}).plan(PlanOptions())
+    config = prepared.desired.projects[("local", "auto")].label_config
+    assert 'column="pressure"' in config and 'column="flow"' in config

@@ -27,10 +27,10 @@ from lsts_sync.apply.executor import apply_plan
 from lsts_sync.desired.build import desired_state
 from lsts_sync.live.connections import Connections
 from lsts_sync.live.gather import gather
-from lsts_sync.live.ls_mapping import TaskFile
 from lsts_sync.plan.build import build_plan
 from lsts_sync.plan.options import GatherOptions
 from lsts_sync.resources.cors import canonical_rule
+from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import (

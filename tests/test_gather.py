@@ -76,7 +76,7 @@ def test_temporary_credentials_are_warned_about_only_when_sent(specs) -> None:
 def predicted(specs):
     """Fakes holding the applied two-project specs whose project a has tasks a/1.csv, a/2.csv."""
     from lsts_sync.labels.predictions import load_predictions
-    from lsts_sync.live.ls_mapping import TaskFile
+    from lsts_sync.resources.facts import TaskFile
 
     desired = desired_state(specs, predictions=load_predictions(specs, FakeS3()))
     ls, s3 = FakeLabelStudio(), FakeS3()

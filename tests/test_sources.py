@@ -8,9 +8,8 @@ import pytest
 
 from lsts_sync.data.sources import matching, read_sources
 from lsts_sync.desired.build import desired_state
-from lsts_sync.live.ls_mapping import TaskFile
 from lsts_sync.plan.build import build_plan
-from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.facts import LiveFacts, TaskFile
 from lsts_sync.resources.state import DesiredState, LiveState
 from lsts_sync.spec.loader import SpecSet
 

@@ -37,7 +37,7 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec 
 def desired_state(specs: SpecSet, selected: Set[str] | None = None,
                   predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> DesiredState:
     """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
-    read from the Predictions specs' files (``predictions.load_predictions``; reading them is I/O,
+    read from the Predictions specs' files (``labels.predictions.load_predictions``, which the orchestrator calls; reading them is I/O,
     so the caller does it).
 
     ``selected`` (the project filter) limits projects (and the buckets whose CORS they need) to those names.

@@ -23,7 +23,6 @@ from lsts_sync.core.stats import RequestStats
 from lsts_sync.live.ls_mapping import (
     PROJECT_FIELDS,
     MappingError,
-    TaskFile,
     prediction_body,
     prediction_from_json,
     project_body,
@@ -33,6 +32,7 @@ from lsts_sync.live.ls_mapping import (
     task_file_from_json,
     usage_from_tasks,
 )
+from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result

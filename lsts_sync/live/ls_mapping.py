@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker, split_marker, with_marker
 from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
 
@@ -76,15 +76,6 @@ def storage_body(storage: StorageState) -> dict[str, Any]:
     if storage.role == "source":
         body.update(presign=storage.presign, presign_ttl=storage.presign_ttl, recursive_scan=storage.recursive_scan)
     return {k: v for k, v in body.items() if v is not None}
-
-
-@dataclass(frozen=True)
-class TaskFile:
-    """A task's source object (``None`` for tasks not imported from storage), creation time and id."""
-
-    key: str | None
-    created: float
-    id: int | None = None
 
 
 def task_file_from_json(item: Any, what: str) -> TaskFile:

@@ -54,6 +54,15 @@ class DataSample:
 
 
 @dataclass(frozen=True)
+class TaskFile:
+    """A task's source object (``None`` for tasks not imported from storage), creation time and id."""
+
+    key: str | None
+    created: float
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class LiveFacts:
     """Everything live that a plan depends on.
 

@@ -1,8 +1,8 @@
 """The live operations lsts-sync needs, as Protocols: one Label Studio, and the S3 buckets.
 
 ``gather``, ``read_live``, ``read_usage``, ``apply_plan`` and export depend on these Protocols
-only. The real implementations are ``live_ls.LabelStudioInstance`` (over the ``ls_http`` transport
-and the pure ``ls_mapping``) and ``live_s3.S3Buckets`` (over boto3); the unit tests use in-memory
+only. The real implementations are ``live.label_studio.LabelStudioInstance`` (over the ``ls_http`` transport
+and the pure ``ls_mapping``) and ``live.s3.S3Buckets`` (over boto3); the unit tests use in-memory
 fakes of the same Protocols (``tests/fakes.py``).
 
 Every operation returns canonical state (``state``), never raw API JSON, and raises ``LstsError``
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, StorageState, Usage
 
@@ -29,8 +30,8 @@ class LabelStudioOps(Protocol):
     def read_storages(self, project: ProjectState) -> list[StorageState]:
         """The project's S3 storages that carry a marker (any owner)."""
 
-    def read_tasks(self, project: ProjectState) -> list[Any]:
-        """The S3 key and creation time of every task (``ls_mapping.TaskFile``)."""
+    def read_tasks(self, project: ProjectState) -> list[TaskFile]:
+        """The S3 key, creation time and id of every task."""
 
     def read_usage(self, project: ProjectState) -> Usage:
         """What the project's annotations, drafts and predictions use."""

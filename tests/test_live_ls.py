@@ -196,9 +196,10 @@ def test_a_storage_the_server_saved_twice_keeps_the_lowest_id() -> None:
 
     source = StorageState("local", "pump-7", "source", "data", "pump-7/", "us-east-1", "")
     marked = [{"id": i, "description": "managed-by: lsts-sync owner=default name=pump-7/source"} for i in (8, 9)]
-    server = Server(ok({"id": 9}, 201), ok(marked), ok([]), httpx.Response(204))
+    server = Server(ok({"id": 9}, 201), ok(marked), httpx.Response(204))
     assert instance(server).create_storage(source, 43, None) == 8
-    assert (server.requests[-1].method, server.requests[-1].url.path) == ("DELETE", "/api/storages/s3/9")
+    assert [(r.method, r.url.path) for r in server.requests] == [  # only the source storages are read back
+        ("POST", "/api/storages/s3"), ("GET", "/api/storages/s3"), ("DELETE", "/api/storages/s3/9")]
 
 
 def test_predictions_the_server_saved_twice_keep_the_lowest_id_per_task(caplog: pytest.LogCaptureFixture) -> None:

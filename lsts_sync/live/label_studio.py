@@ -299,25 +299,29 @@ class LabelStudioInstance:
         self.http.call("DELETE", f"api/projects/{project.id}/", f"delete project {project.name}", kind="delete")
 
     def create_storage(self, storage: StorageState, project_id: int, credentials: Credentials | None) -> int:
+        """Create the storage; its id. As for projects: a lost answer is looked for by marker before
+        a repeat, and the server's own repeats are undone (``_keep_one_storage``)."""
         body = {**storage_body(storage), **_credential_fields(credentials, clear_token=False), "project": project_id}
 
         def existing() -> int | None:
-            owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
-            return next((s.id for s in self.read_storages(owner)
-                         if s.role == storage.role and s.owner == storage.owner), None)
+            return min(self._marked_storages(storage, project_id), default=None)
 
         created = self.http.send_json("POST", ROLE_PATH[storage.role], f"create {storage.address}", body,
                                       kind="create", confirm=existing)
         made = created if isinstance(created, int) else _id(created, f"create {storage.address}")
         return self._keep_one_storage(storage, project_id, made)
 
+    def _marked_storages(self, storage: StorageState, project_id: int) -> list[int]:
+        """Ids of the project's storages of ``storage``'s role that carry its marker (one list: its role's)."""
+        items = self.http.get_list(ROLE_PATH[storage.role], f"find {storage.address}", project=project_id)
+        found = (storage_from_json(self.spec.name, storage.project, storage.role, i) for i in items)
+        return sorted(s.id for s in found if s and s.owner == storage.owner and s.id is not None)
+
     def _keep_one_storage(self, storage: StorageState, project_id: int, made: int) -> int:
         """The lowest id of the storages carrying ``storage``'s marker after a create answered
         ``made``; the server's own repeats of the create (see ``_keep_one_project``) are deleted:
         a storage this apply just made has synced nothing yet."""
-        owner = ProjectState(self.spec.name, storage.project, "", "", "", id=project_id)
-        ids = sorted({s.id for s in self.read_storages(owner)
-                      if s.role == storage.role and s.owner == storage.owner and s.id is not None} | {made})
+        ids = sorted(set(self._marked_storages(storage, project_id)) | {made})
         for extra in ids[1:]:
             self.http.call("DELETE", f"{ROLE_PATH[storage.role]}/{extra}", f"delete duplicate {storage.address}",
                            kind="delete")

@@ -13,10 +13,13 @@ export S3_PORT ?= 5000
 # PostgreSQL, as Label Studio's Docker image runs it): make stack-up STACK_FLAVOUR=prod
 STACK_FLAVOUR ?= $(if $(LSTS_STACK_FLAVOUR),$(LSTS_STACK_FLAVOUR),dev)
 
+# prts: the report tests' reference for range-based precision/recall; its numpy<2 pin is wrong for
+# numpy 2 (it runs there) and would break pandas, so it is installed without its dependencies.
 install: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps 'prts==1.0.0.3'
 	touch $@
 
 # Style, types and the import direction: seconds, no server (CI runs it before the slow stack).

@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -114,17 +114,33 @@ class DenseFile:
 def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseFile:
     """The file's rows with a ``label`` column (see the module docstring). ``regions`` holds the
     file's regions (``label``, ``start``, ``end``); ``where`` names the file in errors."""
+    series = read_series(text, project, where)
+    if LABEL in series.names:
+        raise LstsError(f"{where}: already has a column {series.names[LABEL]!r}; dense adds '{LABEL}'")
+    labels, uncovered = row_labels(series.times, bounds(regions, Times(project), where))
+    return DenseFile(series.rows.assign(**{LABEL: labels}), uncovered)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A source file's rows (every cell as text), its header names by lowercased key, and each
+    row's time in UTC milliseconds (NaN where it does not parse)."""
+
+    rows: pd.DataFrame
+    names: Mapping[str, str]
+    times: np.ndarray
+
+
+def read_series(text: str, project: ProjectSpec, where: str) -> Series:
+    """The file as the labeling UI reads it (``read_csv``) with each row's time parsed as ``Times``
+    parses it. Raises LstsError (naming ``where``) when the time column is not in the header."""
     rows = read_csv(text, project, where)
     names = {seriescsv.name_key(name): name for name in reversed(rows.columns)}
     time_column = names.get(project.timeseries.time_column.strip().lower())
     if time_column is None:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "
                         f"{list(rows.columns)}")
-    if LABEL in names:
-        raise LstsError(f"{where}: already has a column {names[LABEL]!r}; dense adds '{LABEL}'")
-    times = Times(project)
-    labels, uncovered = row_labels(times.column(rows[time_column]), bounds(regions, times, where))
-    return DenseFile(rows.assign(**{LABEL: labels}), uncovered)
+    return Series(rows, names, Times(project).column(rows[time_column]))
 
 
 def bounds(regions: pd.DataFrame, times: Times, where: str) -> list[tuple[str, float, float]]:
@@ -145,6 +161,32 @@ def bounds(regions: pd.DataFrame, times: Times, where: str) -> list[tuple[str, f
     return found
 
 
+def region_rows(ordered: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, after)``: the rows each closed interval ``[start, end]`` holds, as half-open
+    ranges of positions in ``ordered`` (row times sorted ascending, NaN last: never inside an
+    interval). An instant (start == end) holds the rows at exactly its time; ``after <= first``
+    means the interval holds no row. The one rule of which rows a region labels (``dense`` and
+    ``report`` alike)."""
+    return np.searchsorted(ordered, starts, side="left"), np.searchsorted(ordered, ends, side="right")
+
+
+def label_codes(n: int, ranges: Mapping[str, tuple[np.ndarray, np.ndarray]], names: Sequence[str]) -> np.ndarray:
+    """Each of ``n`` row positions' labels as a bit mask (bit i: ``names[i]``): a position gets
+    the labels of the ``(first, after)`` ranges (``region_rows``) that hold it. Integers, or
+    Python ints in an object array past 62 labels. A running sum over range ends: rows x ranges
+    is never formed."""
+    codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
+    for bit, name in enumerate(names):
+        if name not in ranges:
+            continue
+        first, after = ranges[name]
+        edges = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(edges, first, 1)
+        np.add.at(edges, np.maximum(after, first), -1)  # an empty range adds nothing
+        codes[np.cumsum(edges[:n]) > 0] += 1 << bit
+    return codes
+
+
 def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -> tuple[np.ndarray, int]:
     """Each row's labels joined with ``|`` ("" for none): the labels of the regions whose closed
     interval holds the row's time; and how many regions hold no row's time. ``times`` may be in
@@ -156,18 +198,13 @@ def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -
     for label, start, end in regions:
         by_label.setdefault(label, []).append((start, end))
     names = sorted(by_label)
-    uncovered = 0
-    codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
-    for bit, name in enumerate(names):
+    ranges = {}
+    for name in names:
         starts, ends = (np.array(side, dtype="float64") for side in zip(*by_label[name], strict=True))
-        first, after = np.searchsorted(ordered, starts, side="left"), np.searchsorted(ordered, ends, side="right")
-        uncovered += int((after <= first).sum())
-        edges = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(edges, first, 1)
-        np.add.at(edges, after, -1)
-        covered = np.empty(n, dtype=bool)
-        covered[order] = np.cumsum(edges[:n]) > 0
-        codes[covered] += 1 << bit
+        ranges[name] = region_rows(ordered, starts, ends)
+    uncovered = sum(int((after <= first).sum()) for first, after in ranges.values())
+    codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
+    codes[order] = label_codes(n, ranges, names)
     distinct, inverse = np.unique(codes, return_inverse=True)
     text = np.array(["|".join(name for bit, name in enumerate(names) if int(code) >> bit & 1) for code in distinct],
                     dtype=object)
@@ -188,6 +225,17 @@ def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Re
         yield from zip(sorted(files), pool.map(one, sorted(files)), strict=True)
 
 
+def readable(file: str, bucket: str | None, buckets: Collection[str], what: str, reader: str) -> str:
+    """The bucket of a labeled task's source ``file``; raises LstsError (starting with ``what``,
+    naming ``reader``) unless it is an S3 object in a bucket a Bucket spec declares."""
+    if bucket is None:
+        raise LstsError(f"{what}: the task of {file} is not an S3 object; {reader} reads each source file from S3")
+    if bucket not in buckets:
+        raise LstsError(f"{what}: s3://{bucket}/{file} is in bucket {bucket}, which no Bucket spec declares "
+                        f"({reader} reads source files through Bucket specs)")
+    return bucket
+
+
 def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotations, read: Reader,
                   buckets: Collection[str], progress: Callable[[str], None]) -> list[Output]:
     """The outputs of a ``dense`` export: with ``split`` one per labeled source file (without a
@@ -200,13 +248,8 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
     empty = regions[["label", "start", "end"]].iloc[:0]
     files = {}
     for file, bucket in sorted(annotations.files.items()):
-        if bucket is None:
-            raise LstsError(f"export {export.name}: the task of {file} is not an S3 object; dense reads each "
-                            "source file from S3")
-        if bucket not in buckets:
-            raise LstsError(f"export {export.name}: s3://{bucket}/{file} is in bucket {bucket}, which no Bucket "
-                            "spec declares (dense reads source files through Bucket specs)")
-        files[file] = SourceFile(bucket, file, groups.get(file, empty))
+        files[file] = SourceFile(readable(file, bucket, buckets, f"export {export.name}", "dense"), file,
+                                 groups.get(file, empty))
     locations = split_locations(export, files) if export.split else {}
     outputs, frames = [], []
     for file, dense in dense_frames(files, project, read, export.name):

@@ -177,9 +177,10 @@ class FakeLabelStudio(_Calls):
         return {"status": self.sync_answer, "last_sync_count": 3} if self.sync_answer else None
 
     # export (lsts_sync.labels.exports.AnnotationSource)
-    def export_tasks(self, project_id: int, name: str) -> list[dict]:
-        self._record(f"export_tasks {project_id}")
-        return list(self.exported.get(project_id, []))
+    def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> list[dict]:
+        """The tasks of ``exported``; those without annotations only with ``all_tasks``."""
+        self._record(f"export_tasks {project_id}" + (" all" if all_tasks else ""))
+        return [t for t in self.exported.get(project_id, []) if all_tasks or t.get("annotations")]
 
     def users(self) -> dict[int, str]:
         self._record("users")

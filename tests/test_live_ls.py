@@ -42,6 +42,13 @@ def test_export_creates_a_snapshot_waits_downloads_and_deletes_it() -> None:
     assert server.requests[3].url.params["exportType"] == "JSON"
 
 
+def test_a_snapshot_of_all_tasks_asks_for_the_tasks_without_annotations_too() -> None:
+    server = Server(ok({"id": 9, "status": "completed"}), ok({"id": 9, "status": "completed"}), download(TASKS),
+                    httpx.Response(204))
+    assert list(instance(server).export_tasks(3, "pump-7", all_tasks=True)) == TASKS
+    assert json.loads(server.requests[0].content)["task_filter_options"] == {"only_with_annotations": False}
+
+
 def test_a_failed_snapshot_is_an_error_and_is_deleted_all_the_same() -> None:
     server = Server(ok({"id": 9, "status": "created"}), ok({"id": 9, "status": "failed"}), httpx.Response(204))
     with pytest.raises(LstsError, match="the snapshot is failed"):

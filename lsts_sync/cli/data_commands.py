@@ -1,5 +1,6 @@
-"""Commands over the data and the labels: ``check`` (every row, as the labeling UI reads it) and
-``export`` (the Export specs' label outputs)."""
+"""Commands over the data and the labels: ``check`` (every row, as the labeling UI reads it),
+``export`` (the Export specs' label outputs) and ``report`` (models against the labels, annotators
+against each other, progress)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,42 @@ def export_command(paths: tuple[str, ...], names: tuple[str, ...], projects: tup
         raise
     for item in written:
         click.echo(f"{item.export}: wrote {item.output.location} ({item.output.rows} rows)")
+
+
+@cli.command("report")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--project", "names", multiple=True, metavar="NAME", help="Only these projects (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (format_version 1, numbers unrounded).")
+@click.option("--markdown", is_flag=True, help="The report as Markdown (for a pull request comment).")
+@click.option("--iou", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
+              help="The least IoU (of the rows two regions hold) for a predicted and a labeled region to match.")
+@click.option("--plots", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write a PNG per labeled object and one per project here (the plots extra: matplotlib).")
+def report_command(paths: tuple[str, ...], names: tuple[str, ...], as_json: bool, markdown: bool, iou: float,
+                   plots: str | None) -> None:
+    """Measure each model version (Predictions specs) against the labels, the annotators against each
+    other, and how far the labeling is. Read-only.
+
+    The labels of a task are the annotation that export takes with `annotations: latest`; every
+    measure is computed on the rows of the task's source file, labeled as the dense export labels them.
+    """
+    import json
+
+    from lsts_sync.labels.report import report_json
+    from lsts_sync.labels.report_format import render_markdown, render_text
+    from lsts_sync.live.connections import Connections
+    from lsts_sync.pipeline.orchestrator import select_projects
+    from lsts_sync.pipeline.report import ReportOptions, build_reports
+
+    if as_json and markdown:
+        raise click.UsageError("--json and --markdown exclude each other")
+    specs = load_or_exit(paths)
+    selected = select_projects(specs, names)
+    found = build_reports(specs, selected, Connections.open(specs), ReportOptions(iou=iou, plots=plots),
+                          progress=lambda line: click.echo(line, err=True))
+    if as_json:
+        click.echo(json.dumps(report_json(found.projects), indent=2))
+    else:
+        click.echo((render_markdown if markdown else render_text)(found.projects, iou))
+    for picture in found.pictures:
+        click.echo(f"Wrote {picture}", err=True)

@@ -71,7 +71,8 @@ def pick_annotations(task: dict, which: str) -> list[dict]:
     return [max(valid, key=lambda a: (updated_time(a), a.get("id") or 0))]
 
 
-def _annotator(annotation: dict, users: dict[int, str]) -> str:
+def annotator_of(annotation: dict, users: dict[int, str]) -> str:
+    """Who made an annotation: the e-mail of its ``completed_by`` (an id, or an expanded user)."""
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         return str(who.get("email") or who.get("id") or "")
@@ -83,7 +84,7 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> li
     rows: list[tuple] = []
     file = source_file(task)
     for annotation in pick_annotations(task, which):
-        annotator = _annotator(annotation, users)
+        annotator = annotator_of(annotation, users)
         for region in annotation.get("result") or []:
             if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
                 continue

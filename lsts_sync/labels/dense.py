@@ -143,11 +143,14 @@ def read_series(text: str, project: ProjectSpec, where: str) -> Series:
     return Series(rows, names, Times(project).column(rows[time_column]))
 
 
-def bounds(regions: pd.DataFrame, times: Times, where: str) -> list[tuple[str, float, float]]:
-    """(label, start ms, end ms) of each region; raises LstsError for a bound that does not parse."""
+def bounds(regions: pd.DataFrame | Iterable[tuple[object, object, object]], times: Times,
+           where: str) -> list[tuple[str, float, float]]:
+    """(label, start ms, end ms) of each region (a frame with ``label``, ``start`` and ``end``, or
+    such triples), the bounds in order; raises LstsError for a bound that does not parse."""
     found = []
     cache: dict[object, float] = {}
-    for label, start, end in regions[["label", "start", "end"]].itertuples(index=False):
+    rows = regions[["label", "start", "end"]].itertuples(index=False) if isinstance(regions, pd.DataFrame) else regions
+    for label, start, end in rows:
         parsed = []
         for value in (start, end):
             if value not in cache:

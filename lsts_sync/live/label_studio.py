@@ -104,15 +104,16 @@ class LabelStudioInstance:
             tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
         return usage_from_tasks(tasks, name)
 
-    def export_tasks(self, project_id: int, name: str) -> Iterator[dict]:
-        """Every annotated task of a project with its annotations, from an export snapshot.
+    def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterator[dict]:
+        """Every annotated task of a project (``all_tasks``: every task) with its annotations, from
+        an export snapshot.
 
         The snapshot is downloaded to a temporary file (then deleted on the server) and its tasks
         are decoded one at a time as the caller iterates (``jsonstream``), so memory does not grow
         with the JSON text. A payload that is not a list of task objects raises MappingError when
         iteration reaches the fault, before the caller has written anything.
         """
-        return self._tasks(self._snapshot(project_id, name, all_tasks=False), name)
+        return self._tasks(self._snapshot(project_id, name, all_tasks=all_tasks), name)
 
     def _tasks(self, file: BinaryIO, name: str) -> Iterator[dict]:
         what = f"instance {self.spec.name}: the export of project {name}"

@@ -66,8 +66,9 @@ class LabelStudioOps(Protocol):
 
     def delete_prediction(self, prediction_id: int, name: str) -> None: ...
 
-    def export_tasks(self, project_id: int, name: str) -> Iterable[dict[str, Any]]:
-        """Every annotated task of a project with its annotations (``export`` reads them)."""
+    def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterable[dict[str, Any]]:
+        """Every annotated task of a project with its annotations (``export`` reads them); with
+        ``all_tasks``, the tasks without annotations too (``report`` counts them)."""
 
     def users(self) -> dict[int, str]:
         """User ids to e-mail addresses (annotators in exports)."""

@@ -31,7 +31,7 @@ from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui.colors import TAB10
 
 NEEDS_MATPLOTLIB = "--plots needs matplotlib: pip install 'lsts-sync[plots]'"
-MODEL_COLORS = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # after the label colours
+MODEL_COLORS = ("#222222", "#e6ab02", "#1b9e77", "#e7298a", "#a6761d", "#666666")  # apart from tab10 (labels, channels)
 WIDTH, CHANNEL_HEIGHT, LANE_HEIGHT = 11.0, 1.6, 0.45  # inches
 
 

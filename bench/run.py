@@ -17,9 +17,13 @@
    them, a no-op plan, and the apply after a tenth of the file changed, with request counts.
 6. export of 1,000,000 regions to table through a local snapshot server: transformation vs download,
    peak memory vs the CSV (goals 10 % and 2x);
-7. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second.
+7. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second;
+8. report: `lsts-sync report --json` of 1,000 tasks of 720 rows with 10 labeled regions each (a tenth
+   labeled by a second annotator) and two model versions of 10 regions per task: wall time of the
+   command, and the measuring alone (source files already in memory).
 
-LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions) runs only those parts.
+LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report) runs only
+those parts.
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
 
@@ -43,7 +47,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
 
-PARTS = ("startup", "reconcile", "export", "check", "predictions")
+PARTS = ("startup", "reconcile", "export", "check", "predictions", "report")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
 PROD_SIZE = 200
 OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
@@ -655,6 +659,97 @@ def bench_predictions(state, env: dict, tmp: Path) -> dict:
             "tenth_changed_apply_s": change_s, "tenth_changed_apply_requests": change_line}
 
 
+REPORT_TASKS, REPORT_REGIONS = 1000, 10
+
+
+def report_regions(shift: int) -> list[tuple[str, str, str]]:
+    """REPORT_REGIONS (start, end, label) over a 12-hour series, ``shift`` minutes later; one an instant."""
+    def at(minute: int) -> str:
+        return f"2021-01-01 {minute // 60:02d}:{minute % 60:02d}:00"
+
+    return [(at(60 * j + 5 + shift), at(60 * j + 5 + shift + (0 if j == 9 else 20)), "Anomaly" if j % 2 else
+             "Maintenance") for j in range(REPORT_REGIONS)]
+
+
+def bench_report(state, env: dict, tmp: Path) -> dict:
+    """``lsts-sync report --json`` on REPORT_TASKS tasks imported with their annotations in one request
+    (into a project apply made), two predictions files, the source files on the stack's S3 server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    from label_studio_sdk import LabelStudio
+
+    from lsts_sync.labels.predictions import load_predictions
+    from lsts_sync.labels.report import measure, prediction_regions, project_report, read_labels
+    from lsts_sync.live.connections import Connections
+    from lsts_sync.spec.loader import load_specs
+
+    s3 = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    bucket = f"lsts-report-{int(time.time())}"
+    s3.create_bucket(Bucket=bucket)
+    body = week_csv(1, minutes=720).encode()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"rep/{i:04d}.csv", Body=body), range(REPORT_TASKS)))
+    specs = tmp / "report"
+    specs.mkdir()
+    name = f"report-{bucket.rsplit('-', 1)[1]}"
+    (specs / "specs.yaml").write_text(spec_text(bucket, 0) + f"""---
+kind: Project
+name: {name}
+instance: local
+source: {{bucket: {bucket}, prefix: rep/, sync: false}}  # the tasks come with their annotations below
+timeseries:
+  time_column: timestamp
+  time_format: '%Y-%m-%d %H:%M:%S'
+  channels: [{{column: vibration}}, {{column: temperature}}, {{column: pressure}}]
+labels: [{{value: Anomaly}}, {{value: Maintenance}}]
+""")
+    cli_stats(["apply", str(specs), "--auto-approve"], env)  # the project, without tasks
+    ls = LabelStudio(base_url=state.ls_url, api_key=state.token, timeout=600)
+    project = next(p for p in ls.projects.list(page_size=1000, include="id,description")
+                   if (p.description or "").endswith(f"name={name}"))
+    second = ls.users.create(username=f"second-{name}", email=f"second-{name}@example.com", password="x-" + name)
+
+    def result(shift: int) -> list[dict]:
+        return [{"from_name": "label", "to_name": "ts", "type": "timeserieslabels", "value": {
+            "start": s, "end": e, "instant": s == e, "timeserieslabels": [label]}} for s, e, label in report_regions(shift)]
+
+    ls.projects.import_tasks(id=project.id, request=[{
+        "data": {"csv": f"s3://{bucket}/rep/{i:04d}.csv"},
+        "annotations": [{"result": result(0)}] + ([{"result": result(1), "completed_by": second.id}] if i % 10 == 0
+                                                   else [])} for i in range(REPORT_TASKS)])
+    for version, shift in (("v1", 3), ("v2", 12)):
+        rows = ["file,start,end,label"] + [f"rep/{i:04d}.csv,{s},{e},{label}" for i in range(REPORT_TASKS)
+                                            for s, e, label in report_regions(shift)]
+        (specs / f"{version}.csv").write_text("\n".join(rows) + "\n")
+        with open(specs / "specs.yaml", "a") as file:
+            file.write(f"---\nkind: Predictions\nname: {version}\nproject: {name}\nmodel_version: {version}\n"
+                       f"file: {version}.csv\n")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lsts_sync", "report", str(specs), "--json"], env=env,
+                          capture_output=True, text=True, cwd=ROOT)
+    command_s = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"report failed:\n{done.stderr[-2000:]}")
+    found = json.loads(done.stdout)["projects"][name]
+
+    loaded, _ = load_specs([str(specs)], env=env)
+    conn = Connections.open(loaded)
+    start = time.perf_counter()
+    progress, tasks = read_labels(conn.instances["local"].export_tasks(project.id, name, all_tasks=True), name, {})
+    download_s = time.perf_counter() - start
+    models = {p.model_version: prediction_regions(p, name) for p in load_predictions(loaded, conn.s3).values()}
+    start = time.process_time()
+    objects = measure(loaded.projects[name], tasks, models, lambda b, k: body, {bucket}, 0.5)
+    project_report(loaded.projects[name], progress, objects, list(models), 0.5)
+    measure_cpu_s = time.process_time() - start
+    return {"tasks": REPORT_TASKS, "regions_per_task": REPORT_REGIONS, "rows_per_task": 720, "model_versions": 2,
+            "command_s": command_s, "snapshot_download_and_read_s": download_s,
+            "measure_in_memory_cpu_s": measure_cpu_s,
+            "v1_event_f1": found["models"]["v1"]["all"]["event"]["f1"],
+            "v2_event_f1": found["models"]["v2"]["all"]["event"]["f1"], "agreement": found["agreement"]}
+
+
 def main() -> None:
     only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
@@ -676,6 +771,8 @@ def main() -> None:
                 results["check_every_row"] = bench_check(state, env, Path(tmp))
             if "predictions" in only:
                 results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
+            if "report" in only:
+                results["report_1000_tasks"] = bench_report(state, env, Path(tmp))
     finally:
         if not reuse:
             stack_tool.down("bench")

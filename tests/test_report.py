@@ -10,7 +10,7 @@ import pytest
 from lsts_sync.core.errors import LstsError
 from lsts_sync.labels.metrics import Counts, RangeSums
 from lsts_sync.labels.report import (
-    Progress,
+    LabelingProgress,
     measure,
     measure_object,
     prediction_regions,
@@ -62,7 +62,7 @@ TASKS = [
 
 def test_progress_counts_and_the_reference_is_exports_latest_annotation() -> None:
     progress, tasks = read_labels(iter(TASKS), "pump", USERS)
-    assert progress == Progress(tasks=4, annotated=2, cancelled=1,
+    assert progress == LabelingProgress(tasks=4, annotated=2, cancelled=1,
                                 annotators={"ann@example.com": 3, "bob@example.com": 1},
                                 labels={"Anomaly": 2, "Maintenance": 2})
     assert [(x.task, x.file, x.bucket, x.annotator) for x in tasks] == [
@@ -134,7 +134,7 @@ def test_the_json_has_the_documented_shape_with_all_labels_together_and_each_lab
 def test_a_label_named_all_would_clash_with_all_labels_together() -> None:
     project = PROJECT.model_copy(update={"labels": (*PROJECT.labels, PROJECT.labels[0].model_copy(update={"value": "all"}))})
     with pytest.raises(LstsError, match="a label is named 'all'"):
-        project_report(project, Progress(), [], [], 0.5)
+        project_report(project, LabelingProgress(), [], [], 0.5)
 
 
 def test_the_text_table_and_markdown_show_two_decimals_and_a_dash_for_undefined() -> None:

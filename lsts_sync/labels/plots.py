@@ -93,44 +93,48 @@ def label_colors(project: ProjectSpec, labels: Iterable[str]) -> dict[str, str]:
 def object_figure(obj: ObjectResult, project: ProjectSpec, data: str, where: str) -> Any:
     """The picture of one labeled object (see the module docstring)."""
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
 
     series = read_series(data, project, where)
     order = np.argsort(series.times, kind="stable")[: obj.rows]  # rows with a time, in time order
     x = _axis(series.times[order], project)
     channels = project.timeseries.channel_list or project.with_channels(list(series.rows.columns)).timeseries.channel_list
     versions = sorted(obj.predicted)
-    figure = Figure(figsize=(WIDTH, CHANNEL_HEIGHT * max(1, len(channels)) + LANE_HEIGHT * len(versions) + 1.0),
-                    layout="constrained")
-    axes = figure.subplots(len(channels) + (1 if versions else 0), 1, sharex=True, squeeze=False,
-                           height_ratios=[CHANNEL_HEIGHT] * len(channels) + ([LANE_HEIGHT * len(versions)]
-                                                                              if versions else []))[:, 0]
+    heights = [CHANNEL_HEIGHT] * len(channels) + ([LANE_HEIGHT * len(versions)] if versions else [])
+    figure = Figure(figsize=(WIDTH, sum(heights) + 1.0), layout="constrained")
+    axes = figure.subplots(len(heights), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
     colors = label_colors(project, [s.label for s in obj.reference])
     for i, (ax, channel) in enumerate(zip(axes, channels, strict=False)):
         column = series.names.get(channel.column.strip().lower())
-        values = pd.to_numeric(series.rows[column], errors="coerce").to_numpy()[order] if column else np.array([])
-        if len(values):
+        if column:
+            values = pd.to_numeric(series.rows[column], errors="coerce").to_numpy()[order]
             ax.plot(x, values, color=channel.color or TAB10[i % len(TAB10)], linewidth=0.8)
         ax.set_ylabel(channel.legend or channel.column, fontsize=8)
-        for span in obj.reference:
-            if span.rows:
-                ax.axvspan(*_extent(span, x), color=colors[span.label], alpha=0.25, linewidth=0)
+        for span in (s for s in obj.reference if s.rows):
+            ax.axvspan(*_extent(span, x), color=colors[span.label], alpha=0.25, linewidth=0)
     if versions:
-        lanes = axes[-1]
-        for lane, version in enumerate(versions):
-            for span in obj.predicted[version]:
-                if span.rows:
-                    start, end = _extent(span, x)
-                    lanes.fill_between([start, end], lane + 0.15, lane + 0.85, color=MODEL_COLORS[lane % len(MODEL_COLORS)])
-        lanes.set_yticks([lane + 0.5 for lane in range(len(versions))], versions, fontsize=8)
-        lanes.set_ylim(0, len(versions))
-    handles = [Patch(color=colors[label], alpha=0.25, label=f"{label} (labeled)")
-               for label in sorted({s.label for s in obj.reference})]
+        _lanes(axes[-1], [obj.predicted[v] for v in versions], versions, x)
+    _legend(figure, colors, sorted({s.label for s in obj.reference}), versions)
+    figure.suptitle(f"{obj.task.file}: labeled by {obj.task.annotator or 'unknown'}", fontsize=10)
+    return figure
+
+
+def _lanes(ax: Any, predicted: Sequence[Sequence[Span]], versions: Sequence[str], x: np.ndarray) -> None:
+    """One lane per model version, its predicted regions as bars in the version's colour."""
+    for lane, found in enumerate(predicted):
+        for span in (s for s in found if s.rows):
+            start, end = _extent(span, x)
+            ax.fill_between([start, end], lane + 0.15, lane + 0.85, color=MODEL_COLORS[lane % len(MODEL_COLORS)])
+    ax.set_yticks([lane + 0.5 for lane in range(len(versions))], versions, fontsize=8)
+    ax.set_ylim(0, len(versions))
+
+
+def _legend(figure: Any, colors: Mapping[str, str], labels: Sequence[str], versions: Sequence[str]) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colors[label], alpha=0.25, label=f"{label} (labeled)") for label in labels]
     handles += [Patch(color=MODEL_COLORS[i % len(MODEL_COLORS)], label=f"{v} (predicted)") for i, v in enumerate(versions)]
     if handles:
         figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
-    figure.suptitle(f"{obj.task.file}: labeled by {obj.task.annotator or 'unknown'}", fontsize=10)
-    return figure
 
 
 def project_figure(report: ProjectReport) -> Any:

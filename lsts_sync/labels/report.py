@@ -56,7 +56,7 @@ _LABEL, _START, _END = (COLUMNS.index(c) for c in ("label", "start", "end"))
 
 
 @dataclass
-class Progress:
+class LabelingProgress:
     """How far the labeling is (see the module docstring)."""
 
     tasks: int = 0
@@ -84,9 +84,9 @@ def _regions(task: dict, project: str, users: dict[int, str]) -> tuple[Region, .
     return tuple((row[_LABEL], row[_START], row[_END]) for row in task_rows(task, project, "latest", users))
 
 
-def read_labels(tasks: Iterable[dict], project: str, users: dict[int, str]) -> tuple[Progress, list[TaskLabels]]:
+def read_labels(tasks: Iterable[dict], project: str, users: dict[int, str]) -> tuple[LabelingProgress, list[TaskLabels]]:
     """One pass over ``tasks`` (a stream): the progress counts and every task with a reference."""
-    progress, found = Progress(), []
+    progress, found = LabelingProgress(), []
     for task in tasks:
         progress.tasks += 1
         progress.cancelled += sum(isinstance(a, dict) and bool(a.get("was_cancelled"))
@@ -170,7 +170,7 @@ class ProjectReport:
     comparison per label, summed over the objects (``objects`` keeps them one by one)."""
 
     name: str
-    progress: Progress
+    progress: LabelingProgress
     labels: tuple[str, ...]
     models: Mapping[str, Mapping[str, Comparison]]
     agreement: Agreement
@@ -194,7 +194,7 @@ class ProjectReport:
                 "agreement": self.agreement.to_json()}
 
 
-def project_report(project: ProjectSpec, progress: Progress, objects: Sequence[ObjectResult],
+def project_report(project: ProjectSpec, progress: LabelingProgress, objects: Sequence[ObjectResult],
                    versions: Sequence[str], iou: float) -> ProjectReport:
     """The project's report from its measured objects; every label of the spec is listed, and
     any other label found in the regions."""

@@ -21,10 +21,19 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.labels.dense import PARALLEL_READS
 from lsts_sync.labels.exports import managed_project_ids
 from lsts_sync.labels.predictions import load_predictions
-from lsts_sync.labels.report import ProjectReport, measure, prediction_regions, project_report, read_labels
+from lsts_sync.labels.report import (
+    LabelingProgress,
+    ProjectReport,
+    TaskLabels,
+    measure,
+    prediction_regions,
+    project_report,
+    read_labels,
+)
 from lsts_sync.live.connections import Connections
 from lsts_sync.resources.state import PredictionSet
 from lsts_sync.spec.loader import SpecSet
+from lsts_sync.spec.models import ProjectSpec
 
 Progress = Callable[[str], None]
 
@@ -71,18 +80,10 @@ def build_reports(specs: SpecSet, selected: frozenset[str] | None, conn: Connect
             raise LstsError(f"report: project {name} does not exist in instance {project.instance} yet "
                             "(run lsts-sync apply)")
         progress(f"Downloading the tasks of project {name}...")
-        counts, tasks = read_labels(instance.export_tasks(project_id, name, all_tasks=True), name,
-                                    users[project.instance])
+        tasks = instance.export_tasks(project_id, name, all_tasks=True)
         sets = sorted((p for p in predictions.values() if p.project == name), key=lambda p: p.model_version)
-        _warn_skipped(sets, progress)
-        progress(f"Reading {len(tasks)} labeled source file(s) of project {name}...")
-        objects = measure(project, tasks, {p.model_version: prediction_regions(p, name) for p in sets},
-                          conn.s3.read_bytes, specs.buckets, options.iou, options.parallelism)
-        report = project_report(project, counts, objects, [p.model_version for p in sets], options.iou)
-        if report.uncovered:
-            progress(f"Warning: report {name}: {report.uncovered} region(s) hold no row (no row time inside "
-                     "them) and are not counted")
-        reports.append(report)
+        reports.append(_project(specs, project, read_labels(tasks, name, users[project.instance]), sets, conn,
+                                options, progress))
     pictures: tuple[Path, ...] = ()
     if options.plots is not None:
         from lsts_sync.labels.plots import write_plots
@@ -90,6 +91,21 @@ def build_reports(specs: SpecSet, selected: frozenset[str] | None, conn: Connect
         pictures = tuple(write_plots(reports, {n: specs.projects[n] for n in names}, conn.s3.read_bytes,
                                      Path(options.plots)))
     return Reports(tuple(reports), pictures)
+
+
+def _project(specs: SpecSet, project: ProjectSpec, labeled: tuple[LabelingProgress, list[TaskLabels]],
+             sets: list[PredictionSet], conn: Connections, options: ReportOptions, progress: Progress) -> ProjectReport:
+    """One project's report from its read tasks and its model versions' prediction sets."""
+    counts, tasks = labeled
+    _warn_skipped(sets, progress)
+    progress(f"Reading {len(tasks)} labeled source file(s) of project {project.name}...")
+    objects = measure(project, tasks, {p.model_version: prediction_regions(p, project.name) for p in sets},
+                      conn.s3.read_bytes, specs.buckets, options.iou, options.parallelism)
+    report = project_report(project, counts, objects, [p.model_version for p in sets], options.iou)
+    if report.uncovered:
+        progress(f"Warning: report {project.name}: {report.uncovered} region(s) hold no row (no row time inside "
+                 "them) and are not counted")
+    return report
 
 
 def _warn_skipped(sets: list[PredictionSet], progress: Progress) -> None:

@@ -99,6 +99,19 @@ BREAKS = [
           "        self._check_buckets(selected)\n", "        pass\n"),
     Break("apply does not renew the lock after the prompt", "lsts_sync/pipeline/orchestrator.py",
           "            locks.keepalive(force=True)", "            pass"),
+    Break("report: event ties go to the earlier labeled start first", "lsts_sync/labels/metrics.py",
+          "                candidates.append((-score, pred.start, lab.start, p, q))",
+          "                candidates.append((-score, lab.start, pred.start, q, p))"),
+    Break("report: touching spans stay two ranges", "lsts_sync/labels/metrics.py",
+          "        if merged and first <= merged[-1][1]:", "        if merged and first < merged[-1][1]:"),
+    Break("report: alpha's units are not divided by m - 1", "lsts_sync/labels/metrics.py",
+          "        observed += float((coders * (coders - 1) - 2 * equal).sum()) / (coders - 1)",
+          "        observed += float((coders * (coders - 1) - 2 * equal).sum())"),
+    Break("report: the reference is every annotation, not export's latest", "lsts_sync/labels/report.py",
+          'task_rows(task, project, "latest", users))', 'task_rows(task, project, "all", users))'),
+    Break("report: unlabeled tasks are not downloaded", "lsts_sync/pipeline/report.py",
+          "tasks = instance.export_tasks(project_id, name, all_tasks=True)",
+          "tasks = instance.export_tasks(project_id, name)"),
 ]
 
 FAILED_RE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)  # "FAILED node id - message"

@@ -123,3 +123,15 @@ def test_check_and_export_take_the_project_filter(world, capsys) -> None:
         "Error: --project names no Project spec: nope"
     assert run(capsys, "export", str(specs), "--project", "nope")[2].strip() == \
         "Error: --project names no Project spec: nope"
+
+
+def test_plan_out_refuses_to_save_a_blocked_plan(world, capsys, tmp_path) -> None:
+    specs, ls, _ = world
+    from lsts_sync.resources.state import ProjectState
+
+    ls.projects[900] = (None, ProjectState("local", "", "a", "", "<View/>", id=900))  # a title made by hand
+    saved = tmp_path / "plan.json"
+    code, out, err = run(capsys, "plan", str(specs), "--out", str(saved))
+    assert code == 1 and "! unmanaged-title a:" in out and not saved.exists()
+    assert err.splitlines()[-1] == (f"Error: not saved to {saved}: safety check(s) unmanaged-title (a) block this "
+                                    "plan; resolve them or give their overrides, then plan again")

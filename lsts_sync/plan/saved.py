@@ -116,7 +116,12 @@ def fingerprint(facts: LiveFacts, desired: DesiredState) -> str:
 
 def write(path: str, saved: SavedPlan) -> None:
     """Write atomically (``core.files.write_atomic``: a hidden temporary file beside ``path``,
-    renamed over it), readable by CI steps (0644)."""
+    renamed over it), readable by CI steps (0644). A plan that its own checks block is refused
+    (LstsError naming them; nothing written): ``apply --plan`` could only refuse it later."""
+    if saved.plan.blockers:
+        names = ", ".join(dict.fromkeys(f"{c.name} ({c.subject})" for c in saved.plan.blockers))
+        raise LstsError(f"not saved to {path}: safety check(s) {names} block this plan; resolve them or give "
+                        "their overrides, then plan again")
     body = json.dumps({"format_version": FORMAT_VERSION, "saved_plan": encode(saved)}, indent=1, sort_keys=True)
     write_atomic(path, (body + "\n").encode(), 0o644)
 

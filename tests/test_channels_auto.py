@@ -96,3 +96,29 @@ def test_a_name_with_spaces_around_it_is_refused_before_any_plan(tmp_path) -> No
         f"project p: channels: auto, but header name ' v' of s3://lsts-data/{KEY} has spaces around it: the labeling UI "
         "does not trim names, so no channel can match it; remove the spaces from the header (or list the column "
         "under exclude_columns)")
+
+
+def test_a_typo_in_exclude_columns_or_channel_settings_is_an_error_with_the_closest_name(tmp_path) -> None:
+    from lsts_sync.core.errors import ProblemsFound
+
+    (tmp_path / "specs.yaml").write_text(SPECS.format().replace(
+        "channels: auto}", "channels: auto, exclude_columns: [year, qaurter], channel_settings: {vibraton: {units: mm}}}"))
+    loaded, _ = load_specs([str(tmp_path)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    with pytest.raises(ProblemsFound) as raised:
+        resolve_channels(loaded, OneObject("t,year,quarter,vibration\n2021-01-01 00:00:00,1,2,3\n"))  # type: ignore[arg-type]
+    assert str(raised.value) == "2 column name(s) in specs are not in the data; nothing was changed"
+    assert [str(p) for p in raised.value.problems] == [
+        f"{tmp_path / 'specs.yaml'}:13: Project p: timeseries.exclude_columns[1]: 'qaurter' is not a column of "
+        f"s3://lsts-data/{KEY} (did you mean 'quarter'?)",
+        f"{tmp_path / 'specs.yaml'}:13: Project p: timeseries.channel_settings.vibraton: 'vibraton' is not a column "
+        f"of s3://lsts-data/{KEY} (did you mean 'vibration'?)"]
+
+
+def test_a_typo_in_the_time_column_gets_the_closest_header_name(tmp_path) -> None:
+    (tmp_path / "specs.yaml").write_text(SPECS.format().replace("time_column: t,", "time_column: tme,"))
+    loaded, _ = load_specs([str(tmp_path)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    s3 = OneObject("time,v\n" + ROWS)
+    project = resolve_channels(loaded, s3).projects["p"]  # type: ignore[arg-type]
+    sample = sample_source(project, SourceFacts((KEY,), (KEY,)), s3, "new or changed source")  # type: ignore[arg-type]
+    assert [str(f) for f in sample.findings] == [
+        f"s3://lsts-data/{KEY}:1: time column 'tme' is not in the header ['time', 'v'] (did you mean 'time'?)"]

@@ -80,7 +80,8 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
                 "has spaces around it: the labeling UI does not trim names"
             findings.append(Finding(url, 1, f"header name {name!r} {why}, so it does not match {role} {column!r}"))
         else:
-            findings.append(Finding(url, 1, f"{role} {column!r} is not in the header {names}"))
+            findings.append(Finding(url, 1, f"{role} {column!r} is not in the header {names}"
+                                    f"{seriescsv.did_you_mean(column, names)}"))
     return findings, index
 
 

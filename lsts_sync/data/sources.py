@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from lsts_sync.core.errors import LstsError
+from lsts_sync.core.errors import LstsError, ProblemsFound
+from lsts_sync.core.problems import FieldPath, Problem
 from lsts_sync.resources.facts import SourceFacts
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import DesiredState, LiveState
@@ -58,8 +59,25 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
         text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
         header = seriescsv.header(text, project.timeseries.sep)
         _refuse_padded(name, project, f"s3://{source.bucket}/{found[0][0]}", header)
+        _refuse_unknown_columns(specs, name, f"s3://{source.bucket}/{found[0][0]}", header)
         projects[name] = project.with_channels(header)
     return replace(specs, projects=projects)
+
+
+def _refuse_unknown_columns(specs: SpecSet, name: str, url: str, header: list[str]) -> None:
+    """Raise ProblemsFound for each ``exclude_columns`` entry and ``channel_settings`` key that names
+    no header column (a typo would otherwise be ignored, and the column meant drawn as a channel),
+    at its spec line, with the closest header name."""
+    ts = specs.projects[name].timeseries
+    names = {seriescsv.loose_name(h).lower() for h in header if h.strip()}
+    location = specs.locations[("Project", name)]
+    refs: list[tuple[FieldPath, str]] = [(("timeseries", "exclude_columns", i), c) for i, c in enumerate(ts.exclude_columns)]
+    refs += [(("timeseries", "channel_settings", c), c) for c in ts.channel_settings]
+    problems = [Problem(location.file, location.line_of(path), f"{column!r} is not a column of {url}"
+                        f"{seriescsv.did_you_mean(column, header)}", "Project", name, path)
+                for path, column in refs if column.strip().lower() not in names]
+    if problems:
+        raise ProblemsFound(problems, f"{len(problems)} column name(s) in specs are not in the data; nothing was changed")
 
 
 def _refuse_padded(name: str, project: ProjectSpec, url: str, header: list[str]) -> None:

@@ -139,7 +139,7 @@ def read_series(text: str, project: ProjectSpec, where: str) -> Series:
     time_column = names.get(project.timeseries.time_column.strip().lower())
     if time_column is None:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "
-                        f"{list(rows.columns)}")
+                        f"{list(rows.columns)}{seriescsv.did_you_mean(project.timeseries.time_column, list(rows.columns))}")
     return Series(rows, names, Times(project).column(rows[time_column]))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lsts_sync.apply.executor import ApplyResult, apply_plan
-from lsts_sync.core.errors import LstsError
+from lsts_sync.core.errors import LstsError, ProblemsFound
 from lsts_sync.core.problems import Problem
 from lsts_sync.desired.build import desired_state
 from lsts_sync.labels.predictions import load_predictions
@@ -37,14 +37,6 @@ from lsts_sync.resources.state import DesiredState
 from lsts_sync.spec.loader import SpecSet
 
 log = logging.getLogger(__name__)
-
-
-class ProblemsFound(LstsError):
-    """Problems at places in the spec files (one line each), then a one-line summary (the message)."""
-
-    def __init__(self, problems: list[Problem], summary: str) -> None:
-        super().__init__(summary)
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ column either way, and data cells are numbers.
 
 from __future__ import annotations
 
+import difflib
 import math
 
 from lsts_sync.ui.timefmt import js_number
@@ -64,6 +65,15 @@ def loose_name(name: str) -> str:
     """A header name as its author meant it: spaces and quotes around it removed, case kept.
     The UI never reads names this way; it tells which declared column a name was meant to be."""
     return name.strip().strip('"').strip()
+
+
+def did_you_mean(column: str, names: list[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the header name (as meant, ``loose_name``) closest to a
+    declared ``column`` that matches none, compared case-insensitively as the UI does; '' when
+    none is close. The one hint for every column reference a header does not hold."""
+    meant = {loose_name(n).lower(): loose_name(n) for n in names if n.strip()}
+    close = difflib.get_close_matches(column.strip().lower(), list(meant), n=1)
+    return f" (did you mean {meant[close[0]]!r}?)" if close else ""
 
 
 def is_nan(cell: str) -> bool:

@@ -94,3 +94,17 @@ def test_libyaml_and_the_python_parser_give_the_same_specs_and_lines(monkeypatch
     for (fast_specs, fast_problems), (slow_specs, slow_problems) in zip(fast, slow, strict=True):
         assert fast_problems == slow_problems
         assert fast_specs.locations == slow_specs.locations and fast_specs.projects == slow_specs.projects
+
+
+def test_one_pass_reports_repeated_channels_and_labels_beside_the_other_errors(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text("kind: Project\nname: p\ninstance: local\ntimeseries:\n  time_column: timestamp\n  channels:\n"
+                    "    - column: vibration\n      color: no-such-colour\n    - column: Vibration\n"
+                    "    - column: Timestamp\nlabels:\n  - value: Anomaly\n  - value: Anomaly\n")
+    _, problems = load_specs([str(DATA / "base.yaml"), str(spec)], env={})
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        f"{spec}:8: Project p: timeseries.channels[0].color: invalid color 'no-such-colour': use #rgb, #rrggbb or a "
+        "CSS color name",
+        f"{spec}:9: Project p: timeseries.channels[1].column: duplicate channel column 'Vibration' (same as channels[0])",
+        f"{spec}:10: Project p: timeseries.channels[2].column: channel column 'Timestamp' is the time column",
+        f"{spec}:13: Project p: labels[1].value: duplicate label value 'Anomaly'"]

@@ -255,6 +255,10 @@ def _build(doc: _Doc, problems: list[Problem]) -> Spec | None:
                     len(other) > len(path) and other[:len(path)] == path for other in paths):
                 continue  # an item failed, so the collection looks short: report the item only
             problems.append(Problem(doc.file, _line_for(doc, path), _message(error, model, path), kind, name, path))
+        draft = getattr(model, "draft_problems", None)  # rules across fields that hold on the raw data too
+        for path, message in draft(data) if draft else ():
+            if path not in paths:
+                problems.append(Problem(doc.file, _line_for(doc, path), message, kind, name, path))
         return None
     for path, message in spec.problems():
         problems.append(Problem(doc.file, _line_for(doc, path), message, kind, name, path))

@@ -293,25 +293,56 @@ class ProjectSpec(Strict):
         for key in ("exclude_columns", "channel_settings"):
             if getattr(ts, key) and not ts.auto:
                 found.append((("timeseries", key), f"{key} applies only with channels: auto"))
-        seen: dict[str, int] = {}
-        for i, channel in enumerate(ts.channel_list):
-            key = channel.column.strip().lower()
-            if key in seen:
-                found.append((("timeseries", "channels", i, "column"),
-                              f"duplicate channel column {channel.column!r} (same as channels[{seen[key]}])"))
-            elif key == ts.time_column.strip().lower():
-                found.append((("timeseries", "channels", i, "column"),
-                              f"channel column {channel.column!r} is the time column"))
-            seen.setdefault(key, i)
+        found += _repeated_columns([c.column for c in ts.channel_list], ts.time_column)
+        declared = {c.column.strip().lower() for c in ts.channel_list}
         for i, name in enumerate(ts.overview):
-            if name.strip().lower() not in seen and not ts.auto:
+            if name.strip().lower() not in declared and not ts.auto:
                 found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
-        values: dict[str, int] = {}
-        for i, label in enumerate(self.labels):
-            if label.value in values:
-                found.append((("labels", i, "value"), f"duplicate label value {label.value!r}"))
-            values.setdefault(label.value, i)
-        return found
+        return found + _repeated_labels([label.value for label in self.labels])
+
+    @classmethod
+    def draft_problems(cls, data: dict) -> list[tuple[FieldPath, str]]:
+        """The rules of ``problems`` that hold on a document that failed validation (repeated
+        channels and labels), read from its raw data, so that one pass reports every problem."""
+        ts = data.get("timeseries") if isinstance(data.get("timeseries"), dict) else {}
+        channels, labels = ts.get("channels"), data.get("labels")  # type: ignore[union-attr]
+        columns = [c.get("column") if isinstance(c, dict) else None for c in channels] \
+            if isinstance(channels, list) else []
+        time_column = ts.get("time_column")  # type: ignore[union-attr]
+        values = [label.get("value") if isinstance(label, dict) else None for label in labels] \
+            if isinstance(labels, list) else []
+        return _repeated_columns(columns, time_column if isinstance(time_column, str) else None) + \
+            _repeated_labels(values)
+
+
+def _repeated_columns(columns: list[object], time_column: str | None) -> list[tuple[FieldPath, str]]:
+    """Channel columns given twice or naming the time column (case-insensitively: Label Studio
+    lowercases them); entries that are not strings are skipped (their own error says why)."""
+    found: list[tuple[FieldPath, str]] = []
+    seen: dict[str, int] = {}
+    for i, column in enumerate(columns):
+        if not isinstance(column, str):
+            continue
+        key = column.strip().lower()
+        if key in seen:
+            found.append((("timeseries", "channels", i, "column"),
+                          f"duplicate channel column {column!r} (same as channels[{seen[key]}])"))
+        elif time_column is not None and key == time_column.strip().lower():
+            found.append((("timeseries", "channels", i, "column"), f"channel column {column!r} is the time column"))
+        seen.setdefault(key, i)
+    return found
+
+
+def _repeated_labels(values: list[object]) -> list[tuple[FieldPath, str]]:
+    """Label values given twice (entries that are not strings are skipped)."""
+    found: list[tuple[FieldPath, str]] = []
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            if value in seen:
+                found.append((("labels", i, "value"), f"duplicate label value {value!r}"))
+            seen.add(value)
+    return found
 
 
 EXPORT_FORMATS = (

@@ -430,3 +430,11 @@ def test_numeric_starts_sort_as_numbers_and_keep_their_type() -> None:
     (output,) = outputs_for(export, project, frame)
     assert list(pd.read_csv(io.BytesIO(output.data)).columns) == [
         "project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator", "updated_at"]
+
+
+@pytest.mark.parametrize("folder", ["s3://lsts-demo/labels/split/", "out/split/"])
+def test_an_output_folder_takes_the_split_files_and_no_file_of_its_own(folder: str) -> None:
+    export, project = _specs(split="{stem}-labels.csv", output=folder)
+    outputs = outputs_for(export, project, frame_of([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A")))], "p"))
+    assert [(o.location, o.rows) for o in outputs] == [(folder + "a-labels.csv", 1)]
+    assert export.output_bucket == ("lsts-demo" if folder.startswith("s3://") else None)

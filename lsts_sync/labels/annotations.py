@@ -238,7 +238,7 @@ def filter_labels(export: ExportSpec, regions: pd.DataFrame) -> pd.DataFrame:
 
 def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
     """The main output and, with ``split``, one output per source file next to it (``split_parts``)
-    of a ``table`` or ``lookout`` export."""
+    of a ``table`` or ``lookout`` export; an output that is a folder (ending in '/') has no main file."""
     lookout = export.format == "lookout"
     regions = filter_labels(export, regions)
 
@@ -246,7 +246,8 @@ def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame)
         body = lookout_frame(frame, export, project) if lookout else frame
         return Output(location, encode(body, location, export.name, header=not lookout), len(body))
 
-    return [render(export.output, regions)] + [render(where, part) for where, part in split_parts(export, regions)]
+    main = [] if export.output_is_folder else [render(export.output, regions)]
+    return main + [render(where, part) for where, part in split_parts(export, regions)]
 
 
 def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -57,19 +57,21 @@ def _check_prefix(value: str) -> str:
     return value
 
 
-def _file_location(what: str, value: str) -> str:
-    """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL)."""
+def _file_location(what: str, value: str, folder: bool = False) -> str:
+    """A file's place: a local path or ``s3://bucket/key`` (no other scheme, no bucket-only URL);
+    with ``folder``, an S3 key may also end in '/' (a folder, as a local path may name one)."""
     if is_s3_url(value):
         bucket, key = split_s3_url(value) or ("", "")
-        if not bucket or not key or key.endswith("/"):
-            raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key")
+        if not bucket or not key or (key.endswith("/") and not folder):
+            raise ValueError(f"invalid {what} {value!r}: expected s3://bucket/key"
+                             + (" or s3://bucket/folder/" if folder else ""))
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) or not value.strip():
         raise ValueError(f"invalid {what} {value!r}: expected a local path or s3://bucket/key")
     return value
 
 
 def _check_output(value: str) -> str:
-    return _file_location("output", value)
+    return _file_location("output", value, folder=True)
 
 
 def _check_split(value: str) -> str:
@@ -375,8 +377,16 @@ class ExportSpec(Strict):
         parts = split_s3_url(self.output)  # validated: an S3 output names bucket and key
         return parts[0] if parts else None
 
+    @property
+    def output_is_folder(self) -> bool:
+        """True for an output ending in '/': the folder of the ``split`` files, no file of its own."""
+        return self.output.endswith("/")
+
     def problems(self) -> list[tuple[FieldPath, str]]:
         found: list[tuple[FieldPath, str]] = []
+        if self.output_is_folder and not self.split:
+            found.append((("output",), f"output {self.output!r} is a folder: set split to write one file per source "
+                          "file there, or name a file"))
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
             found.append((("labels",), "duplicate label in labels"))
         if self.format == "lookout":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lsts_sync.data.datachecks import scan_csv
 from lsts_sync.spec.models import ProjectSpec
 
@@ -109,7 +111,46 @@ def test_milliseconds_before_a_z_break_as_in_the_ui() -> None:
 def test_mixed_zones_warn() -> None:
     text = "timestamp,vibration,temperature\n2021-01-01T01:00:00+01:00,1,1\n2021-01-01T03:00:00+02:00,1,1\n"
     findings = scan_csv(project("%Y-%m-%dT%H:%M:%S%Z"), URL, text)
-    assert [(f.error, f.message) for f in findings] == [(False, "time values mix time zones (+01:00, +02:00)")]
+    assert [(f.error, f.message) for f in findings] == [(False, (
+        "time values mix time zones (+01:00, +02:00), as local times across a daylight-saving change do: each value's "
+        "offset is applied, so the chart places every time at its instant; nothing is wrong"))]
+
+
+def test_zones_further_apart_than_an_hour_say_to_check_the_offsets() -> None:
+    text = "timestamp,vibration,temperature\n2021-01-01T01:00:00+01:00,1,1\n2021-01-01T08:00:00+05:00,1,1\n"
+    findings = scan_csv(project("%Y-%m-%dT%H:%M:%S%Z"), URL, text)
+    assert [(f.error, f.message) for f in findings] == [(False, (
+        "time values mix time zones (+01:00, +05:00), more than a daylight-saving hour apart: each value's offset is "
+        "applied, so the chart places every time at its instant; check that the offsets are the data's own"))]
+
+
+@pytest.mark.parametrize("time_format, value, why", [
+    ("%d.%m.%Y", "30.06.1971", "the labeling UI pads the first '.digits' group to 3 digits, so it reads "
+     "'30.060.1971'; a '.' works only before %L: use another separator, e.g. time_format '%d-%m-%Y' (and write the "
+     "data so)"),
+    ("%Y-%m-%dT%H:%M:%S.%LZ", "1971-06-30T00:00:00.000Z", "the labeling UI pads a '.digits' group only where no "
+     "letter follows it, so it reads '1971-06-30T00:00:00.000000Z'; write the zone as '+00:00' (time_format ending "
+     "'%L%Z') or leave the 'Z' out (times are UTC)"),
+    ("%s", "-631152000", "%s and %Q read no sign, so they hold no time before 1970; write such times with a date "
+     "format, e.g. '%Y-%m-%d %H:%M:%S'"),
+    ("%s", "9000000000000", "it is outside JavaScript's Date range (±8.64e15 ms from 1970), which the chart cannot "
+     "place (milliseconds in a %s column? use %Q)"),
+    ("%Q", "-8640000000000001", "%s and %Q read no sign, so they hold no time before 1970; write such times with a "
+     "date format, e.g. '%Y-%m-%d %H:%M:%S'"),
+    ("%Q", "8640000000000001", "it is outside JavaScript's Date range (±8.64e15 ms from 1970), which the chart cannot "
+     "place"),
+])
+def test_a_time_the_ui_cannot_read_says_why_and_what_to_write(time_format: str, value: str, why: str) -> None:
+    text = f"timestamp,vibration,temperature\n{value},1,1\n"
+    assert lines(text, time_format=time_format) == [
+        f"{URL}:2: time {value!r} does not match time_format {time_format!r}: {why}"]
+
+
+def test_a_time_after_year_9999_warns_that_it_cannot_be_exported() -> None:
+    text = "timestamp,vibration,temperature\n1600000000000,1,1\n"
+    findings = scan_csv(project("%s"), URL, text)
+    assert [(f.error, f.message) for f in findings] == [(False, (
+        "time '1600000000000' is after year 9999: lsts-sync cannot export it (milliseconds in a %s column? use %Q)"))]
 
 
 def test_a_cut_last_line_of_a_partial_read_is_ignored() -> None:

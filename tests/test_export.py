@@ -438,3 +438,10 @@ def test_an_output_folder_takes_the_split_files_and_no_file_of_its_own(folder: s
     outputs = outputs_for(export, project, frame_of([task(1, "d/a.csv", ann(1, "u", region("1", "2", "A")))], "p"))
     assert [(o.location, o.rows) for o in outputs] == [(folder + "a-labels.csv", 1)]
     assert export.output_bucket == ("lsts-demo" if folder.startswith("s3://") else None)
+
+
+def test_a_time_past_year_9999_is_one_line_naming_the_export() -> None:
+    with pytest.raises(LstsError) as raised:
+        _lookout("%Y-%m-%dT%H:%M:%S", "%s", region("1600000000000", "1600000000001", "A"))
+    assert str(raised.value) == ("export e: time 1600000000000000 ms since 1970 is outside years 1 to 9999, which "
+                                 "lsts-sync cannot write with '%Y-%m-%dT%H:%M:%S' (milliseconds in a %s column? use %Q)")

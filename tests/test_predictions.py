@@ -246,3 +246,17 @@ def test_parquet_without_pyarrow_says_which_extra_to_install(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were not installed
     with pytest.raises(LstsError, match=r"reading Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'"):
         load_predictions(specs, FakeS3())
+
+
+def test_a_predicted_time_past_year_9999_skips_its_row_with_one_line() -> None:
+    from lsts_sync.labels.predictions import region_of
+    from lsts_sync.spec.models import PredictionsSpec, ProjectSpec
+
+    project = ProjectSpec.model_validate({"kind": "Project", "name": "p", "instance": "i", "labels": [{"value": "A"}],
+                                          "timeseries": {"time_column": "t", "time_format": "%s",
+                                                         "channels": [{"column": "v"}]}})
+    spec = PredictionsSpec.model_validate({"kind": "Predictions", "name": "d", "project": "p", "model_version": "1",
+                                           "file": "p.csv"})
+    row = {"file": "a.csv", "start": "1600000000000", "end": "1600000000001", "label": "A"}
+    assert region_of(row, spec, project) == ("time 1600000000000000 ms since 1970 is outside years 1 to 9999, which "
+                                             "lsts-sync cannot write with '%s' (milliseconds in a %s column? use %Q)")

@@ -23,7 +23,15 @@ from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import DesiredState, LiveState, diff_fields
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
-from lsts_sync.ui.timefmt import compile_format, js_number, padded_ms, padded_shape, ui_value
+from lsts_sync.ui.timefmt import (
+    LAST_MS,
+    compile_format,
+    js_number,
+    padded_ms,
+    padded_shape,
+    ui_value,
+    zones_note,
+)
 
 SAMPLE_OBJECTS = 5
 HEAD_BYTES = 65536
@@ -126,8 +134,12 @@ def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, t
         seen = ui_value(value, fmt) if fmt else value
         when = parser.parse(seen) if parser else _number(value)
         if when is None:
-            tally.add("time", row, f"time {value!r} does not match {expected}")
+            tally.add("time", row, f"time {value!r} does not match {expected}{parser.why_not(value) if parser else ''}")
             continue
+        if parser and when > LAST_MS:
+            tally.add("year", row, f"time {value!r} is after year 9999: lsts-sync cannot export it"
+                      + (" (milliseconds in a %s column? use %Q)" if "s" in parser.regex.groupindex else ""),
+                      error=False)
         if parser and "Z" in parser.regex.groupindex:
             zones.add(parser.regex.fullmatch(seen).group("Z"))  # type: ignore[union-attr]
         if parser and parser.rolls_over(seen):
@@ -146,7 +158,7 @@ def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, t
             elif _number(cell) is None:
                 tally.add(f"text {column}", row, f"channel {column!r} value {cell!r} is not a number", error=False)
     if len(zones) > 1:
-        tally.add("zones", 0, f"time values mix time zones ({', '.join(sorted(zones))})", error=False)
+        tally.add("zones", 0, zones_note(zones), error=False)
 
 
 def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: list[tuple[str, int]]) -> bool:

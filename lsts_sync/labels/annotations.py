@@ -27,7 +27,7 @@ from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
 from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui.template import DATA_KEY
-from lsts_sync.ui.timefmt import compile_format, format_ms
+from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms
 
 COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
            "updated_at"]
@@ -170,7 +170,10 @@ def _reformat(values: pd.Series, source: str, target: str, export: str) -> pd.Se
         ms = parser.parse(str(value))
         if ms is None:
             raise LstsError(f"export {export}: time {value!r} does not match the project's time_format {source!r}")
-        return format_ms(ms, target)
+        try:
+            return format_ms(ms, target)
+        except TimeFormatError as exc:
+            raise LstsError(f"export {export}: {exc}") from None
 
     return values.map(convert)
 

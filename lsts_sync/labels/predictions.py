@@ -35,7 +35,7 @@ from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_r
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import PredictionsSpec, ProjectSpec
 from lsts_sync.ui.template import CONTROL_NAME, OBJECT_NAME
-from lsts_sync.ui.timefmt import compile_format, format_ms, ui_value
+from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms, ui_value
 
 Row = tuple[int, Mapping[str, Any]]  # (row number, header name -> cell)
 
@@ -180,7 +180,11 @@ def region_of(row: Mapping[str, Any], spec: PredictionsSpec, project: ProjectSpe
     score = _score(row.get(names.score))
     if isinstance(score, str):
         return score
-    return key, region(key, written(start, fmt), written(end, fmt), label, score), score  # type: ignore[arg-type]
+    try:
+        bounds = written(start, fmt), written(end, fmt)  # type: ignore[arg-type]
+    except TimeFormatError as exc:
+        return str(exc)
+    return key, region(key, *bounds, label, score), score
 
 
 def source_key(value: str, project: ProjectSpec) -> str:

@@ -37,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
+JS_DATE_MAX_MS = 8.64e15  # JavaScript's Date holds times within this many milliseconds of 1970
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time Python's datetime (and an export) holds
 DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
 def _number(group: str, width: int) -> str:
     """d3's ``^\\s*\\d+`` on the next ``width`` characters: spaces count toward the width, ASCII
@@ -74,9 +76,34 @@ class D3Format:
     regex: re.Pattern[str]
 
     def parse(self, value: str) -> float | None:
-        """UTC milliseconds of a value already rewritten by ``ui_value``, or None."""
+        """UTC milliseconds of a value already rewritten by ``ui_value``, or None (also for a time
+        outside JavaScript's Date range: d3 gives an invalid Date, which the chart cannot place)."""
         match = self.regex.fullmatch(value)
-        return None if match is None else _epoch_ms(match.groupdict())
+        if match is None:
+            return None
+        ms = _epoch_ms(match.groupdict())
+        return ms if abs(ms) <= JS_DATE_MAX_MS else None
+
+    def why_not(self, value: str) -> str:
+        """Why the raw cell ``value`` does not parse, as ``: cause; what to write instead``, for the
+        causes the user cannot see ('' for a plain mismatch): the UI's rewrite of a '.digits' group,
+        a sign before %s/%Q, a time outside JavaScript's Date range."""
+        seen = ui_value(value, self.specifier)
+        match = self.regex.fullmatch(seen)
+        if match is not None:
+            return (": it is outside JavaScript's Date range (±8.64e15 ms from 1970), which the chart cannot place"
+                    + (" (milliseconds in a %s column? use %Q)" if "s" in self.regex.groupindex else ""))
+        if re.search(r"%[-_0]?[sQ]", self.specifier) and value.strip().startswith("-"):
+            return (": %s and %Q read no sign, so they hold no time before 1970; write such times with a date "
+                    "format, e.g. '%Y-%m-%d %H:%M:%S'")
+        if seen != value and re.search(r"\.\d+[A-Za-z_]", value):
+            return (f": the labeling UI pads a '.digits' group only where no letter follows it, so it reads {seen!r}; "
+                    "write the zone as '+00:00' (time_format ending '%L%Z') or leave the 'Z' out (times are UTC)")
+        if seen != value:
+            instead = re.sub(r"\.(?!%[-_0]?[Lf])", "-", self.specifier)
+            return (f": the labeling UI pads the first '.digits' group to 3 digits, so it reads {seen!r}; a '.' works "
+                    f"only before %L: use another separator, e.g. time_format {instead!r} (and write the data so)")
+        return ""
 
     def rolls_over(self, value: str) -> bool:
         """True if ``value`` parses only because a day or month out of range rolls over."""
@@ -195,8 +222,13 @@ def check_time_format(value: str) -> str:
 def format_ms(ms: float, specifier: str) -> str:
     """UTC milliseconds written with ``specifier`` as d3's ``utcFormat`` writes them (``%L`` 3-digit
     milliseconds, ``%f`` microseconds, ``%Q`` milliseconds, ``%s`` seconds, ``%Z`` ``+0000``; padding
-    modifiers ``-`` none, ``_`` spaces, ``0`` zeros)."""
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    modifiers ``-`` none, ``_`` spaces, ``0`` zeros). A time outside years 1 to 9999 raises
+    TimeFormatError (one line): Python's datetime cannot hold it."""
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    except OverflowError:
+        raise TimeFormatError(f"time {ms:.0f} ms since 1970 is outside years 1 to 9999, which lsts-sync cannot "
+                              f"write with {specifier!r} (milliseconds in a %s column? use %Q)") from None
 
     def field(match: re.Match[str]) -> str:
         pad, directive = match.group(1), match.group(2)
@@ -262,6 +294,19 @@ def _days_from_civil(year: int, month0: int, day: int) -> int:
     doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
+
+
+def zones_note(zones: Collection[str]) -> str:
+    """What several ``%Z`` offsets in one column mean for the chart: d3 applies each value's own
+    offset, so every time lands on its instant; offsets an hour apart are what local times across a
+    daylight-saving change look like (nothing is wrong), wider ones are worth a look."""
+    minutes = [_zone_minutes(z) for z in zones]
+    listed = ", ".join(sorted(zones))
+    if max(minutes) - min(minutes) <= 60:
+        return (f"time values mix time zones ({listed}), as local times across a daylight-saving change do: each "
+                "value's offset is applied, so the chart places every time at its instant; nothing is wrong")
+    return (f"time values mix time zones ({listed}), more than a daylight-saving hour apart: each value's offset is "
+            "applied, so the chart places every time at its instant; check that the offsets are the data's own")
 
 
 def _zone_minutes(zone: str | None) -> int:

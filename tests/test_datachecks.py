@@ -186,3 +186,14 @@ def test_large_objects_give_the_same_findings_as_small_ones() -> None:
         assert len(found) == 1 and found[0].startswith(expected), (bad, found)
     unpadded = text.replace("2021-01-01 00:00:14,0,4", "2021-01-01 0:00:14,0,4", 1)
     assert scan_csv(project(), URL, unpadded) == []  # d3 reads one-digit hours: not a finding
+
+
+def test_an_all_quoted_csv_and_a_decimal_comma_csv_say_why_no_header_is_seen() -> None:
+    quoted = '"timestamp","vibration","temperature"\n"2021-01-01 00:00:00","1","2"\n'
+    assert lines(quoted) == [f"{URL}:1: the labeling UI does not see a header: no column of row 1 differs from row 2 "
+                             "in being a number: row 2's cells are quoted (\"2021-01-01 00:00:00\") and the labeling "
+                             "UI keeps the quotes, so none reads as a number; write the data without quotes"]
+    comma = "timestamp;vibration;temperature\n2021-01-01 00:00:00;1,5;2,25\n"
+    assert lines(comma, sep=";") == [f"{URL}:1: the labeling UI does not see a header: no column of row 1 differs "
+                                     "from row 2 in being a number: row 2 writes numbers with a decimal comma ('1,5'), "
+                                     "which the labeling UI reads as text; write a decimal point (1.5)"]

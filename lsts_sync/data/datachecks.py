@@ -14,6 +14,7 @@ odd but drawable data are warnings.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from lsts_sync.data.sources import breaks_series, matching
@@ -73,9 +74,10 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
         return [Finding(url, 1, f"the header has no {ts.sep!r} (timeseries.sep){hint}: the labeling UI cannot "
                         "split it")], {}
     names = seriescsv.cells(header, ts.sep)
-    if not seriescsv.sees_header(names, None if second is None else seriescsv.cells(second, ts.sep)):
+    values = None if second is None else seriescsv.cells(second, ts.sep)
+    if not seriescsv.sees_header(names, values):
         return [Finding(url, 1, "the labeling UI does not see a header: no column of row 1 differs from row 2 "
-                        "in being a number")], {}
+                        f"in being a number{_why_no_header(values or [])}")], {}
     index = {seriescsv.name_key(n): i for i, n in enumerate(names)}
     loose = {seriescsv.loose_name(n).lower(): i for i, n in enumerate(names)}  # names the UI would miss
     for role, column in [("time column", ts.time_column)] + [("channel", c.column) for c in ts.channel_list]:
@@ -91,6 +93,20 @@ def _header_findings(project: ProjectSpec, url: str, header: str, second: str | 
             findings.append(Finding(url, 1, f"{role} {column!r} is not in the header {names}"
                                     f"{seriescsv.did_you_mean(column, names)}"))
     return findings, index
+
+
+def _why_no_header(values: list[str]) -> str:
+    """Why row 2 holds no number, when the cause is how the numbers are written: quoted cells (the
+    UI keeps the quotes) or a decimal comma (the UI reads a point)."""
+    quoted = next((v for v in values if len(v.strip()) > 1 and v.strip()[0] == v.strip()[-1] == '"'), None)
+    if quoted is not None:
+        return (f": row 2's cells are quoted ({quoted}) and the labeling UI keeps the quotes, so none reads as a "
+                "number; write the data without quotes")
+    comma = next((v for v in values if re.fullmatch(r"\s*[+-]?\d*,\d+\s*", v)), None)
+    if comma is not None:
+        return (f": row 2 writes numbers with a decimal comma ({comma!r}), which the labeling UI reads as text; "
+                "write a decimal point (1.5)")
+    return ""
 
 
 def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True,

@@ -104,3 +104,16 @@ def test_jwt_claims_reads_unpadded_base64url() -> None:
     claims = {"token_type": "refresh", "exp": 1, "name": "ü?>"}  # its base64url has a "-" and no padding
     assert jwt_claims(jwt(**claims)) == claims
     assert jwt_claims("0123456789abcdef") is None
+
+
+@pytest.mark.parametrize("token", ["0123456789abcdef0123456789abcdef0123456",  # 39: cut when copied
+                                   "0123456789abcdef0123456789abcdef012345678", "x" * 41, "abcde"])
+def test_a_legacy_token_of_an_impossible_length_is_malformed_before_any_request(token: str) -> None:
+    assert problem(token) == (f"the token is malformed: it has {len(token)} characters, and a legacy token has 40 hex "
+                              "digits (a Personal Access Token is a JWT, with two dots): copy it again whole, or create "
+                              "a Personal Access Token in Label Studio (Account & Settings > Personal Access Token) "
+                              "and set it in LABEL_STUDIO_API_KEY")
+
+
+def test_a_chosen_legacy_token_that_is_not_all_hex_may_have_another_length() -> None:
+    assert classify("team-token-for-ci", now=NOW).kind == "legacy"

@@ -274,6 +274,7 @@ def test_a_personal_access_token_works_and_bad_tokens_are_one_line(stack, stack_
     cases = {
         "": "the token is empty: create a Personal Access Token",
         "abc def": "the token is malformed (it contains spaces or control characters)",
+        "f" * 39: "the token is malformed: it has 39 characters, and a legacy token has 40 hex digits",
         expired: "the Personal Access Token expired on 2001-09-09 01:46 UTC",
         forged: "the Personal Access Token was refused (401)",
         pat: "the Personal Access Token was refused (401)",

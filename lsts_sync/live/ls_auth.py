@@ -5,7 +5,7 @@ Label Studio has two kinds of API token:
 - a Personal Access Token (the default for new organisations since 1.17) is a JWT *refresh* token;
   it is exchanged at ``POST /api/token/refresh/`` for a short-lived access token sent as
   ``Authorization: Bearer``. An access token itself (``token_type: access``) is sent as is.
-- a legacy token (40 hex characters by default) is sent as ``Authorization: Token``.
+- a legacy token (40 hex characters when Label Studio generates it) is sent as ``Authorization: Token``.
 
 Everything here is pure and offline: ``classify`` reads the JWT's claims without verifying the
 signature (only the server can), so an empty, malformed or expired token is reported in one line
@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+LEGACY_LENGTH = 40
+HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 GET_A_TOKEN = ("create a Personal Access Token in Label Studio (Account & Settings > Personal Access Token) "
                "and set it in LABEL_STUDIO_API_KEY")
@@ -71,4 +73,16 @@ def classify(token: str, now: float | None = None) -> Token:
             raise TokenProblem(f"the Personal Access Token expired on {when}: {GET_A_TOKEN}")
         kind: Literal["access", "personal"] = "access" if claims.get("token_type") == "access" else "personal"
         return Token(kind, token, float(expires))
+    _check_legacy(token)
     return Token("legacy", token)
+
+
+def _check_legacy(token: str) -> None:
+    """Raise TokenProblem for a legacy token Label Studio cannot hold: it stores at most 40
+    characters and applies a chosen one (``LABEL_STUDIO_USER_TOKEN``) only above 5; the tokens it
+    generates are 40 hex digits, so all-hex of another length is one cut or extended when copied
+    (a chosen token of hex digits only must then have 40 as well)."""
+    if len(token) > LEGACY_LENGTH or len(token) <= 5 or (HEX_RE.match(token) and len(token) != LEGACY_LENGTH):
+        raise TokenProblem(f"the token is malformed: it has {len(token)} characters, and a legacy token has "
+                           f"{LEGACY_LENGTH} hex digits (a Personal Access Token is a JWT, with two dots): copy it "
+                           "again whole, or " + GET_A_TOKEN)

@@ -11,12 +11,15 @@ import pytest
 from lsts_sync.cli.main import main
 from lsts_sync.core.errors import LstsError
 from lsts_sync.labels import exports as exporting
+from lsts_sync.labels.annotations import Output
 from lsts_sync.labels.exports import (
     ExportFailed,
+    ExportOutput,
     build_outputs,
     managed_project_ids,
     run_exports,
     select_exports,
+    write_outputs,
     writer_for,
 )
 from lsts_sync.live.connections import Connections
@@ -234,3 +237,13 @@ def test_a_dense_export_without_a_reader_is_an_error_not_an_empty_file(tmp_path:
     with pytest.raises(LstsError, match="export d-dense: dense needs the source files"):
         run_exports(specs, select_exports(specs, ["d-dense"]), {"local": annotated_instance()}, writer, lambda line: None)
     assert writer.locations == []
+
+
+def test_a_file_where_a_folder_of_the_output_must_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder\n")
+    target = tmp_path / "afile" / "sub" / "nile.csv"
+    outputs = [ExportOutput("e", Output(str(target), b"x\n", 1))]
+    with pytest.raises(ExportFailed) as caught:
+        write_outputs(outputs, writer_for(SimpleNamespace()))
+    assert str(caught.value) == (f"export e: cannot write {target}: {tmp_path / 'afile'} is a file, not a folder: name "
+                                 "another output, or move that file")

@@ -292,7 +292,11 @@ LOCAL_MODE = READABLE_BY_ALL
 
 def write_local(location: str, data: bytes) -> None:
     """Write a local output whole or not at all (``write_atomic``), readable by all
-    (``LOCAL_MODE``), creating its folder first."""
+    (``LOCAL_MODE``), creating its folder first; a file where a folder of the path must be is
+    LstsError naming it."""
     path = Path(location)
+    blocking = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir would say only "File exists"
+        raise LstsError(f"{blocking} is a file, not a folder: name another output, or move that file")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data, LOCAL_MODE)

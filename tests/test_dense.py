@@ -55,7 +55,7 @@ def test_hand_computed_rows_overlap_instant_closed_ends_and_empty_rows() -> None
 2021-01-01 00:04:00,3.0,44,Maintenance
 2021-01-01 00:05:00,3.5,45,Spike
 """
-    assert dense.uncovered == 1  # the instant at 00:05:30 lies between rows: it labels none
+    assert dense.uncovered == ("Spike 2021-01-01 00:05:30..2021-01-01 00:05:30",)  # between rows: it labels none
 
 
 def test_a_label_is_written_once_and_labels_are_joined_in_sorted_order() -> None:
@@ -116,12 +116,12 @@ def test_more_labels_than_fit_in_a_bit_mask() -> None:
     names = [f"L{i:02d}" for i in range(70)]
     times = np.array([0.0, 1.0, 2.0])
     labels, uncovered = row_labels(times, [(n, 1.0, 2.0) for n in names] + [("Z", 2.0, 2.0)])
-    assert list(labels) == ["", "|".join(names), "|".join(names + ["Z"])] and uncovered == 0
+    assert list(labels) == ["", "|".join(names), "|".join(names + ["Z"])] and uncovered == []
 
 
 def test_no_rows() -> None:
     labels, uncovered = row_labels(np.array([], dtype="float64"), [("A", 1.0, 2.0)])
-    assert list(labels) == [] and uncovered == 1
+    assert list(labels) == [] and uncovered == [0]
 
 
 # -- outputs: files, split, labels filter, annotations: all, Parquet ---------------------------------
@@ -233,7 +233,8 @@ def test_regions_that_label_no_row_are_reported() -> None:
                              "pump", "latest", {})
     lines: list[str] = []
     dense_outputs(export(), project(), found, Reads(), ("raw",), lines.append)
-    assert lines == ["Warning: export e: 1 region(s) of s3://raw/d/a.csv label no row (no row time inside them)"]
+    assert lines == ["Warning: export e: 1 region(s) of s3://raw/d/a.csv label no row (no row time inside them): "
+                     "A 2021-01-01 00:00:30..2021-01-01 00:00:30 (annotation 1)"]
 
 
 def test_parquet_output_holds_the_same_table_as_the_csv() -> None:
@@ -265,3 +266,9 @@ def test_times_the_labeling_ui_cannot_parse_are_not_labeled_even_where_pandas_co
     parsed = Times(project("%d.%m.%Y")).column(pd.Series(["03.02.2021", "04.02.2021"]))
     assert np.isnan(parsed).all()
     assert Times(project("%Y-%m-%d")).column(pd.Series(["2021-02-03"]))[0] == 1612310400000.0
+
+
+def test_row_labels_names_which_regions_label_no_row_in_their_given_order() -> None:
+    _, uncovered = row_labels(np.array([1.0, 2.0, 3.0]), [("B", 10.0, 11.0), ("A", 1.0, 2.0), ("A", 50.0, 60.0),
+                                                          ("B", 2.5, 2.6), ("C", 3.0, 3.0)])
+    assert uncovered == [0, 2, 3]

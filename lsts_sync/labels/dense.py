@@ -43,6 +43,7 @@ from lsts_sync.ui.timefmt import compile_format, padded_ms, ui_value
 LABEL = "label"
 FILE = "file"
 PARALLEL_READS = 8  # source files read (and transformed) at once
+SHOWN_REGIONS = 5  # regions named in the "label no row" warning; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class DenseFile:
     """A source file's rows with their ``label`` column, and how many regions labeled no row."""
 
     frame: pd.DataFrame
-    uncovered: int
+    uncovered: tuple[str, ...]  # the regions that label no row, named (``_region_name``)
 
 
 def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseFile:
@@ -118,7 +119,7 @@ def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: s
     if LABEL in series.names:
         raise LstsError(f"{where}: already has a column {series.names[LABEL]!r}; dense adds '{LABEL}'")
     labels, uncovered = row_labels(series.times, bounds(regions, Times(project), where))
-    return DenseFile(series.rows.assign(**{LABEL: labels}), uncovered)
+    return DenseFile(series.rows.assign(**{LABEL: labels}), tuple(_region_name(regions.iloc[i]) for i in uncovered))
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,13 @@ def read_series(text: str, project: ProjectSpec, where: str) -> Series:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "
                         f"{list(rows.columns)}{seriescsv.did_you_mean(project.timeseries.time_column, list(rows.columns))}")
     return Series(rows, names, Times(project).column(rows[time_column]))
+
+
+def _region_name(region: pd.Series) -> str:
+    """A region as a person finds it on the labeling page: label, start..end and its annotation."""
+    annotation = region.get("annotation_id")
+    return (f"{region['label']} {region['start']}..{region['end']}"
+            + (f" (annotation {annotation})" if annotation is not None and not pd.isna(annotation) else ""))
 
 
 def bounds(regions: pd.DataFrame | Iterable[tuple[object, object, object]], times: Times,
@@ -190,28 +198,30 @@ def label_codes(n: int, ranges: Mapping[str, tuple[np.ndarray, np.ndarray]], nam
     return codes
 
 
-def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -> tuple[np.ndarray, int]:
+def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -> tuple[np.ndarray, list[int]]:
     """Each row's labels joined with ``|`` ("" for none): the labels of the regions whose closed
-    interval holds the row's time; and how many regions hold no row's time. ``times`` may be in
+    interval holds the row's time; and the positions in ``regions`` of those that hold no row's time. ``times`` may be in
     any order and hold NaN (never labeled)."""
     n = len(times)
     order = np.argsort(times, kind="stable")  # NaN sorts last and is never inside an interval
     ordered = times[order]
     by_label: dict[str, list[tuple[float, float]]] = {}
-    for label, start, end in regions:
+    places: dict[str, list[int]] = {}
+    for i, (label, start, end) in enumerate(regions):
         by_label.setdefault(label, []).append((start, end))
+        places.setdefault(label, []).append(i)
     names = sorted(by_label)
     ranges = {}
     for name in names:
         starts, ends = (np.array(side, dtype="float64") for side in zip(*by_label[name], strict=True))
         ranges[name] = region_rows(ordered, starts, ends)
-    uncovered = sum(int((after <= first).sum()) for first, after in ranges.values())
+    uncovered = [places[name][i] for name, (first, after) in ranges.items() for i in np.flatnonzero(after <= first)]
     codes = np.zeros(n, dtype=object if len(names) > 62 else np.int64)
     codes[order] = label_codes(n, ranges, names)
     distinct, inverse = np.unique(codes, return_inverse=True)
     text = np.array(["|".join(name for bit, name in enumerate(names) if int(code) >> bit & 1) for code in distinct],
                     dtype=object)
-    return (text[inverse] if n else np.array([], dtype=object)), uncovered
+    return (text[inverse] if n else np.array([], dtype=object)), sorted(uncovered)
 
 
 def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Reader, export: str,
@@ -247,8 +257,8 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
     ``progress`` hears of regions that label no row (an instant between two rows, a region
     outside the file's times): such labels are absent from the output."""
     regions = filter_labels(export, annotations.regions)
-    groups = dict(list(regions[["file", "label", "start", "end"]].groupby("file", sort=True)))
-    empty = regions[["label", "start", "end"]].iloc[:0]
+    groups = dict(list(regions[["file", "label", "start", "end", "annotation_id"]].groupby("file", sort=True)))
+    empty = regions[["label", "start", "end", "annotation_id"]].iloc[:0]
     files = {}
     for file, bucket in sorted(annotations.files.items()):
         files[file] = SourceFile(readable(file, bucket, buckets, f"export {export.name}", "dense"), file,
@@ -257,8 +267,10 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
     outputs, frames = [], []
     for file, dense in dense_frames(files, project, read, export.name):
         if dense.uncovered:
-            progress(f"Warning: export {export.name}: {dense.uncovered} region(s) of s3://{files[file].bucket}/"
-                     f"{file} label no row (no row time inside them)")
+            named = ", ".join(dense.uncovered[:SHOWN_REGIONS]) + (
+                f" and {len(dense.uncovered) - SHOWN_REGIONS} more" if len(dense.uncovered) > SHOWN_REGIONS else "")
+            progress(f"Warning: export {export.name}: {len(dense.uncovered)} region(s) of s3://{files[file].bucket}/"
+                     f"{file} label no row (no row time inside them): {named}")
         if export.split:
             outputs.append(Output(locations[file], encode(dense.frame, locations[file], export.name),
                                   len(dense.frame)))

@@ -335,13 +335,13 @@ RB = '[{"id":"b","value":{"start":"2"}}]'
 
 
 def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12)),
-                      skipped=(), pending=(), live_project=True):
+                      skipped=(), pending=(), live_project=True, keys=("pump-7/a.csv", "pump-7/b.csv")):
     """A plan of the example specs, applied, with a Predictions set of model m1 for pump-7."""
     from lsts_sync.resources.facts import SourceFacts
     from lsts_sync.resources.state import PredictionSet, TaskPrediction
 
     wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv",
-                           (TaskPrediction("pump-7/a.csv", RA, 0.9, (2,)), TaskPrediction("pump-7/b.csv", RB, None, (3, 4))),
+                           (TaskPrediction(keys[0], RA, 0.9, (2,)), TaskPrediction(keys[1], RB, None, (3, 4))),
                            tuple(skipped), 4)
     desired = desired_state(specs, predictions={wanted.key: wanted})
     live = _live_copy(desired)
@@ -409,6 +409,16 @@ def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> N
     waiting = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",))
     assert waiting.checks[0].message == ("pump-7/b.csv is not a task of project pump-7 yet: the next sync imports it; "
                                          "apply again")
+
+
+def test_a_bare_file_name_that_ends_a_task_key_gets_the_full_key_as_hint(specs) -> None:
+    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12), ("old/b.csv", 13)),
+                             keys=("pump-7/a.csv", "b.csv"))
+    assert [render_check(c) for c in plan.checks][:2] == [
+        "Warning: p.csv:3: no task of project pump-7 was imported from b.csv; the file column needs the object's full "
+        "key, e.g. 'old/b.csv' (2 keys end in that name)",
+        "Warning: p.csv:4: no task of project pump-7 was imported from b.csv; the file column needs the object's full "
+        "key, e.g. 'old/b.csv' (2 keys end in that name)"]
 
 
 def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:

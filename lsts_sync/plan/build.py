@@ -11,7 +11,7 @@ storage's id unless this plan creates that storage (apply then takes the id the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -268,7 +268,7 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> 
     added, replaced = 0, 0
     for task_prediction in want.tasks:
         if task_prediction.key not in ids:
-            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending))
+            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending, ids))
             continue
         for task in ids[task_prediction.key]:
             have = live.pop(task, [])
@@ -283,10 +283,15 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> 
     return step, unmatched
 
 
-def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool) -> list[Check]:
-    """One warning per row whose source file is no task of the project (or not yet: pending)."""
+def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool, keys: Iterable[str]) -> list[Check]:
+    """One warning per row whose source file is no task of the project (or not yet: pending); a
+    name that only ends some task's key (a bare file name) gets that key as the hint."""
     why = (f"{task.key} is not a task of project {want.project} yet: the next sync imports it; apply again"
            if pending else f"no task of project {want.project} was imported from {task.key}")
+    ending = sorted(k for k in keys if k.endswith("/" + task.key.lstrip("/")))
+    if ending and not pending:
+        why += (f"; the file column needs the object's full key, e.g. {ending[0]!r}"
+                + (f" ({len(ending)} keys end in that name)" if len(ending) > 1 else ""))
     return [Check("predictions", f"{want.file}:{row}", why, blocking=False) for row in task.rows]
 
 

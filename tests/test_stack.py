@@ -15,12 +15,15 @@ def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stack directory of our own, with a fake Label Studio install in its venv."""
     monkeypatch.setattr(stack_tool, "STACK", tmp_path)
     monkeypatch.setattr(stack_tool, "VENV", tmp_path / "venv")
+    monkeypatch.setattr(stack_tool, "PG_ROOT", tmp_path / "pg-root")
+    monkeypatch.setattr(stack_tool, "postgres_can_enter", lambda path: True)
     (tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "label_studio").mkdir(parents=True)
     return tmp_path
 
 
 def prod_state(**changes) -> stack_tool.StackState:
-    return stack_tool.StackState(name="p", ls_port=8131, s3_port=5131, flavour="prod", db_port=5433, **changes)
+    return stack_tool.StackState(**{"name": "p", "ls_port": 8131, "s3_port": 5131, "flavour": "prod", "db_port": 5433,
+                                    **changes})
 
 
 def test_flavour_argument_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,3 +143,53 @@ def test_a_process_of_a_stack_whose_name_extends_ours_is_not_ours(stack_dir: Pat
                         lambda self: cmdlines[int(self.parent.name)].encode())
     assert not stack_tool._owned(1, "prod")
     assert stack_tool._owned(2, "prod")
+
+
+def test_a_cluster_goes_outside_a_folder_postgres_cannot_enter(stack_dir: Path, monkeypatch, tmp_path_factory) -> None:
+    outside = tmp_path_factory.mktemp("pg-root")
+    monkeypatch.setattr(stack_tool, "PG_ROOT", outside / "stacks")
+    state = prod_state()
+    state.home.mkdir()
+    monkeypatch.setattr(stack_tool, "postgres_can_enter", lambda path: False)
+    chosen = stack_tool.pg_dir(state)
+    assert chosen == stack_tool.outside_home("p") and chosen.parent == outside / "stacks"
+    assert [(p.stat().st_mode & 0o777) for p in (chosen.parent, chosen)] == [0o755, 0o755]
+    assert stack_tool.pg_log(state) == chosen / "postgres.log"
+    monkeypatch.setattr(stack_tool, "postgres_can_enter", lambda path: True)
+    assert stack_tool.pg_dir(prod_state(name="q")) == stack_dir / "q"  # the dev-like case: nothing moves
+    assert stack_tool.pg_log(prod_state(name="q")) == stack_dir / "q" / "logs" / "postgres.log"
+
+
+def test_a_cluster_kept_outside_is_still_ours_to_stop(stack_dir: Path, monkeypatch) -> None:
+    cmdline = f"postgres\0-D\0{stack_tool.outside_home('p')}/pg-data\0"
+    monkeypatch.setattr(stack_tool.Path, "read_bytes", lambda self: cmdline.encode())
+    assert stack_tool._owned(1, "p") and not stack_tool._owned(1, "p2")
+
+
+@pytest.mark.integration
+def test_postgres_starts_and_stops_from_a_checkout_under_a_private_folder(monkeypatch, tmp_path_factory) -> None:
+    """As root with PostgreSQL installed: a stack directory inside a 0700 folder (like /root or mktemp -d)."""
+    import os
+    import tempfile
+
+    if os.geteuid() != 0 or not (stack_tool.PG_BIN / "initdb").exists():
+        pytest.skip("needs root and PostgreSQL's binaries")
+    private = Path(tempfile.mkdtemp(prefix="lsts-private-"))  # mode 0700: postgres cannot enter
+    public = Path(tempfile.mkdtemp(prefix="lsts-pg-root-"))
+    public.chmod(0o755)
+    monkeypatch.setattr(stack_tool, "STACK", private / "checkout" / ".stack")
+    monkeypatch.setattr(stack_tool, "PG_ROOT", public / "stacks")
+    state = prod_state(db_port=stack_tool.free_port())
+    state.home.mkdir(parents=True)
+    assert not stack_tool.postgres_can_enter(state.home)
+    stack_tool._start_postgres(state, state.home / "logs")
+    try:
+        assert stack_tool._owned(state.pids["postgres"], "p")
+        assert (stack_tool.outside_home("p") / "pg-data" / "PG_VERSION").exists()
+        assert not (stack_tool.outside_home("p") / "pg-password").exists()
+    finally:
+        stack_tool._stop_postgres(state)
+    import shutil
+
+    shutil.rmtree(private)
+    shutil.rmtree(public)

@@ -22,6 +22,7 @@ only the processes listed there, after checking that each PID still runs our com
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -47,6 +48,9 @@ FLAVOURS = ("dev", "prod")
 PG_BIN = Path(os.environ.get("LSTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_PACKAGE = "postgresql-15"
 PG_USER = "postgres"  # the OS user PostgreSQL runs as when we are root (it refuses to run as root)
+# Where a cluster lives when ``postgres`` cannot enter the stack's own directory (a checkout under
+# /root or a mktemp -d folder, mode 0700): root-owned 0755 folders, one per stack (see ``pg_dir``).
+PG_ROOT = Path(os.environ.get("LSTS_PG_ROOT", "/var/lib/lsts-sync-stacks"))
 DB_USER = "lsts"
 DB_PASSWORD = "lsts-sync-local"  # a local, loopback-only cluster, like the admin password below
 DB_NAME = "postgres"
@@ -333,14 +337,49 @@ def _give_to_postgres(path: Path) -> None:
         shutil.chown(path, user=PG_USER)
 
 
+def outside_home(name: str) -> Path:
+    """The cluster's folder outside the checkout for stack ``name``: under ``PG_ROOT``, named by
+    the stack and a digest of its own directory (two checkouts' stacks of one name never share)."""
+    return PG_ROOT / f"{name}-{hashlib.sha256(str(STACK / name).encode()).hexdigest()[:12]}"
+
+
+def postgres_can_enter(path: Path) -> bool:
+    """True if the user PostgreSQL runs as can reach ``path`` (always, when that user is us)."""
+    if os.geteuid() != 0:
+        return True
+    return subprocess.run(["runuser", "-u", PG_USER, "--", "test", "-x", str(path)],
+                          stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+
+
+def pg_dir(state: StackState) -> Path:
+    """Where the stack's cluster (``pg-data``), its password file and its log live: the stack's own
+    directory, unless the ``postgres`` user cannot enter it (then ``outside_home``, made root-owned
+    0755, which it can). A cluster already made in one place stays there."""
+    outside = outside_home(state.name)
+    if (outside / "pg-data").exists():
+        return outside
+    if (state.home / "pg-data").exists() or postgres_can_enter(state.home):
+        return state.home
+    for folder in (PG_ROOT, outside):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+    return outside
+
+
+def pg_log(state: StackState) -> Path:
+    """PostgreSQL's log: in the stack's logs, or beside a cluster kept outside (``pg_dir``)."""
+    folder = pg_dir(state)
+    return state.home / "logs" / "postgres.log" if folder == state.home else folder / "postgres.log"
+
+
 def _init_cluster(state: StackState, logs: Path) -> Path:
-    """A private cluster in ``<stack>/pg-data`` (once): loopback TCP only, password (scram) auth."""
-    data = state.home / "pg-data"
+    """A private cluster in ``pg_dir``'s ``pg-data`` (once): loopback TCP only, password (scram) auth."""
+    data = pg_dir(state) / "pg-data"
     if (data / "PG_VERSION").exists():
         return data
     data.mkdir(parents=True, mode=0o700, exist_ok=True)
     _give_to_postgres(data)
-    password_file = state.home / "pg-password"
+    password_file = data.parent / "pg-password"
     password_file.write_text(DB_PASSWORD + "\n")
     password_file.chmod(0o600)
     _give_to_postgres(password_file)
@@ -359,10 +398,10 @@ def _init_cluster(state: StackState, logs: Path) -> Path:
 def _start_postgres(state: StackState, logs: Path) -> None:
     """Start the stack's cluster on ``state.db_port`` and record the postmaster's PID."""
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / "postgres.log"
+    log = pg_log(state)
     log.touch()
     _give_to_postgres(log)
-    data = _init_cluster(state, logs)
+    data = _init_cluster(state, log.parent)
     _run("PostgreSQL", pg_command("pg_ctl", "start", "-D", str(data), "-l", str(log), "-w", "-t", "60",
                                   "-o", f"-p {state.db_port}"), log)
     state.pids["postgres"] = int((data / "postmaster.pid").read_text().split()[0])
@@ -375,7 +414,7 @@ def _owned(pid: int, name: str) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return str(VENV) in cmdline or f"{STACK / name}/" in cmdline
+    return str(VENV) in cmdline or f"{STACK / name}/" in cmdline or f"{outside_home(name)}/" in cmdline
 
 
 def down(name: str = "default") -> list[str]:
@@ -403,9 +442,9 @@ def down(name: str = "default") -> list[str]:
 
 def _stop_postgres(state: StackState) -> None:
     """``pg_ctl stop -m fast``: rolls back open sessions and shuts down cleanly; failures are left to signals."""
-    log = state.home / "logs" / "postgres.log"
+    log = pg_log(state)
     try:
-        _run("pg_ctl stop", pg_command("pg_ctl", "stop", "-D", str(state.home / "pg-data"), "-m", "fast", "-w",
+        _run("pg_ctl stop", pg_command("pg_ctl", "stop", "-D", str(pg_dir(state) / "pg-data"), "-m", "fast", "-w",
                                        "-t", "30"), log, timeout=40)
     except SystemExit as exc:
         print(f"{exc}; stopping it with signals", file=sys.stderr)
@@ -440,7 +479,7 @@ def main() -> None:
         print(f"Label Studio: {state.ls_url}  (login {state.username} / {state.password}; {state.flavour} flavour)")
         print(f"S3 server:    {state.s3_url}")
         if state.flavour == "prod":
-            print(f"PostgreSQL:   127.0.0.1:{state.db_port}  (data in {state.home / 'pg-data'})")
+            print(f"PostgreSQL:   127.0.0.1:{state.db_port}  (data in {pg_dir(state) / 'pg-data'})")
         print(f"Logs:         {state.home / 'logs'}")
     elif args.command == "down":
         stopped = down(args.name)

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,10 +303,9 @@ def objects_scale(state, objects: int, tmp: Path, repeat: int = REPEAT) -> dict:
 
 
 def bench_reconcile(state, tmp: Path) -> dict:
-    """Every size on the running (dev) stack, then the production-like stack where it exists."""
+    """Every size on the running (dev) stack (the production-like stack is its own part, ``bench_prod``)."""
     results = {"dev": {f"n{n}": reconcile(state, n, tmp) for n in SIZES}}
     results["dev"]["one_project_by_objects"] = [objects_scale(state, n, tmp) for n in OBJECTS]
-    results["prod"] = bench_prod(tmp)
     return results
 
 
@@ -750,33 +750,52 @@ labels: [{{value: Anomaly}}, {{value: Maintenance}}]
             "v2_event_f1": found["models"]["v2"]["all"]["event"]["f1"], "agreement": found["agreement"]}
 
 
+def run_parts(parts: list[tuple[str, Callable[[], dict]]]) -> tuple[dict, list[str]]:
+    """Run each ``(name, part)`` in order; a part that fails (an exception, or SystemExit from a
+    failed command) gives ``{"failed": one line}`` and the next part runs. Returns the figures by
+    name and the names that failed, so every part that ran is printed."""
+    results: dict = {}
+    failed: list[str] = []
+    for name, part in parts:
+        try:
+            results[name] = part()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001  (one part's failure must not lose the others' figures)
+            failed.append(name)
+            results[name] = {"failed": " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]}
+            print(f"bench: {name} failed: {type(exc).__name__}", file=sys.stderr, flush=True)
+    return results, failed
+
+
 def main() -> None:
     only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
     state = stack_tool.load_state(reuse) if reuse else stack_tool.up("bench")
     env = {**os.environ, **state.env()}
     os.environ.update(state.env())
-    results = {}
+    results: dict = {}
+    failed: list[str] = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            if "startup" in only:
-                results["startup"] = bench_startup(Path(tmp))
-            if "reconcile" in only:
-                results["reconcile"] = bench_reconcile(state, Path(tmp))
-            if "export" in only:
-                results["export_100k_regions"] = bench_export(state, env, Path(tmp))
-                results["export_1m_regions_table"] = bench_export_million(Path(tmp))
-                results["export_dense"] = bench_dense(state, env, Path(tmp))
-            if "check" in only:
-                results["check_every_row"] = bench_check(state, env, Path(tmp))
-            if "predictions" in only:
-                results["predictions_1000_tasks"] = bench_predictions(state, env, Path(tmp))
-            if "report" in only:
-                results["report_1000_tasks"] = bench_report(state, env, Path(tmp))
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            wanted = {
+                "startup": [("startup", lambda: bench_startup(tmp))],
+                "reconcile": [("reconcile", lambda: bench_reconcile(state, tmp)),
+                              ("reconcile_prod", lambda: bench_prod(tmp))],
+                "export": [("export_100k_regions", lambda: bench_export(state, env, tmp)),
+                           ("export_1m_regions_table", lambda: bench_export_million(tmp)),
+                           ("export_dense", lambda: bench_dense(state, env, tmp))],
+                "check": [("check_every_row", lambda: bench_check(state, env, tmp))],
+                "predictions": [("predictions_1000_tasks", lambda: bench_predictions(state, env, tmp))],
+                "report": [("report_1000_tasks", lambda: bench_report(state, env, tmp))],
+            }
+            results, failed = run_parts([part for group in PARTS if group in only for part in wanted[group]])
     finally:
         if not reuse:
             stack_tool.down("bench")
-    print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2))
+    if failed:
+        raise SystemExit(f"bench: {len(failed)} part(s) failed: {', '.join(failed)} (the figures above are the "
+                         "parts that ran)")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ class FakeLabelStudio(_Calls):
         self.predictions: dict[int, tuple[int, LivePrediction]] = {}  # id -> (project id, prediction)
         self.exported: dict[int, list[dict]] = {}  # project id -> tasks as the export API gives them
         self.users_: dict[int, str] = {}
+        self.worked: dict[int, set[int]] = {}  # project id -> ids of tasks with annotations, drafts or predictions
         self._next = 1
 
     def _id(self) -> int:
@@ -171,6 +172,15 @@ class FakeLabelStudio(_Calls):
     def delete_prediction(self, prediction_id: int, name: str) -> None:
         self._record(f"delete_prediction {prediction_id}")
         del self.predictions[prediction_id]
+
+    def read_worked_tasks(self, project_id: int, name: str) -> frozenset[int]:
+        self._record(f"read_worked_tasks {project_id}")
+        return frozenset(self.worked.get(project_id, ()))
+
+    def delete_task(self, task_id: int, name: str) -> None:
+        self._record(f"delete_task {task_id}")
+        for tasks in self.tasks.values():
+            tasks[:] = [t for t in tasks if t.id != task_id]
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         self._record(f"sync_storage {storage_id}")

@@ -299,3 +299,23 @@ def test_a_refused_plan_says_how_many_checks_block_it(specs) -> None:
         run(plan, FakeLabelStudio(), FakeS3())
     assert str(error.value) == "apply refused: 2 safety check(s) block this plan; nothing was changed"
     assert not isinstance(error.value, ApplyFailed)
+
+
+def test_a_reimport_reads_work_again_and_deletes_nothing_when_a_task_gained_some() -> None:
+    from lsts_sync.plan.build import Plan
+    from lsts_sync.plan.changes import Reimport
+    from lsts_sync.resources.facts import TaskFile
+
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    ls.tasks[7] = [TaskFile("a/1.csv", 1.0, 501), TaskFile("a/2.csv", 1.0, 502)]
+    plan = Plan((Reimport("local", "a", 7, "storage a/source", ((501, "a/1.csv"), (502, "a/2.csv"))),))
+    ls.worked[7] = {502}  # a labeler started on it after the plan
+    with pytest.raises(ApplyFailed) as failed:
+        apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None)
+    assert str(failed.value) == ("reimport a: task(s) 502 now hold annotations, "
+                                 "drafts or predictions; no task was deleted: plan again")
+    assert not [c for c in ls.calls if c.startswith("delete_task")] and len(ls.tasks[7]) == 2
+    ls.worked[7] = set()
+    apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None)
+    assert [c for c in ls.calls if c.startswith("delete_task")] == ["delete_task 501", "delete_task 502"]
+    assert ls.tasks[7] == []

@@ -135,3 +135,49 @@ def test_plan_out_refuses_to_save_a_blocked_plan(world, capsys, tmp_path) -> Non
     assert code == 1 and "! unmanaged-title a:" in out and not saved.exists()
     assert err.splitlines()[-1] == (f"Error: not saved to {saved}: safety check(s) unmanaged-title (a) block this "
                                     "plan; resolve them or give their overrides, then plan again")
+
+
+def _changed_world(world) -> tuple[Path, FakeLabelStudio, FakeS3, int]:
+    """Applied specs whose object a/1.csv was overwritten after its task (id 501) was made."""
+    from lsts_sync.resources.facts import TaskFile
+
+    specs, ls, s3 = world
+    with pytest.raises(SystemExit):
+        main(["apply", str(specs), "--auto-approve"])
+    project_a = next(pid for pid, (_, p) in ls.projects.items() if p.name == "a")
+    ls.tasks[project_a] = [TaskFile("a/1.csv", 10.0, 501)]
+    s3.objects_["data"]["a/1.csv"] = (100.0, CSV)  # written 90 s after its import
+    return specs, ls, s3, project_a
+
+
+def test_a_changed_object_says_how_to_reimport_and_reimport_clears_it(world, capsys) -> None:
+    specs, ls, _, project_a = _changed_world(world)
+    capsys.readouterr()
+    code, out, err = run(capsys, "plan", str(specs))
+    assert code == 0 and ("Warning: a: 1 object(s) changed after their import, e.g. a/1.csv: the labeling "
+                          "page shows each as it is now, so regions drawn before may not fit it, and Label Studio does "
+                          "not import a key again; --reimport-changed a re-imports those whose task holds no "
+                          "annotation, draft or prediction") in out + err
+    code, out, err = run(capsys, "plan", str(specs), "--reimport-changed", "a")
+    assert code == 0 and "changed-objects" not in out + err
+    assert ("  ~ reimport a (instance local): 1 task(s) of changed objects (a/1.csv) deleted, then imported again by "
+            "the sync of storage a/source") in out
+    assert "sync storage a/source (re-import 1 changed object(s))" in out
+    ls.calls.clear()
+    code, out, err = run(capsys, "apply", str(specs), "--reimport-changed", "a", "--auto-approve")
+    assert code == 0, err
+    source_a = next(i for i, st in ls.storages.items() if st.project == "a" and st.role == "source")
+    assert [c for c in ls.calls if c.startswith(("read_worked_tasks", "delete_task", f"sync_storage {source_a}"))] == [
+        f"read_worked_tasks {project_a}",  # the plan's read
+        f"read_worked_tasks {project_a}", "delete_task 501", f"sync_storage {source_a}"]  # apply reads again first
+
+
+def test_reimport_leaves_a_task_with_work_alone_and_says_so(world, capsys) -> None:
+    specs, ls, _, project_a = _changed_world(world)
+    ls.worked[project_a] = {501}
+    capsys.readouterr()
+    code, out, err = run(capsys, "plan", str(specs), "--reimport-changed", "a")
+    assert code == 0 and "reimport a" not in out
+    assert ("Warning: a: 1 changed object(s), e.g. a/1.csv, are not re-imported: their tasks hold "
+            "annotations, drafts or predictions, which deleting the task would lose; check their regions against "
+            "the new data") in out + err

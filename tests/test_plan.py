@@ -533,8 +533,10 @@ def test_source_warnings_are_exact(specs) -> None:
               "apply --sync imports them", blocking=False),
         Check("reimport", "pump-7", "1 object(s) under s3://lsts-demo/pump-7/ are already tasks of this project; "
               "the new source storage imports them again as new tasks", blocking=False),
-        Check("changed-objects", "pump-7", "2 object(s) changed after their import, e.g. x; Label Studio does "
-              "not import them again", blocking=False))
+        Check("changed-objects", "pump-7", "2 object(s) changed after their import, e.g. x: the labeling page shows "
+              "each as it is now, so regions drawn before may not fit it, and Label Studio does not import a key "
+              "again; --reimport-changed pump-7 re-imports those whose task holds no annotation, draft or "
+              "prediction", blocking=False))
 
 
 def test_a_changed_source_does_not_warn_of_pending_objects(specs) -> None:

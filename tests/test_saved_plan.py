@@ -190,3 +190,17 @@ def test_the_fingerprint_is_the_digest_of_the_facts_with_no_other_owners() -> No
     from lsts_sync.resources.state import DesiredState
 
     assert fingerprint(LiveFacts(), DesiredState()) == digest(LiveFacts())
+
+
+def test_a_saved_plan_with_a_reimport_and_its_facts_reads_back_equal(tmp_path) -> None:
+    from lsts_sync.plan.build import Plan
+    from lsts_sync.plan.changes import Reimport
+    from lsts_sync.resources.facts import ChangedTask, SourceFacts
+
+    plan = Plan((Reimport("local", "a", 7, "storage a/source", ((501, "a/1.csv"),)),))
+    facts = LiveFacts(sources={("local", "a", "source"): SourceFacts(("a/1.csv",), changed=("a/1.csv",),
+                                                                     changed_tasks=(ChangedTask("a/1.csv", 501, False),))})
+    saved = SavedPlan(plan, "d" * 64, "f" * 64, GatherOptions(reimport_changed=frozenset({"a"})), Overrides())
+    write(str(tmp_path / "plan.json"), saved)
+    assert read(str(tmp_path / "plan.json")) == saved
+    assert decode(json.loads(json.dumps(encode(facts)))) == facts

@@ -20,7 +20,7 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.core.secrets import redact
 from lsts_sync.live.connections import Connections
 from lsts_sync.plan.build import Plan
-from lsts_sync.plan.changes import Change, Create, Delete, RotateCredentials, SetPredictions, Sync, Update
+from lsts_sync.plan.changes import Change, Create, Delete, Reimport, RotateCredentials, SetPredictions, Sync, Update
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import CorsState, ProjectState, StorageState
 
@@ -85,6 +85,19 @@ class _Applier:
         if change.add:
             ls.create_predictions(change.project_id, change.project, change.model_version,
                                   [(p.task, p.result, p.score) for p in change.add])
+
+    def reimport(self, change: Reimport) -> None:
+        """Delete the tasks of changed objects so the sync imports them again; first read again which
+        tasks hold work (a labeler may have started since the plan): if any planned one does, raise
+        and delete nothing (fail closed; a new plan leaves it out)."""
+        ls = self.conn.instances[change.instance]
+        worked = ls.read_worked_tasks(change.project_id, change.project)
+        started = sorted(task for task, _ in change.tasks if task in worked)
+        if started:
+            raise LstsError(f"reimport {change.project}: task(s) {', '.join(map(str, started))} now hold annotations, "
+                            "drafts or predictions; no task was deleted: plan again")
+        for task, _ in change.tasks:
+            ls.delete_task(task, change.project)
 
     def start_sync(self, sync: Sync) -> tuple[int, dict[str, Any] | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)

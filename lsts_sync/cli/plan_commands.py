@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported inside the commands: they load boto3 and httpx
 DEFAULT_PARALLELISM = 4
 # The flags that make PlanOptions; `apply --plan FILE` refuses them (the saved plan carries its own).
 PLAN_FLAGS = ("projects", "targets", "sync_all", "prune", "allow_label_removal", "allow_delete", "adopt",
-              "take_over", "force", "rotate_credentials", "skip_data_checks")
+              "take_over", "force", "rotate_credentials", "skip_data_checks", "reimport_changed")
 
 
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,6 +47,9 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--rotate-credentials", is_flag=True,
                      help="Re-send AWS credentials to every managed storage using credentials: environment."),
         click.option("--skip-data-checks", is_flag=True, help="Do not read the first CSV of new/changed sources."),
+        click.option("--reimport-changed", multiple=True, metavar="NAME",
+                     help="Delete and import again the tasks of project NAME whose objects changed after their "
+                     "import, when a task holds no annotation, draft or prediction."),
         click.option("--parallelism", type=click.IntRange(min=1), default=DEFAULT_PARALLELISM, show_default=True,
                      metavar="N", help="Independent reads (per project, source, bucket) made at the same time; "
                      "the plan is the same for any N. Writes are always one at a time."),
@@ -62,7 +65,8 @@ def parse_plan_options(specs: SpecSet, flags: dict[str, Any]) -> PlanOptions:
 
     projects = select_projects(specs, (*flags["projects"], *flags["targets"]))
     gathering = GatherOptions(projects=projects, prune=flags["prune"], sync_all=flags["sync_all"],
-                              adopt=frozenset(flags["adopt"]), skip_data_checks=flags["skip_data_checks"])
+                              adopt=frozenset(flags["adopt"]), skip_data_checks=flags["skip_data_checks"],
+                              reimport_changed=frozenset(flags["reimport_changed"]))
     overrides = Overrides(allow_label_removal=frozenset(flags["allow_label_removal"]),
                           allow_delete=frozenset(flags["allow_delete"]), adopt=gathering.adopt,
                           take_over=frozenset(flags["take_over"]), force=flags["force"],
@@ -94,9 +98,9 @@ def plan_command(paths: tuple[str, ...], stats: bool, as_json: bool, markdown: b
     if render is render_text:  # stderr: stdout stays exactly the plan
         click.echo(render_other_owners(plan), nl=False, err=True)
     if out:
-        from lsts_sync.plan.saved import write
+        from lsts_sync.plan.saved import save
 
-        write(out, prepared.saved)
+        save(out, prepared.saved)
         click.echo(f"Saved the plan to {out}; apply exactly it with: lsts-sync apply --plan {out} SPECS", err=True)
     print_stats(stats, conn.stats.line())
     if plan.blockers:  # whatever --detailed-exitcode says: CI must fail before the merge, not at apply

@@ -14,12 +14,14 @@ plan built from them, are the same for any parallelism.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lsts_sync.core.errors import LstsError
 from lsts_sync.data.datachecks import sample_reasons, sample_source
 from lsts_sync.data.sources import read_sources
 from lsts_sync.live.connections import Connections, read_live, read_usage
 from lsts_sync.plan.options import GatherOptions
-from lsts_sync.resources.facts import LiveFacts
+from lsts_sync.resources.facts import ChangedTask, LiveFacts
 from lsts_sync.resources.state import DesiredState, LiveState, ProjectState
 from lsts_sync.spec.loader import SpecSet
 
@@ -38,6 +40,7 @@ def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: Ga
         return read[key]
 
     sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt, map_fn=conn.map)
+    sources = _changed_tasks(live, conn, sources, options.reimport_changed, tasks_of)
     samples: tuple = ()
     if not options.skip_data_checks:
         reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
@@ -64,6 +67,22 @@ def _predictions(desired: DesiredState, live: LiveState, conn: Connections, task
         tasks[key] = tuple(sorted((t.key, t.id) for t in tasks_of(project) if t.key and t.id is not None))
         predictions[key] = tuple(sorted((p for p in found if p.model_version in wanted), key=lambda p: p.id))
     return tasks, predictions
+
+
+def _changed_tasks(live: LiveState, conn: Connections, sources: dict, names: frozenset[str], tasks_of) -> dict:
+    """``sources`` with the tasks of each changed object of the projects in ``names``
+    (``--reimport-changed``) and whether each holds work: one export of the project, read only
+    where a source of an own live project has changed objects."""
+    found = dict(sources)
+    for key, facts in sorted(sources.items()):
+        project = live.projects.get(key[:2])
+        if key[1] not in names or not facts.changed or project is None or project.id is None:
+            continue
+        worked = conn.instances[project.instance].read_worked_tasks(project.id, project.name)
+        changed = set(facts.changed)
+        tasks = [ChangedTask(t.key, t.id, t.id in worked) for t in tasks_of(project) if t.key in changed and t.id is not None]
+        found[key] = replace(facts, changed_tasks=tuple(sorted(tasks, key=lambda t: (t.key, t.task))))
+    return found
 
 
 def _temporary(conn: Connections) -> bool:

@@ -96,13 +96,39 @@ class LabelStudioInstance:
         with the same content. A failure or an odd payload raises: the guard fails closed.
         """
         name = project.name or project.title
+        return usage_from_tasks(self._all_tasks(project.id, name), name)  # type: ignore[arg-type]
+
+    def read_worked_tasks(self, project_id: int, name: str) -> frozenset[int]:
+        """Ids of the tasks holding an annotation, a draft or a prediction, from the same export as
+        ``read_usage`` (every user's drafts are in it; the task API shows only the caller's)."""
+        tasks = self._all_tasks(project_id, name)
+        if not isinstance(tasks, list):
+            raise MappingError(f"instance {self.spec.name}: the export of project {name} is not a list of tasks")
+        worked = set()
+        for task in tasks:
+            if not isinstance(task, dict) or not isinstance(task.get("id"), int):
+                raise MappingError(f"instance {self.spec.name}: the export of project {name} holds a task without id")
+            if task.get("annotations") or task.get("drafts") or task.get("predictions"):
+                worked.add(task["id"])
+        return frozenset(worked)
+
+    def _all_tasks(self, project_id: int, name: str) -> Any:
+        """Every task of the project with annotations, drafts and predictions: the plain export
+        (``download_all_tasks``), or a snapshot where the server has none (it answers 404)."""
         try:
-            tasks = self._export(project.id, name, download_all_tasks="true")
+            tasks = self._export(project_id, name, download_all_tasks="true")
         except HttpError as exc:
             if exc.status != 404:
                 raise
-            tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
-        return usage_from_tasks(tasks, name)
+            tasks = list(self._tasks(self._snapshot(project_id, name, all_tasks=True), name))
+        return tasks
+
+    def delete_task(self, task_id: int, name: str) -> None:
+        try:
+            self.http.call("DELETE", f"api/tasks/{task_id}/", f"delete task {task_id} of project {name}", kind="delete")
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
 
     def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterator[dict]:
         """Every annotated task of a project (``all_tasks``: every task) with its annotations, from

@@ -11,7 +11,7 @@ storage's id unless this plan creates that storage (apply then takes the id the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from lsts_sync.plan.changes import (
     Create,
     Delete,
     NewPrediction,
+    Reimport,
     RotateCredentials,
     SetPredictions,
     Sync,
@@ -50,6 +51,7 @@ from lsts_sync.resources.state import (
 )
 
 _NO_SOURCE = SourceFacts(())
+Gone = tuple[str, str, int, str]  # a task a Reimport deletes: instance, project, task id, source key
 NO_OVERRIDES = Overrides()  # the default: nothing is allowed
 K = TypeVar("K")
 R = TypeVar("R", ProjectState, StorageState)
@@ -98,7 +100,10 @@ class Plan:
         c, p = self.counts, self.predictions
         predictions = f" Predictions: {p['add']} to add, {p['replace']} to replace, {p['remove']} to remove." \
             if any(change.action == "predictions" for change in self.changes) else ""
-        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions + syncs
+        tasks = sum(len(change.tasks) for change in self.changes if isinstance(change, Reimport))
+        reimports = f" Re-imports: {tasks} task(s)." if tasks else ""
+        return (f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions
+                + reimports + syncs)
 
 
 def _reconcile(desired: Mapping[K, R], live: Mapping[K, R], changes: list[Change], prune: bool) -> None:
@@ -174,12 +179,36 @@ def _link_projects(changes: list[Change], live: LiveState) -> dict[tuple[str, st
     return ids
 
 
+def _reimports(desired: DesiredState, live: LiveState, sources: Mapping[tuple[str, str, str], SourceFacts]
+               ) -> tuple[list[Change], list[Check]]:
+    """A Reimport step for each source whose changed objects' tasks were read (``--reimport-changed``):
+    the tasks nobody worked on. Tasks holding an annotation, draft or prediction are never deleted:
+    one warning names how many, so a person checks their regions against the new data."""
+    steps: list[Change] = []
+    checks: list[Check] = []
+    for key, facts in sorted(sources.items()):
+        project, storage = live.projects.get(key[:2]), desired.storages.get(key)
+        if not facts.changed_tasks or project is None or project.id is None or storage is None:
+            continue
+        free = tuple((t.task, t.key) for t in facts.changed_tasks if not t.worked)
+        kept = [t.key for t in facts.changed_tasks if t.worked]
+        if free:
+            steps.append(Reimport(key[0], key[1], project.id, storage.address, free))
+        if kept:
+            checks.append(Check("changed-objects", key[1], f"{len(kept)} changed object(s), e.g. {kept[0]}, are not "
+                                "re-imported: their tasks hold annotations, drafts or predictions, which deleting "
+                                "the task would lose; check their regions against the new data", blocking=False))
+    return steps, checks
+
+
 def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, str]],
-           sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool) -> tuple[list[Sync], list[Check]]:
+           sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool,
+           reimported: Mapping[tuple[str, str, str], int]) -> tuple[list[Sync], list[Check]]:
     """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
-    not yet tasks, and its spec says ``sync: true``; every one with ``sync_all``. Pending objects
-    of a ``sync: false`` source, objects changed since their import, and objects that two sources
-    import are reported as warnings."""
+    not yet tasks, and its spec says ``sync: true``, or a Reimport deletes tasks of its objects
+    (``reimported``: how many); every one with ``sync_all``. Pending objects of a ``sync: false``
+    source, objects changed since their import, and objects that two sources import are reported
+    as warnings."""
     syncs, checks = [], []
     for key, s in desired.storages.items():
         if s.role != "source":
@@ -188,7 +217,9 @@ def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, 
         pending = len(facts.pending) if facts else 0
         reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
         live_storage = live.storages.get(key) or live.foreign_storages.get(key)
-        if (s.sync and (key in touched or pending)) or sync_all:
+        if key in reimported:
+            reason = f"re-import {reimported[key]} changed object(s)" + (f", {pending} new" if pending else "")
+        if (s.sync and (key in touched or pending)) or sync_all or key in reimported:
             syncs.append(Sync(s, live_storage.id if live_storage else None, reason,
                               live_storage.last_sync if live_storage else None, pending))
         elif pending and key not in touched:
@@ -198,10 +229,12 @@ def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, 
             checks.append(Check("reimport", s.project, f"{len(facts.already)} object(s) under s3://{s.bucket}/{s.prefix} "
                                 "are already tasks of this project; the new source storage imports them again as "
                                 "new tasks", blocking=False))
-        if facts and facts.changed:
+        if facts and facts.changed and not facts.changed_tasks:
             checks.append(Check("changed-objects", s.project, f"{len(facts.changed)} object(s) changed after their "
-                                f"import, e.g. {facts.changed[0]}; Label Studio does not import them again",
-                                blocking=False))
+                                f"import, e.g. {facts.changed[0]}: the labeling page shows each as it is now, so "
+                                "regions drawn before may not fit it, and Label Studio does not import a key again; "
+                                f"--reimport-changed {s.project} re-imports those whose task holds no annotation, "
+                                "draft or prediction", blocking=False))
     keys = sorted(k for k in sources if k in desired.storages)
     for i, a in enumerate(keys):
         for b in keys[i + 1:]:
@@ -224,11 +257,14 @@ def _cors_changes(desired: DesiredState, live: LiveState) -> list[Change]:
     return changes
 
 
-def _predictions(desired: DesiredState, facts: LiveFacts) -> tuple[list[Change], list[Check]]:
+def _predictions(desired: DesiredState, facts: LiveFacts, gone: Set[Gone] = frozenset()
+                 ) -> tuple[list[Change], list[Check]]:
     """One SetPredictions per declared model version whose live predictions differ from its file,
     and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
     is skipped too), then how many rows were skipped. A project that is not this owner's live
-    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply."""
+    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply.
+    A task that this plan re-imports (``gone``: instance, project, task id, key) counts as not
+    imported yet: its prediction comes with the next apply."""
     steps: list[Change] = []
     checks: list[Check] = []
     for _key, want in sorted(desired.predictions.items()):
@@ -239,7 +275,7 @@ def _predictions(desired: DesiredState, facts: LiveFacts) -> tuple[list[Change],
                                 f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
                                 "this apply imports them", blocking=False))
             continue
-        step, unmatched = _prediction_step(want, project.id, facts)
+        step, unmatched = _prediction_step(want, project.id, facts, gone)
         checks.extend(unmatched)
         if step.add or step.delete_ids:
             steps.append(step)
@@ -250,18 +286,22 @@ def _predictions(desired: DesiredState, facts: LiveFacts) -> tuple[list[Change],
     return steps, checks
 
 
-def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts) -> tuple[SetPredictions, list[Check]]:
+def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, gone: Set[Gone]
+                     ) -> tuple[SetPredictions, list[Check]]:
     """Compare one PredictionSet with the live predictions of its model version, task by task;
     one warning for each row whose source file is no task (yet)."""
     project_key = (want.instance, want.project)
     ids: dict[str, list[int]] = {}
+    leaving = {(task, key) for instance, project, task, key in gone if (instance, project) == project_key}
     for source_key, task in facts.tasks.get(project_key, ()):
-        ids.setdefault(source_key, []).append(task)
+        if (task, source_key) not in leaving:
+            ids.setdefault(source_key, []).append(task)
     live: dict[int, list[LivePrediction]] = {}
     for prediction in facts.predictions.get(project_key, ()):
         if prediction.model_version == want.model_version:
             live.setdefault(prediction.task, []).append(prediction)
     pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
+    pending |= {key for _, key in leaving if key not in ids}
     add: list[NewPrediction] = []
     delete: list[int] = []
     unmatched: list[Check] = []
@@ -311,9 +351,14 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
         checks += undeclared(desired, live)
     checks += label_removals(changes, overrides) + deletes(changes, overrides) + too_many_changes(changes, live, overrides)
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
-    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all)
+    reimports, reimport_checks = _reimports(desired, live, facts.sources)
+    reimported = {(c.instance, c.project, "source"): len(c.tasks) for c in reimports if isinstance(c, Reimport)}
+    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all, reimported)
+    changes += reimports
+    checks += reimport_checks
     checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)
-    prediction_steps, prediction_checks = _predictions(desired, facts)
+    gone = {(c.instance, c.project, task, key) for c in reimports if isinstance(c, Reimport) for task, key in c.tasks}
+    prediction_steps, prediction_checks = _predictions(desired, facts, gone)
     changes += prediction_steps
     checks += prediction_checks
     changes.sort(key=lambda change: change.order)

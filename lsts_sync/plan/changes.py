@@ -13,6 +13,8 @@ Apply runs the changes in this fixed order (``order`` of each change):
 6. predictions         - after the template updates, so the labels they carry exist; only on tasks
                          that exist when planning (a task this apply's sync imports gets its
                          prediction from the next apply);
+7. re-imports          - delete the tasks of changed objects (``--reimport-changed``), so that the
+                         storage's sync, which comes after, imports those objects again;
 then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
 
 A new change kind is one class here with these members, and one method of ``ChangeTarget`` (which
@@ -33,6 +35,7 @@ Resource = ProjectState | StorageState | CorsState
 # take their resource kind's ``write_order`` or ``delete_order``, in ``resources.state``).
 ROTATE_ORDER = 3
 PREDICTIONS_ORDER = 6
+REIMPORT_ORDER = 7
 
 
 class ChangeTarget(Protocol):
@@ -43,6 +46,7 @@ class ChangeTarget(Protocol):
     def delete(self, change: Delete) -> None: ...
     def rotate(self, change: RotateCredentials) -> None: ...
     def set_predictions(self, change: SetPredictions) -> None: ...
+    def reimport(self, change: Reimport) -> None: ...
 
 
 class _Write:
@@ -213,7 +217,41 @@ class SetPredictions:
         target.set_predictions(self)
 
 
-Change = Create | Update | Delete | RotateCredentials | SetPredictions
+@dataclass(frozen=True)
+class Reimport:
+    """Delete the tasks of a source's objects that changed after their import (``tasks``: task id
+    and key), so that the storage's sync imports them again: Label Studio imports a key only once.
+    Only tasks that held no annotation, draft or prediction when planned are here, and apply reads
+    that again before it deletes any (``--reimport-changed PROJECT``)."""
+
+    instance: str
+    project: str
+    project_id: int
+    storage: str  # the source storage's address, for the reader
+    tasks: tuple[tuple[int, str], ...]
+    action: ClassVar[str] = "reimport"
+    order: ClassVar[int] = REIMPORT_ORDER
+    resource: ClassVar[None] = None  # tasks are no managed resource: they count apart
+
+    def describe(self) -> str:
+        return f"re-import {len(self.tasks)} changed object(s) of {self.project}"
+
+    def text_lines(self) -> list[str]:
+        """``~ reimport pump-7: 2 task(s) of changed objects deleted, then imported again by the sync``."""
+        shown = ", ".join(key for _, key in self.tasks[:3]) + (", ..." if len(self.tasks) > 3 else "")
+        return [f"  ~ reimport {self.project} (instance {self.instance}): {len(self.tasks)} task(s) of changed "
+                f"objects ({shown}) deleted, then imported again by the sync of {self.storage}"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "address": f"reimport {self.project}", "type": "reimport",
+                "project": self.project, "tasks": [task for task, _ in self.tasks],
+                "keys": [key for _, key in self.tasks]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.reimport(self)
+
+
+Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport
 
 
 @dataclass(frozen=True)

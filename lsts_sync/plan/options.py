@@ -18,6 +18,7 @@ class GatherOptions:
     sync_all: bool = False
     adopt: frozenset[str] = frozenset()
     skip_data_checks: bool = False
+    reimport_changed: frozenset[str] = frozenset()  # projects whose changed objects' tasks are read to re-import
 
 
 @dataclass(frozen=True)

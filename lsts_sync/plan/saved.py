@@ -114,14 +114,19 @@ def fingerprint(facts: LiveFacts, desired: DesiredState) -> str:
     return digest(dataclasses.replace(facts, state=state))
 
 
-def write(path: str, saved: SavedPlan) -> None:
-    """Write atomically (``core.files.write_atomic``: a hidden temporary file beside ``path``,
-    renamed over it), readable by CI steps (0644). A plan that its own checks block is refused
-    (LstsError naming them; nothing written): ``apply --plan`` could only refuse it later."""
+def save(path: str, saved: SavedPlan) -> None:
+    """``plan --out``: ``write``, unless the plan's own checks block it (LstsError naming them;
+    nothing written): ``apply --plan`` could only refuse such a plan later."""
     if saved.plan.blockers:
         names = ", ".join(dict.fromkeys(f"{c.name} ({c.subject})" for c in saved.plan.blockers))
         raise LstsError(f"not saved to {path}: safety check(s) {names} block this plan; resolve them or give "
                         "their overrides, then plan again")
+    write(path, saved)
+
+
+def write(path: str, saved: SavedPlan) -> None:
+    """Write atomically (``core.files.write_atomic``: a hidden temporary file beside ``path``,
+    renamed over it), readable by CI steps (0644)."""
     body = json.dumps({"format_version": FORMAT_VERSION, "saved_plan": encode(saved)}, indent=1, sort_keys=True)
     write_atomic(path, (body + "\n").encode(), 0o644)
 

@@ -14,14 +14,26 @@ from lsts_sync.resources.state import LivePrediction, LiveState
 
 
 @dataclass(frozen=True)
+class ChangedTask:
+    """A task whose source object changed after its import, and whether someone worked on it
+    (an annotation, cancelled ones too, a draft or a prediction): such a task is never re-imported."""
+
+    key: str
+    task: int
+    worked: bool
+
+
+@dataclass(frozen=True)
 class SourceFacts:
     """One source storage's objects. ``pending`` are matching keys that are no task yet (all of
-    them for a storage that does not exist yet); ``changed`` were modified after their task was made."""
+    them for a storage that does not exist yet); ``changed`` were modified after their task was made.
+    ``changed_tasks``: the tasks of ``changed``, read only for a project named by ``--reimport-changed``."""
 
     keys: tuple[str, ...]
     pending: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     already: tuple[str, ...] = ()  # for a storage to be created on an existing project: keys already tasks
+    changed_tasks: tuple[ChangedTask, ...] = ()
 
 
 @dataclass(frozen=True)

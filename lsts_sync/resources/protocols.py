@@ -66,6 +66,13 @@ class LabelStudioOps(Protocol):
 
     def delete_prediction(self, prediction_id: int, name: str) -> None: ...
 
+    def read_worked_tasks(self, project_id: int, name: str) -> frozenset[int]:
+        """Ids of the tasks that hold an annotation (cancelled ones too), a draft of anyone or a
+        prediction; read in full (an unreadable answer raises: the caller fails closed)."""
+
+    def delete_task(self, task_id: int, name: str) -> None:
+        """Delete one task (its storage link goes with it); a task already gone is no error."""
+
     def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterable[dict[str, Any]]:
         """Every annotated task of a project with its annotations (``export`` reads them); with
         ``all_tasks``, the tasks without annotations too (``report`` counts them)."""

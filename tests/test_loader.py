@@ -108,3 +108,15 @@ def test_one_pass_reports_repeated_channels_and_labels_beside_the_other_errors(t
         f"{spec}:9: Project p: timeseries.channels[1].column: duplicate channel column 'Vibration' (same as channels[0])",
         f"{spec}:10: Project p: timeseries.channels[2].column: channel column 'Timestamp' is the time column",
         f"{spec}:13: Project p: labels[1].value: duplicate label value 'Anomaly'"]
+
+
+def test_the_yaml_examples_of_the_messages_page_are_valid_specs(tmp_path: Path) -> None:
+    import re
+
+    page = (Path(__file__).parent.parent / "docs" / "messages.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.S)
+    assert blocks
+    for i, block in enumerate(blocks):
+        (tmp_path / f"example-{i}.yaml").write_text(block)
+    _, problems = load_specs([str(tmp_path)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
+    assert [str(p) for p in problems if p.severity == "error"] == []

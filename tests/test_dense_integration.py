@@ -63,6 +63,12 @@ name: {name}-s3
 project: {name}
 format: dense
 output: s3://{bucket}/exports/dense.parquet
+---
+kind: Export
+name: {name}-s3-folder
+project: {name}
+split: '{{stem}}-labels.csv'
+output: s3://{bucket}/exports/split/
 """)
     assert run_cli(["apply", str(specs), "--auto-approve"], stack_env).returncode == 0
     project = find_project(ls, name)
@@ -87,3 +93,6 @@ output: s3://{bucket}/exports/dense.parquet
     assert body["ContentType"] == "application/vnd.apache.parquet"
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(body["Body"].read())), expected)
     assert list(ls.projects.exports.list(id=project.id)) == []  # every snapshot was deleted
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="exports/split/")["Contents"]
+    assert [o["Key"] for o in listed] == ["exports/split/a-labels.csv"]  # an S3 folder: no object of its own
+    assert len(pd.read_csv(s3.get_object(Bucket=bucket, Key="exports/split/a-labels.csv")["Body"])) == 3

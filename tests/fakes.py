@@ -110,6 +110,12 @@ class FakeLabelStudio(_Calls):
         return [s for i, s in self.storages.items()
                 if self.storage_projects.get(i) == project.id or (i not in self.storage_projects and s.project == project.name)]
 
+    def read_all_storages(self, project: ProjectState) -> list[StorageState]:
+        """Storages of the project by id (``storage_projects``), marked or not, named after ``project``."""
+        self._record(f"read_all_storages {project.name or project.title}")
+        return [dataclasses.replace(s, project=project.name) for i, s in sorted(self.storages.items())
+                if self.storage_projects.get(i) == project.id]
+
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         self._record(f"read_tasks {project.name}")
         return list(self.tasks.get(project.id or 0, []))

@@ -8,7 +8,7 @@ import traceback
 
 import click
 
-from lsts_sync.cli import data_commands, plan_commands, spec_commands  # noqa: F401  (they register the commands)
+from lsts_sync.cli import data_commands, import_commands, plan_commands, spec_commands  # noqa: F401  (they register the commands)
 from lsts_sync.cli.app import SECRET_VARIABLES, cli, fail, print_problems
 from lsts_sync.core.errors import LstsError
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from lsts_sync.data.sources import breaks_series, matching
 from lsts_sync.desired.build import regex_filter
+from lsts_sync.resources.adoption import match
 from lsts_sync.resources.facts import DataSample, Finding, SourceFacts
 from lsts_sync.resources.protocols import S3Ops
-from lsts_sync.resources.state import DesiredState, LiveState, diff_fields
+from lsts_sync.resources.state import DesiredState, LiveState, StorageState, diff_fields
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
 from lsts_sync.ui.timefmt import (
@@ -217,6 +219,13 @@ def _number(value: str) -> float | None:
 
 # -- plan: a bounded sample, read at gather time ---------------------------------------------------
 
+def _adoptable(live: LiveState, want: StorageState) -> StorageState | None:
+    """The storage made by hand that adoption takes over for ``want``, as ``want`` in its live form
+    (the same objects: only its marker and filter's form differ, which need no data check)."""
+    found = match(live.unmarked_storages.get((want.instance, want.project), ()), want)
+    return replace(want, owner=found.owner, id=found.id) if found is not None else None
+
+
 def sample_reasons(desired: DesiredState, live: LiveState, sources: Mapping[tuple, SourceFacts], *, sync_all: bool,
                    adopt: frozenset[str] = frozenset()) -> dict[str, str]:
     """Project names whose data must be checked, with why (pure): a new or changed source, a
@@ -224,7 +233,8 @@ def sample_reasons(desired: DesiredState, live: LiveState, sources: Mapping[tupl
     sync imports."""
     reasons: dict[str, str] = {}
     for storage_key, want_storage in sorted(desired.storages.items()):
-        have_storage = live.storages.get(storage_key) or live.foreign_storages.get(storage_key)
+        have_storage = (live.storages.get(storage_key) or live.foreign_storages.get(storage_key)
+                        or _adoptable(live, want_storage))
         if want_storage.role == "source" and (
                 have_storage is None or {d.field for d in diff_fields(have_storage, want_storage)} - {"owner"}):
             reasons[want_storage.project] = "new or changed source"

@@ -12,9 +12,10 @@ from dataclasses import replace
 
 from lsts_sync.core.errors import LstsError, ProblemsFound
 from lsts_sync.core.problems import FieldPath, Problem
+from lsts_sync.resources.adoption import match
 from lsts_sync.resources.facts import SourceFacts
 from lsts_sync.resources.protocols import S3Ops
-from lsts_sync.resources.state import DesiredState, LiveState
+from lsts_sync.resources.state import DesiredState, LiveState, StorageState
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
@@ -112,16 +113,25 @@ def read_sources(desired: DesiredState, live: LiveState, s3: S3Ops, tasks_of,
         return objects, (tasks_of(project) if project is not None and objects else None)
 
     reads = map_fn(read, wanted) if map_fn is not None else [read(item) for item in wanted]
-    return {key: _source_facts(key, live, objects, tasks) for (key, _), (objects, tasks) in zip(wanted, reads, strict=True)}
+    return {key: _source_facts(_exists(live, storage), objects, tasks)
+            for (key, storage), (objects, tasks) in zip(wanted, reads, strict=True)}
 
 
-def _source_facts(key: tuple[str, str, str], live: LiveState, objects: list[tuple[str, float]], tasks) -> SourceFacts:
+def _exists(live: LiveState, storage: StorageState) -> bool:
+    """True if the source storage exists: this owner's, another's (to take over), or made by hand
+    on a project being adopted and matching it (``resources.adoption``: adoption takes it over)."""
+    key = storage.key
+    return (key in live.storages or key in live.foreign_storages
+            or match(live.unmarked_storages.get((storage.instance, storage.project), ()), storage) is not None)
+
+
+def _source_facts(exists: bool, objects: list[tuple[str, float]], tasks) -> SourceFacts:
     """One source's facts from its matching objects and its project's tasks (None: no live project)."""
     keys = tuple(k for k, _ in objects)
     if tasks is None:
         return SourceFacts(keys, keys)
     created = {t.key: t.created for t in tasks if t.key}
-    if key not in live.storages and key not in live.foreign_storages:
+    if not exists:
         return SourceFacts(keys, keys, already=tuple(k for k in keys if k in created))
     return SourceFacts(keys, tuple(k for k, _ in objects if k not in created),
                        tuple(k for k, t in objects if k in created and t > created[k] + CHANGED_SLACK))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Set
 from dataclasses import replace
 
 from lsts_sync.desired.template import template_xml
+from lsts_sync.resources.adoption import filter_text
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
 from lsts_sync.resources.state import CorsState, DesiredState, PredictionSet, ProjectState, Role, StorageState
 from lsts_sync.spec.loader import SpecSet
@@ -17,9 +17,9 @@ def regex_filter(source: SourceSpec) -> str:
     """Label Studio ``re.match``es ``regex_filter`` against the whole key, prefix included.
 
     The spec's ``pattern`` is matched against the rest of the key after ``prefix`` and must match
-    all of it, so we anchor it behind the escaped prefix.
+    all of it, so we anchor it behind the escaped prefix (``resources.adoption.filter_text``).
     """
-    return f"{re.escape(source.prefix)}(?:{source.pattern})$"
+    return filter_text(source.prefix, source.pattern)
 
 
 def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec | TargetSpec) -> StorageState:

@@ -25,7 +25,9 @@ def template_xml(project: ProjectSpec) -> str:
     """The ``<View>`` for ``project``: TimeSeriesLabels first, then TimeSeries with its Channels.
 
     Column names are written lowercased because Label Studio lowercases CSV headers before matching.
-    Channels without a colour take the tab10 palette by position, like the notebook workflow.
+    Channels without a colour take the tab10 palette by position, like the notebook workflow; a
+    channel without a legend is given its column as legend, and ``legend: ''`` writes none (as a
+    template written by hand may have it).
     """
     ts = project.timeseries
     view = ET.Element("View")
@@ -42,7 +44,7 @@ def template_xml(project: ProjectSpec) -> str:
     for i, channel in enumerate(ts.channel_list):
         _set(
             ET.SubElement(series, "Channel"),
-            column=channel.column.strip().lower(), legend=channel.legend or channel.column,
+            column=channel.column.strip().lower(), legend=channel.column if channel.legend is None else channel.legend or None,
             strokeColor=channel.color or TAB10[i % len(TAB10)], displayFormat=channel.format,
             units=channel.units, height=channel.height,
         )

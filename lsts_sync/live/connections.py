@@ -135,11 +135,9 @@ def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, pru
     for key, have in live.foreign.items():
         if drops_labels(have, desired.projects[key]):
             due.append(("foreign", key))
-    for (instance, title), have in live.unmanaged.items():
-        want = next((p for p in desired.projects.values() if p.instance == instance and p.title == title
-                     and p.name in adopt and p.key not in live.projects), None)
-        if want and drops_labels(have, want):
-            due.append(("unmanaged", (instance, title)))
+    for want, have in adopting(desired, live, adopt):
+        if drops_labels(have, want):
+            due.append(("unmanaged", (want.instance, want.title)))
 
     def usage_of(item: tuple[str, tuple[str, str]]) -> Usage:
         project = kept[item[0]][item[1]]
@@ -148,3 +146,25 @@ def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, pru
     for (where, key), usage in zip(due, conn.map(usage_of, due), strict=True):
         kept[where][key] = replace(kept[where][key], usage=usage)
     return replace(live, projects=kept["projects"], foreign=kept["foreign"], unmanaged=kept["unmanaged"])
+
+
+def adopting(desired: DesiredState, live: LiveState, adopt: Set[str]) -> list[tuple[ProjectState, ProjectState]]:
+    """``(desired project, unmanaged live project)`` for every project ``--adopt`` would take over:
+    named in ``adopt``, not yet this owner's, and an unmanaged project has its title."""
+    found = []
+    for want in desired.projects.values():
+        have = live.unmanaged.get((want.instance, want.title))
+        if have is not None and want.name in adopt and want.key not in live.projects:
+            found.append((want, have))
+    return found
+
+
+def read_unmarked_storages(desired: DesiredState, live: LiveState, conn: Connections, adopt: Set[str]) -> LiveState:
+    """Add the storages without any marker of each project being adopted (one pair of storage
+    lists per such project, ``conn.parallelism`` at a time), so that adoption takes over the
+    matching ones instead of creating a second storage beside them."""
+    pairs = adopting(desired, live, adopt)
+    lists = conn.map(lambda pair: conn.instances[pair[1].instance].read_all_storages(replace(pair[1], name=pair[0].name)),
+                     pairs)
+    found = {want.key: tuple(s for s in storages if not s.owner) for (want, _), storages in zip(pairs, lists, strict=True)}
+    return replace(live, unmarked_storages=found)

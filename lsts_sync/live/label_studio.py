@@ -23,6 +23,7 @@ from lsts_sync.core.stats import RequestStats
 from lsts_sync.live.ls_mapping import (
     PROJECT_FIELDS,
     MappingError,
+    any_storage_from_json,
     prediction_body,
     prediction_from_json,
     project_body,
@@ -65,6 +66,16 @@ class LabelStudioInstance:
         for role, path in ROLE_PATH.items():
             items = self.http.get_list(path, f"list {role} storages of project {project.name}", project=project.id)
             found.extend(s for s in (storage_from_json(self.spec.name, project.name, role, i) for i in items) if s)
+        return found
+
+    def read_all_storages(self, project: ProjectState) -> list[StorageState]:
+        """Every S3 import and export storage of the project, with or without a marker (owner ``""``:
+        none); ``project`` is ``project.name``."""
+        found: list[StorageState] = []
+        for role, path in ROLE_PATH.items():
+            items = self.http.get_list(path, f"list {role} storages of project {project.name or project.title}",
+                                       project=project.id)
+            found.extend(any_storage_from_json(self.spec.name, project.name, role, i) for i in items)
         return found
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:

@@ -57,8 +57,17 @@ def storage_from_json(instance: str, project: str, role: str, item: Any) -> Stor
     _, found = split_marker(item.get("description"))
     if found is None or found.name != f"{project}/{role}":
         return None
+    return any_storage_from_json(instance, project, role, item)
+
+
+def any_storage_from_json(instance: str, project: str, role: str, item: Any) -> StorageState:
+    """A listed storage as state whatever its marker: ``owner`` is the marker's, ``""`` without one
+    (a storage made by hand, which adoption and import read)."""
+    item = _require(item, ("id",), f"list {role} storages of project {project}")
+    _, found = split_marker(item.get("description"))
     return StorageState(
-        instance=instance, project=project, role=role, id=int(item["id"]), owner=found.owner,  # type: ignore[arg-type]
+        instance=instance, project=project, role=role, id=int(item["id"]),  # type: ignore[arg-type]
+        owner=found.owner if found else "",
         bucket=item.get("bucket") or "", prefix=item.get("prefix") or "",
         region_name=item.get("region_name") or "", s3_endpoint=item.get("s3_endpoint") or "",
         regex_filter=item.get("regex_filter") or "", use_blob_urls=bool(item.get("use_blob_urls")),

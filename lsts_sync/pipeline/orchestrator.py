@@ -1,7 +1,8 @@
 """The one orchestrator of plan and apply: specs -> desired state -> live facts -> ``build_plan`` ->
 (the caller renders) -> apply exactly that Plan, under the apply lock.
 
-Commands parse their options into ``PlanOptions`` and call ``Pipeline.plan`` or ``Pipeline.apply``;
+Commands parse their options into ``PlanOptions`` and call ``Pipeline.plan`` or ``Pipeline.apply``
+(``Pipeline.import_projects`` reads existing projects into spec documents and writes nothing);
 everything in between happens here, in one order, for a fresh plan and a saved one alike:
 
 1. every bucket the selected projects and their predictions files use must exist (all missing
@@ -25,6 +26,7 @@ from lsts_sync.apply.executor import ApplyResult, apply_plan
 from lsts_sync.core.errors import LstsError, ProblemsFound
 from lsts_sync.core.problems import Problem
 from lsts_sync.desired.build import desired_state
+from lsts_sync.desired.imported import Imported, LiveProject, import_documents
 from lsts_sync.labels.predictions import load_predictions
 from lsts_sync.live.connections import Connections
 from lsts_sync.live.gather import gather
@@ -142,6 +144,31 @@ class Pipeline:
             locks.keepalive(force=True)  # the prompt may have waited long: still ours before the first write?
             result = apply_plan(plan, self.conn, progress=ui.progress, before_step=locks.keepalive)
         return ApplyOutcome(prepared, result, self.urls(prepared, result.project_ids))
+
+    def import_projects(self, project_ids: tuple[int, ...], instance: str | None = None) -> Imported:
+        """Spec documents for existing projects of ``instance`` (default: the specs' only Instance)
+        by id, read in one phase (the project list, then each project's storage lists, marked or
+        not) and mapped by the pure ``desired.imported``. Nothing is written. An unknown instance
+        or id is an LstsError."""
+        name = self._instance(instance)
+        ls = self.conn.instances[name]
+        found = {p.id: p for _, p in ls.read_projects()}
+        missing = [str(i) for i in project_ids if i not in found]
+        if missing:
+            raise LstsError(f"instance {name} has no project with id {', '.join(missing)}")
+        projects = [found[i] for i in dict.fromkeys(project_ids)]
+        storages = self.conn.map(ls.read_all_storages, projects)
+        live = [LiveProject(p, tuple(s)) for p, s in zip(projects, storages, strict=True)]
+        return import_documents(name, live, self.specs.buckets, taken=self.specs.projects)
+
+    def _instance(self, instance: str | None) -> str:
+        """The Instance spec a command names, or the only one."""
+        known = sorted(self.specs.instances)
+        if instance is None and len(known) == 1:
+            return known[0]
+        if instance not in self.specs.instances:
+            raise LstsError(f"--instance must name one of the Instance specs ({', '.join(known) or 'none'})")
+        return instance
 
     def urls(self, prepared: Prepared, created: Mapping[tuple[str, str], int]) -> tuple[tuple[str, str], ...]:
         """Where each declared project can be opened: the plan's live ids and the ids apply created."""

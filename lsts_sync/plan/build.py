@@ -37,6 +37,7 @@ from lsts_sync.plan.checks import (
     undeclared,
 )
 from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.adoption import match, mismatch
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
@@ -132,11 +133,38 @@ def _adopt(changes: list[Change], live: LiveState, adopt: frozenset[str]) -> lis
             continue
         if want.name in adopt:
             old = replace(clash, name=want.name)
-            changes[i] = Update(old, want, diff_fields(old, want))
+            changes[i] = Update(old, want, diff_fields(old, want), adopts=clash.id)
         else:
             checks.append(Check("unmanaged-title", want.name,
                                 f"project {want.title!r} (id {clash.id}) exists without the lsts-sync marker; "
                                 "take it over or change the title", f"--adopt {want.name}"))
+    return checks
+
+
+def _adopt_storages(changes: list[Change], desired: DesiredState, live: LiveState) -> list[Check]:
+    """Storages to create in a project being adopted, where a storage made by hand is the same one
+    in another form (``resources.adoption``): adopt that one (update in place, its marker written)
+    instead of creating a second storage that would import every object again. Each storage made by
+    hand that is not adopted is named (a warning) and left as it is."""
+    taken: set[tuple[str, int | None]] = set()  # (role, id): import and export storages count ids apart
+    for i, change in enumerate(changes):
+        if isinstance(change, Create) and isinstance(change.new, StorageState):
+            want = change.new
+            found = match((s for s in live.unmarked_storages.get((want.instance, want.project), ())
+                           if (s.role, s.id) not in taken), want)
+            if found is not None:
+                taken.add((found.role, found.id))
+                changes[i] = Update(found, want, diff_fields(found, want), adopts=found.id)
+    checks = []
+    for (instance, project), storages in sorted(live.unmarked_storages.items()):
+        for have in storages:
+            if (have.role, have.id) in taken:
+                continue
+            spec = desired.storages.get((instance, project, have.role))
+            why = mismatch(have, spec) if spec is not None else f"the spec declares no {have.role}"
+            checks.append(Check("unadopted-storage", project, f"{have.role} storage id {have.id} "
+                                f"s3://{have.bucket}/{have.prefix} has no marker and is not adopted ({why}); "
+                                "it is left as it is", blocking=False))
     return checks
 
 
@@ -203,12 +231,13 @@ def _reimports(desired: DesiredState, live: LiveState, sources: Mapping[tuple[st
 
 def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, str]],
            sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool,
-           reimported: Mapping[tuple[str, str, str], int]) -> tuple[list[Sync], list[Check]]:
+           reimported: Mapping[tuple[str, str, str], int],
+           adopted: Mapping[tuple[str, str, str], StorageState]) -> tuple[list[Sync], list[Check]]:
     """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
     not yet tasks, and its spec says ``sync: true``, or a Reimport deletes tasks of its objects
     (``reimported``: how many); every one with ``sync_all``. Pending objects of a ``sync: false``
     source, objects changed since their import, and objects that two sources import are reported
-    as warnings."""
+    as warnings. ``adopted``: storages made by hand that this plan adopts, by key."""
     syncs, checks = [], []
     for key, s in desired.storages.items():
         if s.role != "source":
@@ -216,7 +245,7 @@ def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, 
         facts = sources.get(key)
         pending = len(facts.pending) if facts else 0
         reason = ("new or changed" if key in touched else f"{pending} new object(s)" if pending else "--sync")
-        live_storage = live.storages.get(key) or live.foreign_storages.get(key)
+        live_storage = live.storages.get(key) or live.foreign_storages.get(key) or adopted.get(key)
         if key in reimported:
             reason = f"re-import {reimported[key]} changed object(s)" + (f", {pending} new" if pending else "")
         if (s.sync and (key in touched or pending)) or sync_all or key in reimported:
@@ -344,16 +373,21 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
     checks = duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
+    checks += _adopt_storages(changes, desired, live)
     project_ids = _link_projects(changes, live)
     if overrides.rotate_credentials:
         changes.extend(_rotations(desired, live))
     if not prune:
         checks += undeclared(desired, live)
     checks += label_removals(changes, overrides) + deletes(changes, overrides) + too_many_changes(changes, live, overrides)
-    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)}
+    # an adopted storage is the same storage in another form: it syncs only for its pending objects
+    touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
+               and not (isinstance(c, Update) and c.adopts is not None)}
+    adopted = {c.new.key: c.old for c in changes if isinstance(c, Update) and c.adopts is not None
+               and isinstance(c.new, StorageState) and isinstance(c.old, StorageState)}
     reimports, reimport_checks = _reimports(desired, live, facts.sources)
     reimported = {(c.instance, c.project, "source"): len(c.tasks) for c in reimports if isinstance(c, Reimport)}
-    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all, reimported)
+    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all, reimported, adopted)
     changes += reimports
     checks += reimport_checks
     checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)

@@ -87,15 +87,19 @@ class Create(_Write):
 
 @dataclass(frozen=True)
 class Update(_Write):
-    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes."""
+    """``old`` is the live resource (its id is the one updated), ``new`` what it becomes.
+    ``adopts`` is the id of a resource made by hand (no marker) that this update takes over (``--adopt``)."""
 
     old: Resource
     new: Resource
     diffs: tuple[FieldDiff, ...]
+    adopts: int | None = None
     action: ClassVar[str] = "update"
 
     def text_lines(self) -> list[str]:
         lines = [f"  ~ {self.new.headline}"]
+        if self.adopts is not None:
+            lines.append(f"    adopted: id {self.adopts}, made without lsts-sync (--adopt); its marker is written")
         for diff in self.diffs:
             if diff.field == "label_config":
                 lines.extend(config_diff_lines(getattr(self.old, "label_config", ""),
@@ -105,7 +109,8 @@ class Update(_Write):
         return lines
 
     def to_json(self) -> dict[str, Any]:
-        return {**_json_entry(self.action, self.new), "diff": [json_diff(self.old, self.new, d) for d in self.diffs]}
+        entry = {**_json_entry(self.action, self.new), "diff": [json_diff(self.old, self.new, d) for d in self.diffs]}
+        return {**entry, "adopts": self.adopts} if self.adopts is not None else entry
 
     def apply(self, target: ChangeTarget) -> None:
         target.update(self)

@@ -30,6 +30,10 @@ class LabelStudioOps(Protocol):
     def read_storages(self, project: ProjectState) -> list[StorageState]:
         """The project's S3 storages that carry a marker (any owner)."""
 
+    def read_all_storages(self, project: ProjectState) -> list[StorageState]:
+        """Every S3 storage of the project, marked or not (owner ``""``: no marker), ``project`` set
+        to ``project.name`` (adoption and ``import`` read storages made by hand)."""
+
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         """The S3 key, creation time and id of every task."""
 

@@ -281,3 +281,6 @@ class LiveState:
     other_owners: Mapping[str, int] = field(default_factory=dict)
     # ids of every resource that carries the same owner+name marker as another (kept: lowest)
     duplicates: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # storages without any marker of each project being adopted, by the adopting spec's key
+    # (instance, name), ``project`` set to that name: adoption takes over the matching ones
+    unmarked_storages: Mapping[tuple[str, str], tuple[StorageState, ...]] = field(default_factory=dict)

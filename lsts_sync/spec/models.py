@@ -188,7 +188,8 @@ class TargetSpec(Strict):
 
 
 class ChannelSettings(Strict):
-    """How one channel is drawn; every setting is optional (defaults: column name, tab10 colour)."""
+    """How one channel is drawn; every setting is optional (defaults: column name as legend, tab10
+    colour). ``legend: ''`` writes no legend attribute at all."""
 
     legend: str | None = None
     color: Color | None = None
@@ -279,7 +280,7 @@ class ProjectSpec(Strict):
         for column in dict.fromkeys(name_key(h) for h in header if h.strip()):
             if meant[column].lower() not in skip:
                 chosen = settings.get(meant[column].lower(), ChannelSettings()).model_dump()
-                channels.append(ChannelSpec(column=column, **{**chosen, "legend": chosen["legend"] or meant[column]}))
+                channels.append(ChannelSpec(column=column, **{**chosen, "legend": meant[column] if chosen["legend"] is None else chosen["legend"]}))
         return self.model_copy(update={"timeseries": ts.model_copy(update={"channels": tuple(channels)})})
 
     def problems(self) -> list[tuple[FieldPath, str]]:

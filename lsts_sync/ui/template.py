@@ -101,3 +101,19 @@ def template_fields(xml: str) -> dict[str, dict[str, str]]:
 
     walk(ET.fromstring(xml), "")
     return fields
+
+
+def series_parts(xml: str) -> tuple[dict[str, str], tuple[dict[str, str], ...], tuple[dict[str, str], ...]] | None:
+    """The attributes of a template's first ``TimeSeries``, of its ``Channel``s and of the ``Label``s of
+    the first ``TimeSeriesLabels``, as written; None when the template does not parse or has no
+    TimeSeries. Everything else in the template is left to the caller to compare."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return None
+    series = root.find(".//TimeSeries")
+    if series is None:
+        return None
+    labels = root.find(".//TimeSeriesLabels")
+    return (dict(series.attrib), tuple(dict(c.attrib) for c in series.iter("Channel")),
+            tuple(dict(label.attrib) for label in (labels.iter("Label") if labels is not None else ())))

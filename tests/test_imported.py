@@ -1,0 +1,85 @@
+"""desired.imported: recorded Label Studio answers for a project made the notebook's way map to spec
+documents whose desired state is the live state; what a spec cannot say is one note each."""
+
+from __future__ import annotations
+
+import json
+
+from lsts_sync.desired.imported import LiveProject, import_documents, spec_name, template_notes
+from lsts_sync.desired.template import template_xml
+from lsts_sync.live.ls_mapping import any_storage_from_json, project_from_json
+from lsts_sync.resources.state import ProjectState
+from lsts_sync.spec.models import BucketSpec, ProjectSpec
+from lsts_sync.ui.template import canonical
+
+from .fakes import DATA
+
+
+def recorded(storages: str = "notebook_import_storages.json") -> LiveProject:
+    _, project = project_from_json("local", json.loads((DATA / "ls" / "notebook_project.json").read_text()))
+    found = [any_storage_from_json("local", "", "source", item)
+             for item in json.loads((DATA / "ls" / storages).read_text())]
+    found += [any_storage_from_json("local", "", "target", item)
+              for item in json.loads((DATA / "ls" / "notebook_export_storages.json").read_text())]
+    return LiveProject(project, tuple(found))
+
+
+def test_a_notebook_project_maps_to_a_project_and_a_bucket_with_no_notes() -> None:
+    live = recorded()
+    result = import_documents("local", [live], {})
+    assert result.notes == []
+    bucket, project = result.documents
+    assert bucket == {"kind": "Bucket", "name": "lsts-record", "region": "us-east-1",
+                      "endpoint_url": live.storages[0].s3_endpoint, "cors": {"managed": False}}
+    assert project["name"] == "pump-7" and project["title"] == "Pump 7" and project["description"] == "Pump labels"
+    assert project["source"] == {"bucket": "lsts-record", "prefix": "data/pump", "pattern": ".*csv.*",
+                                 "presign_ttl": 15}
+    assert project["target"] == {"bucket": "lsts-record", "prefix": "labels/pump"}
+    assert project["timeseries"]["channels"][0] == {"column": "vibration", "legend": "", "color": "#1f77b4",
+                                                    "format": ",.1f"}
+    assert project["labels"] == [{"value": "Anomaly", "color": "red"}, {"value": "Maintenance", "color": "#9467bd"}]
+    spec = ProjectSpec.model_validate(project)
+    assert canonical(template_xml(spec)) == canonical(live.project.label_config)  # the template round-trips
+
+
+def test_a_filter_without_an_exact_pattern_leaves_the_source_out_and_says_so() -> None:
+    result = import_documents("local", [recorded("notebook_odd_import_storages.json")], {})
+    project = result.documents[-1]
+    assert "source" not in project and "target" in project
+    (note,) = result.notes
+    assert note.startswith("project pump-7 (id ") and "has no exact pattern in the spec language; not imported" in note
+
+
+def test_a_known_bucket_is_not_repeated_and_its_differences_are_named() -> None:
+    live = recorded()
+    known = {"lsts-record": BucketSpec(kind="Bucket", name="lsts-record", region="eu-west-1",
+                                       endpoint_url=live.storages[0].s3_endpoint)}
+    result = import_documents("local", [live], known)
+    assert [d["kind"] for d in result.documents] == ["Project"]
+    assert len(result.notes) == 2 and all("region_name 'us-east-1'; Bucket lsts-record says 'eu-west-1'" in n
+                                          for n in result.notes)
+
+
+def test_template_features_outside_the_spec_are_one_note_each() -> None:
+    live = recorded().project.label_config
+    extra = live.replace("</View>", '<Header value="Label me"/><Choices name="q" toName="ts"/></View>')
+    extra = extra.replace('<Label value="Anomaly" background="red"/>', '<Label value="Anomaly" hotkey="a"/>')
+    notes = template_notes(extra, live)
+    assert len(notes) == 4, notes
+    assert any("Header" in n and "outside what a spec writes" in n for n in notes)
+    assert any("Label[label/Anomaly] hotkey='a' is written None" in n for n in notes)
+    assert template_notes(live, live) == []
+
+
+def test_a_project_that_is_not_a_time_series_is_named_not_imported() -> None:
+    project = ProjectState("local", "", "Images", "", "<View><Image name='i' value='$img'/></View>", id=9)
+    result = import_documents("local", [LiveProject(project)], {})
+    assert result.documents == [] and result.notes == [
+        "project images (id 9): the template is not a time-series template (no TimeSeries); not imported"]
+
+
+def test_spec_names_come_from_the_marker_or_the_title_and_never_clash() -> None:
+    assert spec_name(ProjectState("local", "", "Pump 7 / line B", "", "", id=4), ()) == "pump-7-line-b"
+    assert spec_name(ProjectState("local", "", "Pump 7", "", "", id=4), {"pump-7"}) == "pump-7-4"
+    assert spec_name(ProjectState("local", "p7", "Pump 7", "", "", id=4), ()) == "p7"
+    assert spec_name(ProjectState("local", "", "!!!", "", "", id=4), ()) == "project-4"

@@ -37,7 +37,7 @@ def test_matching_storages_are_adopted_never_created(pump7_specs) -> None:
     desired = desired_state(pump7_specs)
     live, _ = by_hand(desired)
     plan = build_plan(desired, LiveFacts(live), overrides=ADOPT)
-    writes = [c for c in plan.changes if isinstance(c, (Create, Update)) and not c.new.kind == "cors"]
+    writes = [c for c in plan.changes if isinstance(c, (Create, Update)) and c.new.kind != "cors"]
     assert [(type(c).__name__, c.new.address, getattr(c, "adopts", None)) for c in writes] == [
         ("Update", "project pump-7", 7), ("Update", "storage pump-7/source", 3), ("Update", "storage pump-7/target", 3)]
     source = writes[1]

@@ -294,3 +294,27 @@ def test_channels_auto_is_resolved_from_the_data_before_desired_state(tmp_path, 
     prepared = Pipeline(specs, Connections({"local": FakeLabelStudio()}, s3), locks=lambda: {}).plan(PlanOptions())
     config = prepared.desired.projects[("local", "auto")].label_config
     assert 'column="pressure"' in config and 'column="flow"' in config
+
+
+def test_import_reads_the_projects_and_their_storages_and_writes_nothing(pump7_specs) -> None:
+    import dataclasses
+
+    from lsts_sync.desired.build import desired_state
+    from lsts_sync.resources.markers import Marker
+
+    desired = desired_state(pump7_specs)
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    made = dataclasses.replace(desired.projects[("local", "pump-7")], name="", owner="", id=21)
+    ls.projects[21] = (None, made)
+    ls.add_storage(dataclasses.replace(desired.storages[("local", "pump-7", "source")], owner="", id=30), 21)
+    ls.projects[22] = (Marker("default", "other"), dataclasses.replace(made, name="other", id=22))
+    pipeline = Pipeline(pump7_specs, Connections({"local": ls}, s3))
+    result = pipeline.import_projects((21,))
+    (project,) = result.documents  # the Bucket is declared already: no Bucket document
+    assert project["name"] == "pump-7-anomaly-labeling" and project["source"]["prefix"] == "pump-7/"
+    assert project["source"]["pattern"] == r".*\.csv" and "target" not in project
+    assert ls.calls == ["read_projects", "read_all_storages Pump 7 - anomaly labeling"]  # reads only
+    with pytest.raises(LstsError, match="instance local has no project with id 99"):
+        pipeline.import_projects((21, 99))
+    with pytest.raises(LstsError, match="--instance must name one of the Instance specs"):
+        pipeline.import_projects((21,), "elsewhere")

@@ -49,8 +49,8 @@ class LiveProject:
 
 def spec_name(project: ProjectState, taken: Iterable[str]) -> str:
     """The spec name: the marker's name if it has one, else its title made a name (lowercase,
-    other characters as ``-``); ``-ID`` is added when that name is taken or empty."""
-    name = project.name or re.sub(r"[^a-z0-9._-]+", "-", project.title.lower()).strip("-._")[:56]
+    runs of other characters as one ``-``); ``-ID`` is added when that name is taken or empty."""
+    name = project.name or re.sub(r"[^a-z0-9._]+", "-", project.title.lower()).strip("-._")[:56]
     if not NAME_RE.match(name) or name in set(taken):
         name = f"{name}-{project.id}" if NAME_RE.match(f"{name}-{project.id}") else f"project-{project.id}"
     return name

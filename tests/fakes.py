@@ -39,6 +39,7 @@ from lsts_sync.resources.state import (
     LivePrediction,
     LiveState,
     ProjectState,
+    RecordKind,
     StorageState,
     Usage,
     canonical_result,
@@ -75,6 +76,7 @@ class FakeLabelStudio(_Calls):
         self.storage_projects: dict[int, int] = {}  # storage id -> project id (absent: the project of its name)
         self.tasks: dict[int, list[TaskFile]] = {}
         self.usage: dict[int, Usage] = {}
+        self.rewritten: dict[tuple[str, int], str] = {}  # (kind, id) -> result saved by rewrite_result
         self.credentials_sent: dict[int, Credentials | None] = {}
         self.sync_answer: str | None = "completed"  # the status in the sync answer (None: no storage in it)
         self.statuses: dict[int, list[str]] = {}  # statuses storage_status returns, in turn
@@ -121,8 +123,16 @@ class FakeLabelStudio(_Calls):
         return list(self.tasks.get(project.id or 0, []))
 
     def read_usage(self, project: ProjectState) -> Usage:
+        """The project's ``usage``, its records holding the results rewritten since (``rewritten``)."""
         self._record(f"read_usage {project.name}")
-        return self.usage.get(project.id or 0, Usage(0))
+        usage = self.usage.get(project.id or 0, Usage(0))
+        records = tuple(dataclasses.replace(r, result=self.rewritten.get((r.kind, r.id), r.result))
+                        for r in usage.records)
+        return dataclasses.replace(usage, records=records)
+
+    def rewrite_result(self, kind: RecordKind, record_id: int, result: str, name: str) -> None:
+        self._record(f"rewrite_result {kind} {record_id}")
+        self.rewritten[(kind, record_id)] = result
 
     def read_predictions(self, project: ProjectState) -> list[LivePrediction]:
         self._record(f"read_predictions {project.name}")

@@ -56,19 +56,26 @@ def test_a_failed_snapshot_is_an_error_and_is_deleted_all_the_same() -> None:
     assert server.methods()[-1] == "DELETE"
 
 
+PREDICTIONS = [{"id": 8, "task": 1, "model_version": "m1", "result": [
+    {"from_name": "label", "type": "timeserieslabels", "value": {"start": 1, "end": 2, "timeserieslabels": ["Leak"]}}]}]
+
+
 def test_usage_is_read_through_a_snapshot_where_the_plain_export_is_gone() -> None:
     server = Server(fail(404, "Not found"), ok({"id": 4, "status": "completed"}),
-                    ok({"id": 4, "status": "completed"}), download(TASKS), httpx.Response(204))
+                    ok({"id": 4, "status": "completed"}), download(TASKS), httpx.Response(204), ok(PREDICTIONS))
     usage = instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
     assert usage.labels == ((("label", "Anomaly"), 1),)
     assert json.loads(server.requests[1].content)["task_filter_options"] == {"only_with_annotations": False}
 
 
-def test_usage_on_a_server_with_the_plain_export_is_one_read() -> None:
-    server = Server(download(TASKS))
-    instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
+def test_usage_on_a_server_with_the_plain_export_is_one_read_and_the_prediction_list() -> None:
+    """The plain export lists predictions by id only: their results come from the prediction list."""
+    server = Server(download(TASKS), ok(PREDICTIONS))
+    usage = instance(server).read_usage(ProjectState("local", "pump-7", "T", "", "<View/>", id=3))
     assert [(r.method, r.url.path, r.url.params.get("download_all_tasks")) for r in server.requests] == [
-        ("GET", "/api/projects/3/export", "true")]
+        ("GET", "/api/projects/3/export", "true"), ("GET", "/api/predictions/", None)]
+    assert [(r.kind, r.id, r.task) for r in usage.records] == [("annotation", 5, 1), ("prediction", 8, 1)]
+    assert usage.predicted == ((("label", "Leak"), 1),)
 
 
 def test_other_usage_errors_are_not_papered_over_by_a_snapshot() -> None:

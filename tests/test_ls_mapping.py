@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from lsts_sync.live.ls_mapping import (
     usage_from_tasks,
 )
 from lsts_sync.resources.markers import Marker
-from lsts_sync.resources.state import ProjectState, StorageState, Usage
+from lsts_sync.resources.state import LivePrediction, ProjectState, ResultRecord, StorageState, Usage
 
 DATA = Path(__file__).parent / "data" / "ls"
 CONTROL = "label|ts|timeserieslabels"
@@ -39,9 +40,29 @@ def task(annotations: list[list[dict]] = (), drafts: list[list[dict]] = (),
 
 # -- usage_from_tasks -----------------------------------------------------------------------------
 
+def test_records_keep_every_result_with_its_ids_time_cancelled_and_drafts_annotation() -> None:
+    listed = task([[region("Anomaly")], []], drafts=[[region("Gap")]])
+    listed["annotations"][0].update(id=7, updated_at="2024-01-02T00:00:00Z", was_cancelled=True)
+    listed["drafts"][0].update(id=9, annotation=7)
+    predicted = [LivePrediction(4, 1, "m1", json.dumps([region("Leak")]))]
+    usage = usage_from_tasks([listed], "p1", predicted)
+    assert usage.records == (
+        ResultRecord("annotation", 7, 1, json.dumps([region("Anomaly")]), "2024-01-02T00:00:00Z", True),
+        ResultRecord("draft", 9, 1, json.dumps([region("Gap")]), annotation=7),
+        ResultRecord("prediction", 4, 1, json.dumps([region("Leak")])))  # the empty annotation has no record
+    assert usage.predicted == ((("label", "Leak"), 1),)  # from the list, not the export's ids
+
+
+def test_a_record_without_an_id_is_an_error() -> None:
+    listed = task([[region("Anomaly")]])
+    del listed["annotations"][0]["id"]
+    with pytest.raises(MappingError, match="annotation without an id"):
+        usage_from_tasks([listed], "p1")
+
+
 def test_every_region_of_a_first_annotation_counts_not_only_the_last() -> None:
     usage = usage_from_tasks([task([[region("Maintenance"), region("Anomaly")]])], "p1")
-    assert usage == Usage(1, ((CONTROL, 2),), ((("label", "Anomaly"), 1), (("label", "Maintenance"), 1)))
+    assert replace(usage, records=()) == Usage(1, ((CONTROL, 2),), ((("label", "Anomaly"), 1), (("label", "Maintenance"), 1)))
 
 
 def test_every_label_of_a_region_counts() -> None:
@@ -59,7 +80,7 @@ def test_drafts_count_like_annotations() -> None:
 
 def test_a_task_with_only_drafts_counts() -> None:
     usage = usage_from_tasks([task(drafts=[[region("Anomaly")]])], "p1")
-    assert usage == Usage(1, ((CONTROL, 1),), ((("label", "Anomaly"), 1),))
+    assert replace(usage, records=()) == Usage(1, ((CONTROL, 1),), ((("label", "Anomaly"), 1),))
 
 
 def test_predictions_count_only_as_predicted() -> None:
@@ -106,7 +127,9 @@ def test_a_task_that_is_not_an_object_is_an_error() -> None:
 def test_a_recorded_export_with_annotations_drafts_and_predictions() -> None:
     tasks = json.loads((DATA / "export_first_annotation.json").read_text())
     usage = usage_from_tasks(tasks, "p1")
-    assert usage == Usage(
+    assert [(r.kind, r.id, r.task) for r in usage.records] == [("annotation", 11, 101), ("draft", 5, 101)]
+    assert json.loads(usage.records[0].result) == tasks[0]["annotations"][0]["result"]  # the result as read
+    assert replace(usage, records=()) == Usage(
         annotations=2,
         controls=((CONTROL, 3),),
         labels=((("label", "Anomaly"), 2), (("label", "Maintenance"), 1)),

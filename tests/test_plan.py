@@ -443,7 +443,7 @@ def test_predictions_come_after_the_template_update_that_adds_their_label(specs)
 
 # --- pinned: exact checks (names, messages, overrides), thresholds and the order of steps ---
 
-from lsts_sync.plan.changes import Check, RotateCredentials, Sync  # noqa: E402
+from lsts_sync.plan.changes import Check, RewriteResults, RotateCredentials, Sync  # noqa: E402
 from lsts_sync.plan.checks import too_many_changes as _share  # noqa: E402
 from lsts_sync.resources.facts import (  # noqa: E402
     DataSample,
@@ -591,10 +591,13 @@ def test_steps_run_in_the_fixed_order() -> None:
     project = ProjectState("local", "p", "P", "", "<View/>", id=1)
     storage = StorageState("local", "p", "source", "b", "", "r", "", id=2)
     cors = CorsState("b", None)
+    rewrite = RewriteResults("local", "p", 1, ())
     steps = [Delete(project), Delete(storage), RotateCredentials(storage, 2), Update(storage, storage, ()),
-             Create(storage), Update(project, project, ()), Create(project), Update(cors, cors, ()), Create(cors)]
-    assert [s.order for s in steps] == [5, 4, 3, 2, 2, 1, 1, 0, 0]
-    assert sorted(steps, key=lambda s: s.order) == [steps[i] for i in (7, 8, 5, 6, 3, 4, 2, 1, 0)]  # stable within a rank
+             Create(storage), Update(project, project, ()), Create(project), rewrite, Update(cors, cors, ()),
+             Create(cors)]
+    assert [s.order for s in steps] == [6, 5, 4, 3, 3, 2, 2, 1, 0, 0]
+    # stable within a rank; results are rewritten before any template changes
+    assert sorted(steps, key=lambda s: s.order) == [steps[i] for i in (8, 9, 7, 5, 6, 3, 4, 2, 1, 0)]
 
 
 def test_delete_checks_are_exact(specs) -> None:

@@ -10,23 +10,40 @@ converges without duplicates.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.core.files import write_atomic
 from lsts_sync.core.secrets import redact
 from lsts_sync.live.connections import Connections
 from lsts_sync.plan.build import Plan
-from lsts_sync.plan.changes import Change, Create, Delete, Reimport, RotateCredentials, SetPredictions, Sync, Update
+from lsts_sync.plan.changes import (
+    Change,
+    Create,
+    Delete,
+    RecordWrite,
+    Reimport,
+    RewriteResults,
+    RotateCredentials,
+    SetPredictions,
+    Sync,
+    Update,
+)
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import CorsState, ProjectState, StorageState
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 FINAL = ("completed", "failed", "completed_with_errors")
+BACKUP_DIR = Path(".lsts-sync/backups")  # relative to the working directory; apply --backup-dir
+BACKUP_FORMAT = 1
 POLL_SECONDS = 0.5
 
 
@@ -47,8 +64,9 @@ class _Applier:
     """Runs one change at a time (each change calls back the method named for its class: the
     ``ChangeTarget`` of ``plan.changes``); remembers the ids that creates return."""
 
-    def __init__(self, conn: Connections):
+    def __init__(self, conn: Connections, backup_dir: Path = BACKUP_DIR, progress: Progress = lambda line: None):
         self.conn = conn
+        self.backup_dir, self.progress = backup_dir, progress
         self.project_ids: dict[tuple[str, str], int] = {}
         self.storage_ids: dict[tuple[str, str, str], int] = {}
         self._credentials: Credentials | None = None
@@ -98,6 +116,15 @@ class _Applier:
                             "drafts or predictions; no task was deleted: plan again")
         for task, _ in change.tasks:
             ls.delete_task(task, change.project)
+    def rewrite(self, change: RewriteResults) -> None:
+        """Back up every record the rewrite saves or loses (``write_backup``), then save them in
+        the plan's order."""
+        path = write_backup(change, self.backup_dir)
+        self.progress(f"Saved what {change.describe()} rewrites to {path} (to restore it: "
+                      "docs/changing-labeled-projects.md)")
+        ls = self.conn.instances[change.instance]
+        for write in change.writes:
+            ls.rewrite_result(write.kind, write.id, write.new, change.project)
 
     def start_sync(self, sync: Sync) -> tuple[int, dict[str, Any] | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)
@@ -183,6 +210,26 @@ class _StorageWriter:
         self.applier.conn.instances[old.instance].delete_storage(old)
 
 
+def write_backup(change: RewriteResults, folder: Path) -> Path:
+    """Write ``folder/<project>-<UTC time>.json`` whole or not at all (``write_atomic``, mode 0600)
+    before the first record is saved: the project's template and every record's result as read
+    (``lost_drafts`` too: Label Studio deletes them), enough to put each one back with a PATCH.
+    Raises OSError (nothing was rewritten) when it cannot be written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = folder / f"{change.project}-{stamp}.json"
+    body = {"format_version": BACKUP_FORMAT, "instance": change.instance, "project": change.project,
+            "project_id": change.project_id, "step": change.describe(), "label_config": change.label_config,
+            "records": [_backed_up(w, "saved") for w in change.writes]
+            + [_backed_up(w, "deleted by Label Studio") for w in change.lost_drafts]}
+    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode(), 0o600)
+    return path
+
+
+def _backed_up(write: RecordWrite, fate: str) -> dict[str, Any]:
+    return {"kind": write.kind, "id": write.id, "task": write.task, "fate": fate, "result": json.loads(write.old)}
+
+
 def _id(resource: object) -> int:
     value = getattr(resource, "id", None)
     if not isinstance(value, int):
@@ -191,15 +238,16 @@ def _id(resource: object) -> int:
 
 
 def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeout: float = 600.0,
-               before_step: Callable[[], None] = lambda: None) -> ApplyResult:
+               before_step: Callable[[], None] = lambda: None, backup_dir: Path = BACKUP_DIR) -> ApplyResult:
     """Run ``plan``; returns what was done. Raises ApplyFailed (with done/remaining) on an error.
 
     A plan with blocking checks is refused before anything is written. ``before_step`` runs before
-    every step (the orchestrator renews the apply lock there; raising stops the apply).
+    every step (the orchestrator renews the apply lock there; raising stops the apply). A rewrite
+    step backs up what it changes under ``backup_dir`` first.
     """
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
-    applier, result = _Applier(conn), ApplyResult()
+    applier, result = _Applier(conn, backup_dir, progress), ApplyResult()
     steps: list[Change | Sync] = [*plan.changes, *plan.syncs]
     index = 0
     try:
@@ -227,6 +275,8 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
             index += 1
     except Exception as exc:  # any failure part-way must say what was done and what was not
         message = str(exc) if isinstance(exc, LstsError) else redact(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, OSError) and exc.filename:
+            message = f"cannot write {exc.filename}: {exc.strerror or exc}"
         raise ApplyFailed(message, result, [s.describe() for s in steps[index:]]) from None
     return result
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,8 +22,9 @@ if TYPE_CHECKING:  # imported inside the commands: they load boto3 and httpx
 # Reads made at once by plan/apply (--parallelism); measured in `make bench` (README, Benchmarks).
 DEFAULT_PARALLELISM = 4
 # The flags that make PlanOptions; `apply --plan FILE` refuses them (the saved plan carries its own).
-PLAN_FLAGS = ("projects", "targets", "sync_all", "prune", "allow_label_removal", "allow_delete", "adopt",
-              "take_over", "force", "rotate_credentials", "skip_data_checks", "reimport_changed")
+PLAN_FLAGS = ("projects", "targets", "sync_all", "prune", "allow_label_removal", "allow_delete",
+              "allow_time_format_change", "allow_draft_loss", "adopt", "take_over", "force", "rotate_credentials",
+              "skip_data_checks", "reimport_changed")
 
 
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,6 +39,12 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--stats", is_flag=True, help="Print the number of HTTP requests made (to stderr)."),
         click.option("--allow-label-removal", multiple=True, metavar="NAME",
                      help="Allow a template change that orphans annotations of project NAME."),
+        click.option("--allow-time-format-change", multiple=True, metavar="NAME",
+                     help="Allow a time-format change of project NAME that moves regions its new format cannot "
+                     "write exactly."),
+        click.option("--allow-draft-loss", multiple=True, metavar="NAME",
+                     help="Allow a rewrite of project NAME's annotations although Label Studio then deletes the "
+                     "drafts that edit them."),
         click.option("--allow-delete", multiple=True, metavar="NAME",
                      help="With --prune: allow deleting project NAME although it has annotations."),
         click.option("--adopt", multiple=True, metavar="NAME",
@@ -68,7 +76,9 @@ def parse_plan_options(specs: SpecSet, flags: dict[str, Any]) -> PlanOptions:
                               adopt=frozenset(flags["adopt"]), skip_data_checks=flags["skip_data_checks"],
                               reimport_changed=frozenset(flags["reimport_changed"]))
     overrides = Overrides(allow_label_removal=frozenset(flags["allow_label_removal"]),
-                          allow_delete=frozenset(flags["allow_delete"]), adopt=gathering.adopt,
+                          allow_delete=frozenset(flags["allow_delete"]),
+                          allow_time_format_change=frozenset(flags["allow_time_format_change"]),
+                          allow_draft_loss=frozenset(flags["allow_draft_loss"]), adopt=gathering.adopt,
                           take_over=frozenset(flags["take_over"]), force=flags["force"],
                           rotate_credentials=flags["rotate_credentials"])
     return PlanOptions(gathering, overrides)
@@ -145,8 +155,11 @@ class TerminalUI:
               help="Wait this long for another apply's lock before giving up.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Apply exactly the plan saved by `plan --out FILE` (no prompt), if the live state is unchanged.")
+@click.option("--backup-dir", type=click.Path(file_okay=False), default=".lsts-sync/backups", show_default=True,
+              metavar="DIR", help="Where a rewrite of labeled results (a label rename, a time-format change) "
+              "saves what it changes, before it changes anything.")
 def apply_command(paths: tuple[str, ...], stats: bool, auto_approve: bool, lock_timeout: float,
-                  plan_file: str | None, parallelism: int, **flags: Any) -> None:
+                  plan_file: str | None, parallelism: int, backup_dir: str, **flags: Any) -> None:
     """Apply the plan: create/update projects, storages and CORS, then sync.
 
     The apply lock is taken before anything is read, so the plan applied is the one made under it.
@@ -172,7 +185,8 @@ def apply_command(paths: tuple[str, ...], stats: bool, auto_approve: bool, lock_
     else:
         make = functools.partial(pipeline.plan, parse_plan_options(specs, flags))
     try:
-        outcome = pipeline.apply(make, TerminalUI(auto_approve or bool(plan_file)), lock_timeout=lock_timeout)
+        outcome = pipeline.apply(make, TerminalUI(auto_approve or bool(plan_file)), lock_timeout=lock_timeout,
+                                 backup_dir=Path(backup_dir))
     except ApplyFailed as exc:
         click.echo(f"Applied {len(exc.result.done)} step(s): {', '.join(exc.result.done) or 'none'}", err=True)
         click.echo(f"Not applied: {', '.join(exc.remaining)}", err=True)

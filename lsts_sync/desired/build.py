@@ -53,7 +53,8 @@ def desired_state(specs: SpecSet, selected: Set[str] | None = None,
             continue
         projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
-            description=project.description.strip(), label_config=template_xml(project), owner=specs.owner)
+            description=project.description.strip(), label_config=template_xml(project), owner=specs.owner,
+            renames=tuple(sorted(project.renames.items())))
         for role in ("source", "target"):
             spec = getattr(project, role)
             if spec is not None:

@@ -17,7 +17,7 @@ import io
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -25,6 +25,7 @@ import pandas as pd
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
 from lsts_sync.core.locations import is_s3_url, split_s3_url
+from lsts_sync.resources.state import iso_moment
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui.template import DATA_KEY
 from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms
@@ -48,18 +49,10 @@ def source_bucket(task: dict) -> str | None:
     return (parts[0] or None) if parts else None
 
 
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-
-
 def updated_time(annotation: dict) -> datetime:
-    """An annotation's ``updated_at`` as an aware datetime: ISO 8601 as ``datetime.fromisoformat``
-    reads it (``Z`` or any UTC offset, whole seconds or a fraction); without an offset, UTC (Label
-    Studio's time zone). Missing or unreadable: the earliest time, so any readable one is later."""
-    try:
-        moment = datetime.fromisoformat(str(annotation.get("updated_at")))
-    except ValueError:
-        return _EARLIEST
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """An annotation's ``updated_at`` as an aware datetime (``resources.state.iso_moment``: the
+    rule a rewrite also uses to keep the latest annotation the latest)."""
+    return iso_moment(annotation.get("updated_at"))
 
 
 def pick_annotations(task: dict, which: str) -> list[dict]:

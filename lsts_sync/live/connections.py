@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from lsts_sync.core.parallel import bounded_map
 from lsts_sync.core.stats import RequestStats
-from lsts_sync.plan.checks import drops_labels
+from lsts_sync.plan.checks import needs_usage
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
 from lsts_sync.resources.state import CorsState, DesiredState, LiveState, ProjectState, StorageState, Usage
 from lsts_sync.spec.loader import SpecSet
@@ -120,8 +120,9 @@ def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, selected
 
 def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, prune: bool,
                adopt: Set[str]) -> LiveState:
-    """Add annotation usage to the live projects whose template change drops a label or control,
-    and to those prune would delete. Only these cost an export request, so a no-op plan stays cheap.
+    """Add annotation usage to the live projects whose template change drops a label or control or
+    changes the time format, whose spec renames labels (``plan.checks.needs_usage``), and to those
+    prune would delete. Only these cost an export request, so a no-op plan stays cheap.
 
     An unmanaged project that would be adopted, and another owner's project that would be taken
     over, are read in the same way: the template in use there may be anything.
@@ -130,13 +131,13 @@ def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, pru
     due: list[tuple[str, tuple[str, str]]] = []  # (which of ``kept`` holds it, its key there)
     for key, have in live.projects.items():
         want = desired.projects.get(key)
-        if (want is not None or prune) and drops_labels(have, want):
+        if (want is not None or prune) and needs_usage(have, want):
             due.append(("projects", key))
     for key, have in live.foreign.items():
-        if drops_labels(have, desired.projects[key]):
+        if needs_usage(have, desired.projects[key]):
             due.append(("foreign", key))
     for want, have in adopting(desired, live, adopt):
-        if drops_labels(have, want):
+        if needs_usage(have, want):
             due.append(("unmanaged", (want.instance, want.title)))
 
     def usage_of(item: tuple[str, tuple[str, str]]) -> Usage:

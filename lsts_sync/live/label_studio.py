@@ -36,14 +36,22 @@ from lsts_sync.live.ls_mapping import (
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.protocols import Credentials
-from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
+from lsts_sync.resources.state import (
+    LivePrediction,
+    ProjectState,
+    RecordKind,
+    StorageState,
+    Usage,
+    canonical_result,
+)
 from lsts_sync.spec.models import InstanceSpec
 
 log = logging.getLogger(__name__)
 ROLE_PATH = {"source": "api/storages/s3", "target": "api/storages/export/s3"}
 SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
 STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
-PREDICTIONS_PER_REQUEST = 500  # the import API's own batch size (PREDICTION_IMPORT_BATCH_SIZE)
+PREDICTIONS_PER_REQUEST = 500
+RECORD_PATH = {"annotation": "api/annotations", "draft": "api/drafts", "prediction": "api/predictions"}  # the import API's own batch size (PREDICTION_IMPORT_BATCH_SIZE)
 
 
 class LabelStudioInstance:
@@ -100,14 +108,15 @@ class LabelStudioInstance:
         return found
 
     def read_usage(self, project: ProjectState) -> Usage:
-        """What the project's annotations, drafts and predictions use, from one export of all tasks.
+        """What the project's annotations, drafts and predictions use, from one export of all tasks
+        and the project's prediction list (the plain export lists predictions by id only).
 
         The plain export (``download_all_tasks``: tasks with only drafts too, drafts expanded) is one
         read; a server without it (Label Studio Enterprise answers 404) is read through a snapshot
         with the same content. A failure or an odd payload raises: the guard fails closed.
         """
         name = project.name or project.title
-        return usage_from_tasks(self._all_tasks(project.id, name), name)  # type: ignore[arg-type]
+        return usage_from_tasks(self._all_tasks(project.id, name), name, self.read_predictions(project))
 
     def read_worked_tasks(self, project_id: int, name: str) -> frozenset[int]:
         """Ids of the tasks holding an annotation, a draft or a prediction, from the same export as
@@ -271,6 +280,13 @@ class LabelStudioInstance:
             log.warning("instance %s: create predictions of %s in project %s: the server saved %d of them twice; "
                         "deleted the extra ids %s", self.spec.name, model_version, name, len(extras),
                         ", ".join(map(str, extras)))
+
+    def rewrite_result(self, kind: RecordKind, record_id: int, result: str, name: str) -> None:
+        """``PATCH`` one annotation, draft or prediction with ``result`` (JSON text); nothing else
+        of it is sent. Label Studio sets an annotation's ``updated_by`` and ``updated_at`` and
+        deletes the drafts that edit it (see ``plan.rewrites``)."""
+        self.http.send_json("PATCH", f"{RECORD_PATH[kind]}/{record_id}/", f"rewrite {kind} {record_id} of project "
+                            f"{name}", {"result": json.loads(result)}, kind="update")
 
     def delete_prediction(self, prediction_id: int, name: str) -> None:
         self.http.call("DELETE", f"api/predictions/{prediction_id}/", f"delete prediction {prediction_id} of "

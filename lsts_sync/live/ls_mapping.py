@@ -16,7 +16,15 @@ from typing import Any
 from lsts_sync.core.errors import LstsError
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker, split_marker, with_marker
-from lsts_sync.resources.state import LivePrediction, ProjectState, StorageState, Usage, canonical_result
+from lsts_sync.resources.state import (
+    LivePrediction,
+    ProjectState,
+    RecordKind,
+    ResultRecord,
+    StorageState,
+    Usage,
+    canonical_result,
+)
 
 PROJECT_FIELDS = "id,title,description,label_config"
 
@@ -127,35 +135,55 @@ def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:
     return control, str(result["from_name"]), [str(label) for label in labels]
 
 
-def usage_from_tasks(tasks: Any, project: str) -> Usage:
+def usage_from_tasks(tasks: Any, project: str, predictions: list[LivePrediction] | None = None) -> Usage:
     """What a project's annotations, drafts and predictions use, from an export's task list.
 
     Every region counts, not only the last one per control (Label Studio's summary endpoint keeps
     only that for a project's first annotation). Every annotation and draft counts as work, even an
     empty or cancelled one (an empty annotation means "nothing here"), so deleting such a project
-    needs --allow-delete. Predictions count only where the export carries them as objects.
+    needs --allow-delete. Predictions count from ``predictions`` (the prediction list) when given,
+    else only where the export carries them as objects. Every annotation, draft and prediction
+    with a result is kept as a ``ResultRecord`` (for rewrites).
     """
     if not isinstance(tasks, list):
         raise MappingError(f"export of project {project}: unexpected answer (not a list of tasks)")
     controls: Counter[str] = Counter()
     labels: Counter[tuple[str, str]] = Counter()
     predicted: Counter[tuple[str, str]] = Counter()
+    records: list[ResultRecord] = []
     used = 0
     for task in tasks:
         if not isinstance(task, dict):
             raise MappingError(f"export of project {project}: unexpected answer (a task is not an object)")
-        for record in [*(task.get("annotations") or []), *(task.get("drafts") or [])]:
-            used += 1  # an empty or skipped annotation is still work someone submitted
-            results = [r for r in map(_result_labels, (record if isinstance(record, dict) else {}).get("result") or [])
-                       if r]
-            for control, name, values in results:
-                controls[control] += 1
-                labels.update((name, v) for v in values)
-        for prediction in task.get("predictions") or []:
-            if not isinstance(prediction, dict):
-                continue  # Label Studio 1.23.2's export lists predictions by id only: nothing to count
-            for found in map(_result_labels, prediction.get("result") or []):
-                if found:
-                    predicted.update((found[1], v) for v in found[2])
+        for kind, items in (("annotation", task.get("annotations")), ("draft", task.get("drafts"))):
+            for record in items or []:
+                used += 1  # an empty or skipped annotation is still work someone submitted
+                record = record if isinstance(record, dict) else {}
+                for control, name, values in filter(None, map(_result_labels, record.get("result") or [])):
+                    controls[control] += 1
+                    labels.update((name, v) for v in values)
+                records.extend(_record(kind, record, task, project))  # type: ignore[arg-type]
+        found = [p for p in task.get("predictions") or [] if isinstance(p, dict)] if predictions is None else []
+        for prediction in found:  # Label Studio 1.23.2's plain export lists predictions by id only
+            for item in filter(None, map(_result_labels, prediction.get("result") or [])):
+                predicted.update((item[1], v) for v in item[2])
+    for live in predictions or []:
+        for item in filter(None, map(_result_labels, json.loads(live.result))):
+            predicted.update((item[1], v) for v in item[2])
+        records.append(ResultRecord("prediction", live.id, live.task, live.result))
+    records.sort(key=lambda r: (r.kind, r.id))
     return Usage(used, tuple(sorted(controls.items())), tuple(sorted(labels.items())),
-                 tuple(sorted(predicted.items())))
+                 tuple(sorted(predicted.items())), tuple(records))
+
+
+def _record(kind: RecordKind, record: dict, task: dict, project: str) -> list[ResultRecord]:
+    """An annotation or draft with a non-empty result list as a ``ResultRecord`` (none without)."""
+    result = record.get("result")
+    if not isinstance(result, list) or not result:
+        return []
+    if not isinstance(record.get("id"), int) or not isinstance(task.get("id"), int):
+        raise MappingError(f"export of project {project}: unexpected answer ({kind} without an id)")
+    linked = record.get("annotation")
+    return [ResultRecord(kind, record["id"], task["id"], json.dumps(result, ensure_ascii=False),
+                         str(record.get("updated_at") or ""), bool(record.get("was_cancelled")),
+                         linked if isinstance(linked, int) else None)]

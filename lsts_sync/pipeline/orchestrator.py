@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
-from lsts_sync.apply.executor import ApplyResult, apply_plan
+from lsts_sync.apply.executor import BACKUP_DIR, ApplyResult, apply_plan
 from lsts_sync.core.errors import LstsError, ProblemsFound
 from lsts_sync.core.problems import Problem
 from lsts_sync.desired.build import desired_state
@@ -127,9 +128,11 @@ class Pipeline:
             raise LstsError(f"{path}: saved plan refused: {why}; run plan again; nothing was changed")
         return Prepared(saved.plan, facts, desired, saved)
 
-    def apply(self, make: Callable[[], Prepared], ui: ApplyUI, *, lock_timeout: float = 0.0) -> ApplyOutcome:
+    def apply(self, make: Callable[[], Prepared], ui: ApplyUI, *, lock_timeout: float = 0.0,
+              backup_dir: Path = BACKUP_DIR) -> ApplyOutcome:
         """Take the apply lock, then make the plan under it (``make``: ``self.plan(...)`` or
-        ``self.replay(...)``), show it, refuse it while a safety check blocks, confirm, and apply it.
+        ``self.replay(...)``), show it, refuse it while a safety check blocks, confirm, and apply it
+        (rewrites back up what they change under ``backup_dir``).
         Raises ``ApplyFailed`` (what was done and what was not) on a failure part-way."""
         with holding(self.specs, self._locks(), lock_timeout, ui.warn) as locks:
             prepared = make()
@@ -142,7 +145,8 @@ class Pipeline:
                 return ApplyOutcome(prepared, None, self.urls(prepared, {}))
             ui.confirm(plan)
             locks.keepalive(force=True)  # the prompt may have waited long: still ours before the first write?
-            result = apply_plan(plan, self.conn, progress=ui.progress, before_step=locks.keepalive)
+            result = apply_plan(plan, self.conn, progress=ui.progress, before_step=locks.keepalive,
+                                backup_dir=backup_dir)
         return ApplyOutcome(prepared, result, self.urls(prepared, result.project_ids))
 
     def import_projects(self, project_ids: tuple[int, ...], instance: str | None = None) -> Imported:

@@ -11,6 +11,7 @@ storage's id unless this plan creates that storage (apply then takes the id the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -22,6 +23,7 @@ from lsts_sync.plan.changes import (
     Delete,
     NewPrediction,
     Reimport,
+    RewriteResults,
     RotateCredentials,
     SetPredictions,
     Sync,
@@ -37,6 +39,7 @@ from lsts_sync.plan.checks import (
     undeclared,
 )
 from lsts_sync.plan.options import Overrides
+from lsts_sync.plan.rewrites import rewrites, rewritten_predictions
 from lsts_sync.resources.adoption import match, mismatch
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
@@ -48,6 +51,7 @@ from lsts_sync.resources.state import (
     ProjectState,
     StorageState,
     TaskPrediction,
+    canonical_result,
     diff_fields,
 )
 
@@ -103,8 +107,10 @@ class Plan:
             if any(change.action == "predictions" for change in self.changes) else ""
         tasks = sum(len(change.tasks) for change in self.changes if isinstance(change, Reimport))
         reimports = f" Re-imports: {tasks} task(s)." if tasks else ""
-        return (f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + predictions
-                + reimports + syncs)
+        saves = sum(len(c.writes) for c in self.changes if isinstance(c, RewriteResults))
+        rewritten = f" Results to rewrite: {saves}." if saves else ""
+        return (f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + rewritten
+                + predictions + reimports + syncs)
 
 
 def _reconcile(desired: Mapping[K, R], live: Mapping[K, R], changes: list[Change], prune: bool) -> None:
@@ -286,7 +292,8 @@ def _cors_changes(desired: DesiredState, live: LiveState) -> list[Change]:
     return changes
 
 
-def _predictions(desired: DesiredState, facts: LiveFacts, gone: Set[Gone] = frozenset()
+def _predictions(desired: DesiredState, facts: LiveFacts, rewritten: Mapping[int, str],
+                 gone: Set[Gone] = frozenset()
                  ) -> tuple[list[Change], list[Check]]:
     """One SetPredictions per declared model version whose live predictions differ from its file,
     and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
@@ -304,7 +311,7 @@ def _predictions(desired: DesiredState, facts: LiveFacts, gone: Set[Gone] = froz
                                 f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
                                 "this apply imports them", blocking=False))
             continue
-        step, unmatched = _prediction_step(want, project.id, facts, gone)
+        step, unmatched = _prediction_step(want, project.id, facts, rewritten, gone)
         checks.extend(unmatched)
         if step.add or step.delete_ids:
             steps.append(step)
@@ -315,8 +322,8 @@ def _predictions(desired: DesiredState, facts: LiveFacts, gone: Set[Gone] = froz
     return steps, checks
 
 
-def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, gone: Set[Gone]
-                     ) -> tuple[SetPredictions, list[Check]]:
+def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, rewritten: Mapping[int, str],
+                     gone: Set[Gone]) -> tuple[SetPredictions, list[Check]]:
     """Compare one PredictionSet with the live predictions of its model version, task by task;
     one warning for each row whose source file is no task (yet)."""
     project_key = (want.instance, want.project)
@@ -328,6 +335,8 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, gon
     live: dict[int, list[LivePrediction]] = {}
     for prediction in facts.predictions.get(project_key, ()):
         if prediction.model_version == want.model_version:
+            if prediction.id in rewritten:
+                prediction = replace(prediction, result=canonical_result(json.loads(rewritten[prediction.id])))
             live.setdefault(prediction.task, []).append(prediction)
     pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
     pending |= {key for _, key in leaving if key not in ids}
@@ -380,6 +389,9 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     if not prune:
         checks += undeclared(desired, live)
     checks += label_removals(changes, overrides) + deletes(changes, overrides) + too_many_changes(changes, live, overrides)
+    rewrite_steps, rewrite_checks = rewrites(desired, live, overrides)
+    changes += rewrite_steps
+    checks += rewrite_checks
     # an adopted storage is the same storage in another form: it syncs only for its pending objects
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
                and not (isinstance(c, Update) and c.adopts is not None)}
@@ -392,7 +404,7 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     checks += reimport_checks
     checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)
     gone = {(c.instance, c.project, task, key) for c in reimports if isinstance(c, Reimport) for task, key in c.tasks}
-    prediction_steps, prediction_checks = _predictions(desired, facts, gone)
+    prediction_steps, prediction_checks = _predictions(desired, facts, rewritten_predictions(rewrite_steps), gone)
     changes += prediction_steps
     checks += prediction_checks
     changes.sort(key=lambda change: change.order)

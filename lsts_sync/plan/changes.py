@@ -5,15 +5,17 @@ which apply handler runs it (``apply(target)``).
 Apply runs the changes in this fixed order (``order`` of each change):
 
 0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
-1. project creates and updates - storages need their project's id;
-2. storage creates and updates - after their project;
-3. credential rotations - on storages that exist (rotation is its own step, never a field diff);
-4. storage deletes     - before their projects (only with --prune);
-5. project deletes     - so nothing is left pointing at a deleted project;
-6. predictions         - after the template updates, so the labels they carry exist; only on tasks
+1. rewrites of results - a renamed label or a changed time format carried into the annotations,
+                         drafts and predictions, before the template changes (``plan.rewrites``);
+2. project creates and updates - storages need their project's id;
+3. storage creates and updates - after their project;
+4. credential rotations - on storages that exist (rotation is its own step, never a field diff);
+5. storage deletes     - before their projects (only with --prune);
+6. project deletes     - so nothing is left pointing at a deleted project;
+7. predictions         - after the template updates, so the labels they carry exist; only on tasks
                          that exist when planning (a task this apply's sync imports gets its
                          prediction from the next apply);
-7. re-imports          - delete the tasks of changed objects (``--reimport-changed``), so that the
+8. re-imports          - delete the tasks of changed objects (``--reimport-changed``), so that the
                          storage's sync, which comes after, imports those objects again;
 then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
 
@@ -27,15 +29,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from lsts_sync.plan.formatting import config_diff_lines, json_diff, json_resource, value_text
-from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, RecordKind, StorageState
 
 Resource = ProjectState | StorageState | CorsState
 
 # Places in the order above of the steps that are not a resource's create, update or delete (those
 # take their resource kind's ``write_order`` or ``delete_order``, in ``resources.state``).
-ROTATE_ORDER = 3
-PREDICTIONS_ORDER = 6
-REIMPORT_ORDER = 7
+REWRITE_ORDER = 1
+ROTATE_ORDER = 4
+PREDICTIONS_ORDER = 7
+REIMPORT_ORDER = 8
 
 
 class ChangeTarget(Protocol):
@@ -47,6 +50,7 @@ class ChangeTarget(Protocol):
     def rotate(self, change: RotateCredentials) -> None: ...
     def set_predictions(self, change: SetPredictions) -> None: ...
     def reimport(self, change: Reimport) -> None: ...
+    def rewrite(self, change: RewriteResults) -> None: ...
 
 
 class _Write:
@@ -228,6 +232,25 @@ class Reimport:
     and key), so that the storage's sync imports them again: Label Studio imports a key only once.
     Only tasks that held no annotation, draft or prediction when planned are here, and apply reads
     that again before it deletes any (``--reimport-changed PROJECT``)."""
+class RecordWrite:
+    """One annotation, draft or prediction to save with ``new`` as its result (JSON text); ``old``
+    is its result as read, which the backup keeps."""
+
+    kind: RecordKind
+    id: int
+    task: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RewriteResults:
+    """Carry a label rename and/or a time-format change into one live project's results
+    (``plan.rewrites`` decides what and in which order). ``writes`` run in order; ``lost_drafts``
+    are the drafts Label Studio deletes when the annotation they edit is saved (backed up, never
+    written). ``relabeled`` counts regions, annotations, drafts and predictions that a rename
+    changes; ``retime`` is the (old, new) time format (None: numbers) and ``retimed`` the regions
+    it moves. ``label_config`` is the live template before the change (for the backup)."""
 
     instance: str
     project: str
@@ -256,7 +279,57 @@ class Reimport:
         target.reimport(self)
 
 
-Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport
+    writes: tuple[RecordWrite, ...]
+    lost_drafts: tuple[RecordWrite, ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()
+    relabeled: tuple[int, int, int, int] = (0, 0, 0, 0)
+    retime: tuple[str | None, str | None] | None = None
+    retimed: int = 0
+    label_config: str = ""
+    action: ClassVar[str] = "rewrite"
+    order: ClassVar[int] = REWRITE_ORDER
+    resource: ClassVar[None] = None  # results are no managed resource
+
+    @property
+    def relabel_text(self) -> str:
+        return ", ".join(f"{old} → {new}" for old, new in self.renames)
+
+    def describe(self) -> str:
+        what = [f"relabel {self.project}: {self.relabel_text}"] if self.renames else []
+        what += [f"retime {self.project}"] if self.retime else []
+        return " and ".join(what)
+
+    def text_lines(self) -> list[str]:
+        """``~ relabel P: Missing → Gap (3 region(s) in 1 annotation(s), 1 draft(s), 1 prediction(s))``
+        and/or ``~ retime P: 40 region(s) from '%Y-%m-%d' to '%Y-%m-%dT%H:%M:%S'``."""
+        lines = []
+        if self.renames:
+            regions, annotations, drafts, predictions = self.relabeled
+            lines.append(f"  ~ relabel {self.project}: {self.relabel_text} ({regions} region(s) in {annotations} "
+                         f"annotation(s), {drafts} draft(s), {predictions} prediction(s))")
+        if self.retime:
+            old, new = ("numbers" if f is None else repr(f) for f in self.retime)
+            lines.append(f"  ~ retime {self.project}: {self.retimed} region(s) from {old} to {new}")
+        kinds = [w.kind for w in self.writes]
+        lines.append(f"    saves {kinds.count('annotation')} annotation(s), {kinds.count('draft')} draft(s), "
+                     f"{kinds.count('prediction')} prediction(s); what they held is backed up first")
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        regions, annotations, drafts, predictions = self.relabeled
+        return {"action": self.action, "address": f"results {self.project}", "type": "results",
+                "project": self.project, "renames": [list(pair) for pair in self.renames],
+                "relabeled": {"regions": regions, "annotations": annotations, "drafts": drafts,
+                              "predictions": predictions},
+                "retime": list(self.retime) if self.retime else None, "retimed": self.retimed,
+                "writes": [{"kind": w.kind, "id": w.id, "task": w.task} for w in self.writes],
+                "lost_drafts": [w.id for w in self.lost_drafts]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.rewrite(self)
+
+
+Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
 """The named safety checks of a plan: each reads the planned changes and the live facts, and
 returns ``Check``s; a blocking one stops apply unless its named override was given. Pure.
 
-``drops_labels`` is the one rule of where work could be orphaned: gather reads label usage exactly
-where it holds, and the label-removal and delete checks fail closed where usage is unknown.
+``drops_labels`` is the one rule of where work could be orphaned and ``needs_usage`` (which adds
+renames and time-format changes, whose work a rewrite carries along) of where gather reads label
+usage; gather reads it exactly where it holds, and the label-removal and delete checks fail closed where usage is unknown.
 """
 
 from __future__ import annotations
 
 from lsts_sync.plan.changes import Change, Check, Create, Delete, RotateCredentials, Update
 from lsts_sync.plan.options import Overrides
+from lsts_sync.plan.rewrites import changes_time_format
 from lsts_sync.resources.facts import DataSample, LiveFacts
 from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, StorageState
-from lsts_sync.ui.template import controls, label_values, parses
+from lsts_sync.ui.template import CONTROL_NAME, controls, label_values, parses
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
 # once at least MIN_MANAGED resources are managed.
@@ -39,6 +41,17 @@ def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
     return lost_label or bool(controls(have.label_config) - controls(want.label_config))
 
 
+def needs_usage(have: ProjectState, want: ProjectState | None) -> bool:
+    """True where gather must read what the project's annotations, drafts and predictions use:
+    where work could be orphaned (``drops_labels``), where the time format changes (regions must
+    be rewritten), and where the spec renames labels (a rename is carried into the results until
+    none uses a former name, even after the template no longer has it)."""
+    if drops_labels(have, want):
+        return True
+    assert want is not None
+    return bool(want.renames) or changes_time_format(have, want)
+
+
 def label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
     """Template updates that drop a label or control used by annotations or drafts (blocking),
     or by predictions (a warning: a model can predict again)."""
@@ -54,6 +67,7 @@ def label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
                                 allowed=new.name in overrides.allow_label_removal))
             continue
         kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
+        kept |= {(CONTROL_NAME, old) for old, label in new.renames if (CONTROL_NAME, label) in kept}  # rewritten
         lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
         lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
         if lost:

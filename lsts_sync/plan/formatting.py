@@ -38,10 +38,12 @@ def config_diff_lines(old: str, new: str) -> list[str]:
 
 
 def json_resource(resource: ProjectState | StorageState | CorsState) -> dict[str, Any]:
-    """A resource for ``plan --json``: every field but credentials and label usage."""
+    """A resource for ``plan --json``: every field but credentials, label usage and renames (a
+    rewrite step shows those)."""
     data = asdict(resource)
     data.pop("credentials", None)
     data.pop("usage", None)
+    data.pop("renames", None)
     return data
 
 

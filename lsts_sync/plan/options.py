@@ -27,6 +27,8 @@ class Overrides:
 
     allow_label_removal: frozenset[str] = frozenset()
     allow_delete: frozenset[str] = frozenset()
+    allow_time_format_change: frozenset[str] = frozenset()
+    allow_draft_loss: frozenset[str] = frozenset()
     adopt: frozenset[str] = frozenset()
     take_over: frozenset[str] = frozenset()
     force: bool = False

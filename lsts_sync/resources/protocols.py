@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
-from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, StorageState, Usage
+from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, RecordKind, StorageState, Usage
 
 Credentials = tuple[str, str, str | None]  # access key id, secret access key, session token
 
@@ -76,6 +76,8 @@ class LabelStudioOps(Protocol):
 
     def delete_task(self, task_id: int, name: str) -> None:
         """Delete one task (its storage link goes with it); a task already gone is no error."""
+    def rewrite_result(self, kind: RecordKind, record_id: int, result: str, name: str) -> None:
+        """Replace the ``result`` (JSON text) of one annotation, draft or prediction."""
 
     def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterable[dict[str, Any]]:
         """Every annotated task of a project with its annotations (``export`` reads them); with

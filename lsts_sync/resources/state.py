@@ -11,6 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 from lsts_sync.resources.cors import CORS_RULE_ID
@@ -38,6 +39,39 @@ def diff_fields(old: ProjectState | StorageState | CorsState, new: ProjectState 
     return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in dict.fromkeys([*b, *a]) if a.get(k) != b.get(k))
 
 
+RecordKind = Literal["annotation", "draft", "prediction"]
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def iso_moment(text: object) -> datetime:
+    """An ``updated_at`` as an aware datetime: ISO 8601 as ``datetime.fromisoformat`` reads it
+    (``Z`` or any UTC offset, whole seconds or a fraction); without an offset, UTC (Label Studio's
+    time zone). Missing or unreadable: the earliest time, so any readable one is later."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return _EARLIEST
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One annotation, draft or prediction of a live project, with its ``result`` as JSON text
+    exactly as read: what a rewrite (a label rename, a time-format change) changes and backs up.
+
+    ``updated_at`` and ``cancelled`` decide which annotation of a task counts as the latest one;
+    ``annotation`` is the annotation a draft edits (Label Studio deletes such drafts whenever that
+    annotation is saved)."""
+
+    kind: RecordKind
+    id: int
+    task: int
+    result: str
+    updated_at: str = ""
+    cancelled: bool = False
+    annotation: int | None = None
+
+
 @dataclass(frozen=True)
 class Usage:
     """What a live project's annotations and drafts use, counted from the results themselves.
@@ -45,19 +79,24 @@ class Usage:
     ``annotations`` counts annotations and drafts with at least one result; ``controls`` maps a
     control's name to the number of results that use it; ``labels`` maps ``(control, label)`` to
     the number of results carrying that label. ``predicted`` holds the same label counts for
-    predictions, which are only warned about (a model can predict again).
+    predictions, which are only warned about (a model can predict again). ``records`` holds every
+    annotation, draft and prediction with a result, for rewrites (by kind, then id).
     """
 
     annotations: int
     controls: tuple[tuple[str, int], ...] = ()
     labels: tuple[tuple[tuple[str, str], int], ...] = ()
     predicted: tuple[tuple[tuple[str, str], int], ...] = ()
+    records: tuple[ResultRecord, ...] = ()
 
 
 @dataclass(frozen=True)
 class ProjectState:
     """A project as lsts-sync sees it. ``description`` is the user's text, without the marker line
-    (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects."""
+    (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects.
+    ``renames`` (desired only): ``(former label, label)`` pairs of the spec's ``renamed_from``; they
+    are not compared (a rename changes the template through its labels, and the work through a
+    rewrite step)."""
 
     instance: str
     name: str
@@ -67,10 +106,11 @@ class ProjectState:
     owner: str = DEFAULT_OWNER
     id: int | None = None
     usage: Usage | None = None
+    renames: tuple[tuple[str, str], ...] = ()
 
     kind: ClassVar[ResourceKind] = "project"
-    write_order: ClassVar[int] = 1  # creates and updates: after CORS, before the storages that need its id
-    delete_order: ClassVar[int] = 5  # after its storages, so nothing is left pointing at it
+    write_order: ClassVar[int] = 2  # creates and updates: after CORS, before the storages that need its id
+    delete_order: ClassVar[int] = 6  # after its storages, so nothing is left pointing at it
 
     @property
     def key(self) -> tuple[str, str]:
@@ -122,8 +162,8 @@ class StorageState:
     last_sync: str | None = None  # live only: when Label Studio last synced it (to confirm a sync started)
 
     kind: ClassVar[ResourceKind] = "storage"
-    write_order: ClassVar[int] = 2  # after its project (it needs the project's id)
-    delete_order: ClassVar[int] = 4  # before its project
+    write_order: ClassVar[int] = 3  # after its project (it needs the project's id)
+    delete_order: ClassVar[int] = 5  # before its project
 
     @property
     def key(self) -> tuple[str, str, str]:

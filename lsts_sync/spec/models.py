@@ -240,8 +240,17 @@ class TimeSeriesSpec(Strict):
 
 
 class LabelSpec(Strict):
+    """A label. ``renamed_from`` names its former names (a string or a list): apply rewrites every
+    region, draft and prediction that carries one of them to ``value``, then the template."""
+
     value: NonEmpty
     color: Color | None = None
+    renamed_from: tuple[NonEmpty, ...] = ()
+
+    @field_validator("renamed_from", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
 
 
 class ProjectSpec(Strict):
@@ -301,7 +310,13 @@ class ProjectSpec(Strict):
         for i, name in enumerate(ts.overview):
             if name.strip().lower() not in declared and not ts.auto:
                 found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
-        return found + _repeated_labels([label.value for label in self.labels])
+        return found + _repeated_labels([label.value for label in self.labels]) + _rename_problems(self.labels)
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Former label name -> its label's value, from every label's ``renamed_from``."""
+        return {old: label.value for label in self.labels for old in label.renamed_from}
+
 
     @classmethod
     def draft_problems(cls, data: dict) -> list[tuple[FieldPath, str]]:
@@ -345,6 +360,25 @@ def _repeated_labels(values: list[object]) -> list[tuple[FieldPath, str]]:
             if value in seen:
                 found.append((("labels", i, "value"), f"duplicate label value {value!r}"))
             seen.add(value)
+    return found
+
+
+def _rename_problems(labels: tuple[LabelSpec, ...]) -> list[tuple[FieldPath, str]]:
+    """A former name must be no current label and belong to one label only (else a region could
+    not tell which label it becomes)."""
+    found: list[tuple[FieldPath, str]] = []
+    values = {label.value for label in labels}
+    claimed: dict[str, str] = {}
+    for i, label in enumerate(labels):
+        for j, old in enumerate(label.renamed_from):
+            path: FieldPath = ("labels", i, "renamed_from", j)
+            if old in values:
+                found.append((path, f"renamed_from names {old!r}, which is a label of this project; "
+                                    "a former name cannot be a current one"))
+            elif old in claimed:
+                found.append((path, f"renamed_from names {old!r}, which label {claimed[old]!r} was renamed "
+                                    "from too; a former name goes to one label"))
+            claimed.setdefault(old, label.value)
     return found
 
 

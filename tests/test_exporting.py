@@ -247,3 +247,24 @@ def test_a_file_where_a_folder_of_the_output_must_be_is_named(tmp_path: Path) ->
         write_outputs(outputs, writer_for(SimpleNamespace()))
     assert str(caught.value) == (f"export e: cannot write {target}: {tmp_path / 'afile'} is a file, not a folder: name "
                                  "another output, or move that file")
+
+
+def test_regions_whose_label_or_control_the_template_lacks_are_one_warning_per_label(tmp_path: Path) -> None:
+    gone = dict(region("2021-01-01 00:20:00", "2021-01-01 00:30:00"), from_name="label")
+    gone["value"] = dict(gone["value"], timeserieslabels=["Missing"])
+    other = dict(region("2021-01-01 00:40:00", "2021-01-01 00:50:00"), from_name="old_control")
+    kept = dict(region("2021-01-01 00:00:00", "2021-01-01 00:10:00"), from_name="label")
+    ls = annotated_instance([{"id": 1, "data": {"csv": "s3://b/d/a.csv"}, "annotations": [
+        {"id": 10, "updated_at": "2024-01-01T00:00:00Z", "result": [kept, gone, gone, other]}]}])
+    template = ('<View><TimeSeriesLabels name="label" toName="ts"><Label value="Anomaly"/></TimeSeriesLabels>'
+                '<TimeSeries name="ts" value="$csv"/></View>')
+    ls.projects[5] = (Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", template, "team-a", 5))
+    lines: list[str] = []
+    build_outputs(load(tmp_path), [load(tmp_path).exports["a-table"]], {"local": ls}, lines.append)
+    warnings = [line for line in lines if line.startswith("Warning:")]
+    assert warnings == [
+        "Warning: project pump: 2 region(s) of the exported annotations use label 'Missing' of control 'label', which "
+        "the project's template no longer has (a renamed label? see renamed_from in docs/changing-labeled-projects.md)",
+        "Warning: project pump: 1 region(s) of the exported annotations use label 'Anomaly' of control "
+        "'old_control', which the project's template no longer has (a renamed label? see renamed_from in "
+        "docs/changing-labeled-projects.md)"]

@@ -15,8 +15,9 @@ import contextlib
 import gc
 import io
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -27,7 +28,7 @@ from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
 from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.resources.state import iso_moment
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
-from lsts_sync.ui.template import DATA_KEY
+from lsts_sync.ui.template import DATA_KEY, label_values, parses
 from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms
 
 COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
@@ -72,8 +73,10 @@ def annotator_of(annotation: dict, users: dict[int, str]) -> str:
     return users.get(who, str(who)) if who is not None else ""
 
 
-def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> list[tuple]:
-    """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS`` order."""
+def task_rows(task: dict, project: str, which: str, users: dict[int, str],
+              used: Counter[tuple[str, str]] | None = None) -> list[tuple]:
+    """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS``
+    order; ``used`` counts each row by its region's control (``from_name``) and label."""
     rows: list[tuple] = []
     file = source_file(task)
     for annotation in pick_annotations(task, which):
@@ -88,6 +91,8 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str]) -> li
             instant = bool(value.get("instant", start is not None and start == end))
             for label in value.get("timeserieslabels") or []:
                 label = sys.intern(label) if type(label) is str else label  # one object per label name
+                if used is not None:
+                    used[(str(region.get("from_name")), str(label))] += 1
                 rows.append((project, task.get("id"), file, label, start, end, instant,
                              annotation.get("id"), annotator, annotation.get("updated_at")))
     return rows
@@ -99,10 +104,12 @@ class Annotations:
     ``COLUMNS`` order, sorted by file, start and label) and ``files``,
     the source file (``source_file``) of every task with a counted annotation, even one without
     regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
-    the bucket it came from (None: the task's data is not an ``s3://`` URL)."""
+    the bucket it came from (None: the task's data is not an ``s3://`` URL). ``labels`` counts
+    the regions' rows by control and label (to say which the template no longer has)."""
 
     regions: pd.DataFrame
     files: Mapping[str, str | None]
+    labels: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str]) -> Annotations:
@@ -113,14 +120,26 @@ def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dic
     of the time)."""
     columns: list[list] = [[] for _ in COLUMNS]  # column-wise: no tuple per row (memory)
     files: dict[str, str | None] = {}
+    used: Counter[tuple[str, str]] = Counter()
     with _collector_paused():
         for task in tasks:
             if pick_annotations(task, which):
                 files[source_file(task)] = source_bucket(task)
             # a task without regions gives no columns at all: zip stops at once (not strict)
-            for column, values in zip(columns, zip(*task_rows(task, project, which, users), strict=True), strict=False):
+            rows = task_rows(task, project, which, users, used)
+            for column, values in zip(columns, zip(*rows, strict=True), strict=False):
                 column.extend(values)
-    return Annotations(_sorted(_frame(columns)), files)
+    return Annotations(_sorted(_frame(columns)), files, dict(used))
+
+
+def missing_labels(used: Mapping[tuple[str, str], int], label_config: str) -> list[tuple[str, str, int]]:
+    """``(control, label, regions)`` of the labels that regions use and ``label_config`` lacks (a
+    control it lacks: every label of it), sorted; none for a template that does not parse (it
+    says nothing about what it has)."""
+    if not parses(label_config):
+        return []
+    have = label_values(label_config)
+    return [(control, label, n) for (control, label), n in sorted(used.items()) if label not in have.get(control, ())]
 
 
 @contextlib.contextmanager

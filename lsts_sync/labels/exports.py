@@ -25,7 +25,14 @@ from typing import Protocol
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.locations import is_s3_url
-from lsts_sync.labels.annotations import Annotations, Output, outputs_for, read_annotations, write_local
+from lsts_sync.labels.annotations import (
+    Annotations,
+    Output,
+    missing_labels,
+    outputs_for,
+    read_annotations,
+    write_local,
+)
 from lsts_sync.labels.dense import Reader, dense_outputs
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.state import ProjectState
@@ -78,13 +85,19 @@ def select_exports(specs: SpecSet, names: Iterable[str] = ()) -> list[ExportSpec
     return [e for n, e in sorted(specs.exports.items()) if not wanted or n in wanted]
 
 
+def managed_projects(instance: AnnotationSource, owner: str) -> dict[str, ProjectState]:
+    """Project name -> the instance's project whose marker carries ``owner`` (the lowest id per name)."""
+    found: dict[str, ProjectState] = {}
+    for marker, project in sorted(instance.read_projects(), key=lambda item: item[1].id or 0, reverse=True):
+        if marker is not None and marker.owner == owner and project.id is not None:
+            found[project.name] = project
+    return found
+
+
 def managed_project_ids(instance: AnnotationSource, owner: str) -> dict[str, int]:
     """Project name -> id of the instance's projects whose marker carries ``owner`` (the lowest id per name)."""
-    ids: dict[str, int] = {}
-    for marker, project in instance.read_projects():
-        if marker is not None and marker.owner == owner and project.id is not None:
-            ids[project.name] = min(project.id, ids.get(project.name, project.id))
-    return ids
+    return {name: project.id for name, project in managed_projects(instance, owner).items()
+            if project.id is not None}
 
 
 class _Downloads:
@@ -93,33 +106,38 @@ class _Downloads:
 
     def __init__(self, instances: Mapping[str, AnnotationSource], owner: str, progress: Progress):
         self.instances, self.owner, self.progress = instances, owner, progress
-        self.ids: dict[str, dict[str, int]] = {}
+        self.live: dict[str, dict[str, ProjectState]] = {}
         self.users: dict[str, dict[int, str]] = {}
         self.annotations: dict[tuple[str, str], Annotations] = {}
 
-    def project_id(self, export: ExportSpec, project: ProjectSpec) -> int:
-        """The live id of ``project``; raises LstsError if the instance has none (not applied yet)."""
-        if project.instance not in self.ids:
-            self.ids[project.instance] = managed_project_ids(self.instances[project.instance], self.owner)
-        found = self.ids[project.instance].get(project.name)
-        if found is None:
+    def project(self, export: ExportSpec, project: ProjectSpec) -> ProjectState:
+        """The live ``project``; raises LstsError if the instance has none (not applied yet)."""
+        if project.instance not in self.live:
+            self.live[project.instance] = managed_projects(self.instances[project.instance], self.owner)
+        found = self.live[project.instance].get(project.name)
+        if found is None or found.id is None:
             raise LstsError(f"export {export.name}: project {project.name} does not exist in instance "
                             f"{project.instance} yet (run lsts-sync apply)")
         return found
 
     def read(self, export: ExportSpec, project: ProjectSpec) -> Annotations:
         """The project's regions (sorted by file, start and label) and annotated files, for the
-        export's annotations mode; the tasks are read as a stream, one at a time."""
-        project_id = self.project_id(export, project)
+        export's annotations mode; the tasks are read as a stream, one at a time. Regions whose
+        label or control the project's live template no longer has are one warning per label."""
+        live = self.project(export, project)
         key = (project.name, export.annotations)
         if key not in self.annotations:
             instance = self.instances[project.instance]
             self.progress(f"Downloading annotations of project {project.name}...")
-            tasks = instance.export_tasks(project_id, project.name)
+            tasks = instance.export_tasks(live.id, project.name)  # type: ignore[arg-type]  (checked: not None)
             if project.instance not in self.users:
                 self.users[project.instance] = instance.users()
             self.annotations[key] = read_annotations(tasks, project.name, export.annotations,
                                                      self.users[project.instance])
+            for control, label, count in missing_labels(self.annotations[key].labels, live.label_config):
+                self.progress(f"Warning: project {project.name}: {count} region(s) of the exported annotations "
+                              f"use label {label!r} of control {control!r}, which the project's template no longer "
+                              "has (a renamed label? see renamed_from in docs/changing-labeled-projects.md)")
         return self.annotations[key]
 
 

@@ -165,7 +165,8 @@ def region_of(row: Mapping[str, Any], spec: PredictionsSpec, project: ProjectSpe
     key = source_key(_text(row.get(names.file)), project)
     if key.startswith("!"):
         return key[1:]
-    label = _text(row.get(names.label))
+    written_label = _text(row.get(names.label))
+    label = project.renames.get(written_label, written_label)  # a former name reads as its label
     labels = [item.value for item in project.labels]
     if label not in labels:
         return f"label {label!r} is not a label of project {project.name} ({', '.join(labels)})"
@@ -184,7 +185,7 @@ def region_of(row: Mapping[str, Any], spec: PredictionsSpec, project: ProjectSpe
         bounds = written(start, fmt), written(end, fmt)  # type: ignore[arg-type]
     except TimeFormatError as exc:
         return str(exc)
-    return key, region(key, *bounds, label, score), score
+    return key, region(key, *bounds, label, score, named=written_label), score
 
 
 def source_key(value: str, project: ProjectSpec) -> str:
@@ -251,10 +252,12 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def region(key: str, start: Any, end: Any, label: str, score: float | None) -> dict:
+def region(key: str, start: Any, end: Any, label: str, score: float | None, named: str | None = None) -> dict:
     """A time-series region as the labeling UI writes one into an annotation, with a stable id
-    (from the file, times and label) so the same row always gives the same region."""
-    ident = hashlib.sha1(f"{key}|{start}|{end}|{label}".encode()).hexdigest()[:10]
+    (from the file, times and the label as the file ``named`` it) so the same row always gives the
+    same region: a row naming a former label gives the region that the rename's rewrite made of
+    the prediction written before the rename."""
+    ident = hashlib.sha1(f"{key}|{start}|{end}|{named or label}".encode()).hexdigest()[:10]
     found: dict = {"id": ident, "from_name": CONTROL_NAME, "to_name": OBJECT_NAME, "type": "timeserieslabels",
                    "value": {"start": start, "end": end, "instant": start == end, "timeserieslabels": [label]}}
     if score is not None:

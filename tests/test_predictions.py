@@ -260,3 +260,21 @@ def test_a_predicted_time_past_year_9999_skips_its_row_with_one_line() -> None:
     row = {"file": "a.csv", "start": "1600000000000", "end": "1600000000001", "label": "A"}
     assert region_of(row, spec, project) == ("time 1600000000000000 ms since 1970 is outside years 1 to 9999, which "
                                              "lsts-sync cannot write with '%s' (milliseconds in a %s column? use %Q)")
+
+
+def test_a_row_naming_a_former_label_gives_the_region_the_renames_rewrite_made(tmp_path) -> None:
+    """``Maintenance`` renamed from ``Service``: the detector's rows that still say Service become
+    Maintenance regions with the id the Service row had, so a prediction that the rename's rewrite
+    relabeled equals the file again (no replacement)."""
+    body = "file,start,end,label,score\np/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Service,0.9\n"
+    (before,) = load_predictions(load(tmp_path / "1", body.replace("Service", "Maintenance")), FakeS3()).values()
+    specs = load(tmp_path / "2", body)
+    text = (tmp_path / "2" / "specs" / "specs.yaml").read_text()
+    (tmp_path / "2" / "specs" / "specs.yaml").write_text(
+        text.replace("{value: Maintenance}", "{value: Maintenance, renamed_from: Service}"))
+    specs = load_specs([str(tmp_path / "2" / "specs")], env={})[0]
+    (after,) = load_predictions(specs, FakeS3()).values()
+    assert after.skipped == ()
+    (region,) = regions(after.tasks[0])
+    assert region["value"]["timeserieslabels"] == ["Maintenance"]
+    assert region["id"] != regions(before.tasks[0])[0]["id"]  # named by the file's own label: Service

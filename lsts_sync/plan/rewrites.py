@@ -240,8 +240,8 @@ def _checks(name: str, step: RewriteResults | None, tally: _Tally, overrides: Ov
         old, new = (_shown(f) for f in tally.formats)
         if count("inexact"):
             checks.append(_time_check(name, f"{count('inexact')} region(s) cannot be written exactly in {new} "
-                                      f"(it is coarser than {old}); apply would move them to the nearest time it "
-                                      "can write", overrides))
+                                      f"(it is coarser than {old}, or the labeling UI reads what it writes as another "
+                                      "time); apply would move them to the nearest time it can write", overrides))
         if count("ambiguous"):
             checks.append(_time_check(name, f"{count('ambiguous')} region(s) written in {new} also read in {old} "
                                       "as another time: a re-run after a failure part-way could not tell them apart",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.plan.render import render_text
 from lsts_sync.plan.rewrites import Retime
 from lsts_sync.resources.facts import TaskFile
-from lsts_sync.resources.state import ResultRecord, Usage
+from lsts_sync.resources.state import PredictionSet, ResultRecord, TaskPrediction, Usage, canonical_result
 from lsts_sync.spec.loader import SpecSet, load_specs
 
 from .fakes import FakeLabelStudio, FakeS3, run_apply
@@ -75,7 +76,9 @@ class Stack:
         run_apply(self.plan(first), self.ls, self.s3)
         (self.pid,) = self.ls.projects
         self.ls.tasks[self.pid] = [TaskFile("a/1.csv", 2.0, 1)]
-        self.ls.usage[self.pid] = Usage(len(records), records=tuple(records))
+        labels = Counter((r["from_name"], label) for x in records if x.kind != "prediction"
+                         for r in json.loads(x.result) for label in r["value"]["timeserieslabels"])
+        self.ls.usage[self.pid] = Usage(len(records), labels=tuple(sorted(labels.items())), records=tuple(records))
 
     def plan(self, specs: SpecSet, overrides: Overrides = NO_OVERRIDES) -> Plan:
         desired = desired_state(specs)
@@ -250,3 +253,18 @@ def test_unknown_usage_blocks_a_time_format_change(tmp_path: Path) -> None:
 ])
 def test_retime_converts_at_the_same_instant_or_says_why_not(old, new, value, expected) -> None:
     assert Retime(old, new).convert(value) == expected
+
+
+def test_a_prediction_the_rename_rewrites_is_compared_as_rewritten_with_its_predictions_file(tmp_path: Path) -> None:
+    """The detector's file still says Missing (read as Gap, with the Missing row's region id): the
+    prediction that the relabel step rewrites then equals the file, so it is not replaced too."""
+    stack = Stack(tmp_path, [])
+    live = stack.ls.add_prediction(stack.pid, 1, "m1", [region(T1, T2, "Missing", ident="p")])
+    stack.ls.usage[stack.pid] = Usage(0, records=(record("prediction", live.id, 1, region(T1, T2, "Missing", ident="p")),))
+    renamed = specs_of(tmp_path / "after", RENAMED)
+    wanted = PredictionSet("local", "a", "det", "m1", "f.csv",
+                           (TaskPrediction("a/1.csv", canonical_result([region(T1, T2, "Gap", ident="p")])),), rows=1)
+    desired = desired_state(renamed, predictions={wanted.key: wanted})
+    facts = gather(renamed, desired, Connections({"local": stack.ls}, stack.s3), GatherOptions(skip_data_checks=True))
+    plan = build_plan(desired, facts)
+    assert [c.action for c in plan.changes] == ["rewrite", "update"]  # no predictions step

@@ -20,9 +20,10 @@
 7. dense over 100 files of 100,000 rows (LSTS_BENCH_DENSE_FILES changes the count): rows per second;
 8. report: `lsts-sync report --json` of 1,000 tasks of 720 rows with 10 labeled regions each (a tenth
    labeled by a second annotator) and two model versions of 10 regions per task: wall time of the
-   command, and the measuring alone (source files already in memory).
+   command, and the measuring alone (source files already in memory);
+9. rename: a label renamed in 10,000 regions of 100 annotations (`bench/rename.py`): plan, apply, no-op plan.
 
-LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report) runs only
+LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename) runs only
 those parts.
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
@@ -47,8 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
+from rename import bench_rename  # noqa: E402
 
-PARTS = ("startup", "reconcile", "export", "check", "predictions", "report")
+PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
 PROD_SIZE = 200
 OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
@@ -787,6 +789,7 @@ def main() -> None:
                 "check": [("check_every_row", lambda: bench_check(state, env, tmp))],
                 "predictions": [("predictions_1000_tasks", lambda: bench_predictions(state, env, tmp))],
                 "report": [("report_1000_tasks", lambda: bench_report(state, env, tmp))],
+                "rename": [("rename_10k_regions", lambda: bench_rename(state, env, tmp))],
             }
             results, failed = run_parts([part for group in PARTS if group in only for part in wanted[group]])
     finally:

@@ -268,3 +268,18 @@ def test_a_prediction_the_rename_rewrites_is_compared_as_rewritten_with_its_pred
     facts = gather(renamed, desired, Connections({"local": stack.ls}, stack.s3), GatherOptions(skip_data_checks=True))
     plan = build_plan(desired, facts)
     assert [c.action for c in plan.changes] == ["rewrite", "update"]  # no predictions step
+
+
+def test_a_saved_plan_carries_its_rewrite_and_is_refused_once_a_record_moved(tmp_path: Path) -> None:
+    from lsts_sync.plan.saved import SavedPlan, decode, encode, fingerprint
+
+    stack = Stack(tmp_path, labeled())
+    renamed = specs_of(tmp_path / "after", RENAMED)
+    desired = desired_state(renamed)
+    facts = gather(renamed, desired, Connections({"local": stack.ls}, stack.s3), GatherOptions(skip_data_checks=True))
+    plan = build_plan(desired, facts)
+    saved = SavedPlan(plan, "d", fingerprint(facts, desired), GatherOptions(), NO_OVERRIDES)
+    assert decode(json.loads(json.dumps(encode(saved)))) == saved
+    stack.ls.rewritten[("annotation", 11)] = json.dumps([region(T1, T2, "Gap")])  # someone edits an annotation
+    moved = gather(renamed, desired, Connections({"local": stack.ls}, stack.s3), GatherOptions(skip_data_checks=True))
+    assert fingerprint(moved, desired) != saved.fingerprint

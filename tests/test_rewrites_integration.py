@@ -72,6 +72,8 @@ def test_a_rename_carries_annotations_drafts_and_predictions_then_export_and_a_n
         region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Missing"),
         region("2021-01-01 00:30:00", "2021-01-01 00:40:00", "Anomaly"),
         region("2021-01-01 00:45:00", "2021-01-01 00:45:00", "Missing", instant=True)])
+    older = ls.annotations.create(id=t2, result=[region("2021-01-08 00:30:00", "2021-01-08 00:40:00", "Missing")])
+    newer = ls.annotations.create(id=t2, result=[region("2021-01-08 00:50:00", "2021-01-08 00:55:00", "Anomaly")])
     draft = api(stack, "POST", f"api/tasks/{t2}/drafts", {"result": [
         region("2021-01-08 00:10:00", "2021-01-08 00:20:00", "Missing")], "lead_time": 1})
     predicted = ls.predictions.create(task=t3, model_version="m1", score=0.5, result=[
@@ -80,7 +82,7 @@ def test_a_rename_carries_annotations_drafts_and_predictions_then_export_and_a_n
     renamed = specs_with(tmp_path / "b", bucket, name, labels=("Anomaly", "Gap"), rename="Gap<-Missing", out=out)
     plan = run_cli(["plan", str(renamed)], stack_env)
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    assert (f"  ~ relabel {name}: Missing → Gap (4 region(s) in 1 annotation(s), 1 draft(s), 1 prediction(s))"
+    assert (f"  ~ relabel {name}: Missing → Gap (5 region(s) in 2 annotation(s), 1 draft(s), 1 prediction(s))"
             in plan.stdout)
     assert "label-removal" not in plan.stdout
 
@@ -89,8 +91,9 @@ def test_a_rename_carries_annotations_drafts_and_predictions_then_export_and_a_n
     saved = re.search(rf"Saved what relabel {name}: Missing → Gap rewrites to (\S+) ", applied.stderr)
     assert saved, applied.stderr
     backup = json.loads(Path(saved.group(1)).read_text())
-    assert {(r["kind"], r["id"]) for r in backup["records"]} == {
-        ("annotation", first.id), ("draft", draft["id"]), ("prediction", predicted.id)}
+    assert {(r["kind"], r["id"]) for r in backup["records"]} == {  # the newer one saved again, unchanged
+        ("annotation", first.id), ("annotation", older.id), ("annotation", newer.id), ("draft", draft["id"]),
+        ("prediction", predicted.id)}
     assert labels_in(next(r["result"] for r in backup["records"] if r["kind"] == "annotation")) == [
         ["Missing"], ["Anomaly"], ["Missing"]]
 
@@ -103,7 +106,10 @@ def test_a_rename_carries_annotations_drafts_and_predictions_then_export_and_a_n
     exported = run_cli(["export", str(renamed), "--name", f"{name}-table"], stack_env)
     assert exported.returncode == 0, exported.stderr
     table = pd.read_csv(out / "table.csv")
-    assert sorted(table["label"]) == ["Anomaly", "Gap", "Gap"]
+    assert sorted(table["label"]) == ["Anomaly", "Anomaly", "Gap", "Gap"]
+    # the task's latest annotation is still the newer one, although the older one was rewritten
+    assert list(table[table["task_id"] == t2]["annotation_id"]) == [newer.id]
+    assert labels_in(ls.annotations.get(id=older.id).result) == [["Gap"]]
     assert "Warning" not in exported.stderr
     again = run_cli(["plan", str(renamed)], stack_env)
     assert again.returncode == 0 and again.stdout.strip() == "No changes.", again.stdout

@@ -110,26 +110,26 @@ class _Downloads:
         self.users: dict[str, dict[int, str]] = {}
         self.annotations: dict[tuple[str, str], Annotations] = {}
 
-    def project(self, export: ExportSpec, project: ProjectSpec) -> ProjectState:
-        """The live ``project``; raises LstsError if the instance has none (not applied yet)."""
+    def project(self, export: ExportSpec, project: ProjectSpec) -> tuple[int, ProjectState]:
+        """The live ``project`` and its id; raises LstsError if the instance has none (not applied yet)."""
         if project.instance not in self.live:
             self.live[project.instance] = managed_projects(self.instances[project.instance], self.owner)
         found = self.live[project.instance].get(project.name)
         if found is None or found.id is None:
             raise LstsError(f"export {export.name}: project {project.name} does not exist in instance "
                             f"{project.instance} yet (run lsts-sync apply)")
-        return found
+        return found.id, found
 
     def read(self, export: ExportSpec, project: ProjectSpec) -> Annotations:
         """The project's regions (sorted by file, start and label) and annotated files, for the
         export's annotations mode; the tasks are read as a stream, one at a time. Regions whose
         label or control the project's live template no longer has are one warning per label."""
-        live = self.project(export, project)
+        project_id, live = self.project(export, project)
         key = (project.name, export.annotations)
         if key not in self.annotations:
             instance = self.instances[project.instance]
             self.progress(f"Downloading annotations of project {project.name}...")
-            tasks = instance.export_tasks(live.id, project.name)  # type: ignore[arg-type]  (checked: not None)
+            tasks = instance.export_tasks(project_id, project.name)
             if project.instance not in self.users:
                 self.users[project.instance] = instance.users()
             self.annotations[key] = read_annotations(tasks, project.name, export.annotations,

@@ -28,6 +28,7 @@ What apply must do, and why in this order (Label Studio 1.23.2, ``tasks/models.p
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from lsts_sync.plan.options import Overrides
 from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, ResultRecord, iso_moment
 from lsts_sync.ui.template import CONTROL_NAME, series_attributes
 from lsts_sync.ui.timefmt import compile_format, format_ms, js_number, ui_value
+
+_compiled = functools.lru_cache(maxsize=16)(compile_format)  # one compile per format, not per region bound
 
 
 def time_format(xml: str) -> tuple[bool, str | None]:
@@ -63,7 +66,7 @@ class Retime:
         text = _text(value)
         if specifier is None:
             return js_number(text)
-        return compile_format(specifier).parse(ui_value(text, specifier))
+        return _compiled(specifier).parse(ui_value(text, specifier))
 
     def instant(self, value: object) -> float | None:
         """The instant of a value written in the old format (numbers: as the new format reads them)."""

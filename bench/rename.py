@@ -78,7 +78,8 @@ def main() -> None:
     import stack as stack_tool
 
     state = stack_tool.load_state(os.environ["LSTS_STACK_NAME"])
-    env = {**os.environ, **state.env()}
+    os.environ.update(state.env())
+    env = dict(os.environ)
     with tempfile.TemporaryDirectory() as tmp:
         print(json.dumps(bench_rename(state, env, Path(tmp)), indent=2))
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,14 +104,27 @@ def _text(value: object) -> str:
 
 @dataclass
 class _Tally:
-    """What rewriting one project's records found."""
+    """What rewriting one project's records found: regions relabeled and retimed per record
+    (``(kind, id)``), the renames used, and the statuses of the retimed regions."""
 
-    relabeled: dict[str, int] = field(default_factory=lambda: {"region": 0, "annotation": 0, "draft": 0,
-                                                                "prediction": 0})
+    relabeled: dict[tuple[str, int], int] = field(default_factory=dict)
+    retimed: dict[tuple[str, int], int] = field(default_factory=dict)
     used: set[tuple[str, str]] = field(default_factory=set)
-    retimed: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
+    statuses: list[tuple[tuple[str, int], str]] = field(default_factory=list)  # (record, status) per region
+    lost: set[tuple[str, int]] = field(default_factory=set)  # drafts Label Studio deletes: not counted
     formats: tuple[str | None, str | None] | None = None  # (old, new) when the time format changes
+
+    def counts(self, written: set[tuple[str, int]]) -> tuple[tuple[int, int, int, int], int]:
+        """``((regions, annotations, drafts, predictions) relabeled, regions retimed)`` of the
+        records that are written (a lost draft is not)."""
+        relabeled = {key: n for key, n in self.relabeled.items() if n and key in written}
+        kinds = [kind for kind, _ in relabeled]
+        return ((sum(relabeled.values()), kinds.count("annotation"), kinds.count("draft"), kinds.count("prediction")),
+                sum(n for key, n in self.retimed.items() if key in written))
+
+    def regions(self, status: str) -> int:
+        """Retimed regions of a status, in records that are not lost."""
+        return sum(found == status and key not in self.lost for key, found in self.statuses)
 
 
 def _relabel(item: dict[str, Any], renames: Mapping[str, str], tally: _Tally) -> bool:
@@ -125,26 +138,22 @@ def _relabel(item: dict[str, Any], renames: Mapping[str, str], tally: _Tally) ->
         return False
     tally.used.update((n, renames[n]) for n in names if isinstance(n, str) and n in renames)
     value[kind] = list(dict.fromkeys(renames.get(n, n) if isinstance(n, str) else n for n in names))
-    tally.relabeled["region"] += 1
     return True
 
 
-def _retime(item: dict[str, Any], retime: Retime, tally: _Tally) -> bool:
+def _retime(item: dict[str, Any], retime: Retime, tally: _Tally, key: tuple[str, int]) -> bool:
     """Re-write one region's start and end; True if either changed. Each status of its bounds
     counts the region once."""
     value = item.get("value")
     if not isinstance(value, dict) or not ({"start", "end"} & set(value)):
         return False
     statuses = set()
-    for key in ("start", "end"):
-        if key in value:
-            value[key], status = retime.convert(value[key])
+    for bound in ("start", "end"):
+        if bound in value:
+            value[bound], status = retime.convert(value[bound])
             statuses.add(status)
-    for status in statuses:
-        tally.statuses[status] = tally.statuses.get(status, 0) + 1
-    changed = bool(statuses & {"exact", "inexact", "ambiguous"})
-    tally.retimed += changed
-    return changed
+    tally.statuses += [(key, status) for status in statuses]
+    return bool(statuses & {"exact", "inexact", "ambiguous"})
 
 
 def _rewrite(record: ResultRecord, renames: Mapping[str, str], retime: Retime | None, tally: _Tally) -> str:
@@ -152,15 +161,14 @@ def _rewrite(record: ResultRecord, renames: Mapping[str, str], retime: Retime | 
     result: Any = json.loads(record.result)
     if not isinstance(result, list):
         return record.result
-    relabeled = retimed = False
+    key = (record.kind, record.id)
     for item in result:
         if isinstance(item, dict):
-            relabeled |= _relabel(item, renames, tally)
+            tally.relabeled[key] = tally.relabeled.get(key, 0) + _relabel(item, renames, tally)
             if retime is not None:
-                retimed |= _retime(item, retime, tally)
-    if relabeled:
-        tally.relabeled[record.kind] += 1
-    return json.dumps(result, ensure_ascii=False) if relabeled or retimed else record.result
+                tally.retimed[key] = tally.retimed.get(key, 0) + _retime(item, retime, tally, key)
+    changed = tally.relabeled.get(key) or tally.retimed.get(key)
+    return json.dumps(result, ensure_ascii=False) if changed else record.result
 
 
 def _annotation_order(records: list[ResultRecord], new: dict[int, str]) -> list[ResultRecord]:
@@ -194,15 +202,14 @@ def rewrite_step(have: ProjectState, want: ProjectState) -> tuple[RewriteResults
     saved = _annotation_order(annotations, {r.id: new[(r.kind, r.id)] for r in annotations})
     saved_ids = {r.id for r in saved}
     lost = [r for r in records.values() if r.kind == "draft" and r.annotation in saved_ids]
+    tally.lost = {(r.kind, r.id) for r in lost}
     others = sorted((r for key, r in records.items() if r.kind != "annotation" and key in changed and r not in lost),
                     key=lambda r: (r.kind != "prediction", r.id))  # predictions, then drafts
     writes = tuple(RecordWrite(r.kind, r.id, r.task, r.result, new[(r.kind, r.id)]) for r in [*others, *saved])
-    step = RewriteResults(
-        have.instance, want.name, have.id, writes, tuple(RecordWrite(r.kind, r.id, r.task, r.result, "")
-                                                         for r in lost),
-        tuple(sorted(tally.used)), (tally.relabeled["region"], tally.relabeled["annotation"], tally.relabeled["draft"],
-                                    tally.relabeled["prediction"]),
-        (retime.old, retime.new) if retime else None, tally.retimed, have.label_config)
+    relabeled, retimed = tally.counts({(w.kind, w.id) for w in writes})
+    step = RewriteResults(have.instance, want.name, have.id, writes,
+                          tuple(RecordWrite(r.kind, r.id, r.task, r.result, "") for r in lost),
+                          tuple(sorted(tally.used)), relabeled, tally.formats, retimed, have.label_config)
     return step, tally
 
 
@@ -238,7 +245,7 @@ def _time_check(name: str, message: str, overrides: Overrides) -> Check:
 
 def _checks(name: str, step: RewriteResults | None, tally: _Tally, overrides: Overrides) -> list[Check]:
     checks: list[Check] = []
-    count: Callable[[str], int] = lambda status: tally.statuses.get(status, 0)  # noqa: E731
+    count = tally.regions
     if tally.formats is not None:
         old, new = (_shown(f) for f in tally.formats)
         if count("inexact"):

@@ -48,7 +48,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
-from rename import bench_rename  # noqa: E402
 
 PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
@@ -768,6 +767,13 @@ def run_parts(parts: list[tuple[str, Callable[[], dict]]]) -> tuple[dict, list[s
     return results, failed
 
 
+def _bench_rename(state, env: dict, tmp: Path) -> dict:
+    """The rename part lives in bench/rename.py (run as a script, bench/ is on sys.path)."""
+    from rename import bench_rename
+
+    return bench_rename(state, env, tmp)
+
+
 def main() -> None:
     only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
@@ -789,7 +795,7 @@ def main() -> None:
                 "check": [("check_every_row", lambda: bench_check(state, env, tmp))],
                 "predictions": [("predictions_1000_tasks", lambda: bench_predictions(state, env, tmp))],
                 "report": [("report_1000_tasks", lambda: bench_report(state, env, tmp))],
-                "rename": [("rename_10k_regions", lambda: bench_rename(state, env, tmp))],
+                "rename": [("rename_10k_regions", lambda: _bench_rename(state, env, tmp))],
             }
             results, failed = run_parts([part for group in PARTS if group in only for part in wanted[group]])
     finally:

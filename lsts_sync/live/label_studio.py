@@ -116,7 +116,7 @@ class LabelStudioInstance:
         with the same content. A failure or an odd payload raises: the guard fails closed.
         """
         name = project.name or project.title
-        return usage_from_tasks(self._all_tasks(project.id, name), name, self.read_predictions(project))
+        return usage_from_tasks(self._all_tasks(project.id, name), name, self.read_predictions(project))  # type: ignore[arg-type]
 
     def read_worked_tasks(self, project_id: int, name: str) -> frozenset[int]:
         """Ids of the tasks holding an annotation, a draft or a prediction, from the same export as

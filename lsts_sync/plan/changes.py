@@ -232,25 +232,6 @@ class Reimport:
     and key), so that the storage's sync imports them again: Label Studio imports a key only once.
     Only tasks that held no annotation, draft or prediction when planned are here, and apply reads
     that again before it deletes any (``--reimport-changed PROJECT``)."""
-class RecordWrite:
-    """One annotation, draft or prediction to save with ``new`` as its result (JSON text); ``old``
-    is its result as read, which the backup keeps."""
-
-    kind: RecordKind
-    id: int
-    task: int
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class RewriteResults:
-    """Carry a label rename and/or a time-format change into one live project's results
-    (``plan.rewrites`` decides what and in which order). ``writes`` run in order; ``lost_drafts``
-    are the drafts Label Studio deletes when the annotation they edit is saved (backed up, never
-    written). ``relabeled`` counts regions, annotations, drafts and predictions that a rename
-    changes; ``retime`` is the (old, new) time format (None: numbers) and ``retimed`` the regions
-    it moves. ``label_config`` is the live template before the change (for the backup)."""
 
     instance: str
     project: str
@@ -279,6 +260,30 @@ class RewriteResults:
         target.reimport(self)
 
 
+@dataclass(frozen=True)
+class RecordWrite:
+    """One annotation, draft or prediction to save with ``new`` as its result (JSON text); ``old``
+    is its result as read, which the backup keeps."""
+
+    kind: RecordKind
+    id: int
+    task: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RewriteResults:
+    """Carry a label rename and/or a time-format change into one live project's results
+    (``plan.rewrites`` decides what and in which order). ``writes`` run in order; ``lost_drafts``
+    are the drafts Label Studio deletes when the annotation they edit is saved (backed up, never
+    written). ``relabeled`` counts regions, annotations, drafts and predictions that a rename
+    changes; ``retime`` is the (old, new) time format (None: numbers) and ``retimed`` the regions
+    it moves. ``label_config`` is the live template before the change (for the backup)."""
+
+    instance: str
+    project: str
+    project_id: int
     writes: tuple[RecordWrite, ...]
     lost_drafts: tuple[RecordWrite, ...] = ()
     renames: tuple[tuple[str, str], ...] = ()

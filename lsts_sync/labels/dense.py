@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,10 +75,21 @@ class Times:
         """A column of cells as float milliseconds, NaN where a cell does not parse."""
         if self.parser is None:
             return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-        fast = padded_ms(values, self.format or "")
+        fast = padded_ms(values.tolist(), self.format or "")  # a list: iterating Arrow-backed text is slow
         if fast is not None:
             return fast
         return np.array([np.nan if (ms := self.one(v)) is None else ms for v in values], dtype="float64")
+
+
+_EDGES = ("\n ", "\n\t", " \n", "\t\n", " \r\n", "\t\r\n")
+
+
+def needs_trim(text: str) -> bool:
+    """True if a line starts or ends with a space or tab (before an optional ``\r``), or a ``\r``
+    is not followed by ``\n``: ``re.search(r"^[ \\t]|[ \\t]\\r?$|\\r(?!\\n)", text, re.M)``,
+    by substring searches (a regular expression tried at every line start is slow on large files)."""
+    return (text.startswith((" ", "\t")) or text.endswith((" ", "\t", " \r", "\t\r", "\r"))
+            or any(edge in text for edge in _EDGES) or text.count("\r") != text.count("\r\n"))
 
 
 def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
@@ -88,7 +98,7 @@ def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
     Raises LstsError (naming ``where``) for a CSV the UI cannot read either: no data rows, or a row
     with more cells than the header."""
     text = seriescsv.drop_bom(text)
-    if re.search(r"^[ \t]|[ \t]\r?$|\r(?!\n)", text, re.M):  # lines to trim first (pandas would keep the spaces)
+    if needs_trim(text):  # lines to trim first (pandas would keep the spaces)
         text = "\n".join(line for _, line in seriescsv.rows(text))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=project.timeseries.sep, header=None, dtype=str,

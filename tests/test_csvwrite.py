@@ -56,3 +56,9 @@ def test_the_fast_path_writes_these(name: str) -> None:
 @pytest.mark.parametrize("name", ["floats", "mixed", "bool_and_int", "carriage_return"])
 def test_what_the_fast_path_leaves_to_pandas(name: str) -> None:
     assert csvwrite._arrow_csv(FRAMES[name], True) is None
+
+
+@pytest.mark.parametrize("name", ["regions", "tricky_text"])
+def test_rows_written_in_batches_join_up(monkeypatch, name: str) -> None:
+    monkeypatch.setattr(csvwrite, "BATCH", 3)
+    assert csvwrite._arrow_csv(FRAMES[name], True) == pandas_csv(FRAMES[name])

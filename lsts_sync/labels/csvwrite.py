@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _QUOTED = '[,"\n]'  # what csv.QUOTE_MINIMAL quotes with the separator "," and the line terminator "\n"
+BATCH = 1 << 17  # rows turned into text at a time
 _SPECIAL = re.compile(b'[,"\n\r]')  # the bytes of _QUOTED and the carriage return
 
 
@@ -38,20 +39,32 @@ def to_csv(frame: pd.DataFrame, header: bool = True) -> bytes:
 
 
 def _arrow_csv(frame: pd.DataFrame, header: bool) -> bytes | None:
-    """The CSV bytes, or None when some column is not certain to be written as pandas writes it."""
+    """The CSV bytes, or None when some column is not certain to be written as pandas writes it.
+    Rows are turned into text BATCH at a time, so Arrow's temporaries stay small; the text of all
+    batches is copied once into the returned bytes."""
+    names = _column_text(pd.Series([str(n) for n in frame.columns], dtype=object))
+    if names is None:
+        return None
+    pieces: list[memoryview] = []
+    for first in range(0, len(frame), BATCH):
+        lines = _lines(frame.iloc[first:first + BATCH])
+        if lines is None:
+            return None
+        pieces.append(_data(lines))
+    head = (",".join(names.to_pylist()) + "\n").encode() if header else b""
+    return b"".join([head, *pieces])
+
+
+def _lines(frame: pd.DataFrame) -> pa.Array | None:
+    """Each row's text ending with "\n", or None (see ``_arrow_csv``)."""
     columns = []
     for name in frame.columns:
         text = _column_text(frame[name])
         if text is None:
             return None
         columns.append(text)
-    names = _column_text(pd.Series([str(n) for n in frame.columns], dtype=object))
-    if names is None:
-        return None
     rows = pc.binary_join_element_wise(*columns, _text(","))
-    lines = pc.binary_join_element_wise(rows, _text(""), _text("\n"))  # each row ends with "\n"
-    head = (",".join(names.to_pylist()) + "\n").encode() if header else b""
-    return head + _joined(lines)
+    return pc.binary_join_element_wise(rows, _text(""), _text("\n"))
 
 
 def _text(value: str) -> pa.Scalar:
@@ -65,8 +78,6 @@ def _data(text: pa.Array) -> memoryview:
     return memoryview(data if data is not None else b"")[int(offsets[0]):int(offsets[-1])]
 
 
-def _joined(lines: pa.Array) -> bytes:
-    return _data(lines).tobytes()
 
 
 def _column_text(values: pd.Series) -> pa.Array | None:

@@ -26,8 +26,8 @@ import pandas as pd
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
 from lsts_sync.core.locations import is_s3_url, split_s3_url
-from lsts_sync.resources.state import iso_moment
 from lsts_sync.labels import csvwrite
+from lsts_sync.resources.state import iso_moment
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui.template import DATA_KEY, label_values, parses
 from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms

@@ -119,13 +119,22 @@ class InstanceSpec(Strict):
     """
 
     kind: Literal["Instance"]
-    name: Name
-    url: HttpUrl
-    token: SecretStr
-    public_url: HttpUrl | None = None
-    owner: Name = "default"
-    lock_bucket: BucketName | None = None
-    timeout: float = Field(default=60.0, gt=0, le=3600)
+    name: Name = Field(description="The instance's name, which projects refer to.")
+    url: HttpUrl = Field(description="Where lsts-sync reaches Label Studio.")
+    token: SecretStr = Field(description=(
+        "A Personal Access Token or a legacy token (see [Tokens](owners-lock-ci.md#tokens)). Write "
+        "`${LABEL_STUDIO_API_KEY}`: a token written literally is a warning."))
+    public_url: HttpUrl | None = Field(default=None, description=(
+        "The origin labelers' browsers use (default: `url`); managed CORS rules allow it."))
+    owner: Name = Field(default="default", description=(
+        "Who manages what this spec set creates (see [Owners](owners-lock-ci.md#owners-several-teams-on-one-label-studio)); "
+        "every Instance of one spec set has the same owner."))
+    lock_bucket: BucketName | None = Field(default=None, description=(
+        "The bucket that holds the apply lock (default: the first Bucket spec by name; see "
+        "[the apply lock](owners-lock-ci.md#concurrent-applies-the-apply-lock))."))
+    timeout: float = Field(default=60.0, gt=0, le=3600, description=(
+        "Seconds to wait for one answer from Label Studio (at most 3600); a create whose answer is lost is "
+        "looked for (up to 30 s) before it is sent again (see [Faults](safety.md#faults))."))
 
     @field_validator("public_url", mode="before")
     @classmethod
@@ -143,17 +152,20 @@ class InstanceSpec(Strict):
 
 
 class CorsSpec(Strict):
-    managed: bool = True
+    managed: bool = Field(default=True, description=(
+        "Own the CORS rule with ID `lsts-sync` (`lsts-sync-<owner>` for another owner): GET from the origins of "
+        "the instances whose projects read this bucket with presigned URLs. Rules with other IDs are kept exactly."))
 
 
 class BucketSpec(Strict):
     """An S3 bucket; ``name`` is the bucket's own name."""
 
     kind: Literal["Bucket"]
-    name: BucketName
-    region: str = "us-east-1"
-    endpoint_url: HttpUrl | None = None
-    cors: CorsSpec = Field(default_factory=CorsSpec)
+    name: BucketName = Field(description="The S3 bucket's own name.")
+    region: str = Field(default="us-east-1", description="The region for boto3 and Label Studio's storages.")
+    endpoint_url: HttpUrl | None = Field(default=None, description=(
+        "Any S3-compatible endpoint; unset or empty means AWS itself."))
+    cors: CorsSpec = Field(default_factory=CorsSpec, description="The bucket's CORS rule that lsts-sync manages.")
 
     @field_validator("endpoint_url", "region", mode="before")
     @classmethod
@@ -169,37 +181,48 @@ class BucketSpec(Strict):
 class SourceSpec(Strict):
     """S3 import storage: one task per object under ``prefix`` whose rest of key matches ``pattern``."""
 
-    bucket: BucketName
-    prefix: Prefix = ""
-    pattern: Regex = r".*\.csv"
-    recursive: bool = False
-    presign: bool = True
-    presign_ttl: int = Field(default=60, ge=1, le=10080)
-    credentials: Literal["environment", "none"] = "environment"
-    sync: bool = True
+    bucket: BucketName = Field(description="The Bucket spec the series are read from.")
+    prefix: Prefix = Field(default="", description="The key prefix of the objects (no leading `/`).")
+    pattern: Regex = Field(default=r".*\.csv", description=(
+        "A regular expression that must match the **rest of the key after the prefix**, whole (lsts-sync sends "
+        "Label Studio `escaped-prefix(?:pattern)$`, since Label Studio matches the full key)."))
+    recursive: bool = Field(default=False, description="Also import objects in sub-folders of the prefix.")
+    presign: bool = Field(default=True, description=(
+        "The browser reads the CSV from S3 by presigned URL (needs CORS); `false` proxies it through Label Studio."))
+    presign_ttl: int = Field(default=60, ge=1, le=10080, description="Minutes a presigned URL stays valid (1–10080).")
+    credentials: Literal["environment", "none"] = Field(default="environment", description=(
+        "`environment` hands Label Studio the credentials of boto3's default chain when the storage is created; "
+        "`none` sends none (an IAM role on the server)."))
+    sync: bool = Field(default=True, description=(
+        "Sync on apply when the storage is new or changed, or when objects under the prefix are not yet tasks "
+        "(`apply --sync` syncs all)."))
 
 
 class TargetSpec(Strict):
     """S3 export storage: Label Studio writes every saved annotation under ``prefix``."""
 
-    bucket: BucketName
-    prefix: Prefix = ""
-    credentials: Literal["environment", "none"] = "environment"
+    bucket: BucketName = Field(description="The Bucket spec Label Studio writes annotations to.")
+    prefix: Prefix = Field(default="", description="The key prefix of the annotations; a trailing `/` is dropped.")
+    credentials: Literal["environment", "none"] = Field(default="environment", description=(
+        "As for `source.credentials`."))
 
 
 class ChannelSettings(Strict):
     """How one channel is drawn; every setting is optional (defaults: column name as legend, tab10
     colour). ``legend: ''`` writes no legend attribute at all."""
 
-    legend: str | None = None
-    color: Color | None = None
-    format: str | None = None
-    units: str | None = None
-    height: int | None = Field(default=None, ge=10, le=2000)
+    legend: str | None = Field(default=None, description=(
+        "The channel's legend (default: the column's name); `''` writes no legend at all."))
+    color: Color | None = Field(default=None, description=(
+        "`#rgb`, `#rrggbb` or a CSS colour name (default: tab10 by position)."))
+    format: str | None = Field(default=None, description="A d3 number format for the values, e.g. `.2f`.")
+    units: str | None = Field(default=None, description="The units shown with the values.")
+    height: int | None = Field(default=None, ge=10, le=2000, description="The channel's height in pixels (10–2000).")
 
 
 class ChannelSpec(ChannelSettings):
-    column: NonEmpty
+    column: NonEmpty = Field(description=(
+        "The CSV column drawn (compared case-insensitively: Label Studio lowercases headers)."))
 
 
 class TimeSeriesSpec(Strict):
@@ -210,16 +233,28 @@ class TimeSeriesSpec(Strict):
     column. They are resolved at plan time (``ProjectSpec.with_channels``).
     """
 
-    time_column: NonEmpty
-    time_format: TimeFormat | None = None
-    display_format: TimeFormat | None = None
-    sep: str = Field(default=",", min_length=1, max_length=1)
-    overview: tuple[str, ...] = ()
+    time_column: NonEmpty = Field(description="The CSV column with the time (compared case-insensitively).")
+    time_format: TimeFormat | None = Field(default=None, description=(
+        "A d3 time format such as `%Y-%m-%d %H:%M:%S`, read as the labeling UI reads it (see "
+        "[Time formats](data-checks.md#time-formats-as-the-labeling-ui-reads-them)); `%s %Q %L %f %Z` work, "
+        "week-based directives are refused. Without it, times are numbers."))
+    display_format: TimeFormat | None = Field(default=None, description=(
+        "How the chart shows time (a d3 time format); needs `time_format` (without it the UI reads it as a "
+        "number format and fails)."))
+    sep: str = Field(default=",", min_length=1, max_length=1, description=(
+        "The CSV separator, one character; not a regular-expression character such as `|` (the UI builds a "
+        "regular expression from it unescaped)."))
+    overview: tuple[str, ...] = Field(default=(), description="Channel columns shown in the overview.")
     channels: Annotated[Annotated[Literal["auto"], Tag("[auto]")]
                         | Annotated[tuple[ChannelSpec, ...], Field(min_length=1), Tag("[list]")],
-                        Discriminator(lambda v: "[auto]" if isinstance(v, str) else "[list]")]
-    exclude_columns: tuple[NonEmpty, ...] = ()
-    channel_settings: dict[str, ChannelSettings] = Field(default_factory=dict)
+                        Discriminator(lambda v: "[auto]" if isinstance(v, str) else "[list]")] = Field(description=(
+        "The channels drawn, one `<Channel>` each: a list (at least one), or `auto` (see "
+        "[channels: auto](spec.md#channels-auto))."))
+    exclude_columns: tuple[NonEmpty, ...] = Field(default=(), description=(
+        "With `channels: auto`: columns that are not channels (case-insensitive)."))
+    channel_settings: dict[str, ChannelSettings] = Field(default_factory=dict, description=(
+        "With `channels: auto`: the settings of some channels, by column (`legend`, `color`, `format`, `units`, "
+        "`height`, as in a channel)."))
 
     @property
     def auto(self) -> bool:
@@ -243,9 +278,12 @@ class LabelSpec(Strict):
     """A label. ``renamed_from`` names its former names (a string or a list): apply rewrites every
     region, draft and prediction that carries one of them to ``value``, then the template."""
 
-    value: NonEmpty
-    color: Color | None = None
-    renamed_from: tuple[NonEmpty, ...] = ()
+    value: NonEmpty = Field(description="The label's name, unique in the project.")
+    color: Color | None = Field(default=None, description="`#rgb`, `#rrggbb` or a CSS colour name.")
+    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+        "The label's former names (a string or a list): apply rewrites every region, draft and prediction that "
+        "carries one of them to `value`, then the template (see [Changing labeled projects]"
+        "(changing-labeled-projects.md))."))
 
     @field_validator("renamed_from", mode="before")
     @classmethod
@@ -257,14 +295,17 @@ class ProjectSpec(Strict):
     """A Label Studio project. ``name`` is its stable identity; ``title`` may change freely."""
 
     kind: Literal["Project"]
-    name: Name
-    instance: Name
-    title: str | None = Field(default=None, min_length=1, max_length=50)
-    description: str = ""
-    source: SourceSpec | None = None
-    target: TargetSpec | None = None
-    timeseries: TimeSeriesSpec
-    labels: tuple[LabelSpec, ...] = Field(min_length=1)
+    name: Name = Field(description="The project's stable identity in lsts-sync.")
+    instance: Name = Field(description="The Instance spec the project lives on.")
+    title: str | None = Field(default=None, min_length=1, max_length=50, description=(
+        "Label Studio's title, at most 50 characters (default: `name`); renaming updates the project in place."))
+    description: str = Field(default="", description=(
+        "Shown in Label Studio; lsts-sync appends its ownership marker line."))
+    source: SourceSpec | None = Field(default=None, description="The S3 import storage: one task per object.")
+    target: TargetSpec | None = Field(default=None, description=(
+        "The S3 export storage: Label Studio writes each annotation there."))
+    timeseries: TimeSeriesSpec = Field(description="The time series of the source's CSV files.")
+    labels: tuple[LabelSpec, ...] = Field(min_length=1, description="The labels, one `<Label>` each (at least one).")
 
     @property
     def display_title(self) -> str:
@@ -398,14 +439,20 @@ class ExportSpec(Strict):
     """A label CSV output written by ``lsts-sync export``."""
 
     kind: Literal["Export"]
-    name: Name
-    project: Name
+    name: Name = Field(description="The export's name (`lsts-sync export --name`).")
+    project: Name = Field(description="The Project spec whose annotations are exported.")
     format: Literal["table", "dense", "lookout"] = Field(default="table", description=EXPORT_FORMATS)
-    labels: tuple[NonEmpty, ...] | None = None
-    time_format: TimeFormat | None = None
-    annotations: Literal["latest", "all"] = "latest"
-    split: Split | None = None
-    output: Annotated[str, AfterValidator(_check_output)]
+    labels: tuple[NonEmpty, ...] | None = Field(default=None, description="Only these labels (default: all).")
+    time_format: TimeFormat | None = Field(default=None, description=(
+        "`lookout` only: re-format start and end from the project's `time_format` (d3 semantics, UTC)."))
+    annotations: Literal["latest", "all"] = Field(default="latest", description=(
+        "`latest`: the most recently updated non-cancelled annotation of each task; `all`: every non-cancelled one."))
+    split: Split | None = Field(default=None, description=(
+        "A name with `{stem}` or `{file}` (no other placeholder): also write one file per source file next to "
+        "`output` (`dense`: only those, and `output` gives their folder)."))
+    output: Annotated[str, AfterValidator(_check_output)] = Field(description=(
+        "A local path or `s3://bucket/key` (its bucket must be a Bucket spec); a name ending in `.parquet` "
+        "(also a `split` name) is written as Parquet, which needs the `parquet` extra."))
 
     @property
     def output_bucket(self) -> str | None:
@@ -440,11 +487,13 @@ def _check_input(value: str) -> str:
 class PredictionColumns(Strict):
     """Column names of a predictions file; each defaults to its own key."""
 
-    file: NonEmpty = "file"
-    start: NonEmpty = "start"
-    end: NonEmpty = "end"
-    label: NonEmpty = "label"
-    score: NonEmpty = "score"
+    file: NonEmpty = Field(default="file", description=(
+        "The task's source: its S3 key (or `s3://bucket/key` in the source's bucket)."))
+    start: NonEmpty = Field(default="start", description=(
+        "The region's start, in the project's `time_format`, else ISO 8601 (UTC without an offset)."))
+    end: NonEmpty = Field(default="end", description="The region's end (start equal to end: an instant).")
+    label: NonEmpty = Field(default="label", description="One of the project's labels.")
+    score: NonEmpty = Field(default="score", description="The region's score (optional: a missing column or empty cell gives none).")
 
 
 class PredictionsSpec(Strict):
@@ -456,13 +505,18 @@ class PredictionsSpec(Strict):
     """
 
     kind: Literal["Predictions"]
-    name: Name
-    project: Name
-    model_version: str = Field(min_length=1, max_length=255)
-    file: Annotated[str, AfterValidator(_check_input)]
+    name: Name = Field(description="The predictions' name.")
+    project: Name = Field(description=(
+        "A Project spec with a `source` (predictions attach to the tasks it imports)."))
+    model_version: str = Field(min_length=1, max_length=255, description=(
+        "Label Studio's `model_version` of these predictions (at most 255 characters); one Predictions spec per "
+        "model version and project."))
+    file: Annotated[str, AfterValidator(_check_input)] = Field(description=(
+        "The model's output: a local path (relative to the spec file) or `s3://bucket/key` (read through its "
+        "Bucket spec, which must exist)."))
     format: Literal["csv", "parquet"] | None = Field(
         default=None, description="csv or parquet; default: parquet for a name ending .parquet or .pq, else csv")
-    columns: PredictionColumns = Field(default_factory=PredictionColumns)
+    columns: PredictionColumns = Field(default_factory=PredictionColumns, description="The file's column names.")
 
     @property
     def file_bucket(self) -> str | None:

@@ -7,7 +7,7 @@ DEMO_BUCKET ?= lsts-demo
 export LS_PORT ?= 8080
 export S3_PORT ?= 5000
 
-.PHONY: lint stress install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
+.PHONY: docs lint stress install stack-install stack-up stack-down stack-status demo stop test test-unit test-prod mutation bench clean browser-install screenshot
 
 # Label Studio flavour of the stack: dev (Django's server, SQLite; the default) or prod (gunicorn over
 # PostgreSQL, as Label Studio's Docker image runs it): make stack-up STACK_FLAVOUR=prod
@@ -30,6 +30,11 @@ lint: $(BIN)/.lint-installed
 $(BIN)/.lint-installed: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test,lint]'
 	touch $@
+
+# The generated parts of the docs (spec and command reference) from the code; tests/test_docs.py fails
+# when a committed page differs from what this writes.
+docs: install
+	$(BIN)/python tools/gen_docs.py
 
 stack-install:
 	$(STACK) install --flavour $(STACK_FLAVOUR)

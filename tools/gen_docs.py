@@ -106,7 +106,7 @@ def field_rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, 
         if name == "kind":
             continue
         if not info.description:
-            raise SystemExit(f"{model.__name__}.{name} has no Field(description=...): the reference needs one")
+            raise ValueError(f"{model.__name__}.{name} has no Field(description=...): the reference needs one")
         key = prefix + name
         yield key, type_name(info.annotation, tuple(info.metadata)), default_text(info), info.description
         for suffix, inner in _inner_models(info.annotation):
@@ -195,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for page in pages():
         text = page.read_text(encoding="utf-8")
-        fresh = regenerate(text)
+        try:
+            fresh = regenerate(text)
+        except ValueError as exc:
+            print(f"{page.relative_to(ROOT)}: {exc}", file=sys.stderr)
+            return 1
         if fresh != text:
             stale.append(page.relative_to(ROOT))
             if not check:

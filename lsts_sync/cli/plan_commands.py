@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported inside the commands: they load boto3 and httpx
     from lsts_sync.plan.build import Plan
     from lsts_sync.spec.loader import SpecSet
 
-# Reads made at once by plan/apply (--parallelism); measured in `make bench` (README, Benchmarks).
+# Reads made at once by plan/apply (--parallelism); measured in `make bench` (docs/performance.md).
 DEFAULT_PARALLELISM = 4
 # The flags that make PlanOptions; `apply --plan FILE` refuses them (the saved plan carries its own).
 PLAN_FLAGS = ("projects", "targets", "sync_all", "prune", "allow_label_removal", "allow_delete",

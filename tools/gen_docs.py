@@ -101,8 +101,10 @@ def _inner_models(tp: object) -> Iterator[tuple[str, type[BaseModel]]]:
 
 
 def field_rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, str, str]]:
-    """(key, type, default, meaning) of every field, nested models' fields after their parent's."""
-    for name, info in model.model_fields.items():
+    """(key, type, default, meaning) of every field, nested models' fields after their parent's; a
+    model's own fields before those it inherits (a channel's ``column`` before its drawing settings)."""
+    own = model.__dict__.get("__annotations__", {})
+    for name, info in sorted(model.model_fields.items(), key=lambda item: item[0] not in own):
         if name == "kind":
             continue
         if not info.description:

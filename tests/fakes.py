@@ -15,15 +15,17 @@ folder (``load_two_projects``, ``load_pump7``; fixtures ``two_projects_specs``, 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lsts_sync.apply.executor import apply_plan
+from lsts_sync.core.errors import LstsError
 from lsts_sync.desired.build import desired_state
 from lsts_sync.live.connections import Connections
 from lsts_sync.live.gather import gather
@@ -82,6 +84,7 @@ class FakeLabelStudio(_Calls):
         self.statuses: dict[int, list[str]] = {}  # statuses storage_status returns, in turn
         self.predictions: dict[int, tuple[int, LivePrediction]] = {}  # id -> (project id, prediction)
         self.exported: dict[int, list[dict]] = {}  # project id -> tasks as the export API gives them
+        self.annotated: dict[int, set[str]] = {}  # project id -> source keys of tasks with work
         self.users_: dict[int, str] = {}
         self.worked: dict[int, set[int]] = {}  # project id -> ids of tasks with annotations, drafts or predictions
         self._next = 1
@@ -212,6 +215,11 @@ class FakeLabelStudio(_Calls):
         self._record("users")
         return dict(self.users_)
 
+    def annotated_files(self, project: ProjectState) -> frozenset[str]:
+        """The keys in ``annotated`` for the project's id (tasks with work)."""
+        self._record(f"annotated_files {project.name}")
+        return frozenset(self.annotated.get(project.id or 0, ()))
+
 
 class FakeS3(_Calls):
     """Buckets with CORS rules (as S3 holds them) and objects ``key -> (last modified, body)``."""
@@ -264,8 +272,36 @@ class FakeS3(_Calls):
         return self.objects_[bucket][key][1]
 
     def put_object(self, url: str, data: bytes) -> None:
+        """Recorded in ``written``; an object of a bucket the fake holds is stored there too."""
         self._record(f"put_object {url}")
         self.written[url] = data
+        bucket, key = url[5:].split("/", 1)
+        if bucket in self.objects_:
+            self.objects_[bucket][key] = (0.0, data)
+
+    def object_etags(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
+        """ETags as S3 gives them for a single PUT: the MD5 of the bytes."""
+        self._record(f"object_etags {bucket} {prefix}")
+        return [(k, hashlib.md5(b).hexdigest(), len(b)) for k, (_, b) in sorted(self.objects_.get(bucket, {}).items())
+                if k.startswith(prefix)]
+
+    def _version(self, bucket: str, key: str, etag: str) -> bytes:
+        body = self.objects_[bucket][key][1]
+        if hashlib.md5(body).hexdigest() != etag:
+            raise LstsError(f"s3://{bucket}/{key} changed since it was planned; run plan again")
+        return body
+
+    def open_object(self, bucket: str, key: str, etag: str) -> BinaryIO:
+        self._record(f"open_object {bucket} {key}")
+        return io.BytesIO(self._version(bucket, key, etag))
+
+    def read_range(self, bucket: str, key: str, start: int, length: int, etag: str) -> bytes:
+        return self._version(bucket, key, etag)[start:start + length]
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> None:
+        self._record(f"delete_keys {bucket} {len(keys)}")
+        for key in keys:
+            self.objects_.get(bucket, {}).pop(key, None)
 
 
 def s3_holding(bucket: str, modified: dict[str, float], body: bytes = b"x") -> FakeS3:

@@ -28,6 +28,7 @@ from lsts_sync.plan.changes import (
     Change,
     Create,
     Delete,
+    ObjectWrite,
     RecordWrite,
     Reimport,
     RewriteResults,
@@ -35,9 +36,12 @@ from lsts_sync.plan.changes import (
     SetPredictions,
     Sync,
     Update,
+    WriteWindows,
 )
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import CorsState, ProjectState, StorageState
+from lsts_sync.resources.windows import manifest_key, window_key
+from lsts_sync.spec.models import ProjectSpec
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -125,6 +129,35 @@ class _Applier:
         ls = self.conn.instances[change.instance]
         for write in change.writes:
             ls.rewrite_result(write.kind, write.id, write.new, change.project)
+
+    def write_windows(self, change: WriteWindows) -> None:
+        """Cut each object again (objects ``conn.parallelism`` at a time) and write the planned
+        windows, then delete the files planned for deletion, then the object's manifest (last: an
+        apply cut short leaves no manifest claiming windows it did not write; a re-run converges)."""
+        project = ProjectSpec.model_validate_json(change.spec)
+        self.conn.map(lambda obj: self._object_windows(change, project, obj), list(change.objects))
+
+    def _object_windows(self, change: WriteWindows, project: ProjectSpec, obj: ObjectWrite) -> None:
+        from lsts_sync.data.staging import reader
+        from lsts_sync.data.windows import cut  # Arrow loads only when windows are written
+
+        s3, bucket = self.conn.s3, change.bucket
+        where = f"s3://{bucket}/{obj.key}"
+        wanted = dict(zip(obj.write, obj.md5s, strict=True))
+        if wanted:
+            for window, data in cut(project, reader(s3, bucket, obj.key, obj.etag, obj.size), obj.key, where):
+                if window.name not in wanted:
+                    continue
+                if window.md5 != wanted.pop(window.name):
+                    raise LstsError(f"{where}: window {window.name} differs from the plan; run plan again")
+                s3.put_object(f"s3://{bucket}/{window_key(change.folder, obj.key, window.name)}", data)
+            if wanted:
+                raise LstsError(f"{where}: window(s) {', '.join(sorted(wanted))} of the plan are no longer in the "
+                                "object; run plan again")
+        if obj.delete:
+            s3.delete_keys(bucket, list(obj.delete))
+        if obj.manifest:
+            s3.put_object(f"s3://{bucket}/{manifest_key(change.folder, obj.key)}", obj.manifest.encode())
 
     def start_sync(self, sync: Sync) -> tuple[int, dict[str, Any] | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)

@@ -24,7 +24,7 @@ DEFAULT_PARALLELISM = 4
 # The flags that make PlanOptions; `apply --plan FILE` refuses them (the saved plan carries its own).
 PLAN_FLAGS = ("projects", "targets", "sync_all", "prune", "allow_label_removal", "allow_delete",
               "allow_time_format_change", "allow_draft_loss", "adopt", "take_over", "force", "rotate_credentials",
-              "skip_data_checks", "reimport_changed")
+              "skip_data_checks", "reimport_changed", "allow_window_rewrite")
 
 
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,6 +47,9 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      "drafts that edit them."),
         click.option("--allow-delete", multiple=True, metavar="NAME",
                      help="With --prune: allow deleting project NAME although it has annotations."),
+        click.option("--allow-window-rewrite", multiple=True, metavar="NAME",
+                     help="Allow rewriting or deleting window files of project NAME that carry annotations "
+                     "(their source object changed)."),
         click.option("--adopt", multiple=True, metavar="NAME",
                      help="Take over the unmanaged project whose title matches project NAME's."),
         click.option("--take-over", multiple=True, metavar="NAME",
@@ -80,7 +83,8 @@ def parse_plan_options(specs: SpecSet, flags: dict[str, Any]) -> PlanOptions:
                           allow_time_format_change=frozenset(flags["allow_time_format_change"]),
                           allow_draft_loss=frozenset(flags["allow_draft_loss"]), adopt=gathering.adopt,
                           take_over=frozenset(flags["take_over"]), force=flags["force"],
-                          rotate_credentials=flags["rotate_credentials"])
+                          rotate_credentials=flags["rotate_credentials"],
+                          allow_window_rewrite=frozenset(flags["allow_window_rewrite"]))
     return PlanOptions(gathering, overrides)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Set
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.adoption import filter_text
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
 from lsts_sync.resources.state import CorsState, DesiredState, PredictionSet, ProjectState, Role, StorageState
+from lsts_sync.resources.windows import WINDOW_SUFFIX, staging_folder
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec, SourceSpec, TargetSpec
 
@@ -30,6 +32,11 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec 
     if isinstance(spec, TargetSpec):
         # Label Studio builds keys as prefix + "/" + id: a trailing slash would give "//".
         return replace(common, prefix=spec.prefix.rstrip("/"), use_blob_urls=False, presign=False)
+    if spec.staged:  # the import storage reads the windows apply writes, in the project's own folder
+        folder = staging_folder(spec.staging_prefix, specs.owner, project.name)
+        return replace(common, prefix=folder, regex_filter=f"{re.escape(folder)}(?:.*{re.escape(WINDOW_SUFFIX)})$",
+                       use_blob_urls=True, presign=spec.presign, presign_ttl=spec.presign_ttl, recursive_scan=True,
+                       sync=spec.sync)
     return replace(common, regex_filter=regex_filter(spec), use_blob_urls=True, presign=spec.presign,
                    presign_ttl=spec.presign_ttl, recursive_scan=spec.recursive, sync=spec.sync)
 

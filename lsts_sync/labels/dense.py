@@ -161,6 +161,38 @@ def _region_name(region: pd.Series) -> str:
             + (f" (annotation {annotation})" if annotation is not None and not pd.isna(annotation) else ""))
 
 
+def is_parquet_source(project: ProjectSpec, key: str) -> bool:
+    """A Parquet original object of a staged source (``format: parquet`` or a ``.parquet``/``.pq`` key)."""
+    source = project.source
+    if source is None or not source.staged:
+        return False
+    return source.format == "parquet" or (source.format is None and key.lower().endswith((".parquet", ".pq")))
+
+
+def dense_parquet(data: bytes, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseFile:
+    """A Parquet object's rows with a ``label`` column: its columns keep their types; the time
+    column is a timestamp (UTC ms) or text in the project's ``time_format``, read as the windows
+    read it (``data.windows.ColumnTimes``)."""
+    import pyarrow.parquet as pq
+
+    from lsts_sync.data.windows import ColumnTimes
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+        raise LstsError(f"{where}: not a Parquet file ({type(exc).__name__})") from None
+    names = {seriescsv.name_key(str(n)): str(n) for n in reversed(table.column_names)}
+    time_column = names.get(project.timeseries.time_column.strip().lower())
+    if time_column is None:
+        raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not among the columns "
+                        f"{table.column_names}")
+    if LABEL in names:
+        raise LstsError(f"{where}: already has a column {names[LABEL]!r}; dense adds '{LABEL}'")
+    ms = ColumnTimes(project).ms(table.column(time_column).combine_chunks())
+    labels, uncovered = row_labels(ms, bounds(regions, Times(project), where))
+    return DenseFile(table.to_pandas().assign(**{LABEL: labels}), tuple(_region_name(regions.iloc[i]) for i in uncovered))
+
+
 def bounds(regions: pd.DataFrame | Iterable[tuple[object, object, object]], times: Times,
            where: str) -> list[tuple[str, float, float]]:
     """(label, start ms, end ms) of each region (a frame with ``label``, ``start`` and ``end``, or
@@ -242,6 +274,8 @@ def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Re
         source = files[file]
         where = f"export {export}: s3://{source.bucket}/{source.key}"
         data = read(source.bucket, source.key)
+        if is_parquet_source(project, source.key):
+            return dense_parquet(data, source.regions, project, where)
         return dense_frame(data.decode("utf-8", errors="replace"), source.regions, project, where)
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:

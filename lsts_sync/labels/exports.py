@@ -33,7 +33,8 @@ from lsts_sync.labels.annotations import (
     read_annotations,
     write_local,
 )
-from lsts_sync.labels.dense import Reader, dense_outputs
+from lsts_sync.labels.dense import Reader, Times, dense_outputs
+from lsts_sync.labels.windowed import unwindow
 from lsts_sync.resources.markers import Marker
 from lsts_sync.resources.state import ProjectState
 from lsts_sync.spec.loader import SpecSet
@@ -150,6 +151,8 @@ def build_outputs(specs: SpecSet, exports: Iterable[ExportSpec], instances: Mapp
     for export in exports:
         project = specs.projects[export.project]
         annotations = downloads.read(export, project)
+        if project.source is not None and project.source.staged:
+            annotations = unwindow(annotations, project, specs.owner, Times(project))
         if export.format == "dense":
             if read is None:
                 raise LstsError(f"export {export.name}: dense needs the source files, and no S3 reader was given")

@@ -20,8 +20,10 @@ from dataclasses import replace
 from lsts_sync.core.errors import LstsError
 from lsts_sync.data.datachecks import sample_reasons, sample_source
 from lsts_sync.data.sources import read_sources
+from lsts_sync.data.staging import window_facts
 from lsts_sync.live.connections import Connections, read_live, read_unmarked_storages, read_usage
 from lsts_sync.plan.options import GatherOptions
+from lsts_sync.plan.windows import at_risk
 from lsts_sync.resources.facts import ChangedTask, LiveFacts
 from lsts_sync.resources.state import DesiredState, LiveState, ProjectState
 from lsts_sync.spec.loader import SpecSet
@@ -43,15 +45,33 @@ def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: Ga
 
     sources = read_sources(desired, live, conn.s3, tasks_of, adopt=options.adopt, map_fn=conn.map)
     sources = _changed_tasks(live, conn, sources, options.reimport_changed, tasks_of)
+    windows, annotated = _windows(specs, desired, live, conn, options)
     samples: tuple = ()
     if not options.skip_data_checks:
         reasons = sample_reasons(desired, live, sources, sync_all=options.sync_all, adopt=options.adopt)
         due = [(name, reason, key) for name, reason in sorted(reasons.items())
-               if (key := (specs.projects[name].instance, name, "source")) in sources]
+               if (key := (specs.projects[name].instance, name, "source")) in sources
+               and key[:2] not in windows]  # window files are what the UI reads by construction
         samples = tuple(conn.map(lambda d: sample_source(specs.projects[d[0]], sources[d[2]], conn.s3, d[1]), due))
     sends = any(s.credentials == "environment" for s in desired.storages.values())
     tasks, predictions = _predictions(desired, live, conn, tasks_of)
-    return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions)
+    return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions, windows, annotated)
+
+
+def _windows(specs: SpecSet, desired: DesiredState, live: LiveState, conn: Connections,
+             options: GatherOptions) -> tuple[dict, dict]:
+    """The windows of every desired staged source (objects cut ``conn.parallelism`` at a time),
+    and the annotated files of each live project where this plan could rewrite or delete a window
+    (``plan.windows.at_risk``; a project not live yet has no tasks, so nothing is at risk)."""
+    windows, annotated = {}, {}
+    for key in sorted(desired.projects):
+        project = specs.projects[key[1]]
+        if project.source is not None and project.source.staged:
+            windows[key] = window_facts(project, specs.owner, conn.s3, conn.map)
+            have = live.projects.get(key) or live.foreign.get(key)
+            if have is not None and at_risk(windows[key], options.prune):
+                annotated[key] = conn.instances[project.instance].annotated_files(have)
+    return windows, annotated
 
 
 def _predictions(desired: DesiredState, live: LiveState, conn: Connections, tasks_of) -> tuple[dict, dict]:

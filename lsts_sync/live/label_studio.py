@@ -23,6 +23,7 @@ from lsts_sync.core.stats import RequestStats
 from lsts_sync.live.ls_mapping import (
     PROJECT_FIELDS,
     MappingError,
+    annotated_from_tasks,
     any_storage_from_json,
     prediction_body,
     prediction_from_json,
@@ -149,6 +150,18 @@ class LabelStudioInstance:
         except HttpError as exc:
             if exc.status != 404:
                 raise
+
+    def annotated_files(self, project: ProjectState) -> frozenset[str]:
+        """Source keys of the tasks with an annotation or a draft, from one export of all tasks
+        (as ``read_usage`` reads it; a failure raises: the windows guard fails closed)."""
+        name = project.name or project.title
+        try:
+            tasks = self._export(project.id, name, download_all_tasks="true")
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
+        return annotated_from_tasks(tasks, name)
 
     def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterator[dict]:
         """Every annotated task of a project (``all_tasks``: every task) with its annotations, from

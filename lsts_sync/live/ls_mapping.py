@@ -25,6 +25,7 @@ from lsts_sync.resources.state import (
     Usage,
     canonical_result,
 )
+from lsts_sync.ui.template import DATA_KEY
 
 PROJECT_FIELDS = "id,title,description,label_config"
 
@@ -133,6 +134,22 @@ def _result_labels(result: Any) -> tuple[str, str, list[str]] | None:
     raw_labels = value.get(kind)
     labels = raw_labels if isinstance(raw_labels, list) else []
     return control, str(result["from_name"]), [str(label) for label in labels]
+
+
+def annotated_from_tasks(tasks: Any, project: str) -> frozenset[str]:
+    """The S3 keys (``s3://bucket/KEY`` of the data, else ``storage_filename``) of the tasks that
+    carry an annotation (a cancelled one too) or a draft: work a rewrite of their file would lose."""
+    if not isinstance(tasks, list):
+        raise MappingError(f"export of project {project}: unexpected answer (not a list of tasks)")
+    found = set()
+    for task in tasks:
+        if not isinstance(task, dict):
+            raise MappingError(f"export of project {project}: unexpected answer (a task is not an object)")
+        if task.get("annotations") or task.get("drafts"):
+            url = str((task.get("data") or {}).get(DATA_KEY) or "")
+            key = url[5:].partition("/")[2] if url.startswith("s3://") else str(task.get("storage_filename") or url)
+            found.add(key)
+    return frozenset(found)
 
 
 def usage_from_tasks(tasks: Any, project: str, predictions: list[LivePrediction] | None = None) -> Usage:

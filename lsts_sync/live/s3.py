@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -168,6 +169,47 @@ class S3Buckets:
             raise self._error(bucket, f"read s3://{bucket}/{key}", exc) from None
         self._heads[(bucket, key, size)] = data
         return data
+
+    def object_etags(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
+        """``(key, ETag without quotes, size)`` of every object under ``prefix`` (sub-folders too)."""
+        try:
+            pages = self.client(bucket).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return [(o["Key"], str(o.get("ETag", "")).strip('"'), int(o.get("Size", 0)))
+                    for page in pages for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(bucket, f"list s3://{bucket}/{prefix}", exc) from None
+
+    def open_object(self, bucket: str, key: str, etag: str) -> BinaryIO:
+        """The object's body as a stream, if it is still the version ``etag`` (``IfMatch``)."""
+        try:
+            return self.client(bucket).get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._changed(bucket, key, exc) from None
+
+    def read_range(self, bucket: str, key: str, start: int, length: int, etag: str) -> bytes:
+        """``length`` bytes from ``start`` of the version ``etag`` of the object."""
+        try:
+            return self.client(bucket).get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"',
+                                                  Range=f"bytes={start}-{start + length - 1}")["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._changed(bucket, key, exc) from None
+
+    def _changed(self, bucket: str, key: str, exc: Exception) -> LstsError:
+        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            return LstsError(f"s3://{bucket}/{key} changed since it was planned; run plan again")
+        return self._error(bucket, f"read s3://{bucket}/{key}", exc)
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> None:
+        """Delete ``keys`` (up to 1000 a request); a key that failed is an error naming it."""
+        for at in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[at:at + 1000]]
+            try:
+                answer = self.client(bucket).delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            except (ClientError, BotoCoreError) as exc:
+                raise self._error(bucket, f"delete {len(batch)} object(s)", exc) from None
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise LstsError(f"bucket {bucket}: cannot delete {first.get('Key')}: {first.get('Code')}")
 
     def read_bytes(self, bucket: str, key: str) -> bytes:
         """A whole object (one GET)."""

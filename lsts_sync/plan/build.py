@@ -28,6 +28,7 @@ from lsts_sync.plan.changes import (
     SetPredictions,
     Sync,
     Update,
+    WriteWindows,
 )
 from lsts_sync.plan.checks import (
     data_checks,
@@ -40,6 +41,7 @@ from lsts_sync.plan.checks import (
 )
 from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.rewrites import rewrites, rewritten_predictions
+from lsts_sync.plan.windows import all_window_changes
 from lsts_sync.resources.adoption import match, mismatch
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
@@ -95,6 +97,12 @@ class Plan:
                 "remove": sum(s.removed for s in steps)}
 
     @property
+    def windows(self) -> dict[str, int]:
+        """Window files to write and to delete, over every WriteWindows step."""
+        steps = [c for c in self.changes if isinstance(c, WriteWindows)]
+        return {"write": sum(s.files for s in steps), "delete": sum(s.deleted for s in steps)}
+
+    @property
     def empty(self) -> bool:
         return not self.changes and not self.syncs
 
@@ -109,8 +117,11 @@ class Plan:
         reimports = f" Re-imports: {tasks} task(s)." if tasks else ""
         saves = sum(len(c.writes) for c in self.changes if isinstance(c, RewriteResults))
         rewritten = f" Results to rewrite: {saves}." if saves else ""
+        w = self.windows
+        windows = f" Windows: {w['write']} file(s) to write, {w['delete']} to delete." \
+            if any(change.action == "windows" for change in self.changes) else ""
         return (f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to delete." + rewritten
-                + predictions + reimports + syncs)
+                + predictions + windows + reimports + syncs)
 
 
 def _reconcile(desired: Mapping[K, R], live: Mapping[K, R], changes: list[Change], prune: bool) -> None:
@@ -238,12 +249,14 @@ def _reimports(desired: DesiredState, live: LiveState, sources: Mapping[tuple[st
 def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, str]],
            sources: Mapping[tuple[str, str, str], SourceFacts], sync_all: bool,
            reimported: Mapping[tuple[str, str, str], int],
-           adopted: Mapping[tuple[str, str, str], StorageState]) -> tuple[list[Sync], list[Check]]:
+           adopted: Mapping[tuple[str, str, str], StorageState],
+           staged: frozenset[tuple[str, str, str]] = frozenset()) -> tuple[list[Sync], list[Check]]:
     """Sync steps: a source storage is synced when it is new or changed, or holds objects that are
     not yet tasks, and its spec says ``sync: true``, or a Reimport deletes tasks of its objects
     (``reimported``: how many); every one with ``sync_all``. Pending objects of a ``sync: false``
-    source, objects changed since their import, and objects that two sources import are reported
-    as warnings. ``adopted``: storages made by hand that this plan adopts, by key."""
+    source, objects changed since their import (except window files of a ``staged`` source: apply
+    rewrites them on purpose, and a task reads its file by URL), and objects that two sources import
+    are reported as warnings. ``adopted``: storages made by hand that this plan adopts, by key."""
     syncs, checks = [], []
     for key, s in desired.storages.items():
         if s.role != "source":
@@ -264,7 +277,7 @@ def _syncs(desired: DesiredState, live: LiveState, touched: set[tuple[str, str, 
             checks.append(Check("reimport", s.project, f"{len(facts.already)} object(s) under s3://{s.bucket}/{s.prefix} "
                                 "are already tasks of this project; the new source storage imports them again as "
                                 "new tasks", blocking=False))
-        if facts and facts.changed and not facts.changed_tasks:
+        if facts and facts.changed and not facts.changed_tasks and key not in staged:
             checks.append(Check("changed-objects", s.project, f"{len(facts.changed)} object(s) changed after their "
                                 f"import, e.g. {facts.changed[0]}: the labeling page shows each as it is now, so "
                                 "regions drawn before may not fit it, and Label Studio does not import a key again; "
@@ -392,14 +405,19 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     rewrite_steps, rewrite_checks = rewrites(desired, live, overrides)
     changes += rewrite_steps
     checks += rewrite_checks
+    window_steps, window_checks = all_window_changes(facts.windows, facts.annotated, prune, overrides)
+    changes += window_steps
+    checks += window_checks
     # an adopted storage is the same storage in another form: it syncs only for its pending objects
     touched = {c.new.key for c in changes if isinstance(c, (Create, Update)) and isinstance(c.new, StorageState)
                and not (isinstance(c, Update) and c.adopts is not None)}
     adopted = {c.new.key: c.old for c in changes if isinstance(c, Update) and c.adopts is not None
                and isinstance(c.new, StorageState) and isinstance(c.old, StorageState)}
+    touched |= {(s.instance, s.project, "source") for s in window_steps if s.files}  # new windows: sync them
+    staged = frozenset((instance, project, "source") for instance, project in facts.windows)
     reimports, reimport_checks = _reimports(desired, live, facts.sources)
     reimported = {(c.instance, c.project, "source"): len(c.tasks) for c in reimports if isinstance(c, Reimport)}
-    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all, reimported, adopted)
+    syncs, sync_checks = _syncs(desired, live, touched, facts.sources, sync_all, reimported, adopted, staged)
     changes += reimports
     checks += reimport_checks
     checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)

@@ -5,6 +5,8 @@ which apply handler runs it (``apply(target)``).
 Apply runs the changes in this fixed order (``order`` of each change):
 
 0. CORS rules          - the browser must be allowed to read objects before anyone opens a task;
+   window files        - written before their storage is created or synced (a storage on an empty
+                         prefix is refused);
 1. rewrites of results - a renamed label or a changed time format carried into the annotations,
                          drafts and predictions, before the template changes (``plan.rewrites``);
 2. project creates and updates - storages need their project's id;
@@ -35,6 +37,7 @@ Resource = ProjectState | StorageState | CorsState
 
 # Places in the order above of the steps that are not a resource's create, update or delete (those
 # take their resource kind's ``write_order`` or ``delete_order``, in ``resources.state``).
+WINDOWS_ORDER = 0
 REWRITE_ORDER = 1
 ROTATE_ORDER = 4
 PREDICTIONS_ORDER = 7
@@ -51,6 +54,7 @@ class ChangeTarget(Protocol):
     def set_predictions(self, change: SetPredictions) -> None: ...
     def reimport(self, change: Reimport) -> None: ...
     def rewrite(self, change: RewriteResults) -> None: ...
+    def write_windows(self, change: WriteWindows) -> None: ...
 
 
 class _Write:
@@ -334,7 +338,75 @@ class RewriteResults:
         target.rewrite(self)
 
 
-Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults
+
+
+@dataclass(frozen=True)
+class ObjectWrite:
+    """The window files of one original object to write (``write``, each with its planned MD5 in
+    ``md5s``) and to delete (``delete``: whole keys), then its ``manifest`` text (empty: the
+    object is gone and its files are pruned). ``etag`` is the object's version the plan read:
+    apply reads exactly that version, or stops."""
+
+    key: str
+    etag: str
+    size: int
+    write: tuple[str, ...]
+    md5s: tuple[str, ...]
+    delete: tuple[str, ...]
+    manifest: str
+    rewritten: int = 0  # of ``write``, files that exist with other bytes
+
+
+@dataclass(frozen=True)
+class WriteWindows:
+    """Make a staged project's window folder match its source: ``+ windows PROJECT: 124 file(s)
+    from 3 object(s)``. Written before the storages, so a new import storage finds them."""
+
+    instance: str
+    project: str
+    bucket: str
+    folder: str
+    objects: tuple[ObjectWrite, ...]
+    spec: str = ""  # the Project spec as JSON: apply cuts the objects again with exactly it
+    action: ClassVar[str] = "windows"
+    order: ClassVar[int] = WINDOWS_ORDER
+    resource: ClassVar[None] = None  # window files are no managed resource: they count apart
+
+    @property
+    def files(self) -> int:
+        return sum(len(o.write) for o in self.objects)
+
+    @property
+    def deleted(self) -> int:
+        return sum(len([k for k in o.delete if k.endswith(".csv")]) for o in self.objects)
+
+    @property
+    def sources(self) -> int:
+        return sum(1 for o in self.objects if o.write)
+
+    def describe(self) -> str:
+        return f"write windows {self.project} ({self.files} file(s), {self.deleted} deleted)"
+
+    def text_lines(self) -> list[str]:
+        """``+ windows pump-7: 124 file(s) from 3 object(s)`` and what is rewritten or deleted."""
+        rewritten = sum(o.rewritten for o in self.objects)
+        more = ([f"{rewritten} rewritten"] if rewritten else []) + ([f"{self.deleted} deleted"] if self.deleted else [])
+        lines = [f"  + windows {self.project}: {self.files} file(s) from {self.sources} object(s)"
+                 + (f" ({', '.join(more)})" if more else "")]
+        lines += [f"    s3://{self.bucket}/{o.key}: {len(o.write)} window(s)" for o in self.objects if o.write][:10]
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "address": f"windows {self.project}", "type": "windows",
+                "project": self.project, "bucket": self.bucket, "folder": self.folder, "files": self.files,
+                "deleted": self.deleted, "objects": [{"key": o.key, "write": list(o.write), "delete": list(o.delete)}
+                                                    for o in self.objects]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.write_windows(self)
+
+
+Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults | WriteWindows
 
 
 @dataclass(frozen=True)

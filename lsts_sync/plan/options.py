@@ -33,3 +33,4 @@ class Overrides:
     take_over: frozenset[str] = frozenset()
     force: bool = False
     rotate_credentials: bool = False
+    allow_window_rewrite: frozenset[str] = frozenset()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lsts_sync.resources.state import LivePrediction, LiveState
+from lsts_sync.resources.windows import WindowFacts
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class LiveFacts:
     credentials carry a session token (they expire); ``tasks``: ``(source key, task id)`` of every
     task of each live project that a Predictions spec names, by project key; ``predictions``: the
     live predictions of those projects, of the declared model versions only (other versions are
-    neither compared nor fingerprinted).
+    neither compared nor fingerprinted); ``windows`` and ``annotated``: see ``resources.windows``.
     """
 
     state: LiveState = field(default_factory=LiveState)
@@ -93,3 +94,7 @@ class LiveFacts:
     temporary_credentials: bool = False
     tasks: Mapping[tuple[str, str], tuple[tuple[str, int], ...]] = field(default_factory=dict)
     predictions: Mapping[tuple[str, str], tuple[LivePrediction, ...]] = field(default_factory=dict)
+    # staged sources: their windows, by project key; and the source keys of their tasks that carry
+    # work, read only for projects where this plan could rewrite or delete a window file
+    windows: Mapping[tuple[str, str], WindowFacts] = field(default_factory=dict)
+    annotated: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)

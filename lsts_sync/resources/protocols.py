@@ -12,7 +12,7 @@ with one secret-free line on failure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
@@ -86,6 +86,10 @@ class LabelStudioOps(Protocol):
     def users(self) -> dict[int, str]:
         """User ids to e-mail addresses (annotators in exports)."""
 
+    def annotated_files(self, project: ProjectState) -> frozenset[str]:
+        """The source keys of the project's tasks that carry work: an annotation (cancelled ones
+        too) or a draft. Read in full or raise: the windows guard fails closed."""
+
 
 class S3Ops(Protocol):
     """Reads and writes on the buckets the specs declare."""
@@ -107,6 +111,17 @@ class S3Ops(Protocol):
     def read_bytes(self, bucket: str, key: str) -> bytes: ...
 
     def put_object(self, url: str, data: bytes) -> None: ...
+
+    def object_etags(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
+        """``(key, ETag without quotes, size)`` of every object under ``prefix``, sub-folders too."""
+
+    def open_object(self, bucket: str, key: str, etag: str) -> BinaryIO:
+        """A stream of the object's bytes; an LstsError if it is no longer the version ``etag``."""
+
+    def read_range(self, bucket: str, key: str, start: int, length: int, etag: str) -> bytes:
+        """``length`` bytes from ``start`` of the version ``etag`` of the object (else LstsError)."""
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> None: ...
 
     def client(self, bucket: str, counted: bool = True) -> Any:
         """A boto3 S3 client for the bucket's endpoint (the apply lock writes its object through it);

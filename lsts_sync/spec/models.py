@@ -178,8 +178,70 @@ class BucketSpec(Strict):
         return []
 
 
+DURATION_RE = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
+DURATION_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+DEFAULT_STAGING_PREFIX = ".lsts-sync/windows/"
+
+
+def duration_ms(value: str) -> int:
+    """Milliseconds of a duration written ``30s``, ``10m``, ``6h`` or ``1d`` (``0`` is no duration)."""
+    if value == "0":
+        return 0
+    match = DURATION_RE.match(value)
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: a whole number and a unit, e.g. 30s, 10m, 6h or 1d")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def _check_duration(value: str) -> str:
+    duration_ms(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+class WindowSpec(Strict):
+    """How a long series is cut into labeling windows: by time (``duration``, aligned to multiples
+    of it counted from 1970-01-01 UTC) or by rows (``rows``, counted from each object's first row).
+    Each window extends past its end by ``overlap`` (``overlap_rows``), so an event on a boundary is
+    seen whole in one task."""
+
+    duration: Duration | None = None
+    overlap: Duration = "0"
+    rows: int | None = Field(default=None, ge=2, le=10_000_000)
+    overlap_rows: int = Field(default=0, ge=0)
+
+    @property
+    def duration_ms(self) -> int | None:
+        return duration_ms(self.duration) if self.duration else None
+
+    @property
+    def overlap_ms(self) -> int:
+        return duration_ms(self.overlap)
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        if (self.duration is None) == (self.rows is None):
+            return [((), "a window is either {duration: 6h, overlap: 10m} or {rows: N, overlap_rows: M}: give exactly "
+                     "one of duration and rows")]
+        if self.duration is not None and self.overlap_ms >= duration_ms(self.duration):
+            return [(("overlap",), f"overlap {self.overlap} must be shorter than duration {self.duration}")]
+        if self.rows is not None and self.overlap_rows >= self.rows:
+            return [(("overlap_rows",), f"overlap_rows {self.overlap_rows} must be fewer than rows {self.rows}")]
+        if self.duration is not None and self.overlap_rows:
+            return [(("overlap_rows",), "overlap_rows goes with rows; a duration window takes overlap")]
+        if self.rows is not None and self.overlap_ms:
+            return [(("overlap",), "overlap goes with duration; a row window takes overlap_rows")]
+        return []
+
+
 class SourceSpec(Strict):
-    """S3 import storage: one task per object under ``prefix`` whose rest of key matches ``pattern``."""
+    """S3 import storage: one task per object under ``prefix`` whose rest of key matches ``pattern``.
+
+    A source is *staged* when it declares ``window``, ``format: parquet``, or a ``pattern`` that
+    names Parquet: apply then writes labeling CSVs (windows) under ``staging_prefix`` and the
+    project's import storage reads those instead of the objects themselves (``staged``).
+    """
 
     bucket: BucketName = Field(description="The Bucket spec the series are read from.")
     prefix: Prefix = Field(default="", description="The key prefix of the objects (no leading `/`).")
@@ -196,6 +258,24 @@ class SourceSpec(Strict):
     sync: bool = Field(default=True, description=(
         "Sync on apply when the storage is new or changed, or when objects under the prefix are not yet tasks "
         "(`apply --sync` syncs all)."))
+    window: WindowSpec | None = None
+    format: Literal["csv", "parquet"] | None = Field(
+        default=None, description="csv or parquet; default: parquet for a key ending .parquet or .pq, else csv")
+    staging_prefix: Prefix = DEFAULT_STAGING_PREFIX
+
+    @property
+    def staged(self) -> bool:
+        """True if apply writes labeling files for this source (Label Studio cannot read Parquet)."""
+        return self.window is not None or self.format == "parquet" or "parquet" in self.pattern.lower()
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        found = [(("window", *path), message) for path, message in self.window.problems()] if self.window else []
+        if self.staged and not self.staging_prefix.strip("/"):
+            found.append((("staging_prefix",), "a staged source needs a staging_prefix (default .lsts-sync/windows/)"))
+        elif self.staged and self.prefix.startswith(self.staging_prefix.rstrip("/") + "/"):
+            found.append((("staging_prefix",), f"the source's prefix {self.prefix!r} lies inside staging_prefix "
+                          f"{self.staging_prefix!r}: windows would be windowed again"))
+        return found
 
 
 class TargetSpec(Strict):
@@ -337,6 +417,12 @@ class ProjectSpec(Strict):
         """Rules across fields. Columns compare case-insensitively: Label Studio lowercases them."""
         found: list[tuple[FieldPath, str]] = []
         ts = self.timeseries
+        if self.source is not None:
+            found += [(("source", *path), message) for path, message in self.source.problems()]
+            window = self.source.window
+            if window is not None and window.duration is not None and not ts.time_format:
+                found.append((("source", "window", "duration"), "duration windows need timeseries.time_format (the "
+                              "time column as dates); without one, cut by rows: {rows: N, overlap_rows: M}"))
         if ts.display_format and not ts.time_format and ts.display_format.startswith("%"):
             found.append((("timeseries", "display_format"), "without time_format the labeling UI reads display_format "
                           "as a number format and the chart fails; set time_format too"))

@@ -1,0 +1,318 @@
+"""Cutting long series into labeling windows: Arrow reads, cuts and writes, object by object.
+
+Contract (``cut``): an original object (CSV or Parquet) is read as a stream of record batches (CSV
+through pyarrow's streaming reader over the object's body; Parquet row group by row group through
+ranged reads), so memory holds a batch and the windows still open, never the whole object. Each
+window is rendered as the labeling UI reads a series CSV (``ui.seriescsv``): one header line, the
+time column and the channels named as the template names them (lowercased), split on
+``timeseries.sep``, nothing quoted. Time cells of text columns are written as read (they are in
+the project's ``time_format``, which the data checks confirm); Parquet timestamps are written in
+``time_format`` (``timefmt.format_ms``, d3's writer).
+
+Windows. Duration windows are aligned to multiples of the duration counted from 1970-01-01 UTC:
+window ``k`` holds the rows whose time ``t`` has ``k*d <= t < (k+1)*d + overlap``. Row windows count
+from the object's first row: window ``k`` holds rows ``k*N`` to ``(k+1)*N + overlap_rows`` (excluded).
+A duration window exists only where the object has rows in its own span (overlap rows alone make
+no window). Times must ascend (the UI needs it too); a time that goes back, or does not parse, is an error
+naming the object and the row, since a window could then miss rows.
+
+``render_window`` is pure; ``cut`` yields ``(WindowFile, bytes)`` in window order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.windows import WindowFile
+from lsts_sync.spec.models import ProjectSpec
+from lsts_sync.ui import seriescsv
+from lsts_sync.ui.timefmt import compile_format, format_ms, js_number, padded_ms, padded_shape, ui_value
+
+CSV_BLOCK = 1 << 20  # bytes of CSV parsed at a time
+PARQUET_BATCH = 65_536  # rows of Parquet decoded at a time
+HEAD = 65_536
+
+
+def object_format(project: ProjectSpec, key: str) -> str:
+    """``parquet`` or ``csv``: the source's ``format``, else by the key's ending."""
+    source = project.source
+    if source is not None and source.format:
+        return source.format
+    return "parquet" if key.lower().endswith((".parquet", ".pq")) else "csv"
+
+
+def fingerprint(project: ProjectSpec) -> str:
+    """Everything a window's bytes depend on besides the object: equal fingerprints, equal windows."""
+    source, ts = project.source, project.timeseries
+    assert source is not None
+    return hashlib.sha256(json.dumps({
+        "version": 1, "window": source.window.model_dump() if source.window else None, "format": source.format,
+        "time": ts.time_column.strip().lower(), "time_format": ts.time_format, "sep": ts.sep,
+        "channels": [c.column.strip().lower() for c in ts.channel_list]}, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class ObjectReader:
+    """What ``cut`` reads through: a stream of an object's bytes and ranged reads (``S3Ops``)."""
+
+    def __init__(self, open_stream: Callable[[], BinaryIO], read_range: Callable[[int, int], bytes], size: int):
+        self.open_stream, self.read_range, self.size = open_stream, read_range, size
+
+
+class _RangeFile(io.RawIOBase):
+    """A seekable read-only file over ranged reads (Parquet reads its footer, then row groups)."""
+
+    def __init__(self, reader: ObjectReader):
+        self.reader, self.pos = reader, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.reader.size + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        length = min(len(buffer), self.reader.size - self.pos)
+        if length <= 0:
+            return 0
+        data = self.reader.read_range(self.pos, length)
+        buffer[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Which columns of the object are read, and their names in the window files."""
+
+    source: list[str]  # as named in the object
+    written: list[str]  # as the template names them
+
+
+def _columns(project: ProjectSpec, names: list[str], where: str) -> _Columns:
+    """The time column and the channels, found as the UI matches them (lowercased names)."""
+    ts = project.timeseries
+    by_key = {seriescsv.name_key(n): n for n in reversed(names)}
+    wanted = [ts.time_column.strip().lower(), *(c.column.strip().lower() for c in ts.channel_list)]
+    absent = [w for w in wanted if w not in by_key]
+    if absent:
+        raise LstsError(f"{where}: no column {', '.join(map(repr, absent))} (columns: {', '.join(names)})")
+    return _Columns([by_key[w] for w in wanted], wanted)
+
+
+def _csv_batches(project: ProjectSpec, reader: ObjectReader, where: str) -> tuple[_Columns, Iterator[pa.RecordBatch]]:
+    sep = project.timeseries.sep
+    head = seriescsv.drop_bom(reader.read_range(0, min(HEAD, reader.size)).decode("utf-8", errors="replace"))
+    names = seriescsv.header(head, sep)
+    columns = _columns(project, names, where)
+    stream = reader.open_stream()
+    try:
+        csv = pacsv.open_csv(
+            stream, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK, column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 include_columns=columns.source, strings_can_be_null=False))
+    except pa.ArrowInvalid as exc:
+        stream.close()
+        raise LstsError(f"{where}: cannot be read as a CSV: {' '.join(str(exc).split())}") from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with stream:
+            try:
+                yield from csv
+            except pa.ArrowInvalid as exc:
+                raise LstsError(f"{where}: cannot be read as a CSV: {' '.join(str(exc).split())}") from None
+    return columns, batches()
+
+
+def _parquet_batches(project: ProjectSpec, reader: ObjectReader, where: str
+                     ) -> tuple[_Columns, Iterator[pa.RecordBatch]]:
+    try:
+        file = pq.ParquetFile(_RangeFile(reader))
+    except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+        raise LstsError(f"{where}: not a Parquet file ({type(exc).__name__})") from None
+    columns = _columns(project, [str(n) for n in file.schema_arrow.names], where)
+    return columns, file.iter_batches(batch_size=PARQUET_BATCH, columns=columns.source)
+
+
+def read_batches(project: ProjectSpec, reader: ObjectReader, key: str, where: str
+                 ) -> tuple[_Columns, Iterator[pa.RecordBatch]]:
+    """The object's time column and channels as record batches, in file order."""
+    if object_format(project, key) == "parquet":
+        return _parquet_batches(project, reader, where)
+    return _csv_batches(project, reader, where)
+
+
+class ColumnTimes:
+    """Times of a column as float ms (text in ``time_format``, numbers, or Parquet timestamps) and
+    the column as the window files write it."""
+
+    def __init__(self, project: ProjectSpec):
+        self.format = project.timeseries.time_format
+        self.parser = compile_format(self.format) if self.format else None
+
+    def ms(self, column: pa.Array) -> np.ndarray:
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            ints = pc.cast(pc.cast(column, pa.timestamp("ms", tz=getattr(column.type, "tz", None))), pa.int64())
+            return ints.to_numpy(zero_copy_only=False).astype("float64")
+        if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        values = column.to_pylist()
+        if self.parser is None:
+            return np.array([math.nan if (n := js_number(v or "")) is None else n for v in values], dtype="float64")
+        fast = padded_ms(values, self.format or "")
+        if fast is not None:
+            return fast
+        return np.array([math.nan if (ms := self.parser.parse(ui_value(v or "", self.format or ""))) is None else ms
+                         for v in values], dtype="float64")
+
+    def text(self, column: pa.Array, ms: np.ndarray) -> pa.Array:
+        """The column as written: text as read; timestamps in ``time_format`` (or ms without one)."""
+        if not (pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)):
+            return column
+        if not self.format:
+            return pa.array(ms.astype("int64"))
+        if padded_shape(self.format) is not None:
+            seconds = pa.array(np.floor_divide(ms, 1000).astype("int64"))  # Arrow's %S of ms would add ".000"
+            return pc.strftime(pc.cast(seconds, pa.timestamp("s")), format=self.format)
+        return pa.array([format_ms(float(v), self.format) for v in ms], pa.string())
+
+
+def window_name(project: ProjectSpec, index: int) -> str:
+    """A window's name: its nominal start, ``20260101T060000Z`` or ``rows-000000020000``."""
+    window = project.source.window if project.source else None
+    if window is None:
+        return "all"
+    if window.duration_ms is not None:
+        start = datetime.fromtimestamp(index * window.duration_ms / 1000, tz=UTC)
+        return start.strftime("%Y%m%dT%H%M%SZ")
+    assert window.rows is not None
+    return f"rows-{index * window.rows:012d}"
+
+
+def render_window(table: pa.Table, sep: str, where: str) -> bytes:
+    """A window's CSV bytes as the labeling UI reads them: header, rows, ``sep``, no quotes."""
+    out = io.BytesIO()
+    try:
+        pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(delimiter=sep, quoting_style="none",
+                                                                           quoting_header="none"))
+    except pa.ArrowInvalid as exc:
+        raise LstsError(f"{where}: a value cannot be written unquoted ({' '.join(str(exc).split())})") from None
+    return out.getvalue()
+
+
+class _Cutter:
+    """Collects rows into the open windows and closes each once no later row can belong to it."""
+
+    def __init__(self, project: ProjectSpec, columns: _Columns, where: str):
+        self.project, self.columns, self.where = project, columns, where
+        self.window = project.source.window if project.source else None
+        self.times = ColumnTimes(project)
+        self.open: dict[int, list[tuple[pa.Table, np.ndarray]]] = {}
+        self.rows_seen = 0
+        self.last_time = -math.inf
+        self.closed_below = -1  # every window index <= this was emitted
+
+    def add(self, batch: pa.RecordBatch) -> Iterator[tuple[WindowFile, bytes]]:
+        if batch.num_rows == 0:
+            return
+        time = batch.column(0)
+        ms = self.times.ms(time)
+        self._check(ms)
+        table = pa.Table.from_arrays([self.times.text(time, ms), *batch.columns[1:]], names=self.columns.written)
+        for index, start, stop in self._slices(ms):
+            if index <= self.closed_below:
+                raise LstsError(f"{self.where}: row {self.rows_seen + start + 2}: time goes back into a window "
+                                "already written; the time column must ascend")
+            self.open.setdefault(index, []).append((table.slice(start, stop - start), ms[start:stop]))
+        self.rows_seen += batch.num_rows
+        self.last_time = float(ms[-1])
+        yield from self._close(final=False)
+
+    def finish(self) -> Iterator[tuple[WindowFile, bytes]]:
+        yield from self._close(final=True)
+
+    def _check(self, ms: np.ndarray) -> None:
+        bad = np.flatnonzero(np.isnan(ms))
+        if bad.size:
+            raise LstsError(f"{self.where}: row {self.rows_seen + int(bad[0]) + 2}: the time does not parse "
+                            f"({'time_format ' + repr(self.times.format) if self.times.format else 'a number'})")
+        back = np.flatnonzero(np.diff(np.concatenate([[self.last_time], ms])) < 0)
+        if back.size:
+            raise LstsError(f"{self.where}: row {self.rows_seen + int(back[0]) + 2}: the time is before the row "
+                            "before; the time column must ascend")
+
+    def _slices(self, ms: np.ndarray) -> list[tuple[int, int, int]]:
+        """``(window index, first row, row after the last)`` of the batch's rows in each window."""
+        n, window = len(ms), self.window
+        if window is None:
+            return [(0, 0, n)]
+        if window.rows is not None:
+            size, extra, first = window.rows, window.overlap_rows, self.rows_seen
+            low, high = max(0, (first - extra) // size), (first + n - 1) // size
+            return [(k, max(k * size, first) - first, min((k + 1) * size + extra, first + n) - first)
+                    for k in range(low, high + 1) if min((k + 1) * size + extra, first + n) > max(k * size, first)]
+        d, overlap = window.duration_ms or 1, window.overlap_ms
+        low, high = math.floor((ms[0] - overlap) / d), math.floor(ms[-1] / d)
+        found = []
+        for k in range(low, high + 1):
+            start = int(np.searchsorted(ms, k * d, side="left"))
+            stop = int(np.searchsorted(ms, (k + 1) * d + overlap, side="left"))
+            own = start < n and ms[start] < (k + 1) * d  # a window is made by its own rows, not its overlap alone
+            if stop > start and (own or k in self.open):
+                found.append((k, start, stop))
+        return found
+
+    def _done(self, index: int) -> bool:
+        window = self.window
+        if window is None:
+            return False
+        if window.rows is not None:
+            return self.rows_seen >= (index + 1) * window.rows + window.overlap_rows
+        return self.last_time >= (index + 1) * (window.duration_ms or 1) + window.overlap_ms
+
+    def _close(self, final: bool) -> Iterator[tuple[WindowFile, bytes]]:
+        for index in sorted(self.open):
+            if not (final or self._done(index)):
+                break
+            parts = self.open.pop(index)
+            table = pa.concat_tables([t for t, _ in parts])
+            name = window_name(self.project, index)
+            data = render_window(table, self.project.timeseries.sep, f"{self.where} window {name}")
+            yield (WindowFile(name, hashlib.md5(data).hexdigest(), table.num_rows, float(parts[0][1][0]),
+                              float(parts[-1][1][-1])), data)
+            self.closed_below = index
+
+
+def cut(project: ProjectSpec, reader: ObjectReader, key: str, where: str) -> Iterator[tuple[WindowFile, bytes]]:
+    """Every window of one object, in order, with its bytes (see the module docstring)."""
+    columns, batches = read_batches(project, reader, key, where)
+    cutter = _Cutter(project, columns, where)
+    for batch in batches:
+        yield from cutter.add(batch)
+    yield from cutter.finish()
+
+
+def windows_of(project: ProjectSpec, reader: ObjectReader, key: str, where: str) -> tuple[WindowFile, ...]:
+    """The windows an object gives (their bytes are hashed and dropped: plan writes nothing)."""
+    return tuple(window for window, _ in cut(project, reader, key, where))

@@ -1,0 +1,207 @@
+"""Staged sources on the fakes, through gather, build_plan and apply: the plan's windows step, its
+currency (a second plan is empty), appended data, the guard on annotated windows, --prune of the
+windows of a vanished object, and the pure comparison of ``plan.windows``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.desired.build import desired_state
+from lsts_sync.live.connections import Connections
+from lsts_sync.live.gather import gather
+from lsts_sync.plan.build import build_plan
+from lsts_sync.plan.changes import WriteWindows
+from lsts_sync.plan.options import GatherOptions, Overrides
+from lsts_sync.plan.windows import at_risk, window_changes
+from lsts_sync.resources.facts import TaskFile
+from lsts_sync.resources.windows import ObjectWindows, WindowFacts, WindowFile, split_window_key, window_key
+
+from .fakes import FakeLabelStudio, FakeS3, load_checked, run_apply
+
+SPECS = """\
+kind: Instance
+name: local
+url: http://ls.example:8080
+token: 0123456789abcdef0123456789abcdef01234567
+---
+kind: Bucket
+name: data
+---
+kind: Project
+name: w
+instance: local
+source: {bucket: data, prefix: raw/, pattern: '.*\\.csv', window: {duration: 1h, overlap: 5m}}
+timeseries: {time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{column: v}]}
+labels: [{value: Anomaly}]
+"""
+FOLDER = ".lsts-sync/windows/default/w/"
+
+
+def csv(hours: int, change_row: int | None = None) -> bytes:
+    lines = [f"2026-01-01 {m // 60:02d}:{m % 60:02d}:00,{999 if m == change_row else m}" for m in range(hours * 60)]
+    return ("t,v\n" + "\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    (tmp_path / "specs.yaml").write_text(SPECS)
+    specs = load_checked([tmp_path / "specs.yaml"])
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"raw/a.csv": (1.0, csv(3))}
+    return specs, ls, s3, Connections({"local": ls}, s3)
+
+
+NONE = Overrides()
+
+
+def plan_of(specs, conn, prune: bool = False, overrides: Overrides = NONE):
+    desired = desired_state(specs)
+    return build_plan(desired, gather(specs, desired, conn, GatherOptions(prune=prune)), prune=prune,
+                      overrides=overrides)
+
+
+def windows_step(plan) -> WriteWindows:
+    return next(c for c in plan.changes if isinstance(c, WriteWindows))
+
+
+def test_first_plan_writes_every_window_then_a_second_plan_is_empty(setup) -> None:
+    specs, ls, s3, conn = setup
+    plan = plan_of(specs, conn)
+    step = windows_step(plan)
+    assert step.text_lines()[0] == "  + windows w: 3 file(s) from 1 object(s)"
+    kinds = [getattr(c, "action", "") + ":" + getattr(getattr(c, "resource", None), "kind", "") for c in plan.changes]
+    assert kinds.index("windows:") < kinds.index("create:storage")  # before the storage that reads them
+    storage = next(c.new for c in plan.changes if getattr(c, "action", "") == "create" and c.new.kind == "storage")
+    assert storage.prefix == FOLDER and storage.recursive_scan
+    run_apply(plan, ls, s3)
+    written = sorted(k for k in s3.objects_["data"] if k.startswith(FOLDER))
+    assert written == [f"{FOLDER}raw/a.csv/20260101T{h:02d}0000Z.csv" for h in range(3)] + [f"{FOLDER}raw/a.csv/manifest.json"]
+    s3.calls.clear()
+    again = plan_of(specs, conn)
+    assert not [c for c in again.changes if isinstance(c, WriteWindows)]
+    assert not any(c.startswith("open_object") for c in s3.calls)  # current: the object is not read
+
+
+def test_appended_data_writes_new_windows_and_the_last_old_one(setup) -> None:
+    specs, ls, s3, conn = setup
+    run_apply(plan_of(specs, conn), ls, s3)
+    s3.objects_["data"]["raw/a.csv"] = (2.0, csv(5))
+    step = windows_step(plan_of(specs, conn))
+    (obj,) = step.objects
+    assert obj.write == ("20260101T020000Z", "20260101T030000Z", "20260101T040000Z") and obj.rewritten == 1
+    assert step.text_lines()[0] == "  + windows w: 3 file(s) from 1 object(s) (1 rewritten)"
+
+
+def test_an_annotated_window_that_would_change_blocks_until_allowed(setup) -> None:
+    specs, ls, s3, conn = setup
+    run_apply(plan_of(specs, conn), ls, s3)
+    ls.annotated[next(iter(ls.projects))] = {f"{FOLDER}raw/a.csv/20260101T000000Z.csv"}
+    s3.objects_["data"]["raw/a.csv"] = (2.0, csv(3, change_row=10))
+    blocked = plan_of(specs, conn)
+    (check,) = [c for c in blocked.blockers]
+    assert check.name == "window-annotated" and check.override == "--allow-window-rewrite w"
+    assert "annotated_files w" in ls.calls
+    allowed = plan_of(specs, conn, overrides=Overrides(allow_window_rewrite=frozenset({"w"})))
+    assert not allowed.blockers
+
+
+def test_nothing_at_risk_reads_no_annotations(setup) -> None:
+    specs, ls, s3, conn = setup
+    run_apply(plan_of(specs, conn), ls, s3)
+    s3.objects_["data"]["raw/a.csv"] = (2.0, csv(5))  # appended: the 02:00 window is rewritten, so read
+    plan_of(specs, conn)
+    assert "annotated_files w" in ls.calls
+    ls.calls.clear()
+    s3.objects_["data"]["raw/b.csv"] = (2.0, csv(1))  # a new object only: nothing existing changes
+    run_apply(plan_of(specs, conn), ls, s3)
+    ls.calls.clear()
+    s3.objects_["data"]["raw/c.csv"] = (2.0, csv(1))
+    plan_of(specs, conn)
+    assert "annotated_files w" not in ls.calls
+
+
+def test_a_vanished_object_keeps_its_windows_unless_pruned_and_never_when_annotated(setup) -> None:
+    specs, ls, s3, conn = setup
+    s3.objects_["data"]["raw/b.csv"] = (1.0, csv(1))
+    run_apply(plan_of(specs, conn), ls, s3)
+    del s3.objects_["data"]["raw/b.csv"]
+    kept = plan_of(specs, conn)
+    assert not [c for c in kept.changes if isinstance(c, WriteWindows)]
+    assert any(c.name == "windows-vanished" and not c.blocking for c in kept.checks)
+    ls.annotated[next(iter(ls.projects))] = {f"{FOLDER}raw/b.csv/20260101T000000Z.csv"}
+    annotated = plan_of(specs, conn, prune=True)
+    assert not [c for c in annotated.changes if isinstance(c, WriteWindows)]
+    assert any("never pruned" in c.message for c in annotated.checks)
+    ls.annotated[next(iter(ls.projects))] = set()
+    pruned = plan_of(specs, conn, prune=True)
+    (obj,) = windows_step(pruned).objects
+    assert obj.key == "raw/b.csv" and obj.delete == (f"{FOLDER}raw/b.csv/20260101T000000Z.csv",
+                                                     f"{FOLDER}raw/b.csv/manifest.json")
+    run_apply(pruned, ls, s3)
+    assert not [k for k in s3.objects_["data"] if k.startswith(f"{FOLDER}raw/b.csv/")]
+
+
+def test_apply_refuses_an_object_that_changed_after_the_plan(setup) -> None:
+    specs, ls, s3, conn = setup
+    plan = plan_of(specs, conn)
+    s3.objects_["data"]["raw/a.csv"] = (2.0, csv(4))
+    with pytest.raises(LstsError, match="changed since it was planned"):
+        run_apply(plan, ls, s3)
+    assert not [k for k in s3.objects_["data"] if k.startswith(FOLDER)]
+
+
+def test_apply_refuses_a_window_whose_bytes_differ_from_the_plan(setup) -> None:
+    import dataclasses
+
+    specs, ls, s3, conn = setup
+    plan = plan_of(specs, conn)
+    step = windows_step(plan)
+    wrong = dataclasses.replace(step, objects=tuple(dataclasses.replace(o, md5s=("0" * 32,) * len(o.md5s))
+                                                    for o in step.objects))
+    plan = dataclasses.replace(plan, changes=tuple(wrong if c is step else c for c in plan.changes))
+    with pytest.raises(LstsError, match="differs from the plan"):
+        run_apply(plan, ls, s3)
+    assert not [k for k in s3.objects_["data"] if k.startswith(FOLDER)]
+
+
+def facts(windows: tuple[str, ...], existing: dict[str, str], current: bool = False) -> WindowFacts:
+    files = tuple(WindowFile(n, f"md5-{n}", 1, 0.0, 0.0) for n in windows)
+    return WindowFacts("local", "w", "data", FOLDER, "fp", (ObjectWindows("raw/a.csv", "e", 1, files, current),),
+                       tuple(sorted(existing.items())))
+
+
+def test_the_comparison_new_rewritten_deleted_and_at_risk() -> None:
+    key = lambda n: window_key(FOLDER, "raw/a.csv", n)  # noqa: E731
+    found = facts(("a", "b", "c"), {key("a"): "md5-a", key("b"): "old", key("z"): "md5-z"})
+    (step,), checks = window_changes(found, None, False, Overrides())
+    (obj,) = step.objects
+    assert (obj.write, obj.rewritten, obj.delete) == (("b", "c"), 1, (key("z"),))
+    assert at_risk(found, False) == {key("b"), key("z")}
+    assert checks == []
+    _, checks = window_changes(found, frozenset({key("z")}), False, Overrides())
+    assert [c.name for c in checks] == ["window-annotated"] and checks[0].blocking and not checks[0].allowed
+
+
+def test_current_windows_give_no_step() -> None:
+    key = lambda n: window_key(FOLDER, "raw/a.csv", n)  # noqa: E731
+    steps, _ = window_changes(facts(("a",), {key("a"): "md5-a"}, current=True), None, False, Overrides())
+    assert steps == []
+
+
+def test_window_keys_name_the_original_object_and_map_back() -> None:
+    key = window_key(FOLDER, "raw/deep/a.csv", "20260101T000000Z")
+    assert key == f"{FOLDER}raw/deep/a.csv/20260101T000000Z.csv"
+    assert split_window_key(FOLDER, key) == ("raw/deep/a.csv", "20260101T000000Z")
+    assert split_window_key(FOLDER, f"{FOLDER}raw/a.csv/manifest.json") is None
+    assert split_window_key(".lsts-sync/windows/default/other/", key) is None
+
+
+def test_tasks_are_no_input_to_the_windows(setup) -> None:
+    """The windows step depends on S3 alone: tasks of the project (imported windows) change nothing."""
+    specs, ls, s3, conn = setup
+    run_apply(plan_of(specs, conn), ls, s3)
+    ls.tasks[next(iter(ls.projects))] = [TaskFile(f"{FOLDER}raw/a.csv/20260101T000000Z.csv", 3.0, 7)]
+    assert not [c for c in plan_of(specs, conn).changes if isinstance(c, WriteWindows)]

@@ -1,0 +1,148 @@
+"""The windowing module: how objects are cut (duration and row windows, overlap, alignment), what
+a window file holds, Parquet sources, and the errors that would make a window miss rows."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lsts_sync.core.errors import LstsError
+from lsts_sync.data.windows import ObjectReader, cut, fingerprint
+from lsts_sync.spec.models import ProjectSpec
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def project(window: dict | None, *, fmt: str | None = "%Y-%m-%d %H:%M:%S", source_format: str | None = None,
+            channels=("v",)) -> ProjectSpec:
+    source = {"bucket": "data", "prefix": "raw/", "format": source_format or "csv"}
+    if window is not None:
+        source["window"] = window
+    ts = {"time_column": "Time", "channels": [{"column": c} for c in channels]}
+    if fmt:
+        ts["time_format"] = fmt
+    return ProjectSpec(kind="Project", name="p", instance="local", source=source, timeseries=ts,
+                       labels=[{"value": "A"}])
+
+
+def minutes(n: int, start: datetime = START) -> list[str]:
+    return [(start + timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(n)]
+
+
+def reader(data: bytes) -> ObjectReader:
+    return ObjectReader(lambda: io.BytesIO(data), lambda start, n: data[start:start + n], len(data))
+
+
+def csv_of(times: list[str]) -> bytes:
+    return ("time,v,other\n" + "".join(f"{t},{i},x\n" for i, t in enumerate(times))).encode()
+
+
+def windows(spec: ProjectSpec, data: bytes, key: str = "raw/a.csv"):
+    return list(cut(spec, reader(data), key, f"s3://data/{key}"))
+
+
+def test_duration_windows_are_aligned_to_the_epoch_and_extend_by_the_overlap() -> None:
+    # 03:00 to 15:00: the first window is the one that starts at 00:00 (aligned, not at the first row)
+    found = windows(project({"duration": "6h", "overlap": "10m"}), csv_of(minutes(12 * 60, START + timedelta(hours=3))))
+    assert [w.name for w, _ in found] == ["20260101T000000Z", "20260101T060000Z", "20260101T120000Z"]
+    first, body = found[0]
+    lines = body.decode().splitlines()
+    assert lines[0] == "time,v"  # the template's names: time column and channels, lowercased; other columns left out
+    assert lines[1] == "2026-01-01 03:00:00,0"
+    assert lines[-1] == "2026-01-01 06:09:00,189"  # ten minutes of overlap past 06:00
+    assert first.rows == 190
+    assert found[1][1].decode().splitlines()[1] == "2026-01-01 06:00:00,180"
+    assert found[2][0].rows == 180  # the last window: its overlap lies past the object's end
+
+
+def test_overlap_rows_alone_make_no_window() -> None:
+    # the object starts at 06:05: the 00:00 window would hold only overlap rows
+    found = windows(project({"duration": "6h", "overlap": "10m"}), csv_of(minutes(60, START + timedelta(hours=6, minutes=5))))
+    assert [w.name for w, _ in found] == ["20260101T060000Z"]
+
+
+def test_row_windows_count_from_the_first_row() -> None:
+    found = windows(project({"rows": 100, "overlap_rows": 10}, fmt=None), csv_of([str(i) for i in range(250)]))
+    assert [(w.name, w.rows) for w, _ in found] == [("rows-000000000000", 110), ("rows-000000000100", 110),
+                                                    ("rows-000000000200", 50)]
+    assert found[1][1].decode().splitlines()[1] == "100,100"
+
+
+def test_windows_are_the_same_whatever_the_chunking(monkeypatch) -> None:
+    data = csv_of(minutes(3000))
+    whole = [(w, b) for w, b in windows(project({"duration": "6h", "overlap": "30m"}), data)]
+    monkeypatch.setattr("lsts_sync.data.windows.CSV_BLOCK", 4096)
+    assert windows(project({"duration": "6h", "overlap": "30m"}), data) == whole
+    assert len(whole) == 9
+
+
+def test_appended_rows_leave_earlier_windows_byte_identical() -> None:
+    spec = project({"duration": "6h", "overlap": "10m"})
+    day = {w.name: w.md5 for w, _ in windows(spec, csv_of(minutes(24 * 60)))}
+    two = {w.name: w.md5 for w, _ in windows(spec, csv_of(minutes(48 * 60)))}
+    assert {n for n in day if day[n] == two[n]} == {"20260101T000000Z", "20260101T060000Z", "20260101T120000Z"}
+    assert len(two) == 8
+
+
+def test_md5_is_of_the_bytes_written() -> None:
+    import hashlib
+
+    for window, data in windows(project({"duration": "1h"}), csv_of(minutes(150))):
+        assert window.md5 == hashlib.md5(data).hexdigest()
+
+
+@pytest.mark.parametrize("times, why", [
+    (["2026-01-01 00:00:00", "2026-01-01 00:02:00", "2026-01-01 00:01:00"], "row 4: the time is before the row before"),
+    (["2026-01-01 00:00:00", "yesterday"], "row 3: the time does not parse"),
+])
+def test_a_time_that_goes_back_or_does_not_parse_is_an_error_naming_the_row(times, why) -> None:
+    with pytest.raises(LstsError, match=why):
+        windows(project({"duration": "6h"}), csv_of(times))
+
+
+def test_a_missing_column_names_the_object() -> None:
+    with pytest.raises(LstsError, match=r"s3://data/raw/a.csv: no column 'w'"):
+        windows(project({"duration": "6h"}, channels=("v", "w")), csv_of(minutes(3)))
+
+
+def parquet_of(stamps, values) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"Time": stamps, "V": values}), out, row_group_size=64)
+    return out.getvalue()
+
+
+def test_parquet_timestamps_are_written_in_the_time_format() -> None:
+    stamps = pa.array([START + timedelta(minutes=i) for i in range(600)], pa.timestamp("ms", tz="UTC"))
+    found = windows(project({"duration": "6h"}, source_format="parquet"), parquet_of(stamps, [float(i) for i in range(600)]),
+                    "raw/a.parquet")
+    assert [w.name for w, _ in found] == ["20260101T000000Z", "20260101T060000Z"]
+    lines = found[1][1].decode().splitlines()
+    assert lines[:2] == ["time,v", "2026-01-01 06:00:00,360"]
+
+
+def test_parquet_text_times_and_a_format_with_milliseconds() -> None:
+    fmt = "%Y-%m-%dT%H:%M:%S.%L"
+    stamps = pa.array([START + timedelta(seconds=i, milliseconds=250) for i in range(5)], pa.timestamp("ms"))
+    found = windows(project({"rows": 3}, fmt=fmt, source_format="parquet"), parquet_of(stamps, list(range(5))),
+                    "raw/a.parquet")
+    assert found[0][1].decode().splitlines()[1] == "2026-01-01T00:00:00.250,0"
+    text = pa.array([(START + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(5)])
+    found = windows(project({"rows": 3}, source_format="parquet"), parquet_of(text, list(range(5))), "raw/a.parquet")
+    assert found[0][1].decode().splitlines()[1] == "2026-01-01 00:00:00,0"
+
+
+def test_a_whole_object_is_one_window_without_a_window_spec() -> None:
+    stamps = pa.array([START + timedelta(minutes=i) for i in range(10)], pa.timestamp("ms"))
+    found = windows(project(None, source_format="parquet"), parquet_of(stamps, list(range(10))), "raw/a.parquet")
+    assert [(w.name, w.rows) for w, _ in found] == [("all", 10)]
+
+
+def test_fingerprint_changes_with_what_a_window_holds() -> None:
+    base = fingerprint(project({"duration": "6h"}))
+    assert fingerprint(project({"duration": "6h"})) == base
+    assert fingerprint(project({"duration": "6h", "overlap": "1m"})) != base
+    assert fingerprint(project({"duration": "6h"}, channels=("v", "w"))) != base

@@ -205,3 +205,29 @@ def test_tasks_are_no_input_to_the_windows(setup) -> None:
     run_apply(plan_of(specs, conn), ls, s3)
     ls.tasks[next(iter(ls.projects))] = [TaskFile(f"{FOLDER}raw/a.csv/20260101T000000Z.csv", 3.0, 7)]
     assert not [c for c in plan_of(specs, conn).changes if isinstance(c, WriteWindows)]
+
+
+def test_a_predicted_region_is_placed_on_every_window_it_overlaps_clipped_to_it() -> None:
+    from lsts_sync.labels.predictions import region
+    from lsts_sync.plan.windows import predictions_on_windows
+    from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_result
+
+    hour = 3_600_000.0
+    base = 1767225600000.0  # 2026-01-01 00:00:00 UTC
+    windows = tuple(WindowFile(f"20260101T0{h}0000Z", "m", 70, base + h * hour, base + h * hour + 69 * 60_000)
+                    for h in range(3))
+    found = WindowFacts("local", "w", "data", FOLDER, "fp", (ObjectWindows("raw/a.csv", "e", 1, windows),), (),
+                        time_format="%Y-%m-%d %H:%M:%S")
+    predicted = region("raw/a.csv", "2026-01-01 00:50:00", "2026-01-01 01:20:00", "Anomaly", 0.9)
+    want = PredictionSet("local", "w", "det", "v1", "p.csv",
+                         (TaskPrediction("raw/a.csv", canonical_result([predicted]), 0.9, (2,)),
+                          TaskPrediction("raw/gone.csv", "[]", None, (3,))))
+    placed = predictions_on_windows(want, found)
+    assert [t.key for t in placed.tasks] == [window_key(FOLDER, "raw/a.csv", "20260101T000000Z"),
+                                             window_key(FOLDER, "raw/a.csv", "20260101T010000Z"), "raw/gone.csv"]
+    import json
+
+    first, second = (json.loads(t.result)[0]["value"] for t in placed.tasks[:2])
+    assert (first["start"], first["end"]) == ("2026-01-01 00:50:00", "2026-01-01 01:09:00")  # the window's last row
+    assert (second["start"], second["end"]) == ("2026-01-01 01:00:00", "2026-01-01 01:20:00")
+    assert placed.tasks[0].score == 0.9 and placed.tasks[0].rows == (2,)

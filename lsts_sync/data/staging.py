@@ -76,4 +76,4 @@ def window_facts(project: ProjectSpec, owner: str, s3: S3Ops, map_fn: Callable[.
     kept = tuple(sorted((k, e) for k, e in existing.items()
                         if split_window_key(folder, k) is not None or k.endswith("/" + MANIFEST)))
     return WindowFacts(project.instance, project.name, source.bucket, folder, print_, objects, kept,
-                       project.model_dump_json())
+                       project.model_dump_json(), project.timeseries.time_format)

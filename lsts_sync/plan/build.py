@@ -41,7 +41,7 @@ from lsts_sync.plan.checks import (
 )
 from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.rewrites import rewrites, rewritten_predictions
-from lsts_sync.plan.windows import all_window_changes
+from lsts_sync.plan.windows import all_window_changes, predictions_on_windows
 from lsts_sync.resources.adoption import match, mismatch
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
@@ -318,6 +318,8 @@ def _predictions(desired: DesiredState, facts: LiveFacts, rewritten: Mapping[int
     checks: list[Check] = []
     for _key, want in sorted(desired.predictions.items()):
         project = facts.state.projects.get((want.instance, want.project))
+        if (want.instance, want.project) in facts.windows:  # the file names objects, the tasks are windows
+            want = predictions_on_windows(want, facts.windows[(want.instance, want.project)])
         checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
         if project is None or project.id is None:
             checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "

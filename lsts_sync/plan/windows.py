@@ -14,11 +14,16 @@ the project's annotated files exactly when it is not empty.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from lsts_sync.plan.changes import Check, ObjectWrite, WriteWindows
 from lsts_sync.plan.options import Overrides
+from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_result
 from lsts_sync.resources.windows import MANIFEST, WindowFacts, manifest_key, split_window_key, window_key
+from lsts_sync.ui.timefmt import compile_format, format_ms, ui_value
 
 
 def _existing_by_object(facts: WindowFacts) -> dict[str, dict[str, str]]:
@@ -104,3 +109,47 @@ def all_window_changes(windows: Mapping[tuple[str, str], WindowFacts],
         steps += found
         checks += more
     return steps, checks
+
+
+def predictions_on_windows(want: PredictionSet, facts: WindowFacts) -> PredictionSet:
+    """A Predictions file names original objects; their tasks are windows. Each predicted region
+    is placed on every window of its object whose rows it overlaps (from the window's first to
+    its last row time), clipped to that span, so a labeler sees it whole in each window. An object
+    without windows keeps its prediction as named (plan reports that no task matches it)."""
+    objects = {obj.key: obj for obj in facts.objects}
+    tasks: list[TaskPrediction] = []
+    for task in want.tasks:
+        obj = objects.get(task.key)
+        if obj is None:
+            tasks.append(task)
+            continue
+        regions = json.loads(task.result)
+        for window in obj.windows:
+            clipped = [r for r in (_clip(region, window.first, window.last, facts.time_format) for region in regions)
+                       if r is not None]
+            if clipped:
+                tasks.append(TaskPrediction(window_key(facts.folder, obj.key, window.name), canonical_result(clipped),
+                                            task.score, task.rows))
+    return replace(want, tasks=tuple(sorted(tasks, key=lambda t: t.key)))
+
+
+def _clip(region: dict[str, Any], first: float, last: float, fmt: str | None) -> dict[str, Any] | None:
+    """The region within ``[first, last]`` (its bounds re-written in the time format), or None."""
+    value = region.get("value") or {}
+    start, end = _ms(value.get("start"), fmt), _ms(value.get("end"), fmt)
+    if start is None or end is None or end < first or start > last:
+        return None
+    low, high = max(start, first), min(end, last)
+    bound = (lambda ms: format_ms(ms, fmt)) if fmt else (lambda ms: int(ms) if float(ms).is_integer() else ms)
+    new_start = value.get("start") if low == start else bound(low)
+    new_end = value.get("end") if high == end else bound(high)
+    return {**region, "value": {**value, "start": new_start, "end": new_end, "instant": new_start == new_end}}
+
+
+def _ms(value: object, fmt: str | None) -> float | None:
+    if fmt:
+        return compile_format(fmt).parse(ui_value(str(value), fmt))
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -93,6 +93,7 @@ class WindowFacts:
     objects: tuple[ObjectWindows, ...] = ()
     existing: tuple[tuple[str, str], ...] = ()
     spec: str = ""  # the Project spec as JSON (apply cuts with exactly it)
+    time_format: str | None = None  # the project's, to clip predicted regions to windows
 
 
 def parse_manifest(text: str) -> tuple[str, str, int, tuple[WindowFile, ...]] | None:

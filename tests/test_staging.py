@@ -231,3 +231,25 @@ def test_a_predicted_region_is_placed_on_every_window_it_overlaps_clipped_to_it(
     assert (first["start"], first["end"]) == ("2026-01-01 00:50:00", "2026-01-01 01:09:00")  # the window's last row
     assert (second["start"], second["end"]) == ("2026-01-01 01:00:00", "2026-01-01 01:20:00")
     assert placed.tasks[0].score == 0.9 and placed.tasks[0].rows == (2,)
+
+
+def test_channels_auto_and_check_read_a_parquet_source(tmp_path: Path) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lsts_sync.data.scan import check_project
+    from lsts_sync.data.sources import resolve_channels
+
+    (tmp_path / "specs.yaml").write_text(SPECS.replace("'.*\\.csv'", "'.*\\.parquet'").replace(
+        "[{column: v}]", "auto"))
+    specs = load_checked([tmp_path / "specs.yaml"])
+    out = io.BytesIO()
+    pq.write_table(pa.table({"t": pa.array([0, 60_000], pa.timestamp("ms")), "Flow": [1.0, 2.0], "v": [3, 4]}), out)
+    s3 = FakeS3()
+    s3.objects_["data"] = {"raw/a.parquet": (1.0, out.getvalue()), f"{FOLDER}raw/a.parquet/x.parquet": (1.0, b"")}
+    resolved = resolve_channels(specs, s3).projects["w"]
+    assert [c.column for c in resolved.timeseries.channel_list] == ["flow", "v"]
+    result = check_project(resolved, s3, parallelism=1)
+    assert (result.objects, result.findings) == (1, ())  # the staging folder is not checked

@@ -146,3 +146,21 @@ def test_fingerprint_changes_with_what_a_window_holds() -> None:
     assert fingerprint(project({"duration": "6h"})) == base
     assert fingerprint(project({"duration": "6h", "overlap": "1m"})) != base
     assert fingerprint(project({"duration": "6h"}, channels=("v", "w"))) != base
+
+
+def test_check_reads_parquet_sources_timestamps_text_and_numeric_channels() -> None:
+    from lsts_sync.data.windows import scan_parquet
+
+    spec = project({"duration": "6h"}, source_format="parquet")
+    stamps = pa.array([START + timedelta(minutes=i) for i in range(5)], pa.timestamp("ms"))
+    assert scan_parquet(spec, "s3://data/a.parquet", parquet_of(stamps, [1.0] * 5)) == []
+    text = pa.array(["2026-01-01 00:00:00", "2026-01-01 00:01:00", "soon"])
+    (bad,) = scan_parquet(spec, "s3://data/a.parquet", parquet_of(text, [1.0] * 3))
+    assert str(bad) == "s3://data/a.parquet:4: time soon does not match time_format '%Y-%m-%d %H:%M:%S'"
+    back = pa.array([START, START + timedelta(minutes=2), START + timedelta(minutes=1)], pa.timestamp("ms"))
+    (bad,) = scan_parquet(spec, "s3://data/a.parquet", parquet_of(back, [1.0] * 3))
+    assert bad.row == 4 and "must ascend" in bad.message
+    (bad,) = scan_parquet(spec, "s3://data/a.parquet", parquet_of(stamps, ["x"] * 5))
+    assert bad.message == "channel 'v' is string, not a number: the chart draws numbers"
+    (bad,) = scan_parquet(spec, "s3://data/a.parquet", b"not parquet")
+    assert bad.message.startswith("not a Parquet file")

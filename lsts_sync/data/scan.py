@@ -38,7 +38,9 @@ def check_project(project: ProjectSpec, s3: S3Ops, *, parallelism: int = 8, max_
     """
     source = project.source
     assert source is not None, "only projects with a source are checked"
-    keys = [k for k, _ in matching(s3, source.bucket, source.prefix, source.recursive, regex_filter(source))]
+    staging = source.staging_prefix.rstrip("/") + "/"
+    keys = [k for k, _ in matching(s3, source.bucket, source.prefix, source.recursive, regex_filter(source))
+            if not (source.staged and k.startswith(staging))]
     if not keys:
         url = f"s3://{source.bucket}/{source.prefix}"
         return CheckResult(project.name, 0, 0, (Finding(url, 0, f"no object matches pattern {source.pattern}"),))
@@ -58,5 +60,12 @@ def check_project(project: ProjectSpec, s3: S3Ops, *, parallelism: int = 8, max_
 
 
 def _scan(project: ProjectSpec, url: str, data: bytes, max_rows: int) -> tuple[int, list[Finding]]:
-    """One object's size and findings (runs in a worker process)."""
+    """One object's size and findings (runs in a worker process); Parquet objects of a staged
+    source are read by Arrow (``windows.scan_parquet``)."""
+    from lsts_sync.data.windows import object_format, scan_parquet
+
+    if project.source is not None and project.source.staged and object_format(project, url) == "parquet":
+        return len(data), scan_parquet(project, url, data)
+    if project.source is not None and project.source.window is not None:
+        max_rows = 2**62  # a long object is what windows are for: no "split the file" warning
     return len(data), scan_csv(project, url, data.decode("utf-8", errors="replace"), max_rows=max_rows)

@@ -57,8 +57,11 @@ def resolve_channels(specs: SpecSet, s3: S3Ops, names: set[str] | None = None) -
             raise LstsError(f"project {name}: channels: auto, but no object under s3://{source.bucket}/"
                             f"{source.prefix} matches pattern {source.pattern} to read the columns from; "
                             "upload data first or list the channels")
-        text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
-        header = seriescsv.header(text, project.timeseries.sep)
+        if source.staged and (source.format == "parquet" or found[0][0].lower().endswith((".parquet", ".pq"))):
+            header = _parquet_columns(s3, source.bucket, found[0][0])
+        else:
+            text = s3.head_bytes(source.bucket, found[0][0]).decode("utf-8", errors="replace")
+            header = seriescsv.header(text, project.timeseries.sep)
         _refuse_padded(name, project, f"s3://{source.bucket}/{found[0][0]}", header)
         _refuse_unknown_columns(specs, name, f"s3://{source.bucket}/{found[0][0]}", header)
         projects[name] = project.with_channels(header)
@@ -79,6 +82,22 @@ def _refuse_unknown_columns(specs: SpecSet, name: str, url: str, header: list[st
                 for path, column in refs if column.strip().lower() not in names]
     if problems:
         raise ProblemsFound(problems, f"{len(problems)} column name(s) in specs are not in the data; nothing was changed")
+
+
+def _parquet_columns(s3: S3Ops, bucket: str, key: str) -> list[str]:
+    """The column names of a Parquet object, from its footer (ranged reads, not the whole object)."""
+    import pyarrow.parquet as pq
+
+    from lsts_sync.data.staging import reader
+    from lsts_sync.data.windows import RangeFile
+
+    found = {k: (e, n) for k, e, n in s3.object_etags(bucket, key)}
+    if key not in found:
+        raise LstsError(f"s3://{bucket}/{key}: vanished while its columns were read; run again")
+    try:
+        return [str(n) for n in pq.ParquetFile(RangeFile(reader(s3, bucket, key, *found[key]))).schema_arrow.names]
+    except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+        raise LstsError(f"s3://{bucket}/{key}: not a Parquet file ({type(exc).__name__})") from None
 
 
 def _refuse_padded(name: str, project: ProjectSpec, url: str, header: list[str]) -> None:

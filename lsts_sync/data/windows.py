@@ -37,6 +37,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.resources.facts import Finding
 from lsts_sync.resources.windows import WindowFile
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
@@ -72,7 +73,7 @@ class ObjectReader:
         self.open_stream, self.read_range, self.size = open_stream, read_range, size
 
 
-class _RangeFile(io.RawIOBase):
+class RangeFile(io.RawIOBase):
     """A seekable read-only file over ranged reads (Parquet reads its footer, then row groups)."""
 
     def __init__(self, reader: ObjectReader):
@@ -148,7 +149,7 @@ def _csv_batches(project: ProjectSpec, reader: ObjectReader, where: str) -> tupl
 def _parquet_batches(project: ProjectSpec, reader: ObjectReader, where: str
                      ) -> tuple[_Columns, Iterator[pa.RecordBatch]]:
     try:
-        file = pq.ParquetFile(_RangeFile(reader))
+        file = pq.ParquetFile(RangeFile(reader))
     except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
         raise LstsError(f"{where}: not a Parquet file ({type(exc).__name__})") from None
     columns = _columns(project, [str(n) for n in file.schema_arrow.names], where)
@@ -196,6 +197,44 @@ class ColumnTimes:
             seconds = pa.array(np.floor_divide(ms, 1000).astype("int64"))  # Arrow's %S of ms would add ".000"
             return pc.strftime(pc.cast(seconds, pa.timestamp("s")), format=self.format)
         return pa.array([format_ms(float(v), self.format) for v in ms], pa.string())
+
+
+def scan_parquet(project: ProjectSpec, url: str, data: bytes) -> list[Finding]:
+    """Findings for one Parquet object (``lsts-sync check``), rows numbered from 2 as under a CSV
+    header: the time column must be there, a timestamp or text in ``time_format`` (numbers without
+    one), every time must parse and ascend; channels must be there and numeric."""
+    try:
+        file = pq.ParquetFile(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+        return [Finding(url, 0, f"not a Parquet file ({type(exc).__name__})")]
+    schema = file.schema_arrow
+    by_key = {seriescsv.name_key(str(n)): str(n) for n in reversed(schema.names)}
+    ts = project.timeseries
+    findings = [Finding(url, 1, f"{role} {column!r} is not among the columns {list(schema.names)}")
+                for role, column in [("time column", ts.time_column), *(("channel", c.column) for c in ts.channel_list)]
+                if column.strip().lower() not in by_key]
+    for channel in ts.channel_list:
+        name = by_key.get(channel.column.strip().lower())
+        kind = schema.field(name).type if name else None
+        if kind is not None and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            findings.append(Finding(url, 1, f"channel {channel.column!r} is {kind}, not a number: the chart draws numbers"))
+    time_name = by_key.get(ts.time_column.strip().lower())
+    if time_name is None:
+        return findings
+    times, row, last = ColumnTimes(project), 2, -math.inf
+    for batch in file.iter_batches(batch_size=PARQUET_BATCH, columns=[time_name]):
+        ms = times.ms(batch.column(0))
+        bad = np.flatnonzero(np.isnan(ms))
+        back = np.flatnonzero(np.diff(np.concatenate([[last], ms])) <= 0)
+        if bad.size:
+            expected = f"time_format {ts.time_format!r}" if ts.time_format else "a number (no time_format)"
+            return findings + [Finding(url, row + int(bad[0]), f"time {batch.column(0)[int(bad[0])]} does not match "
+                                       f"{expected}")]
+        if back.size:
+            return findings + [Finding(url, row + int(back[0]), "the time is not after the row before: the time "
+                                       "column must ascend")]
+        row, last = row + len(ms), float(ms[-1]) if len(ms) else last
+    return findings
 
 
 def window_name(project: ProjectSpec, index: int) -> str:

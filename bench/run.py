@@ -22,7 +22,10 @@
 8. report: `lsts-sync report --json` of 1,000 tasks of 720 rows with 10 labeled regions each (a tenth
    labeled by a second annotator) and two model versions of 10 regions per task: wall time of the
    command, and the measuring alone (source files already in memory);
-9. rename: a label renamed in 10,000 regions of 100 annotations (`bench/rename.py`): plan, apply, no-op plan.
+9. rename: a label renamed in 10,000 regions of 100 annotations (`bench/rename.py`): plan, apply, no-op plan;
+10. windows (bench/windows.py): window files written from 1 GB of CSV sources (LSTS_BENCH_WINDOW_MB) and
+   the same series as Parquet: MB/s and rows/s of the transform, peak memory for a 7-day and a 30-day
+   object, and the S3 PUTs of one object's windows, separately.
 
 LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename) runs only
 those parts.
@@ -50,7 +53,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
 
-PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename")
+PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename", "windows")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
 PROD_SIZE = 200
 OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
@@ -786,6 +789,19 @@ def _bench_rename(state, env: dict, tmp: Path) -> dict:
     return bench_rename(state, env, tmp)
 
 
+def bench_windows_part(state, tmp: Path) -> dict:
+    """Part 10, on the stack's S3 server for the transfer (bench/windows.py has the rest)."""
+    import boto3
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from windows import bench_windows
+
+    client = boto3.client("s3", endpoint_url=state.s3_url, region_name="us-east-1")
+    bucket = f"lsts-bench-windows-{int(time.time() * 1000) % 10**9}"
+    client.create_bucket(Bucket=bucket)
+    return bench_windows(tmp, int(os.environ.get("LSTS_BENCH_WINDOW_MB", "1024")), client, bucket)
+
+
 def main() -> None:
     only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
@@ -808,6 +824,7 @@ def main() -> None:
                 "predictions": [("predictions_1000_tasks", lambda: bench_predictions(state, env, tmp))],
                 "report": [("report_1000_tasks", lambda: bench_report(state, env, tmp))],
                 "rename": [("rename_10k_regions", lambda: _bench_rename(state, env, tmp))],
+                "windows": [("windows", lambda: bench_windows_part(state, tmp))],
             }
             results, failed = run_parts([part for group in PARTS if group in only for part in wanted[group]])
     finally:

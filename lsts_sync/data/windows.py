@@ -46,6 +46,7 @@ from lsts_sync.ui.timefmt import compile_format, format_ms, js_number, padded_ms
 CSV_BLOCK = 1 << 20  # bytes of CSV parsed at a time
 PARQUET_BATCH = 65_536  # rows of Parquet decoded at a time
 HEAD = 65_536
+ISO_TEXT = {"%Y-%m-%d %H:%M:%S": " ", "%Y-%m-%dT%H:%M:%S": "T"}  # formats Arrow's cast to text writes
 
 
 def object_format(project: ProjectSpec, key: str) -> str:
@@ -178,6 +179,9 @@ class ColumnTimes:
             return ints.to_numpy(zero_copy_only=False).astype("float64")
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        fast = self._arrow_ms(column)
+        if fast is not None:
+            return fast
         values = column.to_pylist()
         if self.parser is None:
             return np.array([math.nan if (n := js_number(v or "")) is None else n for v in values], dtype="float64")
@@ -187,6 +191,20 @@ class ColumnTimes:
         return np.array([math.nan if (ms := self.parser.parse(ui_value(v or "", self.format or ""))) is None else ms
                          for v in values], dtype="float64")
 
+    def _arrow_ms(self, column: pa.Array) -> np.ndarray | None:
+        """``padded_ms``'s certain answer, in Arrow: every value has the format's zero-padded shape
+        (``padded_shape``) and Arrow's ``strptime`` reads every one (a day or month out of range,
+        which d3 rolls over, gives a null: the caller then parses value by value)."""
+        shape = padded_shape(self.format or "") if self.format else None
+        if shape is None or len(column) == 0:
+            return None
+        if not pc.all(pc.match_substring_regex(column, f"^(?:{shape})$")).as_py():
+            return None
+        stamps = pc.strptime(column, format=self.format, unit="ms", error_is_null=True)
+        if stamps.null_count:
+            return None
+        return pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False).astype("float64")
+
     def text(self, column: pa.Array, ms: np.ndarray) -> pa.Array:
         """The column as written: text as read; timestamps in ``time_format`` (or ms without one)."""
         if not (pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)):
@@ -194,8 +212,11 @@ class ColumnTimes:
         if not self.format:
             return pa.array(ms.astype("int64"))
         if padded_shape(self.format) is not None:
-            seconds = pa.array(np.floor_divide(ms, 1000).astype("int64"))  # Arrow's %S of ms would add ".000"
-            return pc.strftime(pc.cast(seconds, pa.timestamp("s")), format=self.format)
+            seconds = pc.cast(pa.array(np.floor_divide(ms, 1000).astype("int64")), pa.timestamp("s"))
+            if self.format in ISO_TEXT:  # Arrow's own text of a timestamp: ten times faster than strftime
+                text = pc.cast(seconds, pa.string())
+                return text if ISO_TEXT[self.format] == " " else pc.replace_substring(text, " ", "T")
+            return pc.strftime(seconds, format=self.format)  # (of whole seconds: %S of ms would add ".000")
         return pa.array([format_ms(float(v), self.format) for v in ms], pa.string())
 
 

@@ -164,3 +164,18 @@ def test_check_reads_parquet_sources_timestamps_text_and_numeric_channels() -> N
     assert bad.message == "channel 'v' is string, not a number: the chart draws numbers"
     (bad,) = scan_parquet(spec, "s3://data/a.parquet", b"not parquet")
     assert bad.message.startswith("not a Parquet file")
+
+
+@pytest.mark.parametrize("fmt, first", [("%Y-%m-%dT%H:%M:%S", "2026-01-01T06:00:00"),
+                                        ("%d/%m/%Y %H:%M", "01/01/2026 06:00")])
+def test_parquet_timestamps_in_other_padded_formats(fmt, first) -> None:
+    stamps = pa.array([START + timedelta(minutes=i) for i in range(400)], pa.timestamp("ms"))
+    found = windows(project({"duration": "6h"}, fmt=fmt, source_format="parquet"), parquet_of(stamps, list(range(400))),
+                    "raw/a.parquet")
+    assert found[1][1].decode().splitlines()[1] == f"{first},360"
+
+
+def test_a_day_out_of_range_rolls_over_as_the_chart_reads_it() -> None:
+    # d3 reads 2026-02-30 as 2 March; Arrow's strptime refuses it, so the value-by-value parse decides
+    found = windows(project({"duration": "1d"}), csv_of(["2026-02-28 00:00:00", "2026-02-30 00:00:00"]))
+    assert [w.name for w, _ in found] == ["20260228T000000Z", "20260302T000000Z"]

@@ -194,3 +194,23 @@ def test_an_annotated_window_whose_source_changed_blocks_the_plan(windowed, stac
     allowed = apply(specs, stack_env, "--allow-window-rewrite", name)
     assert allowed.returncode == 0, allowed.stderr
     assert plan(specs, stack_env).stdout.strip() == "No changes."
+
+
+def test_a_prediction_on_the_original_key_lands_on_every_window_it_overlaps(windowed, stack_env, s3, ls, bucket,
+                                                                            tmp_path) -> None:
+    name, specs, _ = windowed
+    (specs / "predictions.csv").write_text("file,start,end,label,score\n"
+                                           "raw/day1.csv,2026-01-01 05:50:00,2026-01-01 06:30:00,Anomaly,0.9\n")
+    with open(specs / "specs.yaml", "a") as extra:
+        extra.write(f"---\nkind: Predictions\nname: {name}-model\nproject: {name}\nmodel_version: m1\n"
+                    "file: predictions.csv\n")
+    done = apply(specs, stack_env)
+    assert done.returncode == 0, done.stderr
+    project = find_project(ls, name)
+    folder = FOLDER.format(name=name)
+    keys = {t.id: t.storage_filename for t in ls.tasks.list(project=project.id)}
+    found = {keys[p.task]: p.result[0]["value"] for p in ls.predictions.list(project=project.id)}
+    assert {k: (v["start"], v["end"]) for k, v in found.items()} == {
+        f"{folder}raw/day1.csv/20260101T000000Z.csv": ("2026-01-01 05:50:00", "2026-01-01 06:09:00"),
+        f"{folder}raw/day1.csv/20260101T060000Z.csv": ("2026-01-01 06:00:00", "2026-01-01 06:30:00")}
+    assert plan(specs, stack_env).stdout.strip() == "No changes."

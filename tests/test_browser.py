@@ -201,3 +201,70 @@ def test_a_prediction_shows_the_labeler_its_predicted_region(stack, stack_env, s
     regions = " ".join(page.locator(".lsf-outliner").all_inner_texts())
     assert "Anomaly" in regions and "0.90" in regions
     assert labeler.errors() == ""
+
+
+def month_csv(rows: int = 30 * 86_400) -> bytes:
+    """30 days at 1 Hz, 4 channels (2,592,000 rows), from 2026-01-01 00:00:00 UTC."""
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(rows)
+    frame = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=rows, freq="s").strftime("%Y-%m-%d %H:%M:%S"),
+                          "vibration": np.round(np.sin(t / 50) + 2, 3), "temperature": np.round(t % 97 / 7 + 40, 2),
+                          "pressure": np.round(np.cos(t / 300) * 3 + 10, 3), "flow": np.round(t % 13 / 3, 2)})
+    return frame.to_csv(index=False, lineterminator="\n").encode()
+
+
+def test_one_window_of_a_month_at_1_hz_draws_and_its_region_labels_the_original_rows(
+        stack, stack_env, s3, ls, bucket, uid, tmp_path, labeler) -> None:
+    """A 2.6-million-row object is labeled through one of its 6-hour windows: the chart draws, a
+    region dragged across the window's overlap is saved, and dense labels exactly the rows of the
+    original object inside it."""
+    import pandas as pd
+
+    from .test_windows_integration import FOLDER
+    from .test_windows_integration import write_specs as windowed_specs
+
+    s3.put_object(Bucket=bucket, Key="raw/month.csv", Body=month_csv())
+    name = f"m-{uid}"
+    specs = windowed_specs(tmp_path / "a", bucket, name, tmp_path / "out")
+    text = (specs / "specs.yaml").read_text().replace(
+        "    - column: temperature\n", "    - column: temperature\n    - column: pressure\n    - column: flow\n")
+    (specs / "specs.yaml").write_text(text)
+    done = apply(specs, stack_env)
+    assert done.returncode == 0, done.stderr
+    assert f"+ windows {name}: 120 file(s) from 1 object(s)" in done.stdout
+    project = find_project(ls, name)
+    window = f"{FOLDER.format(name=name)}raw/month.csv/20260110T060000Z.csv"
+    (task,) = [t for t in ls.tasks.list(project=project.id) if t.storage_filename == window]
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(4)
+    assert labeler.errors() == ""
+    page = labeler.page
+    # the chart opens on the first quarter of the window; a click at the overview's end shows the last
+    page.locator(".htx-timeseries-overview").first.scroll_into_view_if_needed()
+    overview = page.locator(".htx-timeseries-overview").first.bounding_box()
+    page.mouse.click(overview["x"] + overview["width"] * 0.97, overview["y"] + overview["height"] / 2)
+    page.wait_for_timeout(1000)
+    page.locator(".lsf-label", has_text="Anomaly").first.click()
+    page.locator(".htx-timeseries-channel svg").first.scroll_into_view_if_needed()
+    box = page.locator(".htx-timeseries-channel svg").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.8, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.995, y, steps=10)
+    page.mouse.up()
+    with page.expect_response(lambda r: f"/api/tasks/{task.id}/annotations" in r.url and r.request.method == "POST") \
+            as saved:
+        page.get_by_test_id("bottombar-submit-button").click()
+    assert saved.value.status == 201
+    (annotation,) = ls.annotations.list(id=task.id)
+    (result,) = [r for r in annotation.result if r["type"] == "timeserieslabels"]
+    start, end = result["value"]["start"], result["value"]["end"]
+    assert start < "2026-01-10 12:00:00" < end <= "2026-01-10 12:10:00", (start, end)  # across the overlap
+    assert run_cli(["export", str(specs)], stack_env).returncode == 0
+    dense = pd.read_parquet(tmp_path / "out" / "dense.parquet", columns=["timestamp", "label"])
+    assert len(dense) == 30 * 86_400
+    inside = (dense["timestamp"] >= start) & (dense["timestamp"] <= end)
+    assert (dense["label"] == "Anomaly").tolist() == inside.tolist()
+    assert inside.sum() > 0

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # this checkout's lsts_sync, even when another one is installed
 DAY = 86_400
 CHANNELS = ("vibration", "temperature", "pressure", "flow")
 
@@ -136,6 +138,5 @@ def s3_transfer(path: Path, client, bucket: str) -> dict:
 if __name__ == "__main__":
     import tempfile
 
-    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as folder:
         print(json.dumps(bench_windows(Path(folder), int(sys.argv[1]) if len(sys.argv) > 1 else 1024), indent=2))

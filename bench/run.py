@@ -27,7 +27,7 @@
    the same series as Parquet: MB/s and rows/s of the transform, peak memory for a 7-day and a 30-day
    object, and the S3 PUTs of one object's windows, separately.
 
-LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename) runs only
+LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename, windows) runs only
 those parts.
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """

@@ -253,3 +253,18 @@ def test_channels_auto_and_check_read_a_parquet_source(tmp_path: Path) -> None:
     assert [c.column for c in resolved.timeseries.channel_list] == ["flow", "v"]
     result = check_project(resolved, s3, parallelism=1)
     assert (result.objects, result.findings) == (1, ())  # the staging folder is not checked
+
+
+def test_a_plan_with_windows_saves_and_reads_back_whole(setup, tmp_path: Path) -> None:
+    from lsts_sync.plan.saved import SavedPlan, digest, fingerprint, read, write
+
+    specs, ls, s3, conn = setup
+    desired = desired_state(specs)
+    facts = gather(specs, desired, conn, GatherOptions())
+    plan = build_plan(desired, facts)
+    saved = SavedPlan(plan, digest(desired), fingerprint(facts, desired), GatherOptions(), Overrides())
+    write(str(tmp_path / "plan.json"), saved)
+    again = read(str(tmp_path / "plan.json"))
+    assert again.plan == plan and windows_step(again.plan).objects
+    run_apply(again.plan, ls, s3)
+    assert fingerprint(gather(specs, desired, conn, GatherOptions()), desired) != saved.fingerprint  # windows moved

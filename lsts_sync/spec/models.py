@@ -207,10 +207,12 @@ class WindowSpec(Strict):
     Each window extends past its end by ``overlap`` (``overlap_rows``), so an event on a boundary is
     seen whole in one task."""
 
-    duration: Duration | None = None
-    overlap: Duration = "0"
-    rows: int | None = Field(default=None, ge=2, le=10_000_000)
-    overlap_rows: int = Field(default=0, ge=0)
+    duration: Duration | None = Field(default=None, description=(
+        "Window length (`30s`, `10m`, `6h`, `1d`), aligned to multiples of it from 1970-01-01 UTC."))
+    overlap: Duration = Field(default="0", description="How far each duration window extends past its end.")
+    rows: int | None = Field(default=None, ge=2, le=10_000_000, description=(
+        "Window length in rows, counted from each object's first row."))
+    overlap_rows: int = Field(default=0, ge=0, description="Rows each row window extends past its end.")
 
     @property
     def duration_ms(self) -> int | None:
@@ -258,10 +260,13 @@ class SourceSpec(Strict):
     sync: bool = Field(default=True, description=(
         "Sync on apply when the storage is new or changed, or when objects under the prefix are not yet tasks "
         "(`apply --sync` syncs all)."))
-    window: WindowSpec | None = None
+    window: WindowSpec | None = Field(default=None, description=(
+        "Cut each object into labeling windows that apply writes under `staging_prefix` "
+        "(docs/long-series.md)."))
     format: Literal["csv", "parquet"] | None = Field(
         default=None, description="csv or parquet; default: parquet for a key ending .parquet or .pq, else csv")
-    staging_prefix: Prefix = DEFAULT_STAGING_PREFIX
+    staging_prefix: Prefix = Field(default=DEFAULT_STAGING_PREFIX, description=(
+        "Where apply writes the window files of a staged source, in the source's bucket."))
 
     @property
     def staged(self) -> bool:

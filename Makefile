@@ -50,11 +50,10 @@ stack-status:
 
 stop: stack-down
 
-# The second apply writes the demo's predictions: they attach to tasks, which the first apply's sync imports.
+# One apply: the demo's predictions are written after its sync imports their tasks; the plan after it is "No changes.".
 demo: install stack-up
 	@eval "$$($(STACK) env)" && \
 	  $(BIN)/python tools/demo_data.py --upload $(DEMO_BUCKET) && \
-	  $(BIN)/lsts-sync apply specs --auto-approve && \
 	  $(BIN)/lsts-sync apply specs --auto-approve && \
 	  $(BIN)/lsts-sync plan specs && \
 	  echo && echo "Label Studio: $$LABEL_STUDIO_URL  login: admin@example.com / lsts-sync-local" && \

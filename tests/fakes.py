@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -87,6 +88,7 @@ class FakeLabelStudio(_Calls):
         self.annotated: dict[int, set[str]] = {}  # project id -> source keys of tasks with work
         self.users_: dict[int, str] = {}
         self.worked: dict[int, set[int]] = {}  # project id -> ids of tasks with annotations, drafts or predictions
+        self.s3: FakeS3 | None = None  # set: a sync imports the storage's matching objects of it as tasks
         self._next = 1
 
     def _id(self) -> int:
@@ -203,7 +205,19 @@ class FakeLabelStudio(_Calls):
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         self._record(f"sync_storage {storage_id}")
+        if self.s3 is not None:
+            self._import(self.storages[storage_id], self.s3)
         return {"status": self.sync_answer, "last_sync_count": 3} if self.sync_answer else None
+
+    def _import(self, storage: StorageState, s3: FakeS3) -> None:
+        """A new task for every object under the storage's prefix that matches its filter and is no task yet."""
+        project_id = self.storage_projects.get(storage.id or 0) or next(
+            i for i, (_, p) in self.projects.items() if p.name == storage.project)
+        tasks = self.tasks.setdefault(project_id, [])
+        known = {t.key for t in tasks}
+        for key in sorted(s3.objects_.get(storage.bucket, {})):
+            if key.startswith(storage.prefix) and re.match(storage.regex_filter, key) and key not in known:
+                tasks.append(TaskFile(key, 2.0, self._id()))
 
     # export (lsts_sync.labels.exports.AnnotationSource)
     def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> list[dict]:

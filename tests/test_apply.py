@@ -319,3 +319,46 @@ def test_a_reimport_reads_work_again_and_deletes_nothing_when_a_task_gained_some
     apply_plan(plan, Connections({"local": ls}, s3), progress=lambda line: None)
     assert [c for c in ls.calls if c.startswith("delete_task")] == ["delete_task 501", "delete_task 502"]
     assert ls.tasks[7] == []
+
+
+# --- one apply converges: predictions for the objects this apply's sync imports ---
+
+def _first_apply(predicted_specs: SpecSet):
+    from lsts_sync.labels.predictions import load_predictions
+    from lsts_sync.live.gather import gather
+    from lsts_sync.plan.options import GatherOptions
+
+    from .fakes import CSV
+
+    desired = desired_state(predicted_specs, predictions=load_predictions(predicted_specs, FakeS3()))
+    ls, s3 = FakeLabelStudio(), FakeS3()
+    s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "a/2.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
+    ls.s3 = s3
+    conn = Connections({"local": ls}, s3)
+    return desired, ls, s3, conn, lambda: build_plan(desired, gather(predicted_specs, desired, conn, GatherOptions()))
+
+
+def test_a_first_apply_writes_the_predictions_of_the_tasks_its_sync_imports(predicted_specs) -> None:
+    desired, ls, s3, conn, plan_now = _first_apply(predicted_specs)
+    plan = plan_now()
+    result = run(plan, ls, s3)
+    assert result.done[-1] == "set predictions a/iforest-1 on the tasks synced (+2)"
+    (a,) = [pid for pid, (_, p) in ls.projects.items() if p.name == "a"]
+    tasks = {t.key: t.id for t in ls.tasks[a]}
+    on = {(p.task, p.model_version) for pid, p in ls.predictions.values() if pid == a}
+    assert on == {(tasks["a/1.csv"], "iforest-1"), (tasks["a/2.csv"], "iforest-1")}
+    assert [c for c in ls.calls if c.startswith(("sync_storage", "read_tasks a", "create_predictions"))][-2:] == [
+        "read_tasks a", f"create_predictions {a} iforest-1 tasks={tasks['a/1.csv']},{tasks['a/2.csv']}"]
+    assert plan_now().empty  # the next plan: No changes.
+
+
+def test_an_object_that_is_no_task_after_the_sync_fails_after_the_others_are_made(predicted_specs) -> None:
+    desired, ls, s3, conn, plan_now = _first_apply(predicted_specs)
+    plan = plan_now()
+    del s3.objects_["data"]["a/2.csv"]  # gone before the sync: its task is never made
+    with pytest.raises(ApplyFailed) as failed:
+        run(plan, ls, s3)
+    assert str(failed.value) == ("predictions a/iforest-1: 1 object(s) are no task after the sync, e.g. a/2.csv; "
+                                 "their predictions were not made (run plan again)")
+    assert failed.value.remaining == ["set predictions a/iforest-1 on the tasks synced (+2)"]
+    assert len(ls.predictions) == 1  # a/1.csv's was made

@@ -82,7 +82,9 @@ def predicted(specs):
     ls, s3 = FakeLabelStudio(), FakeS3()
     s3.objects_["data"] = {"a/1.csv": (1.0, CSV), "a/2.csv": (1.0, CSV), "b/1.csv": (1.0, CSV)}
     conn = Connections({"local": ls}, s3)
+    ls.s3 = s3  # the sync imports the objects, and the predictions attach to them
     run(build_plan(desired, gather(specs, desired, conn, GatherOptions())), ls, s3)
+    ls.predictions.clear()
     for pid, (_, project) in ls.projects.items():
         keys = ["a/1.csv", "a/2.csv"] if project.name == "a" else ["b/1.csv"]
         ls.tasks[pid] = [TaskFile(key, 2.0, 100 * pid + i) for i, key in enumerate(keys)]

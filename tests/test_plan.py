@@ -335,7 +335,8 @@ RB = '[{"id":"b","value":{"start":"2"}}]'
 
 
 def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12)),
-                      skipped=(), pending=(), live_project=True, keys=("pump-7/a.csv", "pump-7/b.csv")):
+                      skipped=(), pending=(), live_project=True, keys=("pump-7/a.csv", "pump-7/b.csv"),
+                      sync=True):
     """A plan of the example specs, applied, with a Predictions set of model m1 for pump-7."""
     from lsts_sync.resources.facts import SourceFacts
     from lsts_sync.resources.state import PredictionSet, TaskPrediction
@@ -347,6 +348,10 @@ def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), (
     live = _live_copy(desired)
     if not live_project:
         live.projects.clear()
+        live.storages.clear()
+    if not sync:
+        desired = dataclasses.replace(desired, storages={k: dataclasses.replace(v, sync=False)
+                                                         for k, v in desired.storages.items()})
     sources = {("local", "pump-7", "source"): SourceFacts(tuple(pending), tuple(pending))}
     facts = LiveFacts(live, sources, tasks={("local", "pump-7"): tuple(tasks)},
                       predictions={("local", "pump-7"): tuple(live_predictions)})
@@ -406,9 +411,6 @@ def test_rows_whose_file_is_no_task_are_one_warning_each_and_counted(specs) -> N
                      "Warning: p.csv:4: no task of project pump-7 was imported from pump-7/b.csv",
                      "Warning: detector: skipped 3 of 4 row(s) of p.csv (one line each above)"]
     assert [p.task for p in plan.changes[0].add] == [11] and not plan.blockers
-    waiting = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",))
-    assert waiting.checks[0].message == ("pump-7/b.csv is not a task of project pump-7 yet: the next sync imports it; "
-                                         "apply again")
 
 
 def test_a_bare_file_name_that_ends_a_task_key_gets_the_full_key_as_hint(specs) -> None:
@@ -421,11 +423,40 @@ def test_a_bare_file_name_that_ends_a_task_key_gets_the_full_key_as_hint(specs) 
         "key, e.g. 'old/b.csv' (2 keys end in that name)"]
 
 
-def test_predictions_wait_for_a_project_that_is_not_live_yet(specs) -> None:
-    plan = _predictions_plan(specs, live_project=False)
-    assert not any(c.action == "predictions" for c in plan.changes)
-    assert [c.message for c in plan.checks if c.name == "predictions"] == ["project pump-7 is not a live project of this owner yet: its 2 prediction(s) wait for its tasks; "
-            "apply again after this apply imports them"]
+def test_rows_whose_object_this_apply_syncs_are_attached_after_the_sync(specs) -> None:
+    from lsts_sync.plan.changes import AttachPredictions, ObjectPrediction, SetPredictions
+
+    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",))
+    now, later = plan.changes
+    assert isinstance(now, SetPredictions) and [p.task for p in now.add] == [11]
+    assert isinstance(later, AttachPredictions) and later.project_id == 1
+    assert later.objects == (ObjectPrediction("pump-7/b.csv", RB, None),)
+    assert [type(s).__name__ for s in plan.steps] == ["SetPredictions", "Sync", "AttachPredictions"]
+    assert not [c for c in plan.checks if c.name == "predictions"]
+    text = render_text(plan)
+    assert text.index("» sync storage pump-7/source") < text.index(
+        "  + predictions pump-7/m1 (instance local): 1 to add after the sync (tasks known after apply)")
+    assert plan.summary().endswith("Predictions: 2 to add, 0 to replace, 0 to remove. 1 storage(s) to sync.")
+    entry = json.loads(render_json(plan))["changes"][1]
+    assert (entry["after_sync"], entry["tasks"], entry["objects"]) == (True, "(known after apply)", ["pump-7/b.csv"])
+
+
+def test_rows_whose_object_is_pending_without_a_sync_wait_with_a_warning(specs) -> None:
+    plan = _predictions_plan(specs, tasks=(("pump-7/a.csv", 11),), pending=("pump-7/b.csv",), sync=False)
+    assert [c.action for c in plan.changes] == ["predictions"] and not plan.syncs
+    assert [c.message for c in plan.checks if c.subject == "p.csv:3"] == [
+        "pump-7/b.csv is not a task of project pump-7 yet and this apply does not sync its source (sync: false); "
+        "apply --sync imports it and its predictions"]
+
+
+def test_predictions_of_a_project_this_apply_creates_are_attached_after_its_sync(specs) -> None:
+    from lsts_sync.plan.changes import AttachPredictions
+
+    plan = _predictions_plan(specs, live_project=False, pending=("pump-7/a.csv", "pump-7/b.csv"), tasks=())
+    (later,) = [c for c in plan.changes if c.action == "predictions"]
+    assert isinstance(later, AttachPredictions) and later.project_id is None  # apply takes the created id
+    assert [o.key for o in later.objects] == ["pump-7/a.csv", "pump-7/b.csv"]
+    assert plan.steps[-1] is later and not [c for c in plan.checks if c.name == "predictions"]
 
 
 def test_predictions_come_after_the_template_update_that_adds_their_label(specs) -> None:

@@ -57,26 +57,30 @@ def test_a_predictions_file_applied_reapplied_then_changed_in_s3_as_parquet(stac
     name = f"pr-{uid}"
     specs = add_predictions(write_specs(tmp_path / "s", bucket, name), name, ROWS)
 
-    first = apply(specs, stack_env)  # creates the project and imports its tasks: predictions wait for them
+    plan = run_cli(["plan", str(specs), "--json"], stack_env)
+    (later,) = [c for c in json.loads(plan.stdout)["changes"] if c["type"] == "predictions"]
+    assert (later["after_sync"], later["tasks"], later["add"]) == (True, "(known after apply)", 2)
+    first = apply(specs, stack_env)  # creates the project, imports its tasks, then puts the predictions on them
     assert first.returncode == 0, first.stderr
-    assert f"project {name} is not a live project of this owner yet: its 2 prediction(s) wait" in first.stdout
+    assert "  + predictions " + name + "/iforest-1 (instance local): 2 to add after the sync (tasks known after apply)" \
+        in first.stdout
+    assert "Predictions: 2 to add, 0 to replace, 0 to remove." in first.stdout
+    assert f"predictions/detector.csv:5: label 'Crack' is not a label of project {name} (Anomaly, Maintenance)" \
+        in first.stdout
+    assert "skipped 1 of 4 row(s)" in first.stdout
+    assert first.stderr.index(f"sync storage {name}/source: done") < first.stderr.index(
+        f"set predictions {name}/iforest-1 on the tasks synced (+2): done")
     project = find_project(ls, name)
     tasks = {t.storage_filename: t.id for t in ls.tasks.list(project=project.id)}
     week1, week2 = tasks["data/week-01.csv"], tasks["data/week-02.csv"]
-    theirs = ls.predictions.create(task=week1, model_version="someone-else", score=0.1, result=[])
-
-    second = apply(specs, stack_env)
-    assert second.returncode == 0, second.stderr
-    assert "Predictions: 2 to add, 0 to replace, 0 to remove." in second.stdout
-    assert f"predictions/detector.csv:5: label 'Crack' is not a label of project {name} (Anomaly, Maintenance)" \
-        in second.stdout
-    assert "skipped 1 of 4 row(s)" in second.stdout
-    assert ", 1 writes)" in second.stderr  # the predictions: one bulk request
     live = predictions_of(ls, project.id)
     ours = {task: [p for p in items if p[0] == "iforest-1"] for task, items in live.items()}
     assert [(p[2], p[3]) for p in ours[week1]] == [(0.9, [("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Anomaly"),
                                                          ("2021-01-01 00:30:00", "2021-01-01 00:35:00", "Maintenance")])]
     assert [(p[2], p[3]) for p in ours[week2]] == [(0.7, [("2021-01-08 00:05:00", "2021-01-08 00:15:00", "Anomaly")])]
+    after_first = run_cli(["plan", str(specs)], stack_env)
+    assert after_first.returncode == 0 and after_first.stdout.strip().endswith("No changes."), after_first.stdout
+    theirs = ls.predictions.create(task=week1, model_version="someone-else", score=0.1, result=[])
 
     third = apply(specs, stack_env)
     assert third.returncode == 0 and third.stdout.strip().endswith("No changes.")

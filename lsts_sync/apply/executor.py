@@ -2,8 +2,10 @@
 the Plan: every step carries the ids it acts on, and ids of resources this plan creates are taken
 from the creates' answers.
 
-Syncs run last: every sync is started first, then each is awaited; one whose start answer already
-says it finished is not polled. On a failure part-way, ``ApplyFailed`` carries what was done and
+Syncs run after the changes (``Plan.steps``): every sync is started first, then each is awaited;
+one whose start answer already says it finished is not polled. Then the predictions for the
+objects the syncs imported: their task ids are read once per project, for the objects the Plan
+names (the only thing apply reads that the Plan does not carry: those tasks did not exist). On a failure part-way, ``ApplyFailed`` carries what was done and
 what was not; since every create writes the ownership marker, a re-run finds what was created and
 converges without duplicates.
 """
@@ -25,7 +27,8 @@ from lsts_sync.core.secrets import redact
 from lsts_sync.live.connections import Connections
 from lsts_sync.plan.build import Plan
 from lsts_sync.plan.changes import (
-    Change,
+    AFTER_SYNC_ORDER,
+    AttachPredictions,
     Create,
     Delete,
     ObjectWrite,
@@ -159,6 +162,27 @@ class _Applier:
         if obj.manifest:
             s3.put_object(f"s3://{bucket}/{manifest_key(change.folder, obj.key)}", obj.manifest.encode())
 
+    def attach_predictions(self, change: AttachPredictions) -> None:
+        """Find the tasks the syncs imported from the objects the step names, and create their
+        predictions in bulk. An object that is no task after the sync is an error, after the
+        others' predictions are made (the next plan sees the tasks there are and converges)."""
+        project_id = change.project_id or self.project_ids.get((change.instance, change.project))
+        if project_id is None:
+            raise LstsError(f"{change.address}: the plan has no id for project {change.project}")
+        ls = self.conn.instances[change.instance]
+        wanted = {o.key for o in change.objects}
+        tasks: dict[str, list[int]] = {}
+        for task in ls.read_tasks(ProjectState(change.instance, change.project, "", "", "", id=project_id)):
+            if task.key in wanted and task.id is not None:
+                tasks.setdefault(task.key, []).append(task.id)
+        found = [(task, o.result, o.score) for o in change.objects for task in tasks.get(o.key, ())]
+        if found:
+            ls.create_predictions(project_id, change.project, change.model_version, found)
+        missing = sorted(wanted - set(tasks))
+        if missing:
+            raise LstsError(f"{change.address}: {len(missing)} object(s) are no task after the sync, e.g. "
+                            f"{missing[0]}; their predictions were not made (run plan again)")
+
     def start_sync(self, sync: Sync) -> tuple[int, dict[str, Any] | None]:
         storage_id = sync.storage_id or self.storage_ids.get(sync.storage.key)
         if storage_id is None:
@@ -281,37 +305,44 @@ def apply_plan(plan: Plan, conn: Connections, *, progress: Progress, sync_timeou
     if plan.blockers:
         raise LstsError(f"apply refused: {len(plan.blockers)} safety check(s) block this plan; nothing was changed")
     applier, result = _Applier(conn, backup_dir, progress), ApplyResult()
-    steps: list[Change | Sync] = [*plan.changes, *plan.syncs]
-    index = 0
+    before = [c for c in plan.changes if c.order < AFTER_SYNC_ORDER]
+    after = [c for c in plan.changes if c.order >= AFTER_SYNC_ORDER]
     try:
-        for position, step in enumerate(plan.changes):
-            index = position  # what failed and what is left, for ApplyFailed
+        for step in before:
             before_step()
             step.apply(applier)
             _done(result, step.describe(), progress)
         result.project_ids = dict(applier.project_ids)
-        started = []
-        for offset, sync in enumerate(plan.syncs):
-            index = len(plan.changes) + offset
+        _run_syncs(plan.syncs, applier, result, progress, time.monotonic() + sync_timeout, before_step)
+        for step in after:
             before_step()
-            started.append((sync, *applier.start_sync(sync)))
-        index, deadline = len(plan.changes), time.monotonic() + sync_timeout
-        for sync, storage_id, answer in started:
-            if answer and answer.get("status") in FINAL:  # finished within the start request: no poll
-                status, count = answer["status"], int(answer.get("last_sync_count") or 0)
-            else:
-                status, count = applier.await_sync(sync, storage_id, deadline, progress)
-            result.synced.append((sync.storage.address, status, count))
-            if status != "completed":
-                raise LstsError(f"{sync.storage.address}: sync ended {status}")
-            _done(result, sync.describe(), progress)
-            index += 1
+            step.apply(applier)
+            _done(result, step.describe(), progress)
     except Exception as exc:  # any failure part-way must say what was done and what was not
         message = str(exc) if isinstance(exc, LstsError) else redact(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, OSError) and exc.filename:
             message = f"cannot write {exc.filename}: {exc.strerror or exc}"
-        raise ApplyFailed(message, result, [s.describe() for s in steps[index:]]) from None
+        # every step done is in result.done, in the order of plan.steps: the rest was not done
+        raise ApplyFailed(message, result, [s.describe() for s in plan.steps[len(result.done):]]) from None
     return result
+
+
+def _run_syncs(syncs: tuple[Sync, ...], applier: _Applier, result: ApplyResult, progress: Progress,
+               deadline: float, before_step: Callable[[], None]) -> None:
+    """Start every sync, then await each (one whose start answer says it finished is not polled)."""
+    started = []
+    for sync in syncs:
+        before_step()
+        started.append((sync, *applier.start_sync(sync)))
+    for sync, storage_id, answer in started:
+        if answer and answer.get("status") in FINAL:  # finished within the start request: no poll
+            status, count = answer["status"], int(answer.get("last_sync_count") or 0)
+        else:
+            status, count = applier.await_sync(sync, storage_id, deadline, progress)
+        result.synced.append((sync.storage.address, status, count))
+        if status != "completed":
+            raise LstsError(f"{sync.storage.address}: sync ended {status}")
+        _done(result, sync.describe(), progress)
 
 
 def _done(result: ApplyResult, label: str, progress: Progress) -> None:

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from lsts_sync.plan.changes import (
+    AFTER_SYNC_ORDER,
+    AttachPredictions,
     Change,
     Check,
     Create,
     Delete,
     NewPrediction,
+    ObjectPrediction,
     Reimport,
     RewriteResults,
     RotateCredentials,
@@ -66,7 +69,8 @@ R = TypeVar("R", ProjectState, StorageState)
 
 @dataclass(frozen=True)
 class Plan:
-    """What apply will do. ``changes`` and ``syncs`` are in execution order."""
+    """What apply will do. ``changes`` and ``syncs`` are each in execution order; ``steps`` is the
+    order of all of them (the changes of ``AFTER_SYNC_ORDER`` and later run after the syncs)."""
 
     changes: tuple[Change, ...] = ()
     syncs: tuple[Sync, ...] = ()
@@ -76,6 +80,12 @@ class Plan:
     # The live id of every project this plan does not create (adopted and taken-over ones included),
     # by (instance, name): new storages were linked to these, and apply prints their URLs.
     project_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def steps(self) -> tuple[Change | Sync, ...]:
+        """Every step in the order apply runs it: changes before the syncs, the syncs, changes after them."""
+        return (*(c for c in self.changes if c.order < AFTER_SYNC_ORDER), *self.syncs,
+                *(c for c in self.changes if c.order >= AFTER_SYNC_ORDER))
 
     @property
     def blockers(self) -> tuple[Check, ...]:
@@ -92,7 +102,7 @@ class Plan:
     @property
     def predictions(self) -> dict[str, int]:
         """Predictions to add, replace and remove, over every SetPredictions step."""
-        steps = [c for c in self.changes if isinstance(c, SetPredictions)]  # narrows the type: its counts
+        steps = [c for c in self.changes if isinstance(c, (SetPredictions, AttachPredictions))]  # their counts
         return {"add": sum(s.added for s in steps), "replace": sum(s.replaced for s in steps),
                 "remove": sum(s.removed for s in steps)}
 
@@ -305,31 +315,44 @@ def _cors_changes(desired: DesiredState, live: LiveState) -> list[Change]:
     return changes
 
 
-def _predictions(desired: DesiredState, facts: LiveFacts, rewritten: Mapping[int, str],
-                 gone: Set[Gone] = frozenset()
-                 ) -> tuple[list[Change], list[Check]]:
-    """One SetPredictions per declared model version whose live predictions differ from its file,
-    and the warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task
-    is skipped too), then how many rows were skipped. A project that is not this owner's live
-    project yet gets a warning: its tasks do not exist, so its predictions wait for the next apply.
-    A task that this plan re-imports (``gone``: instance, project, task id, key) counts as not
-    imported yet: its prediction comes with the next apply."""
+def _predictions(desired: DesiredState, facts: LiveFacts, syncs: list[Sync], project_ids: Mapping[tuple[str, str], int],
+                 rewritten: Mapping[int, str], gone: Set[Gone] = frozenset()) -> tuple[list[Change], list[Check]]:
+    """For each declared model version: a SetPredictions where the live predictions of existing
+    tasks differ from its file, and an AttachPredictions for the rows whose objects this plan's
+    sync of the project's source imports (their tasks are known after the sync); then the
+    warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task and will
+    not be one after this apply is skipped too), then how many rows were skipped. A task that this
+    plan re-imports (``gone``: instance, project, task id, key) is no task when planning: its object
+    is imported again by the sync, and its prediction is attached after it."""
     steps: list[Change] = []
     checks: list[Check] = []
+    synced = {s.storage.key for s in syncs}
     for _key, want in sorted(desired.predictions.items()):
         project = facts.state.projects.get((want.instance, want.project))
         if (want.instance, want.project) in facts.windows:  # the file names objects, the tasks are windows
             want = predictions_on_windows(want, facts.windows[(want.instance, want.project)])
         checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
+        source = (want.instance, want.project, "source")
+        pending = set(facts.sources.get(source, _NO_SOURCE).pending)
+        imported = pending if source in synced else set()
         if project is None or project.id is None:
-            checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
-                                f"owner yet: its {len(want.tasks)} prediction(s) wait for its tasks; apply again after "
-                                "this apply imports them", blocking=False))
-            continue
-        step, unmatched = _prediction_step(want, project.id, facts, rewritten, gone)
+            later, unmatched = _after_sync(want, project_ids.get((want.instance, want.project)), pending, imported, None)
+            if unmatched:  # an adopted or taken-over project: its tasks are read once it is this owner's
+                checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
+                                    f"owner yet: {len(unmatched)} prediction row(s) for objects this apply does not "
+                                    "import wait for the next apply", blocking=False))
+                unmatched = []
+        else:
+            step, rest, ids = _prediction_step(want, project.id, facts, rewritten, gone)
+            if source in synced:
+                imported = imported | {key for instance, name, _, key in gone
+                                       if (instance, name) == (want.instance, want.project) and key not in ids}
+            later, unmatched = _after_sync(want, project.id, pending, imported, rest, ids)
+            if step.add or step.delete_ids:
+                steps.append(step)
+        if later.objects:
+            steps.append(later)
         checks.extend(unmatched)
-        if step.add or step.delete_ids:
-            steps.append(step)
         skipped = len(want.skipped) + len(unmatched)
         if skipped:
             checks.append(Check("predictions", want.name, f"skipped {skipped} of {want.rows} row(s) of {want.file} "
@@ -337,10 +360,28 @@ def _predictions(desired: DesiredState, facts: LiveFacts, rewritten: Mapping[int
     return steps, checks
 
 
+def _after_sync(want: PredictionSet, project_id: int | None, pending: set[str], imported: set[str],
+                rest: list[TaskPrediction] | None, keys: Iterable[str] = ()) -> tuple[AttachPredictions, list[Check]]:
+    """The predictions of ``rest`` (every one of ``want``'s when None: the project has no live
+    tasks) whose object this apply's sync imports, and a warning per row of the others (an object
+    that is ``pending`` but not synced by this apply: its source says ``sync: false``; ``keys``, the
+    tasks' keys, give a bare file name its full key as a hint)."""
+    later: list[ObjectPrediction] = []
+    unmatched: list[Check] = []
+    for task in want.tasks if rest is None else rest:
+        if task.key in imported:
+            later.append(ObjectPrediction(task.key, task.result, task.score))
+        else:
+            unmatched.extend(_no_task(want, task, task.key in pending, keys))
+    step = AttachPredictions(want.instance, want.project, project_id, want.name, want.model_version, tuple(later))
+    return step, unmatched
+
+
 def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, rewritten: Mapping[int, str],
-                     gone: Set[Gone]) -> tuple[SetPredictions, list[Check]]:
+                     gone: Set[Gone]
+                     ) -> tuple[SetPredictions, list[TaskPrediction], dict[str, list[int]]]:
     """Compare one PredictionSet with the live predictions of its model version, task by task;
-    one warning for each row whose source file is no task (yet)."""
+    the predictions whose source file is no task (yet) are returned apart."""
     project_key = (want.instance, want.project)
     ids: dict[str, list[int]] = {}
     leaving = {(task, key) for instance, project, task, key in gone if (instance, project) == project_key}
@@ -353,15 +394,13 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, rew
             if prediction.id in rewritten:
                 prediction = replace(prediction, result=canonical_result(json.loads(rewritten[prediction.id])))
             live.setdefault(prediction.task, []).append(prediction)
-    pending = set(facts.sources.get((want.instance, want.project, "source"), _NO_SOURCE).pending)
-    pending |= {key for _, key in leaving if key not in ids}
     add: list[NewPrediction] = []
     delete: list[int] = []
-    unmatched: list[Check] = []
+    no_task: list[TaskPrediction] = []
     added, replaced = 0, 0
     for task_prediction in want.tasks:
         if task_prediction.key not in ids:
-            unmatched.extend(_no_task(want, task_prediction, task_prediction.key in pending, ids))
+            no_task.append(task_prediction)
             continue
         for task in ids[task_prediction.key]:
             have = live.pop(task, [])
@@ -373,14 +412,16 @@ def _prediction_step(want: PredictionSet, project_id: int, facts: LiveFacts, rew
     removed = [p.id for found in live.values() for p in found]
     step = SetPredictions(want.instance, want.project, project_id, want.name, want.model_version, tuple(add),
                           tuple(sorted(delete + removed)), added, replaced, len(removed))
-    return step, unmatched
+    return step, no_task, ids
 
 
 def _no_task(want: PredictionSet, task: TaskPrediction, pending: bool, keys: Iterable[str]) -> list[Check]:
-    """One warning per row whose source file is no task of the project (or not yet: pending); a
-    name that only ends some task's key (a bare file name) gets that key as the hint."""
-    why = (f"{task.key} is not a task of project {want.project} yet: the next sync imports it; apply again"
-           if pending else f"no task of project {want.project} was imported from {task.key}")
+    """One warning per row whose source file is no task of the project, and will not be one after
+    this apply (``pending``: a sync would import it, but this apply syncs nothing there); a name
+    that only ends some task's key (a bare file name) gets that key as the hint."""
+    why = (f"{task.key} is not a task of project {want.project} yet and this apply does not sync its source "
+           "(sync: false); apply --sync imports it and its predictions" if pending
+           else f"no task of project {want.project} was imported from {task.key}")
     ending = sorted(k for k in keys if k.endswith("/" + task.key.lstrip("/")))
     if ending and not pending:
         why += (f"; the file column needs the object's full key, e.g. {ending[0]!r}"
@@ -424,7 +465,8 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     checks += reimport_checks
     checks += sync_checks + data_checks(facts.samples) + temporary_credentials(changes, facts)
     gone = {(c.instance, c.project, task, key) for c in reimports if isinstance(c, Reimport) for task, key in c.tasks}
-    prediction_steps, prediction_checks = _predictions(desired, facts, rewritten_predictions(rewrite_steps), gone)
+    prediction_steps, prediction_checks = _predictions(desired, facts, syncs, project_ids,
+                                                       rewritten_predictions(rewrite_steps), gone)
     changes += prediction_steps
     checks += prediction_checks
     changes.sort(key=lambda change: change.order)

@@ -14,12 +14,14 @@ Apply runs the changes in this fixed order (``order`` of each change):
 4. credential rotations - on storages that exist (rotation is its own step, never a field diff);
 5. storage deletes     - before their projects (only with --prune);
 6. project deletes     - so nothing is left pointing at a deleted project;
-7. predictions         - after the template updates, so the labels they carry exist; only on tasks
-                         that exist when planning (a task this apply's sync imports gets its
-                         prediction from the next apply);
+7. predictions         - after the template updates, so the labels they carry exist, on tasks that
+                         exist when planning;
 8. re-imports          - delete the tasks of changed objects (``--reimport-changed``), so that the
                          storage's sync, which comes after, imports those objects again;
-then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited.
+then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited;
+9. predictions after the sync - for the objects this apply's syncs import: their task ids are
+                         known after the sync only (the plan shows them as such, the way
+                         Terraform shows values known after apply). ``Plan.steps`` is this order.
 
 A new change kind is one class here with these members, and one method of ``ChangeTarget`` (which
 apply implements); the renderer, saved plans and ``plan --json`` need nothing else.
@@ -42,6 +44,7 @@ REWRITE_ORDER = 1
 ROTATE_ORDER = 4
 PREDICTIONS_ORDER = 7
 REIMPORT_ORDER = 8
+AFTER_SYNC_ORDER = 9  # changes of this order and later run after the syncs
 
 
 class ChangeTarget(Protocol):
@@ -55,6 +58,7 @@ class ChangeTarget(Protocol):
     def reimport(self, change: Reimport) -> None: ...
     def rewrite(self, change: RewriteResults) -> None: ...
     def write_windows(self, change: WriteWindows) -> None: ...
+    def attach_predictions(self, change: AttachPredictions) -> None: ...
 
 
 class _Write:
@@ -224,7 +228,8 @@ class SetPredictions:
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "address": self.address, "type": "predictions", "project": self.project,
                 "model_version": self.model_version, "add": self.added, "replace": self.replaced,
-                "remove": self.removed, "delete_ids": list(self.delete_ids), "tasks": [p.task for p in self.add]}
+                "remove": self.removed, "delete_ids": list(self.delete_ids), "after_sync": False,
+                "tasks": [p.task for p in self.add]}
 
     def apply(self, target: ChangeTarget) -> None:
         target.set_predictions(self)
@@ -406,7 +411,67 @@ class WriteWindows:
         target.write_windows(self)
 
 
-Change = Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults | WriteWindows
+@dataclass(frozen=True)
+class ObjectPrediction:
+    """A prediction for the task that a sync imports from the S3 object ``key`` (``result``:
+    canonical JSON text of its regions)."""
+
+    key: str
+    result: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class AttachPredictions:
+    """Predictions of one model version for objects that this apply's sync imports into a project.
+
+    Their tasks do not exist when planning, so the step names objects, not tasks: after the syncs,
+    apply reads the project's task list once, takes the tasks imported from ``objects``' keys and
+    creates these predictions in bulk. Nothing is compared again (a task a sync has just made has
+    no prediction) and nothing is deleted. ``project_id`` is None when this plan creates the project
+    (apply takes the id its create returned).
+    """
+
+    instance: str
+    project: str
+    project_id: int | None
+    name: str
+    model_version: str
+    objects: tuple[ObjectPrediction, ...] = ()
+    action: ClassVar[str] = "predictions"
+    order: ClassVar[int] = AFTER_SYNC_ORDER
+    resource: ClassVar[None] = None  # predictions are no managed resource: they count apart
+    replaced: ClassVar[int] = 0
+    removed: ClassVar[int] = 0
+
+    @property
+    def added(self) -> int:
+        return len(self.objects)
+
+    @property
+    def address(self) -> str:
+        return f"predictions {self.project}/{self.model_version}"
+
+    def describe(self) -> str:
+        return f"set {self.address} on the tasks synced (+{self.added})"
+
+    def text_lines(self) -> list[str]:
+        """``+ predictions pump-7/iforest-3 (instance local): 2 to add after the sync (tasks known after apply)``."""
+        return [f"  + {self.address} (instance {self.instance}): {self.added} to add after the sync "
+                "(tasks known after apply)"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "address": self.address, "type": "predictions", "project": self.project,
+                "model_version": self.model_version, "add": self.added, "replace": 0, "remove": 0,
+                "delete_ids": [], "after_sync": True, "tasks": "(known after apply)",
+                "objects": [o.key for o in self.objects]}
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.attach_predictions(self)
+
+
+Change = (Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults | WriteWindows
+          | AttachPredictions)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def render_text(plan: Plan) -> str:
     if plan.changes or plan.syncs:
         lines.append("lsts-sync will perform these actions:")
         lines.append("")
-    for step in (*plan.changes, *plan.syncs):
+    for step in plan.steps:
         lines.extend(step.text_lines())
     if plan.checks:
         lines.append("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -382,3 +383,57 @@ def test_a_task_without_creation_time_is_an_error_naming_the_request() -> None:
     with pytest.raises(MappingError) as raised:
         task_file_from_json({"id": 3}, "list tasks of project p1")
     assert str(raised.value) == "list tasks of project p1: unexpected answer (missing created_at)"
+
+
+# --- project settings: Label Studio's fields <-> the spec's keys and words ---
+
+LIVE_SETTINGS = {"expert_instruction": "Mark &lt;every&gt; rise &amp; fall\n", "show_instruction": True,
+                 "show_skip_button": False, "enable_empty_annotation": False, "show_annotation_history": True,
+                 "maximum_annotations": 2, "overlap_cohort_percentage": 50, "show_overlap_first": True,
+                 "sampling": "Uniform sampling", "skip_queue": "IGNORE_SKIPPED", "show_collab_predictions": True,
+                 "reveal_preannotations_interactively": True, "model_version": "iforest-1", "color": "#FF7F0E"}
+SPEC_SETTINGS = (("instructions", "Mark <every> rise & fall"), ("show_instructions", True),
+                 ("show_skip_button", False), ("enable_empty_annotation", False), ("show_annotation_history", True),
+                 ("maximum_annotations", 2), ("overlap_percentage", 50), ("show_overlap_first", True),
+                 ("sampling", "uniform"), ("skip_queue", "ignore_skipped"), ("show_predictions", True),
+                 ("reveal_predictions_interactively", True), ("predictions_model_version", "iforest-1"),
+                 ("color", "#ff7f0e"))
+
+
+def test_every_setting_reads_into_the_specs_keys_and_words() -> None:
+    from lsts_sync.live.ls_mapping import settings_from_json
+
+    assert settings_from_json(LIVE_SETTINGS) == SPEC_SETTINGS
+
+
+def test_settings_write_as_label_studios_fields_and_read_back_equal() -> None:
+    from lsts_sync.live.ls_mapping import settings_body, settings_from_json
+
+    body = settings_body(SPEC_SETTINGS)
+    assert body == {**LIVE_SETTINGS, "expert_instruction": "Mark <every> rise & fall", "color": "#ff7f0e"}
+    assert settings_from_json(body) == SPEC_SETTINGS
+    assert settings_body(SPEC_SETTINGS, {"sampling"}) == {"sampling": "Uniform sampling"}
+
+
+@pytest.mark.parametrize(("field", "value", "key", "read"), [
+    ("sampling", "Sequential sampling", "sampling", "sequential"),
+    ("sampling", "Uncertainty sampling", "sampling", "uncertainty"),
+    ("sampling", "Something new", "sampling", "Something new"),  # unknown: kept, so it differs from any spec word
+    ("sampling", None, "sampling", None),
+    ("skip_queue", "REQUEUE_FOR_ME", "skip_queue", "requeue_for_me"),
+    ("model_version", None, "predictions_model_version", ""),
+    ("expert_instruction", None, "instructions", ""),
+])
+def test_one_setting_reads_as(field: str, value: Any, key: str, read: Any) -> None:
+    from lsts_sync.live.ls_mapping import settings_from_json
+
+    assert settings_from_json({field: value}) == ((key, read),)
+
+
+def test_a_project_reads_its_settings_and_patches_only_the_changed_ones() -> None:
+    _, project = project_from_json("local", {"id": 1, "title": "t", "label_config": "", "sampling": "Uniform sampling"})
+    assert project.settings == (("sampling", "uniform"),)
+    changed = dataclasses.replace(project, settings=(("sampling", "sequential"), ("color", "#000000")))
+    assert project_body(changed, ["settings.sampling"]) == {"sampling": "Sequential sampling"}
+    assert project_body(changed, ["title"]) == {"title": "t"}
+    assert project_body(changed)["color"] == "#000000"

@@ -780,3 +780,56 @@ def test_rotation_skips_a_storage_this_plan_creates(specs) -> None:
     plan = build_plan(desired, LiveFacts(live), overrides=Overrides(rotate_credentials=True))
     assert [(c.action, getattr(c, "storage", None) and c.storage.role) for c in plan.changes] == [
         ("create", None), ("rotate", "source")]
+
+
+# --- project settings: managed keys only, a UI change is an update back, the model version last ---
+
+def _with_settings(specs, **settings):
+    """The example specs with pump-7's ``settings:`` set to ``settings``, and their desired state."""
+    from lsts_sync.spec.models import ProjectSettings
+
+    project = specs.projects["pump-7"].model_copy(update={"settings": ProjectSettings(**settings)})
+    return desired_state(dataclasses.replace(specs, projects={**specs.projects, "pump-7": project}))
+
+
+def test_a_setting_the_spec_leaves_out_is_not_managed(specs) -> None:
+    desired = _with_settings(specs, sampling="uniform")
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], settings=(
+        ("show_skip_button", False), ("sampling", "uniform"), ("color", "#123456")))  # what the UI set, and ours
+    assert build_plan(desired, LiveFacts(live)).empty
+
+
+def test_a_managed_setting_changed_in_the_ui_is_an_update_back_to_the_spec(specs) -> None:
+    desired = _with_settings(specs, sampling="uniform", instructions="Mark <b>every</b> rise")
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], settings=(
+        ("instructions", "Mark <b>every</b> rise"), ("sampling", "sequential")))
+    (change,) = build_plan(desired, LiveFacts(live)).changes
+    assert isinstance(change, Update) and [(d.field, d.old, d.new) for d in change.diffs] == [
+        ("settings.sampling", "sequential", "uniform")]
+    assert '    settings.sampling: "sequential" -> "uniform"' in render_text(build_plan(desired, LiveFacts(live)))
+
+
+def test_a_new_predictions_model_version_is_written_after_the_predictions(specs) -> None:
+    from lsts_sync.plan.changes import UpdateModelVersion
+
+    desired = _with_settings(specs, predictions_model_version="m2", show_predictions=True)
+    live = _live_copy(desired)
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], title="Old", settings=(
+        ("predictions_model_version", "m1"), ("show_predictions", True)))
+    plan = build_plan(desired, LiveFacts(live))
+    first, last = plan.changes
+    assert [d.field for d in first.diffs] == ["title"] and isinstance(last, UpdateModelVersion)
+    assert [(d.field, d.old, d.new) for d in last.diffs] == [("settings.predictions_model_version", "m1", "m2")]
+    assert plan.counts["update"] == 1 and last.describe() == "update project pump-7 predictions model version"
+
+
+def test_a_new_project_is_created_with_its_settings_shown(specs) -> None:
+    desired = _with_settings(specs, maximum_annotations=2, skip_queue="requeue_for_me")
+    plan = build_plan(desired, LiveFacts(LiveState()))
+    text = render_text(plan)
+    assert "    settings.maximum_annotations: 2\n" in text and '    settings.skip_queue: "requeue_for_me"\n' in text

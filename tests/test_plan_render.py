@@ -239,7 +239,7 @@ def test_json_resources_are_whole_but_without_credentials_or_usage() -> None:
     data = plan_to_dict(_rich_plan())
     assert data["changes"][8]["resource"] == {"instance": "local", "name": "gone", "title": "Gone",
                                               "description": "d", "label_config": NEW_XML, "owner": "default",
-                                              "id": 3}
+                                              "id": 3, "settings": {}}
     storage = data["changes"][7]["resource"]
     assert "credentials" not in storage and storage["id"] == 9 and storage["presign_ttl"] == 1
     assert data["changes"][0]["resource"] == {"bucket": "logs", "rule": RULE, "others": (),

@@ -9,6 +9,7 @@ from dataclasses import replace
 from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.adoption import filter_text
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
+from lsts_sync.resources.settings import canonical_settings
 from lsts_sync.resources.state import CorsState, DesiredState, PredictionSet, ProjectState, Role, StorageState
 from lsts_sync.resources.windows import WINDOW_SUFFIX, staging_folder
 from lsts_sync.spec.loader import SpecSet
@@ -61,7 +62,8 @@ def desired_state(specs: SpecSet, selected: Set[str] | None = None,
         projects[(project.instance, project.name)] = ProjectState(
             instance=project.instance, name=project.name, title=project.display_title,
             description=project.description.strip(), label_config=template_xml(project), owner=specs.owner,
-            renames=tuple(sorted(project.renames.items())))
+            renames=tuple(sorted(project.renames.items())),
+            settings=canonical_settings(project.settings.managed()))
         for role in ("source", "target"):
             spec = getattr(project, role)
             if spec is not None:

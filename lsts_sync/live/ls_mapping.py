@@ -16,6 +16,7 @@ from typing import Any
 from lsts_sync.core.errors import LstsError
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker, split_marker, with_marker
+from lsts_sync.resources.settings import PREFIX, Settings, canonical_settings
 from lsts_sync.resources.state import (
     LivePrediction,
     ProjectState,
@@ -27,7 +28,26 @@ from lsts_sync.resources.state import (
 )
 from lsts_sync.ui.template import DATA_KEY
 
-PROJECT_FIELDS = "id,title,description,label_config"
+# A spec's project setting -> Label Studio 1.23.2's project field (projects/models.py, ProjectSerializer).
+SETTING_FIELDS = {
+    "instructions": "expert_instruction",  # HTML; the server bleaches it (escapes what it does not allow)
+    "show_instructions": "show_instruction",
+    "show_skip_button": "show_skip_button",
+    "enable_empty_annotation": "enable_empty_annotation",
+    "show_annotation_history": "show_annotation_history",
+    "maximum_annotations": "maximum_annotations",
+    "overlap_percentage": "overlap_cohort_percentage",
+    "show_overlap_first": "show_overlap_first",
+    "sampling": "sampling",
+    "skip_queue": "skip_queue",
+    "show_predictions": "show_collab_predictions",  # false also clears model_version on the server
+    "reveal_predictions_interactively": "reveal_preannotations_interactively",
+    "predictions_model_version": "model_version",  # refused unless a prediction (or ML backend) has it
+    "color": "color",
+}
+# The spec's sampling words and Label Studio's stored values (Project.SAMPLING_CHOICES).
+SAMPLING = {"sequential": "Sequential sampling", "uniform": "Uniform sampling", "uncertainty": "Uncertainty sampling"}
+PROJECT_FIELDS = ",".join(["id", "title", "description", "label_config", *SETTING_FIELDS.values()])
 
 
 class MappingError(LstsError):
@@ -46,18 +66,54 @@ def project_from_json(instance: str, item: Any) -> tuple[Marker | None, ProjectS
     item = _require(item, ("id", "title", "label_config"), "list projects")
     description, found = split_marker(item.get("description"))
     state = ProjectState(instance, found.name if found else "", item["title"] or "", description,
-                         item.get("label_config") or "", owner=found.owner if found else "", id=int(item["id"]))
+                         item.get("label_config") or "", owner=found.owner if found else "", id=int(item["id"]),
+                         settings=settings_from_json(item))
     return found, state
 
 
+def settings_from_json(item: dict) -> Settings:
+    """The project settings an item carries, in the spec's keys and words, canonical. A field the
+    answer lacks is no setting (a managed one then shows as an update); a value Label Studio
+    added since (an unknown sampling) is kept as read, so it differs from every spec value."""
+    values: dict[str, object] = {}
+    for key, name in SETTING_FIELDS.items():
+        if name not in item:
+            continue
+        value = item[name]
+        if key == "sampling":
+            value = next((word for word, stored in SAMPLING.items() if stored == value), value)
+        elif key == "skip_queue" and isinstance(value, str):
+            value = value.lower()
+        elif key in ("instructions", "predictions_model_version", "color"):
+            value = value or ""  # the server keeps null and "" alike
+        values[key] = value
+    return canonical_settings(values)
+
+
+def settings_body(settings: Settings, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """Label Studio's project fields for ``settings`` (only ``keys`` when given)."""
+    body: dict[str, Any] = {}
+    for key, value in settings:
+        if keys is not None and key not in keys:
+            continue
+        if key == "sampling":
+            value = SAMPLING[str(value)]
+        elif key == "skip_queue":
+            value = str(value).upper()
+        body[SETTING_FIELDS[key]] = value
+    return body
+
+
 def project_body(project: ProjectState, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The JSON to create a project, or to patch ``fields`` of it. ``owner`` rewrites the marker."""
+    """The JSON to create a project, or to patch ``fields`` of it (``settings.KEY`` for a
+    setting). ``owner`` rewrites the marker."""
     body = {"title": project.title, "description": with_marker(project.description, project.owner, project.name),
             "label_config": project.label_config}
     if fields is None:
-        return body
+        return {**body, **settings_body(project.settings)}
     wanted = {"description" if f == "owner" else f for f in fields}
-    return {k: v for k, v in body.items() if k in wanted}
+    settings = {f.removeprefix(PREFIX) for f in wanted if f.startswith(PREFIX)}
+    return {**{k: v for k, v in body.items() if k in wanted}, **settings_body(project.settings, settings)}
 
 
 def storage_from_json(instance: str, project: str, role: str, item: Any) -> StorageState | None:

@@ -31,6 +31,7 @@ from lsts_sync.plan.changes import (
     SetPredictions,
     Sync,
     Update,
+    UpdateModelVersion,
     WriteWindows,
 )
 from lsts_sync.plan.checks import (
@@ -95,7 +96,9 @@ class Plan:
     @property
     def counts(self) -> dict[str, int]:
         """Changes by action; a credential rotation counts as a change ("update")."""
-        count = {action: sum(c.action == action for c in self.changes) for action in ("create", "update", "delete")}
+        count = {action: sum(c.action == action for c in self.changes) for action in ("create", "delete")}
+        # a project whose model version is written by a step of its own is still one resource to change
+        count["update"] = len({(c.new.kind, c.new.key) for c in self.changes if isinstance(c, Update)})
         count["update"] += sum(c.action == "rotate" for c in self.changes)
         return count
 
@@ -212,6 +215,21 @@ def _take_over(changes: list[Change], live: LiveState, take_over: frozenset[str]
             their_storage = live.foreign_storages[want.key]
             changes[i] = Update(their_storage, want, diff_fields(their_storage, want))
     return checks
+
+
+MODEL_VERSION = "settings.predictions_model_version"
+
+
+def _model_version_last(changes: list[Change]) -> None:
+    """Split a project update that changes the predictions model version in two: the version is
+    written by its own step after the predictions (Label Studio refuses a version no prediction has)."""
+    for i, change in enumerate(list(changes)):
+        if isinstance(change, Update) and any(d.field == MODEL_VERSION for d in change.diffs):
+            rest = tuple(d for d in change.diffs if d.field != MODEL_VERSION)
+            late = UpdateModelVersion(change.old, change.new, tuple(d for d in change.diffs if d.field == MODEL_VERSION))
+            changes[i] = Update(change.old, change.new, rest) if rest else late
+            if rest:
+                changes.append(late)
 
 
 def _rotations(desired: DesiredState, live: LiveState) -> list[RotateCredentials]:
@@ -440,6 +458,7 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     checks = duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
     checks += _adopt_storages(changes, desired, live)
     project_ids = _link_projects(changes, live)
+    _model_version_last(changes)
     if overrides.rotate_credentials:
         changes.extend(_rotations(desired, live))
     if not prune:

@@ -21,7 +21,10 @@ Apply runs the changes in this fixed order (``order`` of each change):
 then ``Plan.syncs``    - after storages exist and CORS is in place: all are started, then awaited;
 9. predictions after the sync - for the objects this apply's syncs import: their task ids are
                          known after the sync only (the plan shows them as such, the way
-                         Terraform shows values known after apply). ``Plan.steps`` is this order.
+                         Terraform shows values known after apply);
+10. a project's predictions model version - after every prediction is written: Label Studio
+                         refuses a version that no prediction of the project has.
+``Plan.steps`` is this order.
 
 A new change kind is one class here with these members, and one method of ``ChangeTarget`` (which
 apply implements); the renderer, saved plans and ``plan --json`` need nothing else.
@@ -45,6 +48,7 @@ ROTATE_ORDER = 4
 PREDICTIONS_ORDER = 7
 REIMPORT_ORDER = 8
 AFTER_SYNC_ORDER = 9  # changes of this order and later run after the syncs
+MODEL_VERSION_ORDER = 10
 
 
 class ChangeTarget(Protocol):
@@ -126,6 +130,19 @@ class Update(_Write):
 
     def apply(self, target: ChangeTarget) -> None:
         target.update(self)
+
+
+@dataclass(frozen=True)
+class UpdateModelVersion(Update):
+    """The part of a project's update that sets the model version whose predictions labelers see
+    (``settings.predictions_model_version``): last, after the predictions it names exist."""
+
+    @property
+    def order(self) -> int:
+        return MODEL_VERSION_ORDER
+
+    def describe(self) -> str:
+        return f"{self.action} {self.new.address} predictions model version"
 
 
 @dataclass(frozen=True)
@@ -470,8 +487,8 @@ class AttachPredictions:
         target.attach_predictions(self)
 
 
-Change = (Create | Update | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults | WriteWindows
-          | AttachPredictions)
+Change = (Create | Update | UpdateModelVersion | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults
+          | WriteWindows | AttachPredictions)
 
 
 @dataclass(frozen=True)

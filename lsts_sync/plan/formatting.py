@@ -39,11 +39,13 @@ def config_diff_lines(old: str, new: str) -> list[str]:
 
 def json_resource(resource: ProjectState | StorageState | CorsState) -> dict[str, Any]:
     """A resource for ``plan --json``: every field but credentials, label usage and renames (a
-    rewrite step shows those)."""
+    rewrite step shows those); a project's settings as an object."""
     data = asdict(resource)
     data.pop("credentials", None)
     data.pop("usage", None)
     data.pop("renames", None)
+    if "settings" in data:
+        data["settings"] = dict(data["settings"])
     return data
 
 

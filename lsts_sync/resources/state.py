@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 
 from lsts_sync.resources.cors import CORS_RULE_ID
 from lsts_sync.resources.markers import DEFAULT_OWNER
+from lsts_sync.resources.settings import PREFIX, Settings
 from lsts_sync.ui.template import canonical
 
 Role = Literal["source", "target"]
@@ -34,9 +35,12 @@ class FieldDiff:
 
 def diff_fields(old: ProjectState | StorageState | CorsState, new: ProjectState | StorageState | CorsState
                 ) -> tuple[FieldDiff, ...]:
-    """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first)."""
+    """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first).
+
+    A project setting that ``new`` leaves out is not managed: the live value is never a diff."""
     a, b = old.compared(), new.compared()
-    return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in dict.fromkeys([*b, *a]) if a.get(k) != b.get(k))
+    keys = dict.fromkeys([*b, *(k for k in a if not k.startswith(PREFIX))])
+    return tuple(FieldDiff(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k))
 
 
 RecordKind = Literal["annotation", "draft", "prediction"]
@@ -96,7 +100,8 @@ class ProjectState:
     (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects.
     ``renames`` (desired only): ``(former label, label)`` pairs of the spec's ``renamed_from``; they
     are not compared (a rename changes the template through its labels, and the work through a
-    rewrite step)."""
+    rewrite step). ``settings`` are canonical (``resources.settings``): the managed ones of a desired
+    project, every one read of a live project (only the keys the desired project has are compared)."""
 
     instance: str
     name: str
@@ -107,6 +112,7 @@ class ProjectState:
     id: int | None = None
     usage: Usage | None = None
     renames: tuple[tuple[str, str], ...] = ()
+    settings: Settings = ()
 
     kind: ClassVar[ResourceKind] = "project"
     write_order: ClassVar[int] = 2  # creates and updates: after CORS, before the storages that need its id
@@ -130,13 +136,15 @@ class ProjectState:
             config: object = canonical(self.label_config)
         except ValueError:
             config = self.label_config
-        return {"title": self.title, "description": self.description, "label_config": config, "owner": self.owner}
+        return {"title": self.title, "description": self.description, "label_config": config, "owner": self.owner,
+                **{PREFIX + k: v for k, v in self.settings}}
 
     def shown(self) -> dict[str, object]:
-        """What the plan shows of a new project: its title, labels and channels."""
+        """What the plan shows of a new project: its title, labels, channels and managed settings."""
         root = ET.fromstring(self.label_config)
         return {"title": self.title, "labels": ", ".join(e.get("value", "") for e in root.iter("Label")),
-                "channels": ", ".join(e.get("column", "") for e in root.iter("Channel"))}
+                "channels": ", ".join(e.get("column", "") for e in root.iter("Channel")),
+                **{PREFIX + k: v for k, v in self.settings}}
 
 
 @dataclass(frozen=True)

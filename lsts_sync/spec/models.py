@@ -376,6 +376,45 @@ class LabelSpec(Strict):
         return (value,) if isinstance(value, str) else value
 
 
+HEX6 = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _check_hex6(value: str) -> str:
+    if not HEX6.match(value):
+        raise ValueError(f"invalid color {value!r}: Label Studio takes a project color as #rrggbb")
+    return value
+
+
+class ProjectSettings(Strict):
+    """Label Studio's project settings that a spec manages. A key left out is not managed (None):
+    whatever the UI sets there stays; a key given is diffed and updated like the title."""
+
+    instructions: str | None = Field(default=None, description="The labeling instructions (HTML).")
+    show_instructions: bool | None = Field(default=None, description="Show the instructions before each task.")
+    show_skip_button: bool | None = Field(default=None, description="Let labelers skip a task.")
+    enable_empty_annotation: bool | None = Field(default=None, description="Allow submitting an empty annotation.")
+    show_annotation_history: bool | None = Field(default=None, description="Show labelers the annotation history.")
+    maximum_annotations: int | None = Field(default=None, ge=1, le=10000, description="Labelers per task.")
+    overlap_percentage: int | None = Field(default=None, ge=0, le=100, description=(
+        "Percent of the tasks that get `maximum_annotations` labelers."))
+    show_overlap_first: bool | None = Field(default=None, description="Give the overlapping tasks first.")
+    sampling: Literal["sequential", "uniform", "uncertainty"] | None = Field(
+        default=None, description="The order tasks are given to labelers.")
+    skip_queue: Literal["requeue_for_me", "requeue_for_others", "ignore_skipped"] | None = Field(
+        default=None, description="Where a skipped task goes.")
+    show_predictions: bool | None = Field(default=None, description="Show the model's predictions to labelers.")
+    reveal_predictions_interactively: bool | None = Field(default=None, description=(
+        "Reveal the predictions region by region."))
+    predictions_model_version: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="The model version whose predictions labelers see.")
+    color: Annotated[str, AfterValidator(_check_hex6)] | None = Field(default=None, description=(
+        "The project's colour in Label Studio's list, `#rrggbb`."))
+
+    def managed(self) -> dict[str, object]:
+        """The keys the spec gives, with their values."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class ProjectSpec(Strict):
     """A Label Studio project. ``name`` is its stable identity; ``title`` may change freely."""
 
@@ -391,6 +430,9 @@ class ProjectSpec(Strict):
         "The S3 export storage: Label Studio writes each annotation there."))
     timeseries: TimeSeriesSpec = Field(description="The time series of the source's CSV files.")
     labels: tuple[LabelSpec, ...] = Field(min_length=1, description="The labels, one `<Label>` each (at least one).")
+    settings: ProjectSettings = Field(default_factory=ProjectSettings, description=(
+        "Label Studio's project settings that lsts-sync manages; a key left out stays as the UI sets it "
+        "(docs/settings-and-webhooks.md)."))
 
     @property
     def display_title(self) -> str:
@@ -442,6 +484,9 @@ class ProjectSpec(Strict):
         for i, name in enumerate(ts.overview):
             if name.strip().lower() not in declared and not ts.auto:
                 found.append((("timeseries", "overview", i), f"overview names {name!r}, which is not a declared channel"))
+        if self.settings.predictions_model_version and self.settings.show_predictions is False:
+            found.append((("settings", "predictions_model_version"), "Label Studio clears the model version when "
+                          "show_predictions is false; drop one of them"))
         return found + _repeated_labels([label.value for label in self.labels]) + _rename_problems(self.labels)
 
     @property

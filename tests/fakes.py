@@ -45,6 +45,7 @@ from lsts_sync.resources.state import (
     RecordKind,
     StorageState,
     Usage,
+    WebhookState,
     canonical_result,
 )
 from lsts_sync.spec.loader import SpecSet, load_specs
@@ -89,6 +90,8 @@ class FakeLabelStudio(_Calls):
         self.users_: dict[int, str] = {}
         self.worked: dict[int, set[int]] = {}  # project id -> ids of tasks with annotations, drafts or predictions
         self.s3: FakeS3 | None = None  # set: a sync imports the storage's matching objects of it as tasks
+        self.webhooks: dict[int, tuple[int, WebhookState]] = {}  # id -> (project id, webhook)
+        self.headers_sent: dict[int, dict[str, str]] = {}  # webhook id -> the header values last written
         self._next = 1
 
     def _id(self) -> int:
@@ -122,6 +125,15 @@ class FakeLabelStudio(_Calls):
         self._record(f"read_all_storages {project.name or project.title}")
         return [dataclasses.replace(s, project=project.name) for i, s in sorted(self.storages.items())
                 if self.storage_projects.get(i) == project.id]
+
+    def read_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        self._record(f"read_webhooks {project.name}")
+        return [w for pid, w in self.webhooks.values() if pid == project.id]
+
+    def add_webhook(self, webhook: WebhookState, project_id: int) -> WebhookState:
+        webhook = dataclasses.replace(webhook, id=webhook.id or self._id())
+        self.webhooks[webhook.id] = (project_id, webhook)  # type: ignore[index]
+        return webhook
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         self._record(f"read_tasks {project.name}")
@@ -202,6 +214,22 @@ class FakeLabelStudio(_Calls):
         self._record(f"delete_task {task_id}")
         for tasks in self.tasks.values():
             tasks[:] = [t for t in tasks if t.id != task_id]
+
+    def create_webhook(self, webhook: WebhookState, project_id: int, headers: dict[str, str]) -> int:
+        self._record(f"create_webhook {webhook.marker_name} project={project_id}")
+        made = self.add_webhook(webhook, project_id)
+        self.headers_sent[made.id] = dict(headers)  # type: ignore[index]
+        return made.id  # type: ignore[return-value]
+
+    def update_webhook(self, webhook_id: int, webhook: WebhookState, headers: dict[str, str]) -> None:
+        self._record(f"update_webhook {webhook_id}")
+        project_id = self.webhooks[webhook_id][0]
+        self.webhooks[webhook_id] = (project_id, dataclasses.replace(webhook, id=webhook_id))
+        self.headers_sent[webhook_id] = dict(headers)
+
+    def delete_webhook(self, webhook: WebhookState) -> None:
+        self._record(f"delete_webhook {webhook.id}")
+        del self.webhooks[webhook.id]  # type: ignore[arg-type]
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         self._record(f"sync_storage {storage_id}")

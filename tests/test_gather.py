@@ -29,7 +29,8 @@ def test_a_no_op_plan_makes_exactly_these_reads(specs) -> None:
     desired, ls, s3, conn = applied(specs)
     facts = gather(specs, desired, conn, GatherOptions())
     assert build_plan(desired, facts).empty
-    assert ls.calls == ["read_projects", "read_storages a", "read_storages b", "read_tasks a", "read_tasks b"]
+    assert ls.calls == ["read_projects", "read_storages a", "read_storages b", "read_webhooks a", "read_webhooks b",
+                        "read_tasks a", "read_tasks b"]
     assert s3.calls == ["read_cors data", "objects data a/", "objects data b/", "credentials"]
 
 
@@ -96,8 +97,8 @@ def predicted(specs):
 def test_predictions_cost_one_read_per_project_and_no_second_task_list(predicted_specs) -> None:
     desired, ls, s3, conn = predicted(predicted_specs)
     facts = gather(predicted_specs, desired, conn, GatherOptions())
-    assert ls.calls == ["read_projects", "read_storages a", "read_storages b", "read_tasks a", "read_tasks b",
-                        "read_predictions a"]
+    assert ls.calls == ["read_projects", "read_storages a", "read_storages b", "read_webhooks a", "read_webhooks b",
+                        "read_tasks a", "read_tasks b", "read_predictions a"]
     a = next(p.id for _, p in ls.projects.values() if p.name == "a")
     assert facts.tasks == {("local", "a"): (("a/1.csv", 100 * a), ("a/2.csv", 100 * a + 1))}
 
@@ -242,7 +243,7 @@ def test_targets_narrow_the_reads_to_those_projects(specs) -> None:
     desired, ls, s3, conn = applied(specs)
     facts = gather(specs, desired_state(specs, {"a"}), conn, GatherOptions(projects=frozenset({"a"})))
     assert sorted(p.name for p in facts.state.projects.values()) == ["a"]
-    assert ls.calls == ["read_projects", "read_storages a", "read_tasks a"]
+    assert ls.calls == ["read_projects", "read_storages a", "read_webhooks a", "read_tasks a"]
 
 
 def test_prune_reads_the_usage_of_an_undeclared_project(specs) -> None:

@@ -41,12 +41,12 @@ def connections(ls: FakeLabelStudio, s3: FakeS3) -> Connections:
     return Connections({"local": ls}, s3, RequestStats())
 
 
-def test_no_op_reads_exactly_one_list_two_storage_lists_and_one_cors(pump7_specs: SpecSet) -> None:
+def test_no_op_reads_exactly_one_list_two_storage_lists_one_webhook_list_and_one_cors(pump7_specs: SpecSet) -> None:
     desired = desired_state(pump7_specs)
     ls = ls_holding([project(desired, "default", 5)], {5: [storage(desired, "default", 50)]})
     s3 = FakeS3()
     live = read_live(pump7_specs, desired, connections(ls, s3))
-    assert ls.calls == ["read_projects", "read_storages pump-7"] and s3.calls == ["read_cors lsts-demo"]
+    assert ls.calls == ["read_projects", "read_storages pump-7", "read_webhooks pump-7"] and s3.calls == ["read_cors lsts-demo"]
     assert live.cors["lsts-demo"].rule_id == "lsts-sync"  # the rule id the CORS was read with
 
 
@@ -57,7 +57,8 @@ def test_other_owners_are_counted_never_live_and_prune_reads_only_own(pump7_spec
     live = read_live(pump7_specs, desired, connections(ls, FakeS3()), prune=True)
     assert sorted(p.id for p in live.projects.values()) == [5, 8]
     assert live.other_owners == {"team-b": 2} and live.foreign == {}
-    assert ls.calls == ["read_projects", "read_storages pump-7", "read_storages old"]  # never another owner's
+    assert ls.calls == ["read_projects", "read_storages pump-7", "read_storages old", "read_webhooks pump-7",
+                        "read_webhooks old"]  # never another owner's
     plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [c.old.id for c in plan.changes if c.action == "delete"] == [8]
     assert plan.other_owners == (("team-b", 2),)

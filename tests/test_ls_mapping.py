@@ -437,3 +437,40 @@ def test_a_project_reads_its_settings_and_patches_only_the_changed_ones() -> Non
     assert project_body(changed, ["settings.sampling"]) == {"sampling": "Sequential sampling"}
     assert project_body(changed, ["title"]) == {"title": "t"}
     assert project_body(changed)["color"] == "#000000"
+
+
+# --- webhooks: the marker header, header names only ---
+
+HOOK = {"id": 7, "project": 3, "url": "https://ci.example.com/h", "send_payload": False, "send_for_all_actions": False,
+        "is_active": True, "actions": ["ANNOTATION_UPDATED", "ANNOTATION_CREATED"],
+        "headers": {"Authorization": "Bearer s3cr3t-value", "x-lsts-sync-marker": "managed-by: lsts-sync owner=t name=p/h"}}
+
+
+def test_a_marked_webhook_reads_with_header_names_only() -> None:
+    from lsts_sync.live.ls_mapping import webhook_from_json
+
+    hook = webhook_from_json("local", "p", HOOK)
+    assert hook is not None and (hook.name, hook.owner, hook.id, hook.headers) == ("h", "t", 7, ("Authorization",))
+    assert (hook.actions, hook.all_actions, hook.send_payload) == (("ANNOTATION_CREATED", "ANNOTATION_UPDATED"), False,
+                                                                   False)
+    assert "s3cr3t" not in repr(hook)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "x"}, {"X-Lsts-Sync-Marker": "managed-by: lsts-sync owner=t name=q/h"}])
+def test_a_webhook_without_this_projects_marker_is_nobodys(headers: dict) -> None:
+    from lsts_sync.live.ls_mapping import webhook_from_json
+
+    assert webhook_from_json("local", "p", {**HOOK, "headers": headers}) is None
+
+
+def test_a_webhook_body_carries_every_field_the_values_and_the_marker() -> None:
+    from lsts_sync.live.ls_mapping import webhook_body, webhook_from_json
+
+    hook = webhook_from_json("local", "p", HOOK)
+    assert hook is not None
+    body = webhook_body(hook, {"Authorization": "Bearer s3cr3t-value"})
+    assert body == {"url": "https://ci.example.com/h", "send_payload": False, "send_for_all_actions": False,
+                    "actions": ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"], "is_active": True,
+                    "headers": {"Authorization": "Bearer s3cr3t-value",
+                                "X-Lsts-Sync-Marker": "managed-by: lsts-sync owner=t name=p/h"}}
+    assert webhook_from_json("local", "p", {**body, "id": 7}) == hook

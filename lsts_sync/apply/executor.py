@@ -34,6 +34,7 @@ from lsts_sync.plan.changes import (
     ObjectWrite,
     RecordWrite,
     Reimport,
+    ResendHeaders,
     RewriteResults,
     RotateCredentials,
     SetPredictions,
@@ -42,7 +43,7 @@ from lsts_sync.plan.changes import (
     WriteWindows,
 )
 from lsts_sync.resources.protocols import Credentials
-from lsts_sync.resources.state import CorsState, ProjectState, StorageState
+from lsts_sync.resources.state import CorsState, ProjectState, StorageState, WebhookState
 from lsts_sync.resources.windows import manifest_key, window_key
 from lsts_sync.spec.models import ProjectSpec
 
@@ -79,7 +80,7 @@ class _Applier:
         self._credentials: Credentials | None = None
         # What a create, update or delete does, by resource kind.
         self._writers: dict[str, _Writer] = {"cors": _CorsWriter(self), "project": _ProjectWriter(self),
-                                             "storage": _StorageWriter(self)}
+                                             "storage": _StorageWriter(self), "webhook": _WebhookWriter(self)}
 
     def credentials(self, storage: StorageState) -> Credentials | None:
         if storage.credentials == "none":
@@ -100,6 +101,18 @@ class _Applier:
     def rotate(self, change: RotateCredentials) -> None:
         ls = self.conn.instances[change.storage.instance]
         ls.update_storage(change.storage_id, change.storage, self.credentials(change.storage))
+
+    def resend_headers(self, change: ResendHeaders) -> None:
+        ls = self.conn.instances[change.webhook.instance]
+        ls.update_webhook(change.webhook_id, change.webhook, self.headers(change.webhook))
+
+    def headers(self, webhook: WebhookState) -> dict[str, str]:
+        """The webhook's header values, from the specs (never from the Plan, which holds names only)."""
+        values = dict(self.conn.webhook_headers.get(webhook.key, {}))
+        if sorted(values) != list(webhook.headers):
+            raise LstsError(f"{webhook.address}: the specs' headers ({', '.join(sorted(values)) or 'none'}) are not "
+                            f"the plan's ({', '.join(webhook.headers) or 'none'}); run plan again")
+        return values
 
     def set_predictions(self, change: SetPredictions) -> None:
         """Delete the predictions being replaced or removed, then create the new ones in bulk:
@@ -285,6 +298,28 @@ def write_backup(change: RewriteResults, folder: Path) -> Path:
 
 def _backed_up(write: RecordWrite, fate: str) -> dict[str, Any]:
     return {"kind": write.kind, "id": write.id, "task": write.task, "fate": fate, "result": json.loads(write.old)}
+
+
+class _WebhookWriter:
+    """Creates and updates send every field and the header values (from the specs)."""
+
+    def __init__(self, applier: _Applier) -> None:
+        self.applier = applier
+
+    def create(self, change: Create) -> None:
+        new = cast(WebhookState, change.new)
+        project_id = change.project_id or self.applier.project_ids.get((new.instance, new.project))
+        if project_id is None:
+            raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
+        self.applier.conn.instances[new.instance].create_webhook(new, project_id, self.applier.headers(new))
+
+    def update(self, change: Update) -> None:
+        new = cast(WebhookState, change.new)
+        self.applier.conn.instances[new.instance].update_webhook(_id(change.old), new, self.applier.headers(new))
+
+    def delete(self, change: Delete) -> None:
+        old = cast(WebhookState, change.old)
+        self.applier.conn.instances[old.instance].delete_webhook(old)
 
 
 def _id(resource: object) -> int:

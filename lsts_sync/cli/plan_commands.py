@@ -56,7 +56,8 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Take over project NAME although another owner manages it."),
         click.option("--force", is_flag=True, help="Allow updating/deleting more than 30% of managed resources."),
         click.option("--rotate-credentials", is_flag=True,
-                     help="Re-send AWS credentials to every managed storage using credentials: environment."),
+                     help="Re-send AWS credentials to every managed storage using credentials: environment, "
+                          "and header values to every managed webhook with headers."),
         click.option("--skip-data-checks", is_flag=True, help="Do not read the first CSV of new/changed sources."),
         click.option("--reimport-changed", multiple=True, metavar="NAME",
                      help="Delete and import again the tasks of project NAME whose objects changed after their "

@@ -10,7 +10,15 @@ from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.adoption import filter_text
 from lsts_sync.resources.cors import cors_rule_id, desired_rule
 from lsts_sync.resources.settings import canonical_settings
-from lsts_sync.resources.state import CorsState, DesiredState, PredictionSet, ProjectState, Role, StorageState
+from lsts_sync.resources.state import (
+    CorsState,
+    DesiredState,
+    PredictionSet,
+    ProjectState,
+    Role,
+    StorageState,
+    WebhookState,
+)
 from lsts_sync.resources.windows import WINDOW_SUFFIX, staging_folder
 from lsts_sync.spec.loader import SpecSet
 from lsts_sync.spec.models import ProjectSpec, SourceSpec, TargetSpec
@@ -44,7 +52,7 @@ def _storage(specs: SpecSet, project: ProjectSpec, role: Role, spec: SourceSpec 
 
 def desired_state(specs: SpecSet, selected: Set[str] | None = None,
                   predictions: Mapping[tuple[str, str, str], PredictionSet] | None = None) -> DesiredState:
-    """Projects, storages and managed CORS rules that ``specs`` declare, and the ``predictions``
+    """Projects, storages, webhooks and managed CORS rules that ``specs`` declare, and the ``predictions``
     read from the Predictions specs' files (``labels.predictions.load_predictions``, which the orchestrator calls; reading them is I/O,
     so the caller does it).
 
@@ -74,4 +82,18 @@ def desired_state(specs: SpecSet, selected: Set[str] | None = None,
         if selected is None or bucket in used:
             rule_id = cors_rule_id(specs.owner)
             cors[bucket] = CorsState(bucket, desired_rule(found, rule_id), rule_id=rule_id)
-    return DesiredState(projects, storages, cors, dict(predictions or {}))
+    return DesiredState(projects, storages, cors, dict(predictions or {}), _webhooks(specs, selected))
+
+
+def _webhooks(specs: SpecSet, selected: Set[str] | None) -> dict[tuple[str, str, str], WebhookState]:
+    """The Webhook specs of the selected projects, header names only (their values stay in the specs)."""
+    found = {}
+    for spec in specs.webhooks.values():
+        if selected is not None and spec.project not in selected:
+            continue
+        webhook = WebhookState(instance=specs.projects[spec.project].instance, project=spec.project, name=spec.name,
+                               url=spec.url, all_actions=spec.actions is None, actions=tuple(sorted(spec.actions or ())),
+                               send_payload=spec.send_payload, active=spec.active, headers=tuple(sorted(spec.headers)),
+                               owner=specs.owner)
+        found[webhook.key] = webhook
+    return found

@@ -8,7 +8,8 @@ the live one and every id is recorded for the plan to block on.
 
 Request budget for a no-op plan: one project list per instance (a page per 100 projects: Label
 Studio's maximum page size),
-two storage lists (import, export) per declared project, one CORS read per managed bucket. The
+two storage lists (import, export) and one webhook list per declared project, one CORS read per
+managed bucket. The
 per-project reads and the CORS reads run ``Connections.parallelism`` at a time (``bounded_map``);
 their results are used in a fixed order, so the state read does not depend on the parallelism.
 """
@@ -16,15 +17,24 @@ their results are used in a fixed order, so the state read does not depend on th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from lsts_sync.core.parallel import bounded_map
+from lsts_sync.core.secrets import register
 from lsts_sync.core.stats import RequestStats
 from lsts_sync.plan.checks import needs_usage
 from lsts_sync.resources.protocols import LabelStudioOps, S3Ops
-from lsts_sync.resources.state import CorsState, DesiredState, LiveState, ProjectState, StorageState, Usage
+from lsts_sync.resources.state import (
+    CorsState,
+    DesiredState,
+    LiveState,
+    ProjectState,
+    StorageState,
+    Usage,
+    WebhookState,
+)
 from lsts_sync.spec.loader import SpecSet
 
 T = TypeVar("T")
@@ -36,13 +46,15 @@ class Connections:
     """Clients for every instance and bucket in the specs, sharing one request counter.
 
     ``parallelism``: how many independent reads may run at once (``--parallelism``); 1 reads one
-    after the other. Writes never use it.
+    after the other. Writes never use it. ``webhook_headers``: the header values of each Webhook
+    spec by webhook key, from the specs (secrets: apply writes them, nothing else reads them).
     """
 
     instances: dict[str, LabelStudioOps]
     s3: S3Ops
     stats: RequestStats = field(default_factory=RequestStats)
     parallelism: int = 1
+    webhook_headers: Mapping[tuple[str, str, str], Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, specs: SpecSet, parallelism: int = 1) -> Connections:
@@ -54,11 +66,22 @@ class Connections:
         stats = RequestStats()
         instances: dict[str, LabelStudioOps] = {name: LabelStudioInstance(spec, stats)
                                                 for name, spec in specs.instances.items()}
-        return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism)
+        return cls(instances, S3Buckets(specs.buckets, stats), stats, parallelism, webhook_headers(specs))
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``fn`` over ``items``, ``parallelism`` at a time, results in the order of ``items``."""
         return bounded_map(fn, items, self.parallelism)
+
+
+def webhook_headers(specs: SpecSet) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Each Webhook spec's header values by webhook key; every value is registered as a secret
+    first, so that no message, log line or traceback can show it."""
+    found = {}
+    for spec in specs.webhooks.values():
+        values = {name: value.get_secret_value() for name, value in spec.headers.items()}
+        register(*values.values())
+        found[(specs.projects[spec.project].instance, spec.project, spec.name)] = values
+    return found
 
 
 def _keep_lowest(found: list, key, live: dict, duplicates: dict[str, tuple[int, ...]], label) -> None:
@@ -88,6 +111,7 @@ def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, selected
     foreign_storages: dict[tuple[str, str, str], StorageState] = {}
     other_owners: dict[str, int] = {}
     duplicates: dict[str, tuple[int, ...]] = {}
+    webhooks: dict[tuple[str, str, str], WebhookState] = {}
     owner = specs.owner
     used = sorted({instance for instance, _ in desired.projects} or set(specs.instances))
     for name in used:
@@ -110,12 +134,17 @@ def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, selected
             mine = [s for s in attached if s.owner == project.owner]
             into = storages if project.owner == owner else foreign_storages
             _keep_lowest(mine, lambda s: s.key, into, duplicates, lambda s: s.address)
+        own_read = [p for p in read if p.owner == owner]
+        for hooks in conn.map(conn.instances[name].read_webhooks, own_read):
+            _keep_lowest([w for w in hooks if w.owner == owner], lambda w: w.key, webhooks, duplicates,
+                         lambda w: w.address)
     buckets = sorted(desired.cors.items())
     found_cors: dict[str, CorsState] = {}
     for (bucket, _), cors in zip(buckets, conn.map(lambda item: conn.s3.read_cors(item[0], item[1].rule_id), buckets),
                                  strict=True):
         found_cors[bucket] = cors
-    return LiveState(projects, storages, found_cors, unmanaged, foreign, foreign_storages, other_owners, duplicates)
+    return LiveState(projects, storages, found_cors, unmanaged, foreign, foreign_storages, other_owners, duplicates,
+                     webhooks=webhooks)
 
 
 def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, prune: bool,

@@ -33,6 +33,8 @@ from lsts_sync.live.ls_mapping import (
     storage_from_json,
     task_file_from_json,
     usage_from_tasks,
+    webhook_body,
+    webhook_from_json,
 )
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
@@ -43,6 +45,7 @@ from lsts_sync.resources.state import (
     RecordKind,
     StorageState,
     Usage,
+    WebhookState,
     canonical_result,
 )
 from lsts_sync.spec.models import InstanceSpec
@@ -86,6 +89,12 @@ class LabelStudioInstance:
                                        project=project.id)
             found.extend(any_storage_from_json(self.spec.name, project.name, role, i) for i in items)
         return found
+
+    def read_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        """The project's webhooks that carry an lsts-sync marker (any owner); header values are
+        dropped by the mapping as each item is read."""
+        items = self.http.get_list("api/webhooks/", f"list webhooks of project {project.name}", project=project.id)
+        return [w for w in (webhook_from_json(self.spec.name, project.name, i) for i in items) if w]
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         """The S3 key and creation time of every task of the project (pages of the tasks API,
@@ -405,6 +414,40 @@ class LabelStudioInstance:
 
     def delete_storage(self, storage: StorageState) -> None:
         self.http.call("DELETE", f"{ROLE_PATH[storage.role]}/{storage.id}", f"delete {storage.address}", kind="delete")
+
+    def create_webhook(self, webhook: WebhookState, project_id: int, headers: dict[str, str]) -> int:
+        """Create the webhook; its id. As for storages: a lost answer is looked for by marker before
+        a repeat, and the server's own repeats are deleted (a webhook holds nobody's work)."""
+        what = f"create {webhook.address}"
+
+        def existing() -> int | None:
+            return min(self._marked_webhooks(webhook, project_id), default=None)
+
+        body = {**webhook_body(webhook, headers), "project": project_id}
+        created = self.http.send_json("POST", "api/webhooks/", what, body, kind="create", confirm=existing)
+        made = created if isinstance(created, int) else _id(created, what)
+        ids = sorted(set(self._marked_webhooks(webhook, project_id)) | {made})
+        for extra in ids[1:]:
+            self.http.call("DELETE", f"api/webhooks/{extra}/", f"delete duplicate {webhook.address}", kind="delete")
+        if len(ids) > 1:
+            log.warning("instance %s: %s: the server saved it %d times (ids %s); kept %d", self.spec.name, what,
+                        len(ids), ", ".join(map(str, ids)), ids[0])
+        return ids[0]
+
+    def _marked_webhooks(self, webhook: WebhookState, project_id: int) -> list[int]:
+        """Ids of the project's webhooks that carry ``webhook``'s marker."""
+        items = self.http.get_list("api/webhooks/", f"find {webhook.address}", project=project_id)
+        found = (webhook_from_json(self.spec.name, webhook.project, i) for i in items)
+        return sorted(w.id for w in found if w and w.name == webhook.name and w.owner == webhook.owner
+                      and w.id is not None)
+
+    def update_webhook(self, webhook_id: int, webhook: WebhookState, headers: dict[str, str]) -> None:
+        """Write every field, the headers' values included (a PATCH replaces the whole header map)."""
+        self.http.send_json("PATCH", f"api/webhooks/{webhook_id}/", f"update {webhook.address}",
+                            webhook_body(webhook, headers), kind="update")
+
+    def delete_webhook(self, webhook: WebhookState) -> None:
+        self.http.call("DELETE", f"api/webhooks/{webhook.id}/", f"delete {webhook.address}", kind="delete")
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         """Start a sync; returns the storage as the answer shows it (None: no storage in the answer).

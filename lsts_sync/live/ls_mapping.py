@@ -15,7 +15,7 @@ from typing import Any
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.resources.facts import TaskFile
-from lsts_sync.resources.markers import Marker, split_marker, with_marker
+from lsts_sync.resources.markers import WEBHOOK_MARKER_HEADER, Marker, marker, split_marker, with_marker
 from lsts_sync.resources.settings import PREFIX, Settings, canonical_settings
 from lsts_sync.resources.state import (
     LivePrediction,
@@ -24,6 +24,7 @@ from lsts_sync.resources.state import (
     ResultRecord,
     StorageState,
     Usage,
+    WebhookState,
     canonical_result,
 )
 from lsts_sync.ui.template import DATA_KEY
@@ -150,6 +151,33 @@ def storage_body(storage: StorageState) -> dict[str, Any]:
     if storage.role == "source":
         body.update(presign=storage.presign, presign_ttl=storage.presign_ttl, recursive_scan=storage.recursive_scan)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def webhook_from_json(instance: str, project: str, item: Any) -> WebhookState | None:
+    """A listed webhook of ``project`` as state if its marker header names a webhook of it (any
+    owner), else None. Header values are dropped here, unread: only their names are kept."""
+    item = _require(item, ("id", "url", "headers"), f"list webhooks of project {project}")
+    headers = item["headers"] if isinstance(item["headers"], dict) else {}
+    names = {str(k).lower(): str(k) for k in headers}
+    text = headers.get(names.get(WEBHOOK_MARKER_HEADER.lower(), ""))
+    _, found = split_marker(text if isinstance(text, str) else None)
+    if found is None or not found.name.startswith(f"{project}/"):
+        return None
+    others = tuple(sorted(k for k in names.values() if k.lower() != WEBHOOK_MARKER_HEADER.lower()))
+    every = bool(item.get("send_for_all_actions", True))
+    return WebhookState(instance=instance, project=project, name=found.name.removeprefix(f"{project}/"),
+                        url=str(item["url"]), all_actions=every,
+                        actions=() if every else tuple(sorted(str(a) for a in item.get("actions") or ())),
+                        send_payload=bool(item.get("send_payload", True)), active=bool(item.get("is_active", True)),
+                        headers=others, owner=found.owner, id=int(item["id"]))
+
+
+def webhook_body(webhook: WebhookState, headers: dict[str, str]) -> dict[str, Any]:
+    """The JSON to create or update a webhook: every field, the headers' values (from the specs)
+    with the marker header. The caller must never log or show it."""
+    return {"url": webhook.url, "send_payload": webhook.send_payload, "send_for_all_actions": webhook.all_actions,
+            "actions": list(webhook.actions), "is_active": webhook.active,
+            "headers": {**headers, WEBHOOK_MARKER_HEADER: marker(webhook.owner, webhook.marker_name)}}
 
 
 def task_file_from_json(item: Any, what: str) -> TaskFile:

@@ -26,6 +26,7 @@ from lsts_sync.plan.changes import (
     NewPrediction,
     ObjectPrediction,
     Reimport,
+    ResendHeaders,
     RewriteResults,
     RotateCredentials,
     SetPredictions,
@@ -57,6 +58,7 @@ from lsts_sync.resources.state import (
     ProjectState,
     StorageState,
     TaskPrediction,
+    WebhookState,
     canonical_result,
     diff_fields,
 )
@@ -65,7 +67,7 @@ _NO_SOURCE = SourceFacts(())
 Gone = tuple[str, str, int, str]  # a task a Reimport deletes: instance, project, task id, source key
 NO_OVERRIDES = Overrides()  # the default: nothing is allowed
 K = TypeVar("K")
-R = TypeVar("R", ProjectState, StorageState)
+R = TypeVar("R", ProjectState, StorageState, WebhookState)
 
 
 @dataclass(frozen=True)
@@ -232,22 +234,27 @@ def _model_version_last(changes: list[Change]) -> None:
                 changes.append(late)
 
 
-def _rotations(desired: DesiredState, live: LiveState) -> list[RotateCredentials]:
-    """Re-send credentials to every managed storage that takes them from the environment."""
-    return [RotateCredentials(want, storage_id)
-            for key, want in sorted(desired.storages.items())
-            if key in live.storages and want.credentials == "environment"
-            and (storage_id := live.storages[key].id) is not None]
+def _rotations(desired: DesiredState, live: LiveState, changes: list[Change]) -> list[Change]:
+    """Re-send credentials to every managed storage that takes them from the environment, and the
+    header values to every managed webhook that has headers and no update (an update sends them)."""
+    updated = {c.new.key for c in changes if isinstance(c, Update) and isinstance(c.new, WebhookState)}
+    storages: list[Change] = [RotateCredentials(want, storage_id)
+                              for key, want in sorted(desired.storages.items())
+                              if key in live.storages and want.credentials == "environment"
+                              and (storage_id := live.storages[key].id) is not None]
+    return storages + [ResendHeaders(want, webhook_id) for key, want in sorted(desired.webhooks.items())
+                       if key in live.webhooks and want.headers and key not in updated
+                       and (webhook_id := live.webhooks[key].id) is not None]
 
 
 def _link_projects(changes: list[Change], live: LiveState) -> dict[tuple[str, str], int]:
-    """Give each new storage the id of its live project (adopted and taken-over ones included);
+    """Give each new storage and webhook the id of its live project (adopted and taken-over ones included);
     it stays None when this plan creates the project. Returns those project ids by key."""
     ids = {k: p.id for k, p in live.projects.items() if p.id is not None}
     ids.update({(c.old.instance, c.new.name): c.old.id for c in changes if isinstance(c, Update)
                 and isinstance(c.old, ProjectState) and isinstance(c.new, ProjectState) and c.old.id is not None})
     for i, change in enumerate(changes):
-        if isinstance(change, Create) and isinstance(change.new, StorageState):
+        if isinstance(change, Create) and isinstance(change.new, (StorageState, WebhookState)):
             changes[i] = Create(change.new, ids.get((change.new.instance, change.new.project)))
     return ids
 
@@ -455,12 +462,13 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     changes = _cors_changes(desired, live)
     _reconcile(desired.projects, live.projects, changes, prune)
     _reconcile(desired.storages, live.storages, changes, prune)
+    _reconcile(desired.webhooks, live.webhooks, changes, prune)
     checks = duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
     checks += _adopt_storages(changes, desired, live)
     project_ids = _link_projects(changes, live)
     _model_version_last(changes)
     if overrides.rotate_credentials:
-        changes.extend(_rotations(desired, live))
+        changes.extend(_rotations(desired, live, changes))
     if not prune:
         checks += undeclared(desired, live)
     checks += label_removals(changes, overrides) + deletes(changes, overrides) + too_many_changes(changes, live, overrides)

@@ -10,9 +10,10 @@ Apply runs the changes in this fixed order (``order`` of each change):
 1. rewrites of results - a renamed label or a changed time format carried into the annotations,
                          drafts and predictions, before the template changes (``plan.rewrites``);
 2. project creates and updates - storages need their project's id;
-3. storage creates and updates - after their project;
-4. credential rotations - on storages that exist (rotation is its own step, never a field diff);
-5. storage deletes     - before their projects (only with --prune);
+3. storage and webhook creates and updates - after their project;
+4. credential rotations - on storages and webhooks that exist (rotation is its own step, never a
+                         field diff: AWS keys and webhook header values are never read back);
+5. storage and webhook deletes - before their projects (only with --prune);
 6. project deletes     - so nothing is left pointing at a deleted project;
 7. predictions         - after the template updates, so the labels they carry exist, on tasks that
                          exist when planning;
@@ -36,9 +37,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from lsts_sync.plan.formatting import config_diff_lines, json_diff, json_resource, value_text
-from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, RecordKind, StorageState
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, RecordKind, StorageState, WebhookState
 
-Resource = ProjectState | StorageState | CorsState
+Resource = ProjectState | StorageState | CorsState | WebhookState
 
 # Places in the order above of the steps that are not a resource's create, update or delete (those
 # take their resource kind's ``write_order`` or ``delete_order``, in ``resources.state``).
@@ -58,6 +59,7 @@ class ChangeTarget(Protocol):
     def update(self, change: Update) -> None: ...
     def delete(self, change: Delete) -> None: ...
     def rotate(self, change: RotateCredentials) -> None: ...
+    def resend_headers(self, change: ResendHeaders) -> None: ...
     def set_predictions(self, change: SetPredictions) -> None: ...
     def reimport(self, change: Reimport) -> None: ...
     def rewrite(self, change: RewriteResults) -> None: ...
@@ -195,6 +197,34 @@ class RotateCredentials:
 
     def apply(self, target: ChangeTarget) -> None:
         target.rotate(self)
+
+
+@dataclass(frozen=True)
+class ResendHeaders:
+    """Re-send a webhook's header values from the specs (``--rotate-credentials``): they are never
+    read back, so a changed value cannot be seen; this writes it."""
+
+    webhook: WebhookState
+    webhook_id: int
+    action: ClassVar[str] = "rotate"
+    order: ClassVar[int] = ROTATE_ORDER
+
+    @property
+    def resource(self) -> Resource:
+        return self.webhook
+
+    def describe(self) -> str:
+        return f"re-send the headers of {self.webhook.address}"
+
+    def text_lines(self) -> list[str]:
+        names = ", ".join(self.webhook.headers)
+        return [f"  ~ {self.webhook.headline}", f"    headers: {names} re-sent from the specs (--rotate-credentials)"]
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_entry(self.action, self.webhook)
+
+    def apply(self, target: ChangeTarget) -> None:
+        target.resend_headers(self)
 
 
 @dataclass(frozen=True)
@@ -487,8 +517,8 @@ class AttachPredictions:
         target.attach_predictions(self)
 
 
-Change = (Create | Update | UpdateModelVersion | Delete | RotateCredentials | SetPredictions | Reimport | RewriteResults
-          | WriteWindows | AttachPredictions)
+Change = (Create | Update | UpdateModelVersion | Delete | RotateCredentials | ResendHeaders | SetPredictions | Reimport
+          | RewriteResults | WriteWindows | AttachPredictions)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from lsts_sync.plan.changes import Change, Check, Create, Delete, RotateCredenti
 from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.rewrites import changes_time_format
 from lsts_sync.resources.facts import DataSample, LiveFacts
-from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, StorageState
+from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, StorageState, WebhookState
 from lsts_sync.ui.template import CONTROL_NAME, controls, label_values, parses
 
 # octoDNS-style guard: refuse to update/delete more than this share of managed resources without --force,
@@ -137,8 +137,10 @@ def temporary_credentials(changes: list[Change], facts: LiveFacts) -> list[Check
 
 
 def undeclared(desired: DesiredState, live: LiveState) -> list[Check]:
-    """Managed storages of declared projects that no spec declares any more (without --prune)."""
-    return [Check("undeclared", s.marker_name, f"{s.address} is managed but no longer declared; --prune deletes it",
+    """Managed storages and webhooks of declared projects that no spec declares any more (without --prune)."""
+    gone: list[StorageState | WebhookState] = [
+            *(s for key, s in live.storages.items() if key not in desired.storages),
+            *(w for key, w in live.webhooks.items() if key not in desired.webhooks)]
+    return [Check("undeclared", r.marker_name, f"{r.address} is managed but no longer declared; --prune deletes it",
                   blocking=False)
-            for key, s in live.storages.items() if key not in desired.storages
-            and (s.instance, s.project) in desired.projects]
+            for r in gone if (r.instance, r.project) in desired.projects]

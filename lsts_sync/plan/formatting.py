@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
-from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState
+from lsts_sync.resources.state import CorsState, FieldDiff, ProjectState, StorageState, WebhookState
 from lsts_sync.ui.template import template_fields
 
 SENSITIVE = ("token", "secret", "aws_access_key_id", "password")
@@ -37,7 +37,7 @@ def config_diff_lines(old: str, new: str) -> list[str]:
     return lines
 
 
-def json_resource(resource: ProjectState | StorageState | CorsState) -> dict[str, Any]:
+def json_resource(resource: ProjectState | StorageState | CorsState | WebhookState) -> dict[str, Any]:
     """A resource for ``plan --json``: every field but credentials, label usage and renames (a
     rewrite step shows those); a project's settings as an object."""
     data = asdict(resource)

@@ -16,7 +16,15 @@ from typing import Any, BinaryIO, Protocol
 
 from lsts_sync.resources.facts import TaskFile
 from lsts_sync.resources.markers import Marker
-from lsts_sync.resources.state import CorsState, LivePrediction, ProjectState, RecordKind, StorageState, Usage
+from lsts_sync.resources.state import (
+    CorsState,
+    LivePrediction,
+    ProjectState,
+    RecordKind,
+    StorageState,
+    Usage,
+    WebhookState,
+)
 
 Credentials = tuple[str, str, str | None]  # access key id, secret access key, session token
 
@@ -33,6 +41,9 @@ class LabelStudioOps(Protocol):
     def read_all_storages(self, project: ProjectState) -> list[StorageState]:
         """Every S3 storage of the project, marked or not (owner ``""``: no marker), ``project`` set
         to ``project.name`` (adoption and ``import`` read storages made by hand)."""
+
+    def read_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        """The project's webhooks that carry a marker (any owner), header names only."""
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         """The S3 key, creation time and id of every task."""
@@ -53,6 +64,13 @@ class LabelStudioOps(Protocol):
                        credentials: Credentials | None = None) -> None: ...
 
     def delete_storage(self, storage: StorageState) -> None: ...
+
+    def create_webhook(self, webhook: WebhookState, project_id: int, headers: dict[str, str]) -> int:
+        """Create the webhook with its marker and ``headers`` (values: secrets); its id."""
+
+    def update_webhook(self, webhook_id: int, webhook: WebhookState, headers: dict[str, str]) -> None: ...
+
+    def delete_webhook(self, webhook: WebhookState) -> None: ...
 
     def sync_storage(self, storage_id: int, name: str, last_sync: str | None) -> dict[str, Any] | None:
         """Start a sync; returns the storage as the answer shows it (None when the answer is no storage),

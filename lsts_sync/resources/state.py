@@ -21,7 +21,7 @@ from lsts_sync.ui.template import canonical
 
 Role = Literal["source", "target"]
 # What kind of resource a state value is: the key of its apply handler and of its place in the plan order.
-ResourceKind = Literal["cors", "project", "storage"]
+ResourceKind = Literal["cors", "project", "storage", "webhook"]
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class FieldDiff:
     new: object
 
 
-def diff_fields(old: ProjectState | StorageState | CorsState, new: ProjectState | StorageState | CorsState
-                ) -> tuple[FieldDiff, ...]:
+def diff_fields(old: ProjectState | StorageState | CorsState | WebhookState,
+                new: ProjectState | StorageState | CorsState | WebhookState) -> tuple[FieldDiff, ...]:
     """Fields of ``compared()`` whose canonical values differ, in field order (``new``'s first).
 
     A project setting that ``new`` leaves out is not managed: the live value is never a diff."""
@@ -204,6 +204,58 @@ class StorageState:
 
 
 @dataclass(frozen=True)
+class WebhookState:
+    """A project's webhook. ``actions`` are sorted (empty with ``all_actions``: every action).
+
+    ``headers`` holds the header names only: their values are secrets, written from the specs at
+    apply time (``Connections.webhook_headers``) and never read back, compared or shown; the
+    ownership marker's header is not among them.
+    """
+
+    instance: str
+    project: str
+    name: str
+    url: str
+    all_actions: bool = True
+    actions: tuple[str, ...] = ()
+    send_payload: bool = True
+    active: bool = True
+    headers: tuple[str, ...] = ()
+    owner: str = DEFAULT_OWNER
+    id: int | None = None
+
+    kind: ClassVar[ResourceKind] = "webhook"
+    write_order: ClassVar[int] = 3  # after its project (it needs the project's id)
+    delete_order: ClassVar[int] = 5  # before its project
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.instance, self.project, self.name)
+
+    @property
+    def address(self) -> str:
+        return f"webhook {self.project}/{self.name}"
+
+    @property
+    def headline(self) -> str:
+        """How the plan names it: ``webhook pump-7/retrain https://ci.example.com/hook (instance local)``."""
+        return f"{self.address} {self.url} (instance {self.instance})"
+
+    @property
+    def marker_name(self) -> str:
+        return f"{self.project}/{self.name}"
+
+    def compared(self) -> dict[str, object]:
+        return {"url": self.url, "actions": list(self.actions) if not self.all_actions else "all",
+                "send_payload": self.send_payload, "active": self.active, "headers": list(self.headers),
+                "owner": self.owner}
+
+    def shown(self) -> dict[str, object]:
+        """What the plan shows of a new webhook: its compared fields (header names only)."""
+        return self.compared()
+
+
+@dataclass(frozen=True)
 class CorsState:
     """The owner's CORS rule of a bucket (``rule`` None: absent) and the rules we never touch.
 
@@ -310,6 +362,7 @@ class DesiredState:
     cors: Mapping[str, CorsState] = field(default_factory=dict)
     # every Predictions spec's set, by (instance, project, model_version)
     predictions: Mapping[tuple[str, str, str], PredictionSet] = field(default_factory=dict)
+    webhooks: Mapping[tuple[str, str, str], WebhookState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -332,3 +385,5 @@ class LiveState:
     # storages without any marker of each project being adopted, by the adopting spec's key
     # (instance, name), ``project`` set to that name: adoption takes over the matching ones
     unmarked_storages: Mapping[tuple[str, str], tuple[StorageState, ...]] = field(default_factory=dict)
+    # this owner's webhooks on the projects read (declared ones; every own one with --prune)
+    webhooks: Mapping[tuple[str, str, str], WebhookState] = field(default_factory=dict)

@@ -21,7 +21,16 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from lsts_sync.core.problems import FieldPath, Problem
-from lsts_sync.spec.models import KINDS, BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec, Spec
+from lsts_sync.spec.models import (
+    KINDS,
+    BucketSpec,
+    ExportSpec,
+    InstanceSpec,
+    PredictionsSpec,
+    ProjectSpec,
+    Spec,
+    WebhookSpec,
+)
 
 # libyaml's parser (C) when PyYAML has it: it composes the same nodes with the same line marks as
 # the Python parser, about ten times faster (200 project specs: 0.5 s of CPU with the Python parser).
@@ -54,10 +63,12 @@ class SpecSet:
     exports: dict[str, ExportSpec] = field(default_factory=dict)
     locations: dict[tuple[str, str], SpecLocation] = field(default_factory=dict)
     predictions: dict[str, PredictionsSpec] = field(default_factory=dict)
+    webhooks: dict[str, WebhookSpec] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> dict[str, Spec]:
         return {"Instance": self.instances, "Bucket": self.buckets, "Project": self.projects,
-                "Export": self.exports, "Predictions": self.predictions}[kind]  # type: ignore[return-value]
+                "Export": self.exports, "Predictions": self.predictions,
+                "Webhook": self.webhooks}[kind]  # type: ignore[return-value]
 
     @property
     def owner(self) -> str:
@@ -70,7 +81,8 @@ class SpecSet:
 
     def summary(self) -> str:
         return (f"{len(self.instances)} instances, {len(self.buckets)} buckets, "
-                f"{len(self.projects)} projects, {len(self.exports)} exports, {len(self.predictions)} predictions")
+                f"{len(self.projects)} projects, {len(self.exports)} exports, {len(self.predictions)} predictions"
+                + (f", {len(self.webhooks)} webhooks" if self.webhooks else ""))
 
 
 @dataclass
@@ -338,6 +350,8 @@ def check_references(specs: SpecSet) -> list[Problem]:
         missing("Export", name, ("project",), "Project", export.project, specs.projects)
         if export.output_bucket:
             missing("Export", name, ("output",), "Bucket", export.output_bucket, specs.buckets)
+    for name, webhook in specs.webhooks.items():
+        missing("Webhook", name, ("project",), "Project", webhook.project, specs.projects)
     found.extend(_check_predictions(specs, missing))
     return found
 

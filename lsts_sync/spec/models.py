@@ -1,4 +1,4 @@
-"""The spec documents: Instance, Bucket, Project, Export and Predictions.
+"""The spec documents: Instance, Bucket, Project, Export, Predictions and Webhook.
 
 Every model forbids unknown keys (a typo must not pass silently) and is frozen: specs are values.
 Single-field rules live in field validators so pydantic reports them at the exact field; rules that
@@ -675,11 +675,57 @@ class PredictionsSpec(Strict):
         return []
 
 
-Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
-KINDS: dict[str, type[InstanceSpec] | type[BucketSpec] | type[ProjectSpec] | type[ExportSpec] | type[PredictionsSpec]] = {
+# The actions a project's webhook can carry in Label Studio 1.23.2 (webhooks/models.py; PROJECT_CREATED
+# and PROJECT_DELETED are organisation-only).
+WebhookAction = Literal["PROJECT_UPDATED", "TASKS_CREATED", "TASKS_DELETED", "ANNOTATION_CREATED",
+                        "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "LABEL_LINK_CREATED",
+                        "LABEL_LINK_UPDATED", "LABEL_LINK_DELETED"]
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")  # Label Studio's HEADERS_SCHEMA
+WEBHOOK_MARKER_HEADER = "X-Lsts-Sync-Marker"  # carries a webhook's ownership marker (resources.markers)
+MAX_HEADERS = 9  # Label Studio takes 10 headers; one carries the ownership marker
+
+
+def _check_header_names(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for name in value:
+        if not HEADER_NAME_RE.match(name):
+            raise ValueError(f"invalid header name {name!r}: letters, digits, '-' and '_' only")
+        if name.lower() == WEBHOOK_MARKER_HEADER.lower():
+            raise ValueError(f"header {name!r} is lsts-sync's own: it carries the ownership marker")
+    if len({name.lower() for name in value}) != len(value):
+        raise ValueError("two headers differ only in case")
+    return value
+
+
+class WebhookSpec(Strict):
+    """A project's webhook: Label Studio calls ``url`` on each of ``actions`` (omitted: every action).
+
+    ``headers`` values are secrets (``SecretStr``): written to Label Studio, never read back,
+    compared or shown; a changed value is sent with ``--rotate-credentials`` or with any other change.
+    """
+
+    kind: Literal["Webhook"]
+    name: Name
+    project: Name
+    url: HttpUrl
+    actions: tuple[WebhookAction, ...] | None = Field(default=None, min_length=1)
+    send_payload: bool = True
+    active: bool = True
+    headers: Annotated[dict[str, SecretStr], AfterValidator(_check_header_names)] = Field(
+        default_factory=dict, max_length=MAX_HEADERS)
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        if self.actions is not None and len(set(self.actions)) != len(self.actions):
+            return [(("actions",), "an action is listed twice")]
+        return []
+
+
+Spec = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec | WebhookSpec
+KINDS: dict[str, type[InstanceSpec] | type[BucketSpec] | type[ProjectSpec] | type[ExportSpec] | type[PredictionsSpec]
+            | type[WebhookSpec]] = {
     "Instance": InstanceSpec,
     "Bucket": BucketSpec,
     "Project": ProjectSpec,
     "Export": ExportSpec,
     "Predictions": PredictionsSpec,
+    "Webhook": WebhookSpec,
 }

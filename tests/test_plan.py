@@ -610,6 +610,20 @@ def test_too_many_changes_starts_above_the_share_and_at_the_minimum() -> None:
     assert len(_share(deletes[:4], LiveState(nine.projects, storages), Overrides())) == 1  # storages count too
 
 
+def test_webhooks_count_toward_too_many_changes_and_a_project_counts_once() -> None:
+    from lsts_sync.plan.changes import UpdateModelVersion
+    from lsts_sync.resources.state import WebhookState
+
+    nine = _live_with(9)
+    hooks = {("local", "p0", "h"): WebhookState("local", "p0", "h", "https://x.example/h", id=99)}
+    deletes = [Delete(p) for p in nine.projects.values()]
+    assert len(_share(deletes[:4], LiveState(nine.projects, webhooks=hooks), Overrides())) == 1  # 10 managed
+    live = _live_with(10)
+    projects = list(live.projects.values())[:3]
+    twice = [*(Update(p, p, ()) for p in projects), *(UpdateModelVersion(p, p, ()) for p in projects)]
+    assert _share(twice, live, Overrides()) == []  # 3 projects, not 6 steps
+
+
 def test_cors_updates_and_creates_do_not_count_toward_too_many_changes() -> None:
     live = _live_with(10)
     cors = CorsState("b", '{"ID": "lsts-sync"}')

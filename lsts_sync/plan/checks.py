@@ -98,11 +98,13 @@ def deletes(changes: list[Change], overrides: Overrides) -> list[Check]:
 
 
 def too_many_changes(changes: list[Change], live: LiveState, overrides: Overrides) -> list[Check]:
-    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects and storages needs
-    --force. CORS rules and credential rotations do not count: they change no labeling setup."""
-    managed = len(live.projects) + len(live.storages)
-    touched = sum(c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"
-                  for c in changes)
+    """Updating or deleting more than ``MAX_CHANGE_SHARE`` of the managed projects, storages and
+    webhooks needs --force. CORS rules and credential rotations do not count: they change no labeling
+    setup. A resource counts once however many steps change it (a project's model version is a step
+    of its own)."""
+    managed = len(live.projects) + len(live.storages) + len(live.webhooks)
+    touched = len({(c.resource.kind, c.resource.key) for c in changes
+                   if c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"})
     if managed >= MIN_MANAGED and touched > MAX_CHANGE_SHARE * managed:
         return [Check("too-many-changes", "*", f"{touched} of {managed} managed resources would be updated or "
                       f"deleted (more than {MAX_CHANGE_SHARE:.0%})", "--force", allowed=overrides.force)]

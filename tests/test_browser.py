@@ -190,8 +190,8 @@ def test_a_prediction_shows_the_labeler_its_predicted_region(stack, stack_env, s
     specs = add_predictions(write_specs(tmp_path / "a", bucket, name), name,
                             "file,start,end,label,score\ndata/week-01.csv,2021-01-01 00:10:00,2021-01-01 00:20:00,"
                             "Anomaly,0.9\n")
-    assert apply(specs, stack_env).returncode == 0  # the project and its task
-    assert "Predictions: 1 to add" in apply(specs, stack_env).stdout
+    first = apply(specs, stack_env)  # the project, its task, then the prediction on it
+    assert first.returncode == 0 and "Predictions: 1 to add" in first.stdout, first.stderr
     project, task = first_task(ls, name)
     labeler.open_task(project.id, task.id)
     labeler.wait_for_chart(2)

@@ -150,3 +150,13 @@ def test_apply_refuses_headers_that_differ_from_the_plans(world, tmp_path) -> No
         apply_plan(plan, conn, progress=lambda line: None)
     assert str(failed.value) == ("webhook a/retrain: the specs' headers (X-Token) are not the plan's (Authorization); "
                                  "run plan again")
+
+
+def test_header_values_are_registered_secrets_before_any_request(tmp_path) -> None:
+    from lsts_sync.core.secrets import redact
+
+    value = "Bearer only-in-this-test-5e1f0c"
+    specs = load(tmp_path, secret=value)
+    assert redact(f"answer: {value}") == f"answer: {value}"  # loading alone holds it in a SecretStr
+    assert webhook_headers(specs) == {("local", "a", "retrain"): {"Authorization": value}}
+    assert redact(f"answer: {value}") == "answer: (sensitive)"

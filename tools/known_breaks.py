@@ -45,10 +45,10 @@ BREAKS = [
     Break("Label Studio transport stops redacting answers", "lsts_sync/live/ls_http.py",
           'return " ".join(redact(text).split())[:300]', 'return " ".join(text.split())[:300]'),
     Break("deletes run projects before storages", "lsts_sync/resources/state.py",
-          "    delete_order: ClassVar[int] = 4  # before its project", "    delete_order: ClassVar[int] = 6"),
+          "    delete_order: ClassVar[int] = 5  # before its project", "    delete_order: ClassVar[int] = 7"),
     Break("credential rotations count toward too-many-changes", "lsts_sync/plan/checks.py",
-          'touched = sum(c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"',
-          'touched = sum(c.action in ("update", "delete", "rotate") and c.resource is not None and c.resource.kind != "cors"'),
+          '                   if c.action in ("update", "delete") and c.resource is not None and c.resource.kind != "cors"})',
+          '                   if c.action in ("update", "delete", "rotate") and c.resource is not None and c.resource.kind != "cors"})'),
     Break("CORS origins only from --project projects", "lsts_sync/desired/build.py",
           "        if project.source and project.source.presign and project.source.bucket in cors_origins:",
           "        if project.source and project.source.presign and project.source.bucket in cors_origins "
@@ -112,6 +112,15 @@ BREAKS = [
     Break("report: unlabeled tasks are not downloaded", "lsts_sync/pipeline/report.py",
           "tasks = instance.export_tasks(project_id, name, all_tasks=True)",
           "tasks = instance.export_tasks(project_id, name)"),
+    Break("predictions for the objects this apply's sync imports wait for the next apply", "lsts_sync/plan/build.py",
+          "            steps.append(later)", "            pass"),
+    Break("a setting the spec leaves out is compared", "lsts_sync/resources/state.py",
+          "    keys = dict.fromkeys([*b, *(k for k in a if not k.startswith(PREFIX))])", "    keys = dict.fromkeys([*b, *a])"),
+    Break("an undeclared webhook is deleted without --prune", "lsts_sync/plan/build.py",
+          "    _reconcile(desired.webhooks, live.webhooks, changes, prune)",
+          "    _reconcile(desired.webhooks, live.webhooks, changes, True)"),
+    Break("a webhook's header values are not registered secrets", "lsts_sync/live/connections.py",
+          "        register(*values.values())", "        pass"),
 ]
 
 FAILED_RE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)  # "FAILED node id - message"

@@ -225,8 +225,8 @@ class WebhookState:
     id: int | None = None
 
     kind: ClassVar[ResourceKind] = "webhook"
-    write_order: ClassVar[int] = 3  # after its project (it needs the project's id)
-    delete_order: ClassVar[int] = 5  # before its project
+    write_order: ClassVar[int] = 3  # with the storages: after its project (it needs the project's id)
+    delete_order: ClassVar[int] = 5  # with the storages, before their project
 
     @property
     def key(self) -> tuple[str, str, str]:

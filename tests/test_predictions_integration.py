@@ -52,7 +52,7 @@ def predictions_of(ls, project_id: int) -> dict[int, list]:
     return {task: sorted(items) for task, items in found.items()}
 
 
-def test_a_predictions_file_applied_reapplied_then_changed_in_s3_as_parquet(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
+def test_a_first_apply_ends_with_the_predictions_on_its_new_tasks_then_a_changed_file_in_s3_as_parquet(stack_env, s3, ls, bucket, uid, tmp_path) -> None:
     upload_csvs(s3, bucket, "data/", count=2)
     name = f"pr-{uid}"
     specs = add_predictions(write_specs(tmp_path / "s", bucket, name), name, ROWS)

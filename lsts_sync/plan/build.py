@@ -97,7 +97,8 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Changes by action; a credential rotation counts as a change ("update")."""
+        """Changes by action; a credential rotation counts as a change ("update"); an updated
+        resource counts once, however many steps update it."""
         count = {action: sum(c.action == action for c in self.changes) for action in ("create", "delete")}
         # a project whose model version is written by a step of its own is still one resource to change
         count["update"] = len({(c.new.kind, c.new.key) for c in self.changes if isinstance(c, Update)})
@@ -106,7 +107,7 @@ class Plan:
 
     @property
     def predictions(self) -> dict[str, int]:
-        """Predictions to add, replace and remove, over every SetPredictions step."""
+        """Predictions to add, replace and remove, over every predictions step (before and after the sync)."""
         steps = [c for c in self.changes if isinstance(c, (SetPredictions, AttachPredictions))]  # their counts
         return {"add": sum(s.added for s in steps), "replace": sum(s.replaced for s in steps),
                 "remove": sum(s.removed for s in steps)}

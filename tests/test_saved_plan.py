@@ -204,3 +204,20 @@ def test_a_saved_plan_with_a_reimport_and_its_facts_reads_back_equal(tmp_path) -
     write(str(tmp_path / "plan.json"), saved)
     assert read(str(tmp_path / "plan.json")) == saved
     assert decode(json.loads(json.dumps(encode(facts)))) == facts
+
+
+def test_the_new_step_kinds_read_back_equal(tmp_path) -> None:
+    """Predictions after the sync, a model version's own step, a webhook and its re-sent headers."""
+    from lsts_sync.plan.build import Plan
+    from lsts_sync.plan.changes import AttachPredictions, Create, ObjectPrediction, ResendHeaders, UpdateModelVersion
+    from lsts_sync.resources.state import FieldDiff, ProjectState, WebhookState
+
+    project = ProjectState("local", "p", "P", "", "<View/>", id=1, settings=(("sampling", "uniform"),
+                                                                            ("maximum_annotations", 2)))
+    hook = WebhookState("local", "p", "h", "https://x.example/h", False, ("ANNOTATION_CREATED",), headers=("A",), id=5)
+    plan = Plan((Create(hook, 1), ResendHeaders(hook, 5),
+                 AttachPredictions("local", "p", None, "d", "m1", (ObjectPrediction("p/a.csv", "[]", 0.5),)),
+                 UpdateModelVersion(project, project, (FieldDiff("settings.predictions_model_version", "", "m1"),))))
+    saved = SavedPlan(plan, "d", "f", GatherOptions(), Overrides())
+    write(str(tmp_path / "plan.json"), saved)
+    assert read(str(tmp_path / "plan.json")) == saved

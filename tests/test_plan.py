@@ -847,3 +847,27 @@ def test_a_new_project_is_created_with_its_settings_shown(specs) -> None:
     plan = build_plan(desired, LiveFacts(LiveState()))
     text = render_text(plan)
     assert "    settings.maximum_annotations: 2\n" in text and '    settings.skip_queue: "requeue_for_me"\n' in text
+
+
+def test_a_re_imported_objects_prediction_is_attached_after_the_sync(specs) -> None:
+    """A changed object nobody worked on is deleted and imported again by the sync: its prediction
+    comes in the same apply, after the sync, for the task the sync makes."""
+    from lsts_sync.plan.changes import AttachPredictions, Reimport
+    from lsts_sync.resources.facts import ChangedTask, SourceFacts
+    from lsts_sync.resources.state import PredictionSet, TaskPrediction
+
+    wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv",
+                           (TaskPrediction("pump-7/a.csv", RA, 0.9, (2,)), TaskPrediction("pump-7/b.csv", RB, None, (3,))),
+                           (), 2)
+    desired = desired_state(specs, predictions={wanted.key: wanted})
+    live = _live_copy(desired)
+    source = SourceFacts(("pump-7/a.csv", "pump-7/b.csv"), changed=("pump-7/b.csv",),
+                         changed_tasks=(ChangedTask("pump-7/b.csv", 12, False),))
+    facts = LiveFacts(live, {("local", "pump-7", "source"): source},
+                      tasks={("local", "pump-7"): (("pump-7/a.csv", 11), ("pump-7/b.csv", 12))})
+    plan = build_plan(desired, facts)
+    assert [type(s).__name__ for s in plan.steps] == ["SetPredictions", "Reimport", "Sync", "AttachPredictions"]
+    (later,) = [c for c in plan.changes if isinstance(c, AttachPredictions)]
+    assert [o.key for o in later.objects] == ["pump-7/b.csv"]
+    assert [c.tasks for c in plan.changes if isinstance(c, Reimport)] == [((12, "pump-7/b.csv"),)]
+    assert not [c for c in plan.checks if c.name == "predictions"]

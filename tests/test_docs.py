@@ -105,7 +105,8 @@ def test_generated_reference_matches_the_code(page: Path) -> None:
 
 def test_every_kind_and_the_commands_have_a_generated_reference() -> None:
     names = {name for page in PAGES for name in gen_docs.blocks(page.read_text(encoding="utf-8"))}
-    assert names == {"commands", "spec-instance", "spec-bucket", "spec-project", "spec-export", "spec-predictions"}
+    assert names == {"commands", "spec-instance", "spec-bucket", "spec-project", "spec-export", "spec-predictions",
+                     "spec-webhook"}
 
 
 def test_a_description_changed_without_regenerating_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -704,14 +704,16 @@ class WebhookSpec(Strict):
     """
 
     kind: Literal["Webhook"]
-    name: Name
-    project: Name
-    url: HttpUrl
-    actions: tuple[WebhookAction, ...] | None = Field(default=None, min_length=1)
-    send_payload: bool = True
-    active: bool = True
+    name: Name = Field(description="The webhook's name, its identity within its project.")
+    project: Name = Field(description="The Project spec whose Label Studio project calls it.")
+    url: HttpUrl = Field(description="What Label Studio calls (checked against its SSRF rules unless they are off).")
+    actions: tuple[WebhookAction, ...] | None = Field(default=None, min_length=1, description=(
+        "The actions that call it (default: every action)."))
+    send_payload: bool = Field(default=True, description="Send the changed objects, not only the action.")
+    active: bool = Field(default=True, description="Label Studio's `is_active`.")
     headers: Annotated[dict[str, SecretStr], AfterValidator(_check_header_names)] = Field(
-        default_factory=dict, max_length=MAX_HEADERS)
+        default_factory=dict, max_length=MAX_HEADERS, description=(
+            "Headers sent with each call, at most 9; their values are secrets: written, never read back or shown."))
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         if self.actions is not None and len(set(self.actions)) != len(self.actions):

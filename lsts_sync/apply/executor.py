@@ -106,6 +106,14 @@ class _Applier:
         ls = self.conn.instances[change.webhook.instance]
         ls.update_webhook(change.webhook_id, change.webhook, self.headers(change.webhook))
 
+    def project_id(self, planned: int | None, instance: str, project: str, address: str) -> int:
+        """The project's id from the plan, or from this apply's create of the project (a plan
+        that creates a project cannot know its id)."""
+        found = planned or self.project_ids.get((instance, project))
+        if found is None:
+            raise LstsError(f"{address}: the plan has no id for project {project}")
+        return found
+
     def headers(self, webhook: WebhookState) -> dict[str, str]:
         """The webhook's header values, from the specs (never from the Plan, which holds names only)."""
         values = dict(self.conn.webhook_headers.get(webhook.key, {}))
@@ -179,9 +187,7 @@ class _Applier:
         """Find the tasks the syncs imported from the objects the step names, and create their
         predictions in bulk. An object that is no task after the sync is an error, after the
         others' predictions are made (the next plan sees the tasks there are and converges)."""
-        project_id = change.project_id or self.project_ids.get((change.instance, change.project))
-        if project_id is None:
-            raise LstsError(f"{change.address}: the plan has no id for project {change.project}")
+        project_id = self.project_id(change.project_id, change.instance, change.project, change.address)
         ls = self.conn.instances[change.instance]
         wanted = {o.key for o in change.objects}
         tasks: dict[str, list[int]] = {}
@@ -265,9 +271,7 @@ class _StorageWriter:
     def create(self, change: Create) -> None:
         """A new storage goes to its project's id from the plan, or from this apply's create of it."""
         new = cast(StorageState, change.new)
-        project_id = change.project_id or self.applier.project_ids.get((new.instance, new.project))
-        if project_id is None:
-            raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
+        project_id = self.applier.project_id(change.project_id, new.instance, new.project, new.address)
         ls = self.applier.conn.instances[new.instance]
         self.applier.storage_ids[new.key] = ls.create_storage(new, project_id, self.applier.credentials(new))
 
@@ -308,9 +312,7 @@ class _WebhookWriter:
 
     def create(self, change: Create) -> None:
         new = cast(WebhookState, change.new)
-        project_id = change.project_id or self.applier.project_ids.get((new.instance, new.project))
-        if project_id is None:
-            raise LstsError(f"{new.address}: the plan has no id for project {new.project}")
+        project_id = self.applier.project_id(change.project_id, new.instance, new.project, new.address)
         self.applier.conn.instances[new.instance].create_webhook(new, project_id, self.applier.headers(new))
 
     def update(self, change: Update) -> None:

@@ -24,6 +24,8 @@ $(BIN)/.installed: pyproject.toml
 
 # Style, types and the import direction: seconds, no server (CI runs it before the slow stack).
 lint: $(BIN)/.lint-installed
+	@# the stack and the venv are this machine's, never the project's (a tracked .stack link broke CI once)
+	@test -z "$$(git ls-files .stack .venv 2>/dev/null)" || { echo "lint: .stack or .venv is tracked by git: git rm --cached it"; exit 1; }
 	$(BIN)/ruff check lsts_sync tests tools bench
 	$(BIN)/mypy lsts_sync
 	$(BIN)/lint-imports

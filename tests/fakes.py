@@ -130,6 +130,12 @@ class FakeLabelStudio(_Calls):
         self._record(f"read_webhooks {project.name}")
         return [w for pid, w in self.webhooks.values() if pid == project.id]
 
+    def read_all_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        """Webhooks of the project by id, marked or not, named as the marker names them."""
+        self._record(f"read_all_webhooks {project.name or project.title}")
+        return [dataclasses.replace(w, project=project.name, name=f"{w.project}/{w.name}" if w.owner else "")
+                for pid, w in sorted(self.webhooks.values(), key=lambda p: p[1].id or 0) if pid == project.id]
+
     def add_webhook(self, webhook: WebhookState, project_id: int) -> WebhookState:
         webhook = dataclasses.replace(webhook, id=webhook.id or self._id())
         self.webhooks[webhook.id] = (project_id, webhook)  # type: ignore[index]

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from lsts_sync.desired.imported import LiveProject, import_documents, spec_name, template_notes
 from lsts_sync.desired.template import template_xml
-from lsts_sync.live.ls_mapping import any_storage_from_json, project_from_json
+from lsts_sync.live.ls_mapping import any_storage_from_json, any_webhook_from_json, project_from_json
+from lsts_sync.resources.markers import WEBHOOK_MARKER_HEADER, marker
+from lsts_sync.resources.settings import canonical_settings
 from lsts_sync.resources.state import ProjectState
-from lsts_sync.spec.models import BucketSpec, ProjectSpec
+from lsts_sync.spec.models import BucketSpec, ProjectSpec, WebhookSpec
 from lsts_sync.ui.template import canonical
 
 from .fakes import DATA
@@ -83,3 +87,77 @@ def test_spec_names_come_from_the_marker_or_the_title_and_never_clash() -> None:
     assert spec_name(ProjectState("local", "", "Pump 7", "", "", id=4), {"pump-7"}) == "pump-7-4"
     assert spec_name(ProjectState("local", "p7", "Pump 7", "", "", id=4), ()) == "p7"
     assert spec_name(ProjectState("local", "", "!!!", "", "", id=4), ()) == "project-4"
+
+
+SECRETS = ("s3cr3t-token-value", "pumps-team-secret")  # the header values in notebook_webhooks.json
+
+
+def with_settings_and_webhooks(versions: frozenset[str] = frozenset({"pump-model-3"})) -> LiveProject:
+    """The notebook project with every setting set in the UI and two webhooks made by hand."""
+    _, project = project_from_json("local", json.loads((DATA / "ls" / "notebook_project_settings.json").read_text()))
+    hooks = tuple(any_webhook_from_json("local", "", item)
+                  for item in json.loads((DATA / "ls" / "notebook_webhooks.json").read_text()))
+    return LiveProject(project, (), hooks, versions)
+
+
+def test_settings_are_printed_in_the_spec_words_and_round_trip_to_the_live_settings() -> None:
+    live = with_settings_and_webhooks()
+    result = import_documents("local", [live], {})
+    project = result.documents[0]
+    assert project["settings"] == {
+        "instructions": "<p>Mark every pump & valve fault</p>", "show_instructions": True, "show_skip_button": False,
+        "enable_empty_annotation": True, "show_annotation_history": False, "maximum_annotations": 2,
+        "overlap_percentage": 100, "show_overlap_first": False, "sampling": "uniform",
+        "skip_queue": "requeue_for_others", "show_predictions": True, "reveal_predictions_interactively": False,
+        "predictions_model_version": "pump-model-3", "color": "#ff8800"}
+    spec = ProjectSpec.model_validate(project)
+    assert canonical_settings(spec.settings.managed()) == live.project.settings  # nothing to update on adoption
+
+
+def test_a_model_version_no_prediction_has_is_left_out_and_named() -> None:
+    result = import_documents("local", [with_settings_and_webhooks(frozenset({"other-model"}))], {})
+    assert "predictions_model_version" not in result.documents[0]["settings"]
+    assert [n for n in result.notes if "predictions_model_version" in n] == [
+        "project pump-7 (id 4): settings.predictions_model_version 'pump-model-3': no prediction of the project "
+        "has it, so Label Studio would refuse it; left out"]
+
+
+def test_empty_and_missing_settings_are_left_out() -> None:
+    result = import_documents("local", [recorded()], {})
+    assert "settings" not in result.documents[-1]  # notebook_project.json carries no setting fields
+
+
+def test_each_webhook_is_a_document_with_placeholders_for_its_header_values() -> None:
+    result = import_documents("local", [with_settings_and_webhooks()], {})
+    _, first, second = result.documents
+    assert first == {"kind": "Webhook", "name": "webhook-7", "project": "pump-7",
+                     "url": "https://hooks.example.com/labels", "actions": ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"],
+                     "headers": {"Authorization": "${LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_AUTHORIZATION}",
+                                 "X-Team": "${LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_X_TEAM}"}}
+    assert second == {"kind": "Webhook", "name": "webhook-8", "project": "pump-7",
+                      "url": "https://hooks.example.com/all", "send_payload": False, "active": False}
+    for document in (first, second):
+        WebhookSpec.model_validate(document)
+    assert result.variables == ["LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_AUTHORIZATION", "LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_X_TEAM"]
+    assert [n for n in result.notes if "no lsts-sync marker" in n] == [
+        f"project pump-7 (id 4): webhook webhook-{i} (id {i}): it has no lsts-sync marker and adoption does not take "
+        "webhooks over, so apply creates a second one beside it; delete this one in Label Studio after apply"
+        for i in (7, 8)]
+
+
+def test_a_marked_webhook_keeps_its_name_and_a_clash_of_variables_is_numbered() -> None:
+    item = {"id": 9, "url": "https://hooks.example.com/x", "headers": {
+        "X-Key": "one", "X_Key": "two", WEBHOOK_MARKER_HEADER: marker("default", "pump-7/notify")}}
+    live = LiveProject(recorded().project, (), (any_webhook_from_json("local", "pump-7", item),))
+    result = import_documents("local", [live], {})
+    hook = result.documents[-1]
+    assert hook["name"] == "notify" and hook["headers"] == {"X-Key": "${LSTS_WEBHOOK_PUMP_7_NOTIFY_X_KEY}",
+                                                            "X_Key": "${LSTS_WEBHOOK_PUMP_7_NOTIFY_X_KEY_2}"}
+    assert not [n for n in result.notes if "marker" in n]
+
+
+def test_no_header_value_reaches_the_documents_or_the_notes() -> None:
+    result = import_documents("local", [with_settings_and_webhooks()], {})
+    text = yaml.safe_dump_all(result.documents) + "\n".join(result.notes + result.variables)
+    assert "Authorization" in text and not [s for s in SECRETS if s in text]
+    assert not [s for s in SECRETS if any(s in repr(w) for w in with_settings_and_webhooks().webhooks)]

@@ -301,19 +301,27 @@ def test_import_reads_the_projects_and_their_storages_and_writes_nothing(pump7_s
 
     from lsts_sync.desired.build import desired_state
     from lsts_sync.resources.markers import Marker
+    from lsts_sync.resources.state import WebhookState
 
     desired = desired_state(pump7_specs)
     ls, s3 = FakeLabelStudio(), FakeS3()
-    made = dataclasses.replace(desired.projects[("local", "pump-7")], name="", owner="", id=21)
+    made = dataclasses.replace(desired.projects[("local", "pump-7")], name="", owner="", id=21,
+                               settings=(("predictions_model_version", "m1"),))
     ls.projects[21] = (None, made)
     ls.add_storage(dataclasses.replace(desired.storages[("local", "pump-7", "source")], owner="", id=30), 21)
+    ls.add_webhook(WebhookState("local", "", "", "https://hooks.example.com/x", headers=("X-Key",), owner="",
+                                id=31), 21)
+    ls.add_prediction(21, 1, "m1", [])
     ls.projects[22] = (Marker("default", "other"), dataclasses.replace(made, name="other", id=22))
     pipeline = Pipeline(pump7_specs, Connections({"local": ls}, s3))
     result = pipeline.import_projects((21,))
-    (project,) = result.documents  # the Bucket is declared already: no Bucket document
+    project, hook = result.documents  # the Bucket is declared already: no Bucket document
     assert project["name"] == "pump-7-anomaly-labeling" and project["source"]["prefix"] == "pump-7/"
     assert project["source"]["pattern"] == r".*\.csv" and "target" not in project
-    assert ls.calls == ["read_projects", "read_all_storages Pump 7 - anomaly labeling"]  # reads only
+    assert project["settings"] == {"predictions_model_version": "m1"}  # a prediction has it
+    assert hook["project"] == "pump-7-anomaly-labeling" and hook["name"] == "webhook-31"
+    assert ls.calls == ["read_projects", "read_all_storages Pump 7 - anomaly labeling",
+                        "read_all_webhooks Pump 7 - anomaly labeling", "read_predictions "]  # reads only
     with pytest.raises(LstsError, match="instance local has no project with id 99"):
         pipeline.import_projects((21, 99))
     with pytest.raises(LstsError, match="--instance must name one of the Instance specs"):

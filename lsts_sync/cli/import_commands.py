@@ -27,6 +27,9 @@ def import_command(paths: tuple[str, ...], project_ids: tuple[int, ...], instanc
     click.echo(yaml.safe_dump_all(imported.documents, sort_keys=False, allow_unicode=True, width=120), nl=False)
     for note in imported.notes:
         click.echo(f"Not imported as it is: {note}", err=True)
+    if imported.variables:
+        click.echo(f"Webhook header values are not printed: set {', '.join(imported.variables)} in the environment "
+                   "to the values before validate, plan and apply", err=True)
     projects = sum(d["kind"] == "Project" for d in imported.documents)
     click.echo(f"Imported {projects} of {len(set(project_ids))} project(s); adopt each with: lsts-sync plan SPECS "
                "--adopt NAME", err=True)

@@ -9,6 +9,10 @@ itself: the spec's generated template is compared, element by element, with the 
 
 Later kinds of managed settings plug in here: a reader of the live value adds a key to the
 Project document (``_project_document``), a new kind adds its own documents to ``Imported``.
+
+Webhook header values are secrets and never reach this module (the live mapping drops them): a
+Webhook document names each header with a ``${LSTS_WEBHOOK_PROJECT_WEBHOOK_HEADER}`` placeholder,
+which the spec loader fills from the environment, and ``Imported.variables`` lists them.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from pydantic import ValidationError
 
 from lsts_sync.desired.template import template_xml
 from lsts_sync.resources.adoption import pattern_for
-from lsts_sync.resources.state import ProjectState, StorageState
-from lsts_sync.spec.models import NAME_RE, BucketSpec, ProjectSpec
+from lsts_sync.resources.state import ProjectState, StorageState, WebhookState
+from lsts_sync.spec.models import NAME_RE, BucketSpec, ProjectSettings, ProjectSpec, WebhookSpec
 from lsts_sync.ui.colors import check_color
 from lsts_sync.ui.template import canonical, series_parts, template_fields
 
@@ -37,14 +41,18 @@ class Imported:
 
     documents: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)  # to set to the webhooks' header values
 
 
 @dataclass(frozen=True)
 class LiveProject:
-    """One live project to import and every S3 storage it has (marked or not)."""
+    """One live project to import, every S3 storage and webhook it has (marked or not), and the
+    model versions of its predictions (read only when it shows one)."""
 
     project: ProjectState
     storages: tuple[StorageState, ...] = ()
+    webhooks: tuple[WebhookState, ...] = ()
+    model_versions: frozenset[str] = frozenset()
 
 
 def spec_name(project: ProjectState, taken: Iterable[str]) -> str:
@@ -70,6 +78,7 @@ def import_documents(instance: str, projects: Iterable[LiveProject], buckets: Ma
         document = _project_document(instance, name, live, known, result, where)
         if document is not None:
             result.documents.append(document)
+            result.documents.extend(_webhooks(name, live, result, where))
     return result
 
 
@@ -91,6 +100,9 @@ def _project_document(instance: str, name: str, live: LiveProject, buckets: dict
         if storage is not None:
             document[role] = storage
     document.update(timeseries=timeseries, labels=labels)
+    settings = _settings(live, result.notes, where)
+    if settings:
+        document["settings"] = settings
     try:
         spec = ProjectSpec.model_validate(document)
     except ValidationError as exc:
@@ -222,3 +234,77 @@ def _bucket(storage: StorageState, buckets: dict[str, BucketSpec], result: Impor
     if (known.endpoint_url or "") != storage.s3_endpoint.rstrip("/"):
         result.notes.append(f"{what}: S3 endpoint {storage.s3_endpoint!r}; Bucket {known.name} says "
                             f"{known.endpoint_url!r}: it is not adopted")
+
+
+def _settings(live: LiveProject, notes: list[str], where: str) -> dict[str, Any]:
+    """The project's settings in the spec's keys, each one a spec accepts: ``None`` and an empty
+    text (Label Studio keeps null and "" alike) are left out, so that key stays unmanaged. The
+    model version is kept only when a prediction has it: Label Studio refuses any other."""
+    found: dict[str, Any] = {}
+    for key, value in live.project.settings:
+        if value is None or value == "":
+            continue
+        if key == "predictions_model_version" and value not in live.model_versions:
+            notes.append(f"{where}: settings.predictions_model_version {value!r}: no prediction of the project has "
+                         "it, so Label Studio would refuse it; left out")
+            continue
+        try:
+            ProjectSettings.model_validate({key: value})
+        except ValidationError as exc:
+            notes.append(f"{where}: settings.{key} {value!r}: {exc.errors()[0]['msg']}; left out")
+            continue
+        found[key] = value
+    if found.get("show_predictions") is False:
+        found.pop("predictions_model_version", None)  # the server clears it then; a spec may not say both
+    return found
+
+
+def header_variable(project: str, webhook: str, header: str) -> str:
+    """The environment variable a Webhook document reads a header value from:
+    ``LSTS_WEBHOOK_<PROJECT>_<WEBHOOK>_<HEADER>``, upper case, every other character ``_``."""
+    return re.sub(r"[^A-Z0-9]", "_", f"LSTS_WEBHOOK_{project}_{webhook}_{header}".upper())
+
+
+def _webhooks(project: str, live: LiveProject, result: Imported, where: str) -> list[dict[str, Any]]:
+    """One Webhook document per webhook of the project (lowest id first), its header values as
+    ``${VAR}`` placeholders; a webhook the spec cannot describe is left out with a note."""
+    documents: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for hook in sorted(live.webhooks, key=lambda w: w.id or 0):
+        name = hook.name.partition("/")[2] if hook.owner else ""
+        if not NAME_RE.match(name) or name in names:
+            name = f"webhook-{hook.id}"
+        names.add(name)
+        what = f"{where}: webhook {name} (id {hook.id})"
+        document: dict[str, Any] = {"kind": "Webhook", "name": name, "project": project, "url": hook.url}
+        if not hook.all_actions:
+            document["actions"] = list(hook.actions)
+        document.update({"send_payload": False} if not hook.send_payload else {})
+        document.update({"active": False} if not hook.active else {})
+        variables = _unique([header_variable(project, name, h) for h in hook.headers], result.variables)
+        if hook.headers:
+            document["headers"] = {h: f"${{{v}}}" for h, v in zip(hook.headers, variables, strict=True)}
+        try:
+            WebhookSpec.model_validate(document)
+        except ValidationError as exc:
+            result.notes.extend(f"{what}: {'.'.join(map(str, e['loc']))}: {e['msg']}; not imported"
+                                for e in exc.errors())
+            continue
+        result.variables.extend(variables)
+        if not hook.owner:
+            result.notes.append(f"{what}: it has no lsts-sync marker and adoption does not take webhooks over, so "
+                                "apply creates a second one beside it; delete this one in Label Studio after apply")
+        documents.append(document)
+    return documents
+
+
+def _unique(wanted: list[str], taken: list[str]) -> list[str]:
+    """``wanted`` with ``_2``, ``_3``... added where a name is in ``taken`` or repeated."""
+    found: list[str] = []
+    for name in wanted:
+        chosen, n = name, 1
+        while chosen in taken or chosen in found:
+            n += 1
+            chosen = f"{name}_{n}"
+        found.append(chosen)
+    return found

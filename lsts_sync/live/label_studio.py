@@ -25,6 +25,7 @@ from lsts_sync.live.ls_mapping import (
     MappingError,
     annotated_from_tasks,
     any_storage_from_json,
+    any_webhook_from_json,
     prediction_body,
     prediction_from_json,
     project_body,
@@ -95,6 +96,13 @@ class LabelStudioInstance:
         dropped by the mapping as each item is read."""
         items = self.http.get_list("api/webhooks/", f"list webhooks of project {project.name}", project=project.id)
         return [w for w in (webhook_from_json(self.spec.name, project.name, i) for i in items) if w]
+
+    def read_all_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        """Every webhook of the project, marked or not (``import``); header values are dropped by
+        the mapping as each item is read."""
+        name = project.name or project.title
+        items = self.http.get_list("api/webhooks/", f"list webhooks of project {name}", project=project.id)
+        return [any_webhook_from_json(self.spec.name, project.name, i) for i in items]
 
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         """The S3 key and creation time of every task of the project (pages of the tasks API,

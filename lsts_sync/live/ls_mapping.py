@@ -7,6 +7,7 @@ description, which the canonical state keeps apart.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -156,20 +157,28 @@ def storage_body(storage: StorageState) -> dict[str, Any]:
 def webhook_from_json(instance: str, project: str, item: Any) -> WebhookState | None:
     """A listed webhook of ``project`` as state if its marker header names a webhook of it (any
     owner), else None. Header values are dropped here, unread: only their names are kept."""
+    found = any_webhook_from_json(instance, project, item)
+    if not found.owner or not found.name.startswith(f"{project}/"):
+        return None
+    return dataclasses.replace(found, name=found.name.removeprefix(f"{project}/"))
+
+
+def any_webhook_from_json(instance: str, project: str, item: Any) -> WebhookState:
+    """A listed webhook whatever its marker (``import`` reads webhooks made by hand): ``name`` is
+    the marker's whole name (``PROJECT/WEBHOOK``) and ``owner`` its owner, both ``""`` without one.
+    Header values are dropped here, unread: only the names of the other headers are kept."""
     item = _require(item, ("id", "url", "headers"), f"list webhooks of project {project}")
     headers = item["headers"] if isinstance(item["headers"], dict) else {}
     names = {str(k).lower(): str(k) for k in headers}
     text = headers.get(names.get(WEBHOOK_MARKER_HEADER.lower(), ""))
     _, found = split_marker(text if isinstance(text, str) else None)
-    if found is None or not found.name.startswith(f"{project}/"):
-        return None
     others = tuple(sorted(k for k in names.values() if k.lower() != WEBHOOK_MARKER_HEADER.lower()))
     every = bool(item.get("send_for_all_actions", True))
-    return WebhookState(instance=instance, project=project, name=found.name.removeprefix(f"{project}/"),
+    return WebhookState(instance=instance, project=project, name=found.name if found else "",
                         url=str(item["url"]), all_actions=every,
                         actions=() if every else tuple(sorted(str(a) for a in item.get("actions") or ())),
                         send_payload=bool(item.get("send_payload", True)), active=bool(item.get("is_active", True)),
-                        headers=others, owner=found.owner, id=int(item["id"]))
+                        headers=others, owner=found.owner if found else "", id=int(item["id"]))
 
 
 def webhook_body(webhook: WebhookState, headers: dict[str, str]) -> dict[str, Any]:

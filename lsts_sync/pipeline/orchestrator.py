@@ -36,7 +36,8 @@ from lsts_sync.plan.build import Plan, build_plan
 from lsts_sync.plan.options import GatherOptions, Overrides
 from lsts_sync.plan.saved import SavedPlan, digest, fingerprint, read
 from lsts_sync.resources.facts import LiveFacts
-from lsts_sync.resources.state import DesiredState
+from lsts_sync.resources.protocols import LabelStudioOps
+from lsts_sync.resources.state import DesiredState, ProjectState
 from lsts_sync.spec.loader import SpecSet
 
 log = logging.getLogger(__name__)
@@ -151,8 +152,8 @@ class Pipeline:
 
     def import_projects(self, project_ids: tuple[int, ...], instance: str | None = None) -> Imported:
         """Spec documents for existing projects of ``instance`` (default: the specs' only Instance)
-        by id, read in one phase (the project list, then each project's storage lists, marked or
-        not) and mapped by the pure ``desired.imported``. Nothing is written. An unknown instance
+        by id, read in one phase (the project list, then each project's storage and webhook lists,
+        marked or not, and its predictions when it shows a model version) and mapped by the pure ``desired.imported``. Nothing is written. An unknown instance
         or id is an LstsError."""
         name = self._instance(instance)
         ls = self.conn.instances[name]
@@ -162,7 +163,10 @@ class Pipeline:
             raise LstsError(f"instance {name} has no project with id {', '.join(missing)}")
         projects = [found[i] for i in dict.fromkeys(project_ids)]
         storages = self.conn.map(ls.read_all_storages, projects)
-        live = [LiveProject(p, tuple(s)) for p, s in zip(projects, storages, strict=True)]
+        webhooks = self.conn.map(ls.read_all_webhooks, projects)
+        versions = self.conn.map(lambda p: _model_versions(ls, p), projects)
+        live = [LiveProject(p, tuple(s), tuple(w), v)
+                for p, s, w, v in zip(projects, storages, webhooks, versions, strict=True)]
         return import_documents(name, live, self.specs.buckets, taken=self.specs.projects)
 
     def _instance(self, instance: str | None) -> str:
@@ -208,3 +212,11 @@ class Pipeline:
                 problems.append(Problem(location.file, location.line_of(("name",)), why, "Bucket", bucket, ("name",)))
         if problems:
             raise ProblemsFound(problems, f"{len(problems)} bucket(s) do not exist; nothing was changed")
+
+
+def _model_versions(ls: LabelStudioOps, project: ProjectState) -> frozenset[str]:
+    """The model versions the project's predictions have, read only when the project shows one
+    (Label Studio refuses a ``model_version`` that no prediction has, so import prints it only then)."""
+    if not dict(project.settings).get("predictions_model_version"):
+        return frozenset()
+    return frozenset(p.model_version for p in ls.read_predictions(project))

@@ -45,6 +45,10 @@ class LabelStudioOps(Protocol):
     def read_webhooks(self, project: ProjectState) -> list[WebhookState]:
         """The project's webhooks that carry a marker (any owner), header names only."""
 
+    def read_all_webhooks(self, project: ProjectState) -> list[WebhookState]:
+        """Every webhook of the project, marked or not (``owner`` and ``name`` ``""``: no marker;
+        else ``name`` is the marker's ``PROJECT/WEBHOOK``), header names only (``import``)."""
+
     def read_tasks(self, project: ProjectState) -> list[TaskFile]:
         """The S3 key, creation time and id of every task."""
 

@@ -125,6 +125,13 @@ def test_a_model_version_no_prediction_has_is_left_out_and_named() -> None:
 def test_empty_and_missing_settings_are_left_out() -> None:
     result = import_documents("local", [recorded()], {})
     assert "settings" not in result.documents[-1]  # notebook_project.json carries no setting fields
+    item = json.loads((DATA / "ls" / "notebook_project_settings.json").read_text())
+    item.update(expert_instruction="", color=None, model_version="", maximum_annotations=None)
+    _, project = project_from_json("local", item)
+    result = import_documents("local", [LiveProject(project)], {})
+    assert result.notes == [] and result.documents[-1]["settings"]["sampling"] == "uniform"
+    assert not {"instructions", "color", "predictions_model_version", "maximum_annotations"} & set(
+        result.documents[-1]["settings"])
 
 
 def test_each_webhook_is_a_document_with_placeholders_for_its_header_values() -> None:

@@ -19,3 +19,4 @@ def test_every_yaml_example_is_a_valid_spec(tmp_path: Path) -> None:
     specs, problems = load_specs([str(tmp_path)], require_env=False)
     assert [str(p) for p in problems if p.severity == "error"] == []
     assert set(specs.projects) == {"pump-7"} and set(specs.buckets) == {"lsts-demo"}
+    assert specs.projects["pump-7"].settings.sampling == "uniform" and len(specs.webhooks) == 1

@@ -57,3 +57,25 @@ def test_import_prints_settings_and_webhooks_that_load_and_no_header_value(serve
     monkeypatch.setenv("LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_X_TEAM", "b")
     specs, problems = load_specs([str(tmp_path)])
     assert problems == [] and set(specs.webhooks) and specs.projects["pump-7"].settings.sampling == "uniform"
+
+
+def test_the_imported_project_saved_as_printed_is_adopted_with_no_setting_change(server, capsys, tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from lsts_sync.desired.build import desired_state
+    from lsts_sync.live.ls_mapping import project_from_json
+    from lsts_sync.plan.build import Update, build_plan
+    from lsts_sync.plan.options import Overrides
+    from lsts_sync.resources.facts import LiveFacts
+    from lsts_sync.resources.state import LiveState
+
+    (tmp_path / "instance.yaml").write_text(INSTANCE)
+    out = run(capsys, "import", str(tmp_path / "instance.yaml"), "--project-id", "4")[1]
+    (tmp_path / "imported.yaml").write_text(out)
+    monkeypatch.setenv("LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_AUTHORIZATION", "a")
+    monkeypatch.setenv("LSTS_WEBHOOK_PUMP_7_WEBHOOK_7_X_TEAM", "b")
+    specs, _ = load_specs([str(tmp_path)])
+    _, live = project_from_json("local", recorded("notebook_project_settings.json"))
+    plan = build_plan(desired_state(specs), LiveFacts(LiveState(unmanaged={("local", live.title): live})),
+                      overrides=Overrides(adopt=frozenset({"pump-7"})))
+    (adoption,) = [c for c in plan.changes if isinstance(c, Update) and c.new.kind == "project"]
+    assert adoption.adopts == 4 and [d.field for d in adoption.diffs] == ["owner"]

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lsts_sync.desired.imported import header_variable
+
 from .conftest import run_cli, upload_csvs
 from .test_export_integration import region
 
@@ -121,3 +123,33 @@ def test_a_storage_the_spec_cannot_describe_is_named_and_left_alone(stack, stack
     assert plan.returncode == 0, plan.stderr
     assert "source storage id" in plan.stdout and "is left as it is" in plan.stdout, plan.stdout
     assert "+ storage" not in plan.stdout, plan.stdout
+
+
+def test_settings_and_a_webhook_are_imported_and_no_header_value_is_printed(stack, stack_env, s3, ls, bucket, uid,
+                                                                            tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/pump/", count=1)
+    pid = notebook_project(stack, stack_env, bucket, f"Hooked {uid}")
+    secret = f"Bearer hook-secret-{uid}"
+    with httpx.Client(base_url=stack.ls_url, headers={"Authorization": f"Token {stack.token}"}, timeout=120) as http:
+        http.patch(f"/api/projects/{pid}/", json={"maximum_annotations": 2}).raise_for_status()
+        hook = http.post("/api/webhooks/", json={"project": pid, "url": "http://127.0.0.1:9/hook",
+                                                 "send_for_all_actions": False, "actions": ["ANNOTATION_CREATED"],
+                                                 "headers": {"Authorization": secret}})
+        hook.raise_for_status()
+    specs = instance_only(tmp_path / "specs")
+    imported = run_cli(["import", str(specs), "--project-id", str(pid)], stack_env)
+    assert imported.returncode == 0, imported.stderr
+    assert secret not in imported.stdout and secret not in imported.stderr
+    name = f"hooked-{uid}"
+    variable = header_variable(name, f"webhook-{hook.json()['id']}", "Authorization")
+    assert "maximum_annotations: 2" in imported.stdout and f"Authorization: ${{{variable}}}" in imported.stdout
+    assert f"set {variable} in the environment" in imported.stderr, imported.stderr
+    (specs / "imported.yaml").write_text(imported.stdout)
+    env = {**stack_env, variable: secret}
+    validated = run_cli(["validate", str(specs)], env)
+    assert validated.returncode == 0, validated.stderr + validated.stdout
+    plan = run_cli(["plan", str(specs), "--adopt", name], env)
+    assert plan.returncode == 0, plan.stderr
+    assert "adopted: id" in plan.stdout and "settings." not in plan.stdout, plan.stdout
+    assert "+ webhook" in plan.stdout, plan.stdout  # adoption does not take a webhook over, as import said
+    assert secret not in plan.stdout + plan.stderr

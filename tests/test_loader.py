@@ -120,3 +120,34 @@ def test_the_yaml_examples_of_the_messages_page_are_valid_specs(tmp_path: Path) 
         (tmp_path / f"example-{i}.yaml").write_text(block)
     _, problems = load_specs([str(tmp_path)], env={"LABEL_STUDIO_API_KEY": "f" * 40})
     assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+FIELDS = """kind: Project
+name: p
+instance: local
+timeseries:
+  time_column: timestamp
+  channels:
+    - column: vibration
+labels:
+  - value: Anomaly
+region_fields:
+  - {name: severity, type: choices, values: [low, medium, high], required: true}
+  - {name: fault_code, type: text}
+  - {name: confidence, type: number, min: 0, max: 1}
+task_fields:
+  - {name: quality, type: choices, values: [good, noisy, unusable]}
+"""
+
+
+def test_region_and_task_fields_load(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text(FIELDS)
+    specs, problems = load_specs([str(DATA / "base.yaml"), str(spec)], env={})
+    assert [str(p) for p in problems] == []
+    project = specs.projects["p"]
+    assert [(f.name, f.type, f.required) for f in project.region_fields] == [
+        ("severity", "choices", True), ("fault_code", "text", False), ("confidence", "number", False)]
+    assert project.region_fields[0].values == ("low", "medium", "high")
+    assert (project.region_fields[2].min, project.region_fields[2].max) == (0, 1)
+    assert [(f.name, f.values) for f in project.task_fields] == [("quality", ("good", "noisy", "unusable"))]

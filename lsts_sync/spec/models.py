@@ -18,6 +18,7 @@ from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.core.problems import FieldPath
 from lsts_sync.ui.colors import check_color
 from lsts_sync.ui.seriescsv import loose_name, name_key
+from lsts_sync.ui.template import CONTROL_NAME, OBJECT_NAME
 from lsts_sync.ui.timefmt import check_time_format
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -415,6 +416,53 @@ class ProjectSettings(Strict):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Names a field cannot take: the template's own control and object, and the table export's columns
+# (a field is a column of its own there).
+RESERVED_FIELD_NAMES = frozenset({CONTROL_NAME, OBJECT_NAME, "project", "task_id", "file", "start", "end", "instant",
+                                  "annotation_id", "annotator", "updated_at", "window"})
+
+
+def _check_field_name(value: str) -> str:
+    if not FIELD_NAME_RE.match(value):
+        raise ValueError(f"invalid field name {value!r}: a letter or '_', then letters, digits or '_' (at most 63)")
+    if value.lower() in RESERVED_FIELD_NAMES:
+        raise ValueError(f"field name {value!r} is taken by the template or the table export; choose another")
+    return value
+
+
+class FieldSpec(Strict):
+    """An attribute labelers give each region (``region_fields``) or each task (``task_fields``):
+    one control tag in the template (Choices, TextArea or Number) and one column in the exports."""
+
+    name: Annotated[str, AfterValidator(_check_field_name)] = Field(description=(
+        "The control's name in the template and the column's name in the exports: a letter or `_`, then "
+        "letters, digits or `_`; not `label`, `ts` or a column of the table export."))
+    type: Literal["choices", "text", "number"] = Field(description=(
+        "`choices` (one of `values`), `text` (free text) or `number` (between `min` and `max`)."))
+    values: tuple[NonEmpty, ...] | None = Field(default=None, min_length=1, description=(
+        "`choices` only (and required there): the values a labeler picks one of."))
+    required: bool = Field(default=False, description=(
+        "Label Studio refuses to submit an annotation without it (for a region field: on every region)."))
+    min: float | None = Field(default=None, description="`number` only: the smallest value accepted.")
+    max: float | None = Field(default=None, description="`number` only: the largest value accepted.")
+
+    def problems(self) -> list[tuple[FieldPath, str]]:
+        found: list[tuple[FieldPath, str]] = []
+        if self.type == "choices" and self.values is None:
+            found.append((("values",), "a choices field needs values, e.g. values: [low, medium, high]"))
+        if self.type != "choices" and self.values is not None:
+            found.append((("values",), f"values go with type: choices, not {self.type}"))
+        if self.values is not None and len(set(self.values)) != len(self.values):
+            found.append((("values",), "a value is listed twice"))
+        for key in ("min", "max"):
+            if self.type != "number" and getattr(self, key) is not None:
+                found.append(((key,), f"{key} goes with type: number, not {self.type}"))
+        if self.min is not None and self.max is not None and self.min > self.max:
+            found.append((("max",), f"max {self.max:g} is below min {self.min:g}"))
+        return found
+
+
 class ProjectSpec(Strict):
     """A Label Studio project. ``name`` is its stable identity; ``title`` may change freely."""
 
@@ -433,6 +481,12 @@ class ProjectSpec(Strict):
     settings: ProjectSettings = Field(default_factory=ProjectSettings, description=(
         "Label Studio's project settings that lsts-sync manages; a key left out stays as the UI sets it "
         "(docs/settings-and-webhooks.md)."))
+    region_fields: tuple[FieldSpec, ...] = Field(default=(), description=(
+        "Attributes labelers give each region (a severity, a fault code): one control per field with "
+        "`perRegion`, one column per field in the exports (docs/spec.md#region-and-task-fields)."))
+    task_fields: tuple[FieldSpec, ...] = Field(default=(), description=(
+        "Attributes labelers give the whole task (its quality): one control per field, one column per field "
+        "in the table export, on every row of the task."))
 
     @property
     def display_title(self) -> str:
@@ -487,7 +541,28 @@ class ProjectSpec(Strict):
         if self.settings.predictions_model_version and self.settings.show_predictions is False:
             found.append((("settings", "predictions_model_version"), "Label Studio clears the model version when "
                           "show_predictions is false; drop one of them"))
+        found += self._field_problems()
         return found + _repeated_labels([label.value for label in self.labels]) + _rename_problems(self.labels)
+
+    def _field_problems(self) -> list[tuple[FieldPath, str]]:
+        """Each field's own rules, and names unique across region and task fields (they name
+        controls of one template and columns of one table) and distinct from the channel columns
+        (columns of the dense export)."""
+        found: list[tuple[FieldPath, str]] = []
+        channels = {c.column.strip().lower() for c in self.timeseries.channel_list}
+        channels.add(self.timeseries.time_column.strip().lower())
+        seen: dict[str, str] = {}
+        for key in ("region_fields", "task_fields"):
+            for i, spec in enumerate(getattr(self, key)):
+                found += [((key, i, *path), message) for path, message in spec.problems()]
+                where = f"{key}[{i}]"
+                if spec.name.lower() in seen:
+                    found.append(((key, i, "name"), f"duplicate field name {spec.name!r} (same as {seen[spec.name.lower()]})"))
+                elif spec.name.lower() in channels:
+                    found.append(((key, i, "name"), f"field name {spec.name!r} is a column of the series; "
+                                  "the dense export could not tell them apart"))
+                seen.setdefault(spec.name.lower(), where)
+        return found
 
     @property
     def renames(self) -> dict[str, str]:

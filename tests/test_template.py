@@ -140,3 +140,57 @@ def test_template_fields_key_elements_by_identity_labels_by_control_and_others_b
                       "TimeSeriesLabels[label]": {"name": "label", "toName": "ts"},
                       "Label[label/A]": {"background": "red", "value": "A"},
                       "Label[B]": {"value": "B"}}
+
+
+FIELDS = {
+    "region_fields": [{"name": "severity", "type": "choices", "values": ["low", "medium", "high"], "required": True},
+                      {"name": "fault_code", "type": "text"},
+                      {"name": "confidence", "type": "number", "min": 0, "max": 0.5}],
+    "task_fields": [{"name": "quality", "type": "choices", "values": ["good", "noisy", "unusable"]},
+                    {"name": "notes", "type": "text", "required": True}, {"name": "load", "type": "number"}],
+}
+
+
+def test_region_fields_are_per_region_controls_on_the_series_and_task_fields_are_not() -> None:
+    root = ET.fromstring(template_xml(_project(**FIELDS)))
+    box = root.find("View")
+    assert box is not None and box.get("visibleWhen") == "region-selected"
+    region = {c.get("name"): c for c in box if c.tag != "Header"}
+    assert [(c.tag, c.get("toName"), c.get("perRegion")) for c in region.values()] == [
+        ("Choices", "ts", "true"), ("TextArea", "ts", "true"), ("Number", "ts", "true")]
+    assert [h.get("value") for h in box.iter("Header")] == ["severity", "fault_code", "confidence"]
+    assert [c.get("value") for c in region["severity"].iter("Choice")] == ["low", "medium", "high"]
+    assert region["severity"].get("required") == "true" and "required" not in region["fault_code"].attrib
+    assert region["severity"].get("choice") == "single"
+    assert region["fault_code"].get("maxSubmissions") == "1"
+    assert (region["confidence"].get("min"), region["confidence"].get("max")) == ("0", "0.5")
+    task = {c.get("name"): c for c in root if c.get("toName") and c.tag != "TimeSeriesLabels"}
+    assert [(name, c.tag, c.get("toName"), c.get("perRegion")) for name, c in task.items()] == [
+        ("quality", "Choices", "ts", None), ("notes", "TextArea", "ts", None), ("load", "Number", "ts", None)]
+    assert task["notes"].get("required") == "true"
+    assert "min" not in task["load"].attrib and "max" not in task["load"].attrib
+    assert label_values(template_xml(_project(**FIELDS)))["quality"] == {"good", "noisy", "unusable"}
+
+
+def test_fields_read_as_label_studio_reads_them() -> None:
+    """Label Studio's own SDK parses the template: every field is a control on the series, the
+    region fields per region."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    interface = LabelInterface(template_xml(_project(**FIELDS)))
+    found = {c.name: (c.tag, c.to_name, c.attr.get("perRegion")) for c in interface.controls}
+    assert found == {"label": ("TimeSeriesLabels", ["ts"], None), "severity": ("Choices", ["ts"], "true"),
+                     "fault_code": ("TextArea", ["ts"], "true"), "confidence": ("Number", ["ts"], "true"),
+                     "quality": ("Choices", ["ts"], None), "notes": ("TextArea", ["ts"], None),
+                     "load": ("Number", ["ts"], None)}
+
+
+def test_a_project_without_fields_renders_the_template_it_always_had() -> None:
+    assert template_xml(_project(region_fields=[], task_fields=[])) == template_xml(_project())
+    assert template_xml(_project()).rstrip().endswith("</TimeSeries>\n</View>")
+
+
+def test_template_fields_key_choices_by_their_control() -> None:
+    fields = template_fields(template_xml(_project(region_fields=[{"name": "a", "type": "choices", "values": ["x"]}],
+                                                   task_fields=[{"name": "b", "type": "choices", "values": ["x"]}])))
+    assert "Choice[a/x]" in fields and "Choice[b/x]" in fields

@@ -85,15 +85,16 @@ IDENTITY = ("name", "value", "column")  # the attribute that names an element am
 
 def template_fields(xml: str) -> dict[str, dict[str, str]]:
     """A template as ``{element: {attribute: value}}``, each element keyed by its tag and identity,
-    e.g. ``Channel[vibration]``, ``Label[label/Anomaly]``, ``TimeSeries[ts]``: the shape a field-level
-    diff of two templates reads well in. An element without identity is keyed by tag and position."""
+    e.g. ``Channel[vibration]``, ``Label[label/Anomaly]``, ``Choice[severity/high]``, ``TimeSeries[ts]``:
+    the shape a field-level diff of two templates reads well in (two controls may share a label or a
+    choice, so those are keyed by their control). An element without identity is keyed by tag and position."""
     fields: dict[str, dict[str, str]] = {}
 
     def walk(element: ET.Element, parent: str) -> None:
         for i, child in enumerate(element):
             ident = next((child.get(a) for a in IDENTITY if child.get(a) is not None), None)
             tag = child.tag
-            if tag == "Label" and parent:
+            if tag in ("Label", "Choice") and parent:
                 ident = f"{parent}/{ident}"
             key = f"{tag}[{ident}]" if ident is not None else f"{tag}#{i}"
             fields[key] = {k: v for k, v in sorted(child.attrib.items())}

@@ -272,3 +272,20 @@ def test_row_labels_names_which_regions_label_no_row_in_their_given_order() -> N
     _, uncovered = row_labels(np.array([1.0, 2.0, 3.0]), [("B", 10.0, 11.0), ("A", 1.0, 2.0), ("A", 50.0, 60.0),
                                                           ("B", 2.5, 2.6), ("C", 3.0, 3.0)])
     assert uncovered == [0, 2, 3]
+
+
+def test_a_region_fields_column_follows_label_with_the_values_of_the_regions_holding_each_row() -> None:
+    spec = project().model_copy(update={"region_fields": ProjectSpec.model_validate({
+        "kind": "Project", "name": "x", "instance": "i", "labels": [{"value": "A"}],
+        "timeseries": {"time_column": "t", "channels": [{"column": "v"}]},
+        "region_fields": [{"name": "severity", "type": "choices", "values": ["low", "high"]},
+                          {"name": "fault_code", "type": "text"}]}).region_fields})
+    found = pd.DataFrame([("Anomaly", t(1), t(3), "high", "F-1"), ("Anomaly", t(3), t(4), "low", None),
+                          ("Valve", t(5), t(5), None, "")],
+                         columns=["label", "start", "end", "severity", "fault_code"], dtype=object)
+    frame = dense_frame(CSV, found, spec, "f.csv").frame
+    assert list(frame.columns) == ["timestamp", "Vibration", "temperature", "label", "severity", "fault_code"]
+    assert list(frame["severity"]) == ["", "high", "high", "high|low", "low", ""]
+    assert list(frame["fault_code"]) == ["", "F-1", "F-1", "F-1", "", ""]
+    with pytest.raises(LstsError, match="already has a column 'Severity'; dense adds 'severity'"):
+        dense_frame(CSV.replace("temperature", "Severity"), found, spec, "f.csv")

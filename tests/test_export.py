@@ -445,3 +445,61 @@ def test_a_time_past_year_9999_is_one_line_naming_the_export() -> None:
         _lookout("%Y-%m-%dT%H:%M:%S", "%s", region("1600000000000", "1600000000001", "A"))
     assert str(raised.value) == ("export e: time 1600000000000000 ms since 1970 is outside years 1 to 9999, which "
                                  "lsts-sync cannot write with '%Y-%m-%dT%H:%M:%S' (milliseconds in a %s column? use %Q)")
+
+
+# -- region and task fields ------------------------------------------------------------------------
+
+def field(ident, name, kind, value, start="2021-01-01 00:10:00", end="2021-01-01 00:20:00"):
+    """A field's result: per region (``start``/``end`` and the region's ``id``) or for the task."""
+    body = {kind: value} if start is None else {"start": start, "end": end, kind: value}
+    return {"id": ident, "from_name": name, "to_name": "ts", "type": kind if kind != "text" else "textarea",
+            "value": body}
+
+
+def with_id(ident, result):
+    return {**result, "id": ident}
+
+
+FIELDS_PROJECT = ProjectSpec.model_validate({
+    "kind": "Project", "name": "p", "instance": "local", "labels": [{"value": "Anomaly"}],
+    "timeseries": {"time_column": "t", "channels": [{"column": "v"}]},
+    "region_fields": [{"name": "severity", "type": "choices", "values": ["low", "high"]},
+                      {"name": "fault_code", "type": "text"}, {"name": "confidence", "type": "number"}],
+    "task_fields": [{"name": "quality", "type": "choices", "values": ["good", "noisy"]}]})
+FIELD_TASKS = [task(1, "d/a.csv", ann(
+    10, "2024-01-01T00:00:00Z",
+    with_id("r1", region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Anomaly")),
+    field("r1", "severity", "choices", ["high"]), field("r1", "fault_code", "text", ["F-12"]),
+    field("r1", "confidence", "number", 0.75),
+    with_id("r2", region("2021-01-01 00:30:00", "2021-01-01 00:40:00", "Anomaly")),
+    field("r2", "severity", "choices", ["low"], "2021-01-01 00:30:00", "2021-01-01 00:40:00"),
+    field("q", "quality", "choices", ["good"], None),
+    field("r1", "undeclared", "choices", ["x"])))]
+
+
+def test_table_has_a_column_per_field_with_each_regions_own_values_and_the_tasks_on_every_row() -> None:
+    from lsts_sync.labels.annotations import COLUMNS, Fields
+
+    frame = read_annotations(FIELD_TASKS, "p", "latest", {}, Fields.of(FIELDS_PROJECT)).regions
+    assert list(frame.columns) == [*COLUMNS, "severity", "fault_code", "confidence", "quality"]
+    assert frame[["start", "severity", "fault_code", "confidence", "quality"]].values.tolist() == [
+        ["2021-01-01 00:10:00", "high", "F-12", 0.75, "good"],
+        ["2021-01-01 00:30:00", "low", None, None, "good"]]
+    header = outputs_for(ExportSpec(kind="Export", name="e", project="p", output="o.csv"), FIELDS_PROJECT,
+                         frame)[0].data.decode().splitlines()
+    assert header[0].endswith(",updated_at,severity,fault_code,confidence,quality")
+    assert header[1].endswith(",high,F-12,0.75,good") and header[2].endswith(",low,,,good")
+
+
+def test_without_fields_the_table_keeps_its_columns_and_ignores_field_results() -> None:
+    from lsts_sync.labels.annotations import COLUMNS
+
+    frame = read_annotations(FIELD_TASKS, "p", "latest", {}).regions
+    assert list(frame.columns) == COLUMNS and len(frame) == 2
+
+
+def test_field_values_of_odd_shapes() -> None:
+    from lsts_sync.labels.annotations import field_value
+
+    assert field_value({"choices": ["a", "b"]}) == "a|b" and field_value({"text": ["x", "y"]}) == "x\ny"
+    assert field_value({"number": 3}) == 3 and field_value({"choices": []}) is None and field_value({}) is None

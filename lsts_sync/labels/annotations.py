@@ -74,15 +74,71 @@ def annotator_of(annotation: dict, users: dict[int, str]) -> str:
     return users.get(who, str(who)) if who is not None else ""
 
 
+@dataclass(frozen=True)
+class Fields:
+    """The names of a project's region fields and task fields: the columns that follow ``COLUMNS``
+    in that order (``ProjectSpec.region_fields``, ``task_fields``)."""
+
+    region: tuple[str, ...] = ()
+    task: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, project: ProjectSpec) -> Fields:
+        return cls(tuple(f.name for f in project.region_fields), tuple(f.name for f in project.task_fields))
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.region, *self.task]
+
+
+NO_FIELDS = Fields()
+
+
+def field_value(value: dict) -> object:
+    """What a field's result says: its one choice or number as is, several choices joined with
+    ``|``, the texts of a TextArea joined with a line break; None when it says nothing."""
+    for key, joiner in (("choices", "|"), ("text", "\n"), ("number", "|"), ("rating", "|")):
+        if key in value:
+            found = value[key]
+            if isinstance(found, list):
+                return found[0] if len(found) == 1 else joiner.join(map(str, found)) or None
+            return found
+    return None
+
+
+def field_values(results: list, fields: Fields) -> tuple[dict[object, dict[str, object]], dict[str, object]]:
+    """The fields' values in an annotation's ``results``: per region (by the id that a per-region
+    result shares with its region's ``timeserieslabels`` result) and for the whole task (a field's
+    result whose id is no region's)."""
+    regions = {r.get("id") for r in results if isinstance(r, dict) and r.get("type") == "timeserieslabels"}
+    per_region: dict[object, dict[str, object]] = {}
+    per_task: dict[str, object] = {}
+    for result in results:
+        if not isinstance(result, dict) or result.get("type") == "timeserieslabels":
+            continue
+        name, value, ident = result.get("from_name"), result.get("value"), result.get("id")
+        if not isinstance(value, dict) or not isinstance(name, str):
+            continue
+        if name in fields.region and ident is not None and ident in regions:
+            per_region.setdefault(ident, {})[name] = field_value(value)
+        elif name in fields.task:
+            per_task[name] = field_value(value)
+    return per_region, per_task
+
+
 def task_rows(task: dict, project: str, which: str, users: dict[int, str],
-              used: Counter[tuple[str, str]] | None = None) -> list[tuple]:
+              used: Counter[tuple[str, str]] | None = None, fields: Fields = NO_FIELDS) -> list[tuple]:
     """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS``
-    order; ``used`` counts each row by its region's control (``from_name``) and label."""
+    order, then the ``fields``' columns (a region field's value of that region, a task field's value
+    of that annotation); ``used`` counts each row by its region's control (``from_name``) and label."""
     rows: list[tuple] = []
     file = source_file(task)
+    has_fields = bool(fields.region or fields.task)  # read once: this loop runs for every region
     for annotation in pick_annotations(task, which):
         annotator = annotator_of(annotation, users)
-        for region in annotation.get("result") or []:
+        results = annotation.get("result") or []
+        per_region, per_task = field_values(results, fields) if has_fields else ({}, {})
+        for region in results:
             if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
                 continue
             value = region.get("value")
@@ -94,8 +150,12 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str],
                 label = sys.intern(label) if type(label) is str else label  # one object per label name
                 if used is not None:
                     used[(str(region.get("from_name")), str(label))] += 1
-                rows.append((project, task.get("id"), file, label, start, end, instant,
-                             annotation.get("id"), annotator, annotation.get("updated_at")))
+                row: tuple = (project, task.get("id"), file, label, start, end, instant,
+                              annotation.get("id"), annotator, annotation.get("updated_at"))
+                if has_fields:
+                    own = per_region.get(region.get("id"), {})
+                    row += tuple(own.get(n) for n in fields.region) + tuple(per_task.get(n) for n in fields.task)
+                rows.append(row)
     return rows
 
 
@@ -113,13 +173,16 @@ class Annotations:
     labels: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
-def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str]) -> Annotations:
-    """One pass over ``tasks`` (which may be a stream: each task is dropped once read).
+def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str],
+                     fields: Fields = NO_FIELDS) -> Annotations:
+    """One pass over ``tasks`` (which may be a stream: each task is dropped once read); the regions
+    have ``COLUMNS`` and then the ``fields``' columns (``task_rows``).
 
     The cyclic garbage collector is paused meanwhile: decoded JSON holds no reference cycles, and
     with a million regions the collector would scan the growing columns again and again (a quarter
     of the time)."""
-    columns: list[list] = [[] for _ in COLUMNS]  # column-wise: no tuple per row (memory)
+    names = COLUMNS + fields.columns
+    columns: list[list] = [[] for _ in names]  # column-wise: no tuple per row (memory)
     files: dict[str, str | None] = {}
     used: Counter[tuple[str, str]] = Counter()
     with _collector_paused():
@@ -127,10 +190,10 @@ def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dic
             if pick_annotations(task, which):
                 files[source_file(task)] = source_bucket(task)
             # a task without regions gives no columns at all: zip stops at once (not strict)
-            rows = task_rows(task, project, which, users, used)
+            rows = task_rows(task, project, which, users, used, fields)
             for column, values in zip(columns, zip(*rows, strict=True), strict=False):
                 column.extend(values)
-    return Annotations(_sorted(_frame(columns)), files, dict(used))
+    return Annotations(_sorted(_frame(names, columns)), files, dict(used))
 
 
 def missing_labels(used: Mapping[tuple[str, str], int], label_config: str) -> list[tuple[str, str, int]]:
@@ -154,11 +217,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _frame(columns: list[list]) -> pd.DataFrame:
+def _frame(names: list[str], columns: list[list]) -> pd.DataFrame:
     """A frame of object columns (values as sent: 5 stays 5, not 5.0); each list is emptied as
     soon as its column is built, so the rows are never held twice over."""
     data = {}
-    for name, values in zip(COLUMNS, columns, strict=True):
+    for name, values in zip(names, columns, strict=True):
         data[name] = pd.Series(values, dtype=object)
         values.clear()
     return pd.DataFrame(data)

@@ -123,13 +123,41 @@ class DenseFile:
 
 
 def dense_frame(text: str, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseFile:
-    """The file's rows with a ``label`` column (see the module docstring). ``regions`` holds the
-    file's regions (``label``, ``start``, ``end``); ``where`` names the file in errors."""
+    """The file's rows with a ``label`` column and one column per region field after it (see the
+    module docstring). ``regions`` holds the file's regions (``label``, ``start``, ``end`` and the
+    region fields' columns); ``where`` names the file in errors."""
     series = read_series(text, project, where)
-    if LABEL in series.names:
-        raise LstsError(f"{where}: already has a column {series.names[LABEL]!r}; dense adds '{LABEL}'")
-    labels, uncovered = row_labels(series.times, bounds(regions, Times(project), where))
-    return DenseFile(series.rows.assign(**{LABEL: labels}), tuple(_region_name(regions.iloc[i]) for i in uncovered))
+    _check_added(series.names, project, where)
+    found = bounds(regions, Times(project), where)
+    labels, uncovered = row_labels(series.times, found)
+    added = {LABEL: labels, **field_columns(series.times, found, regions, project)}
+    return DenseFile(series.rows.assign(**added), tuple(_region_name(regions.iloc[i]) for i in uncovered))
+
+
+def added_columns(project: ProjectSpec) -> list[str]:
+    """The columns dense adds to a source file's own: ``label``, then the region fields."""
+    return [LABEL, *(f.name for f in project.region_fields)]
+
+
+def _check_added(names: Mapping[str, str], project: ProjectSpec, where: str) -> None:
+    """Raises LstsError when the file already has a column dense adds (compared lowercased)."""
+    for column in added_columns(project):
+        if column.lower() in names:
+            raise LstsError(f"{where}: already has a column {names[column.lower()]!r}; dense adds {column!r}")
+
+
+def field_columns(times: np.ndarray, found: Sequence[tuple[str, float, float]], regions: pd.DataFrame,
+                  project: ProjectSpec) -> dict[str, np.ndarray]:
+    """Each region field's column: a row gets the values of that field of the regions whose closed
+    interval holds its time, each once, sorted, joined with ``|`` (the rule of ``row_labels``, the
+    field's value in place of the label); a region without a value adds nothing."""
+    columns = {}
+    for spec in project.region_fields:
+        values = regions[spec.name] if spec.name in regions.columns else [None] * len(found)
+        given = [(str(value), start, end) for (_, start, end), value in zip(found, values, strict=True)
+                 if value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value) != ""]
+        columns[spec.name] = row_labels(times, given)[0]
+    return columns
 
 
 @dataclass(frozen=True)
@@ -186,11 +214,12 @@ def dense_parquet(data: bytes, regions: pd.DataFrame, project: ProjectSpec, wher
     if time_column is None:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not among the columns "
                         f"{table.column_names}")
-    if LABEL in names:
-        raise LstsError(f"{where}: already has a column {names[LABEL]!r}; dense adds '{LABEL}'")
+    _check_added(names, project, where)
     ms = ColumnTimes(project).ms(table.column(time_column).combine_chunks())
-    labels, uncovered = row_labels(ms, bounds(regions, Times(project), where))
-    return DenseFile(table.to_pandas().assign(**{LABEL: labels}), tuple(_region_name(regions.iloc[i]) for i in uncovered))
+    found = bounds(regions, Times(project), where)
+    labels, uncovered = row_labels(ms, found)
+    added = {LABEL: labels, **field_columns(ms, found, regions, project)}
+    return DenseFile(table.to_pandas().assign(**added), tuple(_region_name(regions.iloc[i]) for i in uncovered))
 
 
 def bounds(regions: pd.DataFrame | Iterable[tuple[object, object, object]], times: Times,
@@ -301,8 +330,9 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
     ``progress`` hears of regions that label no row (an instant between two rows, a region
     outside the file's times): such labels are absent from the output."""
     regions = filter_labels(export, annotations.regions)
-    groups = dict(list(regions[["file", "label", "start", "end", "annotation_id"]].groupby("file", sort=True)))
-    empty = regions[["label", "start", "end", "annotation_id"]].iloc[:0]
+    kept = ["label", "start", "end", "annotation_id", *(f.name for f in project.region_fields)]
+    groups = dict(list(regions[["file", *kept]].groupby("file", sort=True)))
+    empty = regions[kept].iloc[:0]
     files = {}
     for file, bucket in sorted(annotations.files.items()):
         files[file] = SourceFile(readable(file, bucket, buckets, f"export {export.name}", "dense"), file,
@@ -322,6 +352,7 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
             frames.append(dense.frame.assign(**{FILE: file})[[FILE, *dense.frame.columns]])
     if export.split:
         return outputs
-    combined = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame(columns=[FILE, LABEL])
-    combined = combined[[c for c in combined.columns if c != LABEL] + [LABEL]]
+    added = added_columns(project)
+    combined = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame(columns=[FILE, *added])
+    combined = combined[[c for c in combined.columns if c not in added] + added]
     return [Output(export.output, encode(combined, export.output, export.name), len(combined))]

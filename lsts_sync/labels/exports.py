@@ -27,6 +27,7 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.core.locations import is_s3_url
 from lsts_sync.labels.annotations import (
     Annotations,
+    Fields,
     Output,
     missing_labels,
     outputs_for,
@@ -134,7 +135,7 @@ class _Downloads:
             if project.instance not in self.users:
                 self.users[project.instance] = instance.users()
             self.annotations[key] = read_annotations(tasks, project.name, export.annotations,
-                                                     self.users[project.instance])
+                                                     self.users[project.instance], Fields.of(project))
             for control, label, count in missing_labels(self.annotations[key].labels, live.label_config):
                 self.progress(f"Warning: project {project.name}: {count} region(s) of the exported annotations "
                               f"use label {label!r} of control {control!r}, which the project's template no longer "

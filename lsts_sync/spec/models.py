@@ -636,10 +636,12 @@ def _rename_problems(labels: tuple[LabelSpec, ...]) -> list[tuple[FieldPath, str
 
 EXPORT_FORMATS = (
     "table: the interval list, one row per label of each labeled interval (region), with a header: project, "
-    "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at. "
+    "task_id, file, label, start, end, instant, annotation_id, annotator, updated_at, then one column per region "
+    "field and task field. "
     "dense: the rows of every source file with a counted annotation, read from S3, with a label column: the "
     "labels of the regions whose closed interval holds the row's time, joined with '|' (with annotations: all, "
-    "the union of every annotator's labels); a leading file column, or one file per source file with split. "
+    "the union of every annotator's labels), then a column per region field filled the same way; a leading file "
+    "column, or one file per source file with split. "
     "lookout (legacy): the label file of Amazon Lookout for Equipment, which AWS ended on 7 October 2026; "
     "distinct start,end pairs, no header; kept for existing pipelines. "
     "An output (or split name) ending in .parquet is written as Parquet (the parquet extra: pyarrow)."

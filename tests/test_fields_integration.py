@@ -1,0 +1,89 @@
+"""Region and task fields through the CLI against the real Label Studio and S3 servers: the
+template apply writes is accepted by Label Studio, and a field chosen in an annotation appears in
+the table and dense exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from .conftest import run_cli, upload_csvs
+from .test_apply_integration import find_project, write_specs
+
+pytestmark = pytest.mark.integration
+
+FIELDS = """\
+region_fields:
+  - {name: severity, type: choices, values: [low, medium, high], required: true}
+  - {name: fault_code, type: text}
+  - {name: confidence, type: number, min: 0, max: 1}
+task_fields:
+  - {name: quality, type: choices, values: [good, noisy, unusable]}
+"""
+
+
+def result(ident: str, name: str, kind: str, value: dict) -> dict:
+    return {"id": ident, "from_name": name, "to_name": "ts", "type": kind, "value": value}
+
+
+def test_a_region_field_chosen_in_an_annotation_appears_in_table_and_dense(stack_env, s3, ls, bucket, uid,
+                                                                            tmp_path) -> None:
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"f-{uid}"
+    specs = write_specs(tmp_path / "specs", bucket, name)
+    out = tmp_path / "out"
+    with open(specs / "specs.yaml", "a") as spec:
+        spec.write(FIELDS + f"""\
+---
+kind: Export
+name: {name}-table
+project: {name}
+output: {out}/table.csv
+---
+kind: Export
+name: {name}-dense
+project: {name}
+format: dense
+output: {out}/dense.csv
+""")
+    applied = run_cli(["apply", str(specs), "--auto-approve"], stack_env)
+    assert applied.returncode == 0, applied.stderr
+    project = find_project(ls, name)
+    live = ET.fromstring(ls.projects.get(id=project.id).label_config)
+    severity = live.find(".//Choices[@name='severity']")
+    assert severity is not None and severity.get("perRegion") == "true" and severity.get("required") == "true"
+    assert live.find(".//Choices[@name='quality']").get("perRegion") is None
+
+    (task,) = ls.tasks.list(project=project.id)
+    span = {"start": "2021-01-01 00:10:00", "end": "2021-01-01 00:12:00", "instant": False}
+    other = {"start": "2021-01-01 00:30:00", "end": "2021-01-01 00:30:00", "instant": True}
+    ls.annotations.create(id=task.id, result=[
+        result("r1", "label", "timeserieslabels", {**span, "timeserieslabels": ["Anomaly"]}),
+        result("r1", "severity", "choices", {**span, "choices": ["high"]}),
+        result("r1", "fault_code", "textarea", {**span, "text": ["F-12 bearing"]}),
+        result("r2", "label", "timeserieslabels", {**other, "timeserieslabels": ["Maintenance"]}),
+        result("r2", "severity", "choices", {**other, "choices": ["low"]}),
+        result("q1", "quality", "choices", {"choices": ["good"]}),
+    ])
+
+    exported = run_cli(["export", str(specs)], stack_env)
+    assert exported.returncode == 0, exported.stderr
+    table = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
+    assert list(table[0])[-4:] == ["severity", "fault_code", "confidence", "quality"]
+    assert [(r["label"], r["severity"], r["fault_code"], r["confidence"], r["quality"]) for r in table] == [
+        ("Anomaly", "high", "F-12 bearing", "", "good"), ("Maintenance", "low", "", "", "good")]
+
+    dense = list(csv.DictReader(io.StringIO((out / "dense.csv").read_text())))
+    assert list(dense[0]) == ["file", "timestamp", "vibration", "temperature", "pressure", "label", "severity",
+                              "fault_code", "confidence"]
+    labeled = {r["timestamp"]: (r["label"], r["severity"], r["fault_code"]) for r in dense if r["label"]}
+    assert labeled == {
+        "2021-01-01 00:10:00": ("Anomaly", "high", "F-12 bearing"),
+        "2021-01-01 00:11:00": ("Anomaly", "high", "F-12 bearing"),
+        "2021-01-01 00:12:00": ("Anomaly", "high", "F-12 bearing"),
+        "2021-01-01 00:30:00": ("Maintenance", "low", ""),
+    }
+    assert all(r["severity"] == "" for r in dense if not r["label"]) and len(dense) == 60

@@ -56,6 +56,8 @@ output: {out}/dense.csv
     severity = live.find(".//Choices[@name='severity']")
     assert severity is not None and severity.get("perRegion") == "true" and severity.get("required") == "true"
     assert live.find(".//Choices[@name='quality']").get("perRegion") is None
+    again = run_cli(["plan", str(specs)], stack_env)
+    assert again.returncode == 0 and again.stdout.strip() == "No changes.", again.stdout + again.stderr
 
     (task,) = ls.tasks.list(project=project.id)
     span = {"start": "2021-01-01 00:10:00", "end": "2021-01-01 00:12:00", "instant": False}

@@ -7,6 +7,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ import pytest
 
 from lsts_sync.ui.timefmt import compile_format, ui_value
 
-from .conftest import run_cli, upload_csvs
+from .conftest import ROOT, run_cli, upload_csvs
 from .faultproxy import FaultProxy
 from .test_apply_integration import find_project, write_specs
 from .test_export_integration import region
@@ -205,3 +208,50 @@ def test_a_rename_that_fails_part_way_converges_when_applied_again(stack, stack_
     assert [ls.annotations.get(id=a).result[0]["value"]["timeserieslabels"] for a in made] == [["Gap"]] * 3
     assert run_cli(["plan", str(renamed)], stack_env).stdout.strip() == "No changes."
     assert len(list((tmp_path / "backups").iterdir())) == 2
+
+
+def test_a_rename_killed_part_way_converges_when_applied_again(stack, stack_env, s3, ls, bucket, uid,
+                                                               tmp_path) -> None:
+    """The apply process is killed (SIGKILL, no clean-up) while its second annotation write is in
+    flight, after the first was saved: the re-run takes over the dead holder's lock, rewrites what
+    is left, then the template, and the next plan is No changes."""
+    upload_csvs(s3, bucket, "data/", count=3)
+    name = f"rk-{uid}"
+    assert apply(specs_with(tmp_path / "a", bucket, name), stack_env, tmp_path).returncode == 0
+    project = find_project(ls, name)
+    made = [ls.annotations.create(id=t.id, result=[region("2021-01-01 00:10:00", "2021-01-01 00:20:00", "Missing")]).id
+            for t in ls.tasks.list(project=project.id)]
+    renamed = specs_with(tmp_path / "b", bucket, name, labels=("Anomaly", "Gap"), rename="Gap<-Missing")
+    second_sent, killed = threading.Event(), threading.Event()
+    patches = 0
+
+    def rule(method: str, path: str, n: int) -> str:
+        nonlocal patches
+        if method == "PATCH" and path.startswith("/api/annotations/"):
+            patches += 1
+            if patches == 2:  # held, never forwarded, until the process is gone
+                second_sent.set()
+                killed.wait(120)
+                return "fail"
+        return "pass"
+
+    with FaultProxy(stack.ls_url, rule) as proxy:
+        proc = subprocess.Popen([sys.executable, "-m", "lsts_sync", "apply", str(renamed), "--auto-approve",
+                                 "--backup-dir", str(tmp_path / "backups")],
+                                env=dict(stack_env, LABEL_STUDIO_URL=proxy.url), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert second_sent.wait(120), "the apply never reached its second annotation write"
+        finally:
+            proc.kill()
+            proc.wait()
+            killed.set()
+    still = sorted(ls.annotations.get(id=a).result[0]["value"]["timeserieslabels"] for a in made)
+    assert still == [["Gap"], ["Missing"], ["Missing"]]  # killed part-way through the results
+    assert "Missing" in ls.projects.get(id=project.id).label_config  # the template waits for the results
+
+    rerun = apply(renamed, stack_env, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert [ls.annotations.get(id=a).result[0]["value"]["timeserieslabels"] for a in made] == [["Gap"]] * 3
+    assert "Missing" not in ls.projects.get(id=project.id).label_config
+    assert run_cli(["plan", str(renamed)], stack_env).stdout.strip() == "No changes."

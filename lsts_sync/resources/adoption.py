@@ -1,4 +1,5 @@
-"""Which hand-made storage an adopted project's spec takes over, and the filter text both sides share.
+"""Which hand-made storages and webhooks an adopted project's spec takes over, and the filter text
+both sides share.
 
 Label Studio imports the objects it lists under ``prefix.rstrip('/') + '/'`` (folder keys skipped)
 whose whole key ``re.match``es ``regex_filter``; a spec's ``pattern`` must match the rest of the key
@@ -14,14 +15,23 @@ project and role when they are the same storage in all but form:
 Other differences (presign, presign TTL, region) are fields the spec expresses: adoption shows them
 as an update, like any other. Keys with a line break are outside every rule here (``.`` never
 matches one): Label Studio's keys come from S3 listings of data files.
+
+A hand-made webhook (no marker header) of the project is a declared webhook's *candidate* when it
+calls the same URL (the exact text: a receiver may tell ``/hook`` from ``/hook/``). A candidate
+that is the declared webhook exactly (actions, payload, active and header names too) is taken
+first; then a declared webhook with one candidate left takes it, whatever else differs (adoption
+shows those fields as an update: adopt, then compare). Several candidates for one declared webhook
+at the same step are never guessed between (``adopt_webhooks``). Header values are never read, so
+they never decide.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from lsts_sync.resources.state import StorageState
+from lsts_sync.resources.state import StorageState, WebhookState
 
 _SPECIAL = frozenset(".^$*+?{}[]|()\\")
 
@@ -120,3 +130,43 @@ def mismatch(have: StorageState, want: StorageState) -> str | None:
 def match(candidates: Iterable[StorageState], want: StorageState) -> StorageState | None:
     """The hand-made storage (lowest id first) that is ``want``'s in another form, or None."""
     return next((have for have in sorted(candidates, key=lambda s: s.id or 0) if mismatch(have, want) is None), None)
+
+
+def same_webhook(have: WebhookState, want: WebhookState) -> bool:
+    """True when hand-made ``have`` is ``want`` in every compared field but its marker (owner)."""
+    return {**have.compared(), "owner": ""} == {**want.compared(), "owner": ""}
+
+
+@dataclass(frozen=True)
+class WebhookAdoption:
+    """What ``adopt_webhooks`` decided: ``adopted`` maps a declared webhook's key to the hand-made
+    webhook it takes over; ``ambiguous`` maps one to the ids of its candidates when there are
+    several (nothing is adopted for it); ``left`` are the hand-made webhooks nobody takes."""
+
+    adopted: dict[tuple[str, str, str], WebhookState] = field(default_factory=dict)
+    ambiguous: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)
+    left: tuple[WebhookState, ...] = ()
+
+
+def adopt_webhooks(wanted: Sequence[WebhookState], unmarked: Sequence[WebhookState]) -> WebhookAdoption:
+    """Pair the declared webhooks ``wanted`` (to be created on projects being adopted) with the
+    hand-made webhooks ``unmarked`` of those projects (see the module): first every exact candidate,
+    then every remaining one of the same URL; a declared webhook with several candidates at either
+    step is ``ambiguous``. Each hand-made webhook is taken at most once; the result does not depend
+    on the order of either argument."""
+    found = WebhookAdoption()
+    taken: set[int | None] = set()
+    for exact in (True, False):
+        for want in sorted(wanted, key=lambda w: w.key):
+            if want.key in found.adopted or want.key in found.ambiguous:
+                continue
+            candidates = sorted((h for h in unmarked if h.id not in taken and (h.instance, h.project) ==
+                                 (want.instance, want.project) and h.url == want.url
+                                 and (same_webhook(h, want) or not exact)), key=lambda h: h.id or 0)
+            if len(candidates) == 1:
+                found.adopted[want.key] = candidates[0]
+                taken.add(candidates[0].id)
+            elif len(candidates) > 1:
+                found.ambiguous[want.key] = tuple(h.id or 0 for h in candidates)
+    left = tuple(sorted((h for h in unmarked if h.id not in taken), key=lambda h: h.id or 0))
+    return WebhookAdoption(found.adopted, found.ambiguous, left)

@@ -13,6 +13,8 @@ Project document (``_project_document``), a new kind adds its own documents to `
 Webhook header values are secrets and never reach this module (the live mapping drops them): a
 Webhook document names each header with a ``${LSTS_WEBHOOK_PROJECT_WEBHOOK_HEADER}`` placeholder,
 which the spec loader fills from the environment, and ``Imported.variables`` lists them.
+A webhook made by hand is printed like any other: ``plan --adopt NAME`` adopts it (by its URL,
+``resources.adoption``), except where two of them are alike in every field it reads (a note).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lsts_sync.desired.template import template_xml
-from lsts_sync.resources.adoption import pattern_for
+from lsts_sync.resources.adoption import pattern_for, same_webhook
 from lsts_sync.resources.state import ProjectState, StorageState, WebhookState
 from lsts_sync.spec.models import NAME_RE, BucketSpec, ProjectSettings, ProjectSpec, WebhookSpec
 from lsts_sync.ui.colors import check_color
@@ -291,9 +293,12 @@ def _webhooks(project: str, live: LiveProject, result: Imported, where: str) -> 
                                 for e in exc.errors())
             continue
         result.variables.extend(variables)
-        if not hook.owner:
-            result.notes.append(f"{what}: it has no lsts-sync marker and adoption does not take webhooks over, so "
-                                "apply creates a second one beside it; delete this one in Label Studio after apply")
+        alike = sorted(w.id or 0 for w in live.webhooks if not w.owner and not hook.owner and same_webhook(w, hook)
+                       and (w.id or 0) < (hook.id or 0))
+        if alike:
+            result.notes.append(f"{what}: it has no lsts-sync marker and is alike webhook id {alike[0]} in every "
+                                "field lsts-sync reads, so adoption cannot tell them apart (ambiguous-webhook); "
+                                "delete one in Label Studio")
         documents.append(document)
     return documents
 

@@ -189,12 +189,19 @@ def adopting(desired: DesiredState, live: LiveState, adopt: Set[str]) -> list[tu
     return found
 
 
-def read_unmarked_storages(desired: DesiredState, live: LiveState, conn: Connections, adopt: Set[str]) -> LiveState:
-    """Add the storages without any marker of each project being adopted (one pair of storage
-    lists per such project, ``conn.parallelism`` at a time), so that adoption takes over the
-    matching ones instead of creating a second storage beside them."""
+def read_unmarked(desired: DesiredState, live: LiveState, conn: Connections, adopt: Set[str]) -> LiveState:
+    """Add the storages and webhooks without any marker of each project being adopted (one pair of
+    storage lists and one webhook list per such project, ``conn.parallelism`` at a time), so that
+    adoption takes over the matching ones instead of creating a second one beside them. Webhook
+    header values are dropped by the mapping, unread."""
     pairs = adopting(desired, live, adopt)
-    lists = conn.map(lambda pair: conn.instances[pair[1].instance].read_all_storages(replace(pair[1], name=pair[0].name)),
-                     pairs)
-    found = {want.key: tuple(s for s in storages if not s.owner) for (want, _), storages in zip(pairs, lists, strict=True)}
-    return replace(live, unmarked_storages=found)
+
+    def read(pair: tuple[ProjectState, ProjectState]) -> tuple[list[StorageState], list[WebhookState]]:
+        want, have = pair
+        ls, named = conn.instances[have.instance], replace(have, name=want.name)
+        return ls.read_all_storages(named), ls.read_all_webhooks(named)
+
+    lists = conn.map(read, pairs)
+    storages = {want.key: tuple(s for s in found[0] if not s.owner) for (want, _), found in zip(pairs, lists, strict=True)}
+    webhooks = {want.key: tuple(w for w in found[1] if not w.owner) for (want, _), found in zip(pairs, lists, strict=True)}
+    return replace(live, unmarked_storages=storages, unmarked_webhooks=webhooks)

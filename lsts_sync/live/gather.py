@@ -1,8 +1,8 @@
 """Gather, then decide: every live fact a plan needs, read in one phase into one ``LiveFacts``.
 
 Order of reads: the owner's projects and storages and the buckets' CORS (``read_live``), label usage
-where a change could orphan work (``read_usage``), the storages made by hand of each project
-being adopted (``read_unmarked_storages``), each desired source's objects and its project's
+where a change could orphan work (``read_usage``), the storages and webhooks made by hand of each
+project being adopted (``read_unmarked``), each desired source's objects and its project's
 tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``),
 whether the environment's AWS credentials are temporary, and the predictions of each live project
 that a Predictions spec names (one list per project; its tasks were read once, for its source).
@@ -21,7 +21,7 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.data.datachecks import sample_reasons, sample_source
 from lsts_sync.data.sources import read_sources
 from lsts_sync.data.staging import window_facts
-from lsts_sync.live.connections import Connections, read_live, read_unmarked_storages, read_usage
+from lsts_sync.live.connections import Connections, read_live, read_unmarked, read_usage
 from lsts_sync.plan.options import GatherOptions
 from lsts_sync.plan.windows import at_risk
 from lsts_sync.resources.facts import ChangedTask, LiveFacts
@@ -33,7 +33,7 @@ def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: Ga
     """Read the live facts for ``desired`` (``specs`` with channels resolved). Raises LstsError."""
     live = read_live(specs, desired, conn, options.projects, prune=options.prune)
     live = read_usage(desired, live, conn, prune=options.prune, adopt=options.adopt)
-    live = read_unmarked_storages(desired, live, conn, options.adopt)
+    live = read_unmarked(desired, live, conn, options.adopt)
     read: dict[tuple[str, int | None], list] = {}
 
     def tasks_of(project: ProjectState) -> list:

@@ -47,7 +47,7 @@ from lsts_sync.plan.checks import (
 from lsts_sync.plan.options import Overrides
 from lsts_sync.plan.rewrites import rewrites, rewritten_predictions
 from lsts_sync.plan.windows import all_window_changes, predictions_on_windows
-from lsts_sync.resources.adoption import match, mismatch
+from lsts_sync.resources.adoption import adopt_webhooks, match, mismatch, same_webhook
 from lsts_sync.resources.facts import LiveFacts, SourceFacts
 from lsts_sync.resources.state import (
     CorsState,
@@ -199,6 +199,46 @@ def _adopt_storages(changes: list[Change], desired: DesiredState, live: LiveStat
                                 f"s3://{have.bucket}/{have.prefix} has no marker and is not adopted ({why}); "
                                 "it is left as it is", blocking=False))
     return checks
+
+
+def _adopt_webhooks(changes: list[Change], desired: DesiredState, live: LiveState) -> list[Check]:
+    """Webhooks to create in a project being adopted, where a webhook made by hand (no marker) is
+    the declared one (``resources.adoption.adopt_webhooks``: same URL): adopt it (update in place,
+    its marker header written, every other field compared) instead of creating a second one that
+    Label Studio would call too. A declared webhook with several candidates blocks, naming them;
+    each webhook made by hand that is not adopted is named (a warning) and left as it is."""
+    unmarked = [w for hooks in live.unmarked_webhooks.values() for w in hooks]
+    creates = {c.new.key: (i, c.new) for i, c in enumerate(changes) if isinstance(c, Create)
+               and isinstance(c.new, WebhookState) and (c.new.instance, c.new.project) in live.unmarked_webhooks}
+    found = adopt_webhooks([want for _, want in creates.values()], unmarked)
+    for key, have in found.adopted.items():
+        i, want = creates[key]
+        changes[i] = Update(have, want, diff_fields(have, want), adopts=have.id)
+    checks = [_ambiguous(creates[key][1], [h for h in unmarked if h.id in ids])
+              for key, ids in sorted(found.ambiguous.items())]
+    named = {i for ids in found.ambiguous.values() for i in ids}
+    for have in found.left:
+        if have.id in named:
+            continue
+        same_url = sorted(w.name for w in desired.webhooks.values()
+                          if (w.instance, w.project, w.url) == (have.instance, have.project, have.url))
+        why = (f"declared webhook(s) {', '.join(same_url)} with its URL adopt another one" if same_url
+               else "no declared webhook of the project calls its URL")
+        checks.append(Check("unadopted-webhook", have.project, f"webhook id {have.id} {have.url} has no marker and is "
+                            f"not adopted ({why}); it is left as it is, and Label Studio keeps calling it",
+                            blocking=False))
+    return checks
+
+
+def _ambiguous(want: WebhookState, candidates: list[WebhookState]) -> Check:
+    """The blocking check of a declared webhook that several webhooks made by hand could be."""
+    ids = ", ".join(str(h.id) for h in candidates)
+    fix = ("they are alike in every field lsts-sync reads: delete all but one in Label Studio"
+           if any(same_webhook(h, want) for h in candidates) else
+           "delete all but one in Label Studio, or give the spec exactly one's actions, send_payload, active and "
+           "header names")
+    return Check("ambiguous-webhook", want.marker_name, f"{len(candidates)} webhooks without a marker on project "
+                 f"{want.project} call {want.url} (ids {ids}): adoption does not guess which one is the spec's; {fix}")
 
 
 def _take_over(changes: list[Change], live: LiveState, take_over: frozenset[str]) -> list[Check]:
@@ -465,7 +505,7 @@ def build_plan(desired: DesiredState, facts: LiveFacts, *, sync_all: bool = Fals
     _reconcile(desired.storages, live.storages, changes, prune)
     _reconcile(desired.webhooks, live.webhooks, changes, prune)
     checks = duplicates(live) + _take_over(changes, live, overrides.take_over) + _adopt(changes, live, overrides.adopt)
-    checks += _adopt_storages(changes, desired, live)
+    checks += _adopt_storages(changes, desired, live) + _adopt_webhooks(changes, desired, live)
     project_ids = _link_projects(changes, live)
     _model_version_last(changes)
     if overrides.rotate_credentials:

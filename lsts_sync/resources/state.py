@@ -387,3 +387,6 @@ class LiveState:
     unmarked_storages: Mapping[tuple[str, str], tuple[StorageState, ...]] = field(default_factory=dict)
     # this owner's webhooks on the projects read (declared ones; every own one with --prune)
     webhooks: Mapping[tuple[str, str, str], WebhookState] = field(default_factory=dict)
+    # webhooks without a marker of each project being adopted, keyed and named like
+    # ``unmarked_storages`` (header names only): adoption takes over those a spec declares
+    unmarked_webhooks: Mapping[tuple[str, str], tuple[WebhookState, ...]] = field(default_factory=dict)

@@ -1,6 +1,7 @@
 """build_plan with --adopt: a project's storages and webhooks made by hand are adopted when they
 match, never duplicated; the others are named and left alone (two candidates for one webhook block).
-gather reads them only for adopted projects."""
+gather reads them only for adopted projects, and an adopted project's predictions are all written by
+the adopting apply."""
 
 from __future__ import annotations
 
@@ -170,3 +171,16 @@ def test_without_adopt_no_webhook_made_by_hand_is_read(tmp_path) -> None:
     assert not [c for c in ls.calls if c.startswith("read_all_webhooks")]
     assert webhook_steps(plan) == [("Create", None, [])] and [c.name for c in plan.blockers] == ["unmanaged-title"]
 
+
+# --- predictions of an adopted project --------------------------------------------------------
+
+def test_an_adopted_projects_predictions_are_all_written_by_the_adopting_apply(tmp_path) -> None:
+    specs, ls, s3, _ = hand_made(tmp_path, {}, predictions=True)
+    plan, conn = plan_and_conn(specs, ls, s3)
+    steps = [(type(c).__name__, c.project_id, c.added) for c in plan.changes if c.action == "predictions"]
+    assert steps == [("SetPredictions", 5, 1), ("AttachPredictions", 5, 1)]  # a/1.csv's task now, a/2.csv's after the sync
+    assert not [c for c in plan.checks if c.name == "predictions"]  # nothing waits for a next apply
+    apply_plan(plan, conn, progress=lambda line: None)
+    tasks = {t.key: t.id for t in ls.tasks[5]}
+    assert sorted(p.task for pid, p in ls.predictions.values() if pid == 5) == sorted(tasks.values())
+    assert plan_and_conn(specs, ls, s3, adopt=False)[0].empty

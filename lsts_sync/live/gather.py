@@ -5,7 +5,8 @@ where a change could orphan work (``read_usage``), the storages and webhooks mad
 project being adopted (``read_unmarked``), each desired source's objects and its project's
 tasks (``read_sources``), the data samples that are due (``sample_reasons``/``sample_source``),
 whether the environment's AWS credentials are temporary, and the predictions of each live project
-that a Predictions spec names (one list per project; its tasks were read once, for its source).
+(own or being adopted) that a Predictions spec names (one list per project; its tasks were read
+once, for its source).
 Nothing is read after ``build_plan``.
 
 Reads that do not depend on each other (per project, per source, per sample, per bucket) run
@@ -21,7 +22,7 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.data.datachecks import sample_reasons, sample_source
 from lsts_sync.data.sources import read_sources
 from lsts_sync.data.staging import window_facts
-from lsts_sync.live.connections import Connections, read_live, read_unmarked, read_usage
+from lsts_sync.live.connections import Connections, adopting, read_live, read_unmarked, read_usage
 from lsts_sync.plan.options import GatherOptions
 from lsts_sync.plan.windows import at_risk
 from lsts_sync.resources.facts import ChangedTask, LiveFacts
@@ -54,7 +55,7 @@ def gather(specs: SpecSet, desired: DesiredState, conn: Connections, options: Ga
                and key[:2] not in windows]  # window files are what the UI reads by construction
         samples = tuple(conn.map(lambda d: sample_source(specs.projects[d[0]], sources[d[2]], conn.s3, d[1]), due))
     sends = any(s.credentials == "environment" for s in desired.storages.values())
-    tasks, predictions = _predictions(desired, live, conn, tasks_of)
+    tasks, predictions = _predictions(desired, live, conn, tasks_of, options.adopt)
     return LiveFacts(live, sources, samples, sends and _temporary(conn), tasks, predictions, windows, annotated)
 
 
@@ -74,15 +75,19 @@ def _windows(specs: SpecSet, desired: DesiredState, live: LiveState, conn: Conne
     return windows, annotated
 
 
-def _predictions(desired: DesiredState, live: LiveState, conn: Connections, tasks_of) -> tuple[dict, dict]:
-    """Tasks and live predictions (of the declared model versions) of each own live project that
-    a Predictions spec names: one prediction list per project, ``conn.parallelism`` at a time. A
-    project that does not exist yet, or is not this owner's, has nothing to read: predictions wait
-    for its tasks."""
+def _predictions(desired: DesiredState, live: LiveState, conn: Connections, tasks_of,
+                 adopt: frozenset[str]) -> tuple[dict, dict]:
+    """Tasks and live predictions (of the declared model versions) of each project that a
+    Predictions spec names and that is this owner's, or becomes so in this plan (a project being
+    adopted, ``adopt``: its predictions are compared and written in the same apply): one
+    prediction list per project, ``conn.parallelism`` at a time. A project that does not exist
+    yet, or is another owner's, has nothing to read: predictions wait for its tasks."""
     versions: dict[tuple[str, str], set[str]] = {}
     for instance, project_name, version in desired.predictions:
         versions.setdefault((instance, project_name), set()).add(version)
-    due = [(key, wanted, live.projects[key]) for key, wanted in sorted(versions.items()) if key in live.projects]
+    projects = {**{want.key: replace(have, name=want.name) for want, have in adopting(desired, live, adopt)},
+                **live.projects}
+    due = [(key, wanted, projects[key]) for key, wanted in sorted(versions.items()) if key in projects]
     lists = conn.map(lambda d: conn.instances[d[2].instance].read_predictions(d[2]), due)
     tasks, predictions = {}, {}
     for (key, wanted, project), found in zip(due, lists, strict=True):

@@ -389,31 +389,36 @@ def _predictions(desired: DesiredState, facts: LiveFacts, syncs: list[Sync], pro
     warnings: one per skipped row (``FILE:ROW: why``; a row whose source file is no task and will
     not be one after this apply is skipped too), then how many rows were skipped. A task that this
     plan re-imports (``gone``: instance, project, task id, key) is no task when planning: its object
-    is imported again by the sync, and its prediction is attached after it."""
+    is imported again by the sync, and its prediction is attached after it. This owner's projects,
+    and those this plan adopts (gather read their tasks), are compared task by task; for any other
+    (new, or taken over) only the rows of objects its sync imports are attached."""
     steps: list[Change] = []
     checks: list[Check] = []
     synced = {s.storage.key for s in syncs}
     for _key, want in sorted(desired.predictions.items()):
-        project = facts.state.projects.get((want.instance, want.project))
+        project_key = (want.instance, want.project)
+        project = facts.state.projects.get(project_key)
+        project_id = project.id if project is not None else \
+            project_ids.get(project_key) if project_key in facts.tasks else None  # adopted: its tasks were read
         if (want.instance, want.project) in facts.windows:  # the file names objects, the tasks are windows
             want = predictions_on_windows(want, facts.windows[(want.instance, want.project)])
         checks.extend(Check("predictions", f"{want.file}:{row}", why, blocking=False) for row, why in want.skipped)
         source = (want.instance, want.project, "source")
         pending = set(facts.sources.get(source, _NO_SOURCE).pending)
         imported = pending if source in synced else set()
-        if project is None or project.id is None:
-            later, unmatched = _after_sync(want, project_ids.get((want.instance, want.project)), pending, imported, None)
-            if unmatched:  # an adopted or taken-over project: its tasks are read once it is this owner's
+        if project_id is None:
+            later, unmatched = _after_sync(want, project_ids.get(project_key), pending, imported, None)
+            if unmatched:  # a taken-over project: its tasks are read once it is this owner's
                 checks.append(Check("predictions", want.name, f"project {want.project} is not a live project of this "
                                     f"owner yet: {len(unmatched)} prediction row(s) for objects this apply does not "
                                     "import wait for the next apply", blocking=False))
                 unmatched = []
         else:
-            step, rest, ids = _prediction_step(want, project.id, facts, rewritten, gone)
+            step, rest, ids = _prediction_step(want, project_id, facts, rewritten, gone)
             if source in synced:
                 imported = imported | {key for instance, name, _, key in gone
-                                       if (instance, name) == (want.instance, want.project) and key not in ids}
-            later, unmatched = _after_sync(want, project.id, pending, imported, rest, ids)
+                                       if (instance, name) == project_key and key not in ids}
+            later, unmatched = _after_sync(want, project_id, pending, imported, rest, ids)
             if step.add or step.delete_ids:
                 steps.append(step)
         if later.objects:

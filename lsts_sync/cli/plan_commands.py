@@ -51,7 +51,8 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Allow rewriting or deleting window files of project NAME that carry annotations "
                      "(their source object changed)."),
         click.option("--adopt", multiple=True, metavar="NAME",
-                     help="Take over the unmanaged project whose title matches project NAME's."),
+                     help="Take over the unmanaged project whose title matches project NAME's, with its "
+                     "matching storages and webhooks."),
         click.option("--take-over", multiple=True, metavar="NAME",
                      help="Take over project NAME although another owner manages it."),
         click.option("--force", is_flag=True, help="Allow updating/deleting more than 30% of managed resources."),

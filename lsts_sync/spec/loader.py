@@ -358,8 +358,9 @@ def check_references(specs: SpecSet) -> list[Problem]:
 
 def _check_predictions(specs: SpecSet, missing) -> list[Problem]:
     """Predictions name a declared project with a source (predictions attach to its imported
-    tasks), an s3:// file's bucket is a Bucket spec (its endpoint and credentials are used), and
-    one model version of one project is declared once."""
+    tasks), an s3:// file's bucket is a Bucket spec (its endpoint and credentials are used), no
+    column of the spec's is named like a region field of the project (that name is the field's
+    column), and one model version of one project is declared once."""
     found: list[Problem] = []
     seen: dict[tuple[str, str], str] = {}
     for name, spec in sorted(specs.predictions.items()):
@@ -372,6 +373,13 @@ def _check_predictions(specs: SpecSet, missing) -> list[Problem]:
             found.append(Problem(location.file, location.line_of(("project",)), f"project {spec.project!r} has no "
                                  "source: predictions attach to the tasks its source imports", "Predictions", name,
                                  ("project",)))
+        fields = {f.name for f in project.region_fields} if project is not None else set()
+        for key, column in spec.columns.model_dump().items():
+            if column in fields:
+                found.append(Problem(location.file, location.line_of(("columns", key)), f"the {key} column "
+                                     f"{column!r} is also a region field of project {spec.project!r} (a column of "
+                                     f"that name gives the field's values): name the {key} column otherwise under "
+                                     "columns:", "Predictions", name, ("columns", key)))
         first = seen.setdefault((spec.project, spec.model_version), name)
         if first != name:
             found.append(Problem(location.file, location.line_of(("model_version",)), f"model_version "

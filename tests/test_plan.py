@@ -336,13 +336,14 @@ RB = '[{"id":"b","value":{"start":"2"}}]'
 
 def _predictions_plan(specs, live_predictions=(), tasks=(("pump-7/a.csv", 11), ("pump-7/b.csv", 12)),
                       skipped=(), pending=(), live_project=True, keys=("pump-7/a.csv", "pump-7/b.csv"),
-                      sync=True):
+                      sync=True, results=(RA, RB)):
     """A plan of the example specs, applied, with a Predictions set of model m1 for pump-7."""
     from lsts_sync.resources.facts import SourceFacts
     from lsts_sync.resources.state import PredictionSet, TaskPrediction
 
     wanted = PredictionSet("local", "pump-7", "detector", "m1", "p.csv",
-                           (TaskPrediction(keys[0], RA, 0.9, (2,)), TaskPrediction(keys[1], RB, None, (3, 4))),
+                           (TaskPrediction(keys[0], results[0], 0.9, (2,)),
+                            TaskPrediction(keys[1], results[1], None, (3, 4))),
                            tuple(skipped), 4)
     desired = desired_state(specs, predictions={wanted.key: wanted})
     live = _live_copy(desired)
@@ -392,6 +393,31 @@ def test_a_changed_file_replaces_and_removes_only_its_model_version(specs) -> No
     (step,) = plan.changes
     assert step.add == (NewPrediction(11, RA, 0.9),) and step.delete_ids == (5, 7)
     assert (step.added, step.replaced, step.removed) == (0, 1, 1)
+
+
+def test_a_changed_region_field_value_replaces_its_prediction(specs) -> None:
+    """A region field's result is part of the prediction: the same region with another severity
+    is a replacement, and the same severity (keys in Label Studio's order) is no change."""
+    from lsts_sync.plan.build import NewPrediction
+    from lsts_sync.resources.state import LivePrediction, canonical_result
+
+    def regions(severity: str) -> list[dict]:
+        span = {"start": "1", "end": "2", "instant": False}
+        return [{"id": "a", "from_name": "label", "to_name": "ts", "type": "timeserieslabels",
+                 "value": {**span, "timeserieslabels": ["Anomaly"]}},
+                {"id": "a", "from_name": "severity", "to_name": "ts", "type": "choices",
+                 "value": {**span, "choices": [severity]}}]
+
+    wanted = canonical_result(regions("low"))
+    as_listed = json.dumps(list(reversed([dict(reversed(r.items())) for r in regions("low")])))
+    same = _predictions_plan(specs, [LivePrediction(5, 11, "m1", canonical_result(json.loads(as_listed)), 0.9),
+                                     LivePrediction(6, 12, "m1", RB, None)], results=(wanted, RB))
+    assert same.empty and same.summary() == "No changes."
+    changed = _predictions_plan(specs, [LivePrediction(5, 11, "m1", canonical_result(regions("high")), 0.9),
+                                        LivePrediction(6, 12, "m1", RB, None)], results=(wanted, RB))
+    (step,) = changed.changes
+    assert step.add == (NewPrediction(11, wanted, 0.9),) and step.delete_ids == (5,)
+    assert (step.added, step.replaced, step.removed) == (0, 1, 0)
 
 
 def test_two_live_predictions_of_one_version_on_a_task_are_replaced_by_one(specs) -> None:

@@ -30,6 +30,12 @@ instance: local
 source: {{bucket: data, prefix: p/}}
 timeseries: {{time_column: t, time_format: '%Y-%m-%d %H:%M:%S', channels: [{{column: v}}]}}
 labels: [{{value: Anomaly}}, {{value: Maintenance}}]
+region_fields:
+  - {{name: severity, type: choices, values: [low, medium, high]}}
+  - {{name: note, type: text}}
+  - {{name: certainty, type: number, min: 0, max: 1}}
+task_fields:
+  - {{name: quality, type: choices, values: [good, noisy]}}
 ---
 kind: Project
 name: n
@@ -163,14 +169,14 @@ def test_a_file_that_cannot_be_used_at_all_is_one_error_line_at_the_spec(tmp_pat
     with pytest.raises(LstsError) as error:
         load_predictions(specs, FakeS3())
     spec_file = tmp_path / "specs" / "specs.yaml"
-    assert str(error.value).startswith(f"{spec_file}:27: Predictions detector: file: cannot read ")
+    assert str(error.value).startswith(f"{spec_file}:33: Predictions detector: file: cannot read ")
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_a_missing_file_is_one_error_line(tmp_path) -> None:
     specs = load(tmp_path)
     (tmp_path / "specs" / "preds" / "p.csv").unlink()
-    with pytest.raises(LstsError, match=r"specs.yaml:27: Predictions detector: file: cannot read .*p.csv: No such file"):
+    with pytest.raises(LstsError, match=r"specs.yaml:33: Predictions detector: file: cannot read .*p.csv: No such file"):
         load_predictions(specs, FakeS3())
 
 
@@ -278,3 +284,108 @@ def test_a_row_naming_a_former_label_gives_the_region_the_renames_rewrite_made(t
     (region,) = regions(after.tasks[0])
     assert region["value"]["timeserieslabels"] == ["Maintenance"]
     assert region["id"] != regions(before.tasks[0])[0]["id"]  # named by the file's own label: Service
+
+
+# -- region fields ---------------------------------------------------------------------------------
+FIELDS = """\
+file,start,end,label,score,severity,note,certainty,run
+p/a.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly,0.9,high,bearing noise,0.75,r1
+p/a.csv,2021-01-01 07:00:00,2021-01-01 07:00:00,Maintenance,,,,1,r1
+p/b.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,0.4,,,,r1
+"""
+
+
+def by_type(results: list[dict]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for result in results:
+        found.setdefault(result["type"], []).append(result)
+    return found
+
+
+def test_a_region_field_column_gives_its_region_a_per_region_result_with_the_regions_id(tmp_path) -> None:
+    """As the labeling UI writes a region field: from_name the field, to_name ts, the region's id
+    and bounds, the value under the result type's key; an empty cell gives no result, and a
+    column that is no field (run) is ignored."""
+    (found,) = load_predictions(load(tmp_path, FIELDS), FakeS3()).values()
+    assert found.skipped == ()
+    a, b = found.tasks
+    results = by_type(regions(a))
+    anomaly, maintenance = sorted(results["timeserieslabels"], key=lambda r: r["value"]["start"])
+    span = {"start": "2021-01-01 05:00:00", "end": "2021-01-01 06:00:00", "instant": False}
+    instant = {"start": "2021-01-01 07:00:00", "end": "2021-01-01 07:00:00", "instant": True}
+    assert results["choices"] == [{"id": anomaly["id"], "from_name": "severity", "to_name": "ts", "type": "choices",
+                                   "value": {**span, "choices": ["high"]}}]
+    assert results["textarea"] == [{"id": anomaly["id"], "from_name": "note", "to_name": "ts", "type": "textarea",
+                                    "value": {**span, "text": ["bearing noise"]}}]
+    assert sorted((r["id"], r["value"]["number"]) for r in results["number"]) == sorted(
+        [(anomaly["id"], 0.75), (maintenance["id"], 1)])
+    assert [r["value"] for r in results["number"] if r["id"] == maintenance["id"]] == [{**instant, "number": 1}]
+    assert set(results) == {"timeserieslabels", "choices", "textarea", "number"} and "score" not in results["choices"][0]
+    assert [r["type"] for r in regions(b)] == ["timeserieslabels"]  # empty cells: no field results
+
+
+def test_a_field_value_the_field_does_not_take_skips_its_row_naming_file_row_and_column(tmp_path) -> None:
+    body = FIELDS + """\
+p/c.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,,hgh,,,
+p/c.csv,2021-01-01 03:00:00,2021-01-01 04:00:00,Anomaly,,High,,,
+p/c.csv,2021-01-01 05:00:00,2021-01-01 06:00:00,Anomaly,,,,x,
+p/c.csv,2021-01-01 07:00:00,2021-01-01 08:00:00,Anomaly,,,,1.5,
+p/c.csv,2021-01-01 09:00:00,2021-01-01 10:00:00,Anomaly,,,,-0.1,
+p/c.csv,2021-01-01 11:00:00,2021-01-01 12:00:00,Anomaly,,,,inf,
+"""
+    (found,) = load_predictions(load(tmp_path, body), FakeS3()).values()
+    shown = str(tmp_path / "specs" / "preds" / "p.csv")
+    assert [f"{shown}:{row}: {why}" for row, why in found.skipped] == [
+        f"{shown}:5: severity 'hgh' is not one of the field's values (low, medium, high)",
+        f"{shown}:6: severity 'High' is not one of the field's values (low, medium, high)",
+        f"{shown}:7: certainty 'x' is not a number",
+        f"{shown}:8: certainty '1.5' is above the field's max 1",
+        f"{shown}:9: certainty '-0.1' is below the field's min 0",
+        f"{shown}:10: certainty 'inf' is not a finite number",
+    ]
+    assert [t.key for t in found.tasks] == ["p/a.csv", "p/b.csv"]
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ("sevrity", "column 'sevrity' is no region field of project p; did you mean 'severity'? (a field's column is "
+                "named exactly as the field)"),
+    ("Severity", "column 'Severity' is no region field of project p; did you mean 'severity'? (a field's column is "
+                 "named exactly as the field)"),
+    ("quality", "column 'quality' is a task field of project p: a prediction carries region fields only (a value "
+                "per region)"),
+])
+def test_a_column_that_looks_like_a_field_but_is_none_is_one_error_line_at_the_spec(tmp_path, column,
+                                                                                    message) -> None:
+    specs = load(tmp_path, FIELDS.replace(",run", f",{column}"))
+    shown = tmp_path / "specs" / "preds" / "p.csv"
+    with pytest.raises(LstsError) as raised:
+        load_predictions(specs, FakeS3())
+    assert str(raised.value) == f"{tmp_path / 'specs' / 'specs.yaml'}:33: Predictions detector: file: {shown}: {message}"
+
+
+def test_a_changed_field_value_changes_the_prediction_and_keeps_the_region_id(tmp_path) -> None:
+    (before,) = load_predictions(load(tmp_path / "1", FIELDS), FakeS3()).values()
+    (after,) = load_predictions(load(tmp_path / "2", FIELDS.replace(",high,", ",low,")), FakeS3()).values()
+    assert before.tasks[0].result != after.tasks[0].result and before.tasks[1] == after.tasks[1]
+    ids = [{r["id"] for r in regions(found.tasks[0])} for found in (before, after)]
+    assert ids[0] == ids[1] and len(ids[0]) == 2
+
+
+def test_parquet_field_columns_give_what_the_csv_gives(tmp_path) -> None:
+    """Numbers and texts typed by Parquet (a float, an int, a missing value) read as the CSV's cells."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"file": ["p/a.csv", "p/a.csv", "p/b.csv"],
+                      "start": ["2021-01-01 05:00:00", "2021-01-01 07:00:00", "2021-01-01 01:00:00"],
+                      "end": ["2021-01-01 06:00:00", "2021-01-01 07:00:00", "2021-01-01 02:00:00"],
+                      "label": ["Anomaly", "Maintenance", "Anomaly"], "score": [0.9, None, 0.4],
+                      "severity": ["high", None, None], "note": ["bearing noise", None, None],
+                      "certainty": [0.75, 1.0, None]})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    (csv_set,) = load_predictions(load(tmp_path / "c", FIELDS), FakeS3()).values()
+    (parquet_set,) = load_predictions(load(tmp_path / "p", buffer.getvalue(), file="preds/p.parquet"),
+                                      FakeS3()).values()
+    assert [(t.key, t.result, t.score) for t in parquet_set.tasks] == [(t.key, t.result, t.score)
+                                                                      for t in csv_set.tasks]

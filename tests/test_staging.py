@@ -233,6 +233,36 @@ def test_a_predicted_region_is_placed_on_every_window_it_overlaps_clipped_to_it(
     assert placed.tasks[0].score == 0.9 and placed.tasks[0].rows == (2,)
 
 
+def test_a_predicted_regions_field_result_is_clipped_with_it_on_every_window() -> None:
+    """A region field's result carries its region's bounds (as the labeling UI writes it): each
+    window gets it with the region's own clipped bounds and id, and none where the region is not."""
+    import json
+
+    from lsts_sync.labels.predictions import region
+    from lsts_sync.plan.windows import predictions_on_windows
+    from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_result
+
+    hour = 3_600_000.0
+    base = 1767225600000.0  # 2026-01-01 00:00:00 UTC
+    windows = tuple(WindowFile(f"20260101T0{h}0000Z", "m", 70, base + h * hour, base + h * hour + 69 * 60_000)
+                    for h in range(3))
+    found = WindowFacts("local", "w", "data", FOLDER, "fp", (ObjectWindows("raw/a.csv", "e", 1, windows),), (),
+                        time_format="%Y-%m-%d %H:%M:%S")
+    predicted = region("raw/a.csv", "2026-01-01 00:50:00", "2026-01-01 01:20:00", "Anomaly", 0.9)
+    severity = {**predicted, "from_name": "severity", "type": "choices",
+                "value": {**{k: predicted["value"][k] for k in ("start", "end", "instant")}, "choices": ["high"]}}
+    del severity["score"]
+    want = PredictionSet("local", "w", "det", "v1", "p.csv",
+                         (TaskPrediction("raw/a.csv", canonical_result([predicted, severity]), 0.9, (2,)),))
+    placed = predictions_on_windows(want, found)
+    assert len(placed.tasks) == 2
+    for task in placed.tasks:
+        label, field = sorted(json.loads(task.result), key=lambda r: r["type"] == "choices")
+        assert field["id"] == label["id"] == predicted["id"] and field["value"]["choices"] == ["high"]
+        assert {k: field["value"][k] for k in ("start", "end", "instant")} == \
+            {k: label["value"][k] for k in ("start", "end", "instant")}
+
+
 def test_channels_auto_and_check_read_a_parquet_source(tmp_path: Path) -> None:
     import io
 

@@ -15,11 +15,19 @@ and written back in the template's time format, as the UI writes the regions of 
 without a ``time_format`` the time axis is numbers, and so are start and end. A region carries its
 row's score; the task's prediction carries the highest score of its regions (the most confident
 flag orders tasks in Label Studio's prediction-score column).
+
+A column named exactly like one of the project's region fields gives each region that field's
+value: one per-region result per non-empty cell, with the region's id, as the labeling UI writes a
+region field (``field_results``). A value the field does not take (a choice not in its values, a
+cell that is no finite number or a number out of the field's bounds) skips the row like any bad cell. A column that looks
+like a field but is none (another case, a near miss, a task field) makes the file unusable
+(``field_columns``): its values would otherwise be dropped unseen. Other columns are ignored.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import math
@@ -33,7 +41,7 @@ from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.resources.protocols import S3Ops
 from lsts_sync.resources.state import PredictionSet, TaskPrediction, canonical_result
 from lsts_sync.spec.loader import SpecSet
-from lsts_sync.spec.models import PredictionsSpec, ProjectSpec
+from lsts_sync.spec.models import FieldSpec, PredictionsSpec, ProjectSpec
 from lsts_sync.ui.template import CONTROL_NAME, OBJECT_NAME
 from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms, ui_value
 
@@ -49,7 +57,7 @@ def load_predictions(specs: SpecSet, s3: S3Ops, selected: Set[str] | None = None
         if selected is not None and spec.project not in selected:
             continue
         project = specs.projects[spec.project]
-        shown, rows = _read(specs, spec, s3)
+        shown, rows = _read(specs, spec, project, s3)
         prediction = prediction_set(spec, project, shown, rows)
         found[prediction.key] = prediction
     return found
@@ -66,7 +74,7 @@ def local_path(specs: SpecSet, spec: PredictionsSpec) -> Path:
     return path if path.is_absolute() else Path(specs.locations[("Predictions", spec.name)].file).parent / path
 
 
-def _read(specs: SpecSet, spec: PredictionsSpec, s3: S3Ops) -> tuple[str, list[Row]]:
+def _read(specs: SpecSet, spec: PredictionsSpec, project: ProjectSpec, s3: S3Ops) -> tuple[str, list[Row]]:
     """``(the file as shown in messages, its rows)``; every failure is one LstsError line."""
     where = _where(specs, spec)
     if spec.file_bucket:
@@ -87,6 +95,9 @@ def _read(specs: SpecSet, spec: PredictionsSpec, s3: S3Ops) -> tuple[str, list[R
         _require_columns(header, spec)
     except ValueError as exc:
         raise LstsError(f"{where}: cannot read {shown}: {exc}") from None
+    misnamed = field_columns(header, spec, project)
+    if misnamed:
+        raise LstsError(f"{where}: {shown}: {misnamed}")
     return shown, rows
 
 
@@ -131,9 +142,30 @@ def _require_columns(header: list[str], spec: PredictionsSpec) -> None:
                          "name them under columns:")
 
 
+def field_columns(header: list[str], spec: PredictionsSpec, project: ProjectSpec) -> str | None:
+    """Why a column of ``header`` that is neither one of the spec's columns nor a region field looks
+    like a field that it is not (a task field, a region field in another case or a near miss), or
+    None. Other columns are a detector's own and are ignored."""
+    taken = set(spec.columns.model_dump().values())
+    region = [f.name for f in project.region_fields]
+    tasks = {f.name for f in project.task_fields}
+    lowered = {name.lower(): name for name in region}
+    for column in header:
+        if column in taken or column in region or not column:
+            continue
+        if column in tasks:
+            return (f"column {column!r} is a task field of project {project.name}: a prediction carries region "
+                    "fields only (a value per region)")
+        close = difflib.get_close_matches(column.lower(), list(lowered), n=1, cutoff=0.8)
+        if close:
+            return (f"column {column!r} is no region field of project {project.name}; did you mean "
+                    f"{lowered[close[0]]!r}? (a field's column is named exactly as the field)")
+    return None
+
+
 def prediction_set(spec: PredictionsSpec, project: ProjectSpec, shown: str, rows: list[Row]) -> PredictionSet:
     """The rows as one prediction per source file, and why each skipped row was skipped. Pure."""
-    regions: dict[str, list[tuple[int, dict, float | None]]] = {}
+    regions: dict[str, list[tuple[int, list[dict], float | None]]] = {}
     skipped: list[tuple[int, str]] = []
     seen: dict[tuple[str, str], int] = {}
     for number, row in rows:
@@ -141,26 +173,27 @@ def prediction_set(spec: PredictionsSpec, project: ProjectSpec, shown: str, rows
         if isinstance(made, str):
             skipped.append((number, made))
             continue
-        key, region, score = made
-        first = seen.setdefault((key, region["id"]), number)
+        key, results, score = made
+        first = seen.setdefault((key, results[0]["id"]), number)
         if first != number:
             skipped.append((number, f"the same region as row {first}"))
             continue
-        regions.setdefault(key, []).append((number, region, score))
+        regions.setdefault(key, []).append((number, results, score))
     tasks = tuple(_task(key, found) for key, found in sorted(regions.items()))
     return PredictionSet(project.instance, project.name, spec.name, spec.model_version, shown, tasks,
                          tuple(skipped), len(rows))
 
 
-def _task(key: str, found: list[tuple[int, dict, float | None]]) -> TaskPrediction:
+def _task(key: str, found: list[tuple[int, list[dict], float | None]]) -> TaskPrediction:
     scores = [s for _, _, s in found if s is not None]
-    return TaskPrediction(key, canonical_result([r for _, r, _ in found]), max(scores) if scores else None,
-                          tuple(n for n, _, _ in found))
+    return TaskPrediction(key, canonical_result([r for _, results, _ in found for r in results]),
+                          max(scores) if scores else None, tuple(n for n, _, _ in found))
 
 
 def region_of(row: Mapping[str, Any], spec: PredictionsSpec, project: ProjectSpec
-              ) -> tuple[str, dict, float | None] | str:
-    """``(source key, region, score)`` of one row, or why the row cannot be used."""
+              ) -> tuple[str, list[dict], float | None] | str:
+    """``(source key, results, score)`` of one row, or why the row cannot be used: the results are
+    the region (its ``timeserieslabels`` result) and then its region fields' results."""
     names = spec.columns
     key = source_key(_text(row.get(names.file)), project)
     if key.startswith("!"):
@@ -185,7 +218,11 @@ def region_of(row: Mapping[str, Any], spec: PredictionsSpec, project: ProjectSpe
         bounds = written(start, fmt), written(end, fmt)  # type: ignore[arg-type]
     except TimeFormatError as exc:
         return str(exc)
-    return key, region(key, *bounds, label, score, named=written_label), score
+    made = region(key, *bounds, label, score, named=written_label)
+    fields = field_results(row, project, made)
+    if isinstance(fields, str):
+        return fields
+    return key, [made, *fields], score
 
 
 def source_key(value: str, project: ProjectSpec) -> str:
@@ -250,6 +287,52 @@ def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value).strip()
+
+
+# A field's type -> (the result's type, the key of its value), as the labeling UI writes them
+FIELD_RESULTS = {"choices": ("choices", "choices"), "text": ("textarea", "text"), "number": ("number", "number")}
+
+
+def field_results(row: Mapping[str, Any], project: ProjectSpec, made: dict) -> list[dict] | str:
+    """One per-region result for each region field with a value in ``row``, for the region
+    ``made`` (its id and bounds, as the labeling UI writes a region field's result), or why a
+    value cannot be used (naming the column)."""
+    found = []
+    bounds = {k: made["value"][k] for k in ("start", "end", "instant")}
+    for spec in project.region_fields:
+        if not _text(row.get(spec.name)):
+            continue
+        try:
+            value = field_value(spec, row.get(spec.name))
+        except ValueError as exc:
+            return str(exc)
+        kind, key = FIELD_RESULTS[spec.type]
+        found.append({"id": made["id"], "from_name": spec.name, "to_name": OBJECT_NAME, "type": kind,
+                      "value": {**bounds, key: value}})
+    return found
+
+
+def field_value(spec: FieldSpec, cell: Any) -> list[str] | int | float:
+    """A non-empty cell as the field's result holds it: ``[choice]``, ``[text]`` or a number (an
+    int when whole). Raises ValueError naming the column for a value the field does not take."""
+    text = _text(cell)
+    if spec.type == "text":
+        return [text]
+    if spec.type == "choices":
+        if text not in (spec.values or ()):
+            raise ValueError(f"{spec.name} {text!r} is not one of the field's values ({', '.join(spec.values or ())})")
+        return [text]
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"{spec.name} {text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{spec.name} {text!r} is not a finite number")
+    if spec.min is not None and number < spec.min:
+        raise ValueError(f"{spec.name} {text!r} is below the field's min {spec.min:g}")
+    if spec.max is not None and number > spec.max:
+        raise ValueError(f"{spec.name} {text!r} is above the field's max {spec.max:g}")
+    return int(number) if number.is_integer() else number
 
 
 def region(key: str, start: Any, end: Any, label: str, score: float | None, named: str | None = None) -> dict:

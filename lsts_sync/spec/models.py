@@ -712,9 +712,10 @@ class PredictionColumns(Strict):
 class PredictionsSpec(Strict):
     """A model's output, written into a project as Label Studio predictions of ``model_version``.
 
-    ``file`` holds one row per predicted region: the task's source key, start, end, label and an
-    optional score. It is the whole set for that model version in that project: plan adds, replaces
-    and removes that version's predictions to match it, and never touches other versions.
+    ``file`` holds one row per predicted region: the task's source key, start, end, label, an
+    optional score and optionally a value per region field of the project. It is the whole set
+    for that model version in that project: plan adds, replaces and removes that version's
+    predictions to match it, and never touches other versions.
     """
 
     kind: Literal["Predictions"]
@@ -729,7 +730,9 @@ class PredictionsSpec(Strict):
         "Bucket spec, which must exist)."))
     format: Literal["csv", "parquet"] | None = Field(
         default=None, description="csv or parquet; default: parquet for a name ending .parquet or .pq, else csv")
-    columns: PredictionColumns = Field(default_factory=PredictionColumns, description="The file's column names.")
+    columns: PredictionColumns = Field(default_factory=PredictionColumns, description=(
+        "The file's column names. A column named exactly like a region field of the project gives each "
+        "region that field's value (docs/predictions.md#region-fields-in-a-predictions-file)."))
 
     @property
     def file_bucket(self) -> str | None:

@@ -89,3 +89,40 @@ output: {out}/dense.csv
         "2021-01-01 00:30:00": ("Maintenance", "low", ""),
     }
     assert all(r["severity"] == "" for r in dense if not r["label"]) and len(dense) == 60
+
+
+def test_a_predictions_files_severity_column_becomes_a_per_region_result_of_the_prediction(stack_env, s3, ls, bucket,
+                                                                                           uid, tmp_path) -> None:
+    """Label Studio keeps the severity result as written (the region's id, from_name severity), so the
+    next plan is No changes; another severity in the file replaces the prediction."""
+    from .test_predictions_integration import add_predictions
+
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"fp-{uid}"
+    specs = write_specs(tmp_path / "specs", bucket, name)
+    with open(specs / "specs.yaml", "a") as spec:
+        spec.write(FIELDS)
+    rows = ("file,start,end,label,score,severity,fault_code\n"
+            "data/week-01.csv,2021-01-01 00:10:00,2021-01-01 00:20:00,Anomaly,0.9,high,F-12\n"
+            "data/week-01.csv,2021-01-01 00:30:00,2021-01-01 00:35:00,Maintenance,0.2,,\n")
+    add_predictions(specs, name, rows)
+    applied = run_cli(["apply", str(specs), "--auto-approve"], stack_env)
+    assert applied.returncode == 0, applied.stderr
+    assert "Predictions: 1 to add" in applied.stdout, applied.stdout
+    project = find_project(ls, name)
+    (prediction,) = ls.predictions.list(project=project.id)
+    by_name = {(r["from_name"], r["type"]): r for r in prediction.result}
+    assert set(by_name) == {("label", "timeserieslabels"), ("severity", "choices"), ("fault_code", "textarea")}
+    anomaly = [r for r in prediction.result if r["type"] == "timeserieslabels"
+               and r["value"]["timeserieslabels"] == ["Anomaly"]][0]
+    severity, code = by_name[("severity", "choices")], by_name[("fault_code", "textarea")]
+    assert severity["id"] == code["id"] == anomaly["id"] and severity["to_name"] == "ts"
+    assert severity["value"] == {"start": "2021-01-01 00:10:00", "end": "2021-01-01 00:20:00", "instant": False,
+                                 "choices": ["high"]}
+    assert code["value"]["text"] == ["F-12"]
+    again = run_cli(["plan", str(specs)], stack_env)
+    assert again.returncode == 0 and again.stdout.strip() == "No changes.", again.stdout + again.stderr
+
+    (specs / "predictions" / "detector.csv").write_text(rows.replace(",high,", ",low,"))
+    changed = run_cli(["plan", str(specs)], stack_env)
+    assert "Predictions: 0 to add, 1 to replace, 0 to remove." in changed.stdout, changed.stdout + changed.stderr

@@ -77,6 +77,17 @@ class Labeler:
         return self.page.locator(".htx-timeseries-channel svg > g > text").evaluate_all(
             "els => els.map(e => e.textContent.trim())")
 
+    def draw(self, label: str, start: float = 0.3, end: float = 0.5) -> None:
+        """Choose ``label`` and drag across the first channel from ``start`` to ``end`` (its width's shares)."""
+        page = self.page
+        page.locator(".lsf-label", has_text=label).first.click()
+        box = page.locator(".htx-timeseries-channel svg").first.bounding_box()
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * start, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * end, y, steps=10)
+        page.mouse.up()
+
     def errors(self) -> str:
         found = self.page.locator(".lsf-errors")
         return " ".join(found.all_inner_texts()) if found.count() else ""
@@ -125,13 +136,7 @@ def test_a_labeler_drags_a_region_that_is_saved_and_exported(stack, stack_env, s
     labeler.open_task(project.id, task.id)
     labeler.wait_for_chart(2)
     page = labeler.page
-    page.locator(".lsf-label", has_text="Anomaly").first.click()
-    box = page.locator(".htx-timeseries-channel svg").first.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.3, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=10)
-    page.mouse.up()
+    labeler.draw("Anomaly")
     assert page.locator("g.brushes g.brush rect.selection").count() >= 1
     with page.expect_response(lambda r: f"/api/tasks/{task.id}/annotations" in r.url and r.request.method == "POST") \
             as saved:
@@ -148,6 +153,54 @@ def test_a_labeler_drags_a_region_that_is_saved_and_exported(stack, stack_env, s
     assert [(r["label"], r["start"], r["end"]) for r in table] == [("Anomaly", start, end)]
     lookout = (tmp_path / "out" / "labels.csv").read_text().strip()
     assert lookout == f"{start.replace(' ', 'T')}.000000,{end.replace(' ', 'T')}.000000"
+
+
+def test_a_region_field_shows_once_its_region_is_selected_and_its_value_is_exported(
+        stack, stack_env, s3, ls, bucket, uid, tmp_path, labeler) -> None:
+    """The template's region field (perRegion, in a View shown when a region is selected): its
+    header and control are hidden until the drawn region is selected (Label Studio hides a
+    perRegion control by itself; the View hides the header), the chosen value is saved as a result
+    sharing the region's id, and the table export shows it in the field's column."""
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"rf-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    with open(specs / "specs.yaml", "a") as spec:
+        spec.write(f"""\
+region_fields:
+  - {{name: severity, type: choices, values: [low, medium, high]}}
+---
+kind: Export
+name: {name}-table
+project: {name}
+output: {tmp_path}/out/regions.csv
+""")
+    assert apply(specs, stack_env).returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(2)
+    page = labeler.page
+    header = page.locator("h3", has_text="severity")  # the <Header> naming the field
+    high = page.locator(".lsf-choices label.lsf-choice__checkbox", has_text="high")
+    assert (header.count(), high.count()) == (1, 1)
+    assert not header.is_visible() and not high.is_visible()  # no region selected: the field is hidden
+    labeler.draw("Anomaly")
+    page.locator(".lsf-outliner").get_by_text("Anomaly").first.click()  # select the drawn region
+    high.wait_for(state="visible", timeout=10_000)
+    assert header.is_visible()
+    high.click()
+    with page.expect_response(lambda r: f"/api/tasks/{task.id}/annotations" in r.url and r.request.method == "POST") \
+            as saved:
+        page.get_by_test_id("bottombar-submit-button").click()
+    assert saved.value.status == 201
+
+    (annotation,) = ls.annotations.list(id=task.id)
+    (region,) = [r for r in annotation.result if r["type"] == "timeserieslabels"]
+    (severity,) = [r for r in annotation.result if r["from_name"] == "severity"]
+    assert severity["id"] == region["id"] and severity["value"]["choices"] == ["high"]
+    assert run_cli(["export", str(specs)], stack_env).returncode == 0
+    table = list(csv.DictReader(io.StringIO((tmp_path / "out" / "regions.csv").read_text())))
+    assert [(r["label"], r["start"], r["end"], r["severity"]) for r in table] == [
+        ("Anomaly", region["value"]["start"], region["value"]["end"], "high")]
 
 
 def test_a_time_format_that_does_not_fit_shows_the_parse_error(stack, stack_env, s3, ls, bucket, uid, tmp_path,
@@ -200,6 +253,36 @@ def test_a_prediction_shows_the_labeler_its_predicted_region(stack, stack_env, s
     assert page.locator("g.brushes g.brush rect.selection").count() >= 1  # drawn on the channels
     regions = " ".join(page.locator(".lsf-outliner").all_inner_texts())
     assert "Anomaly" in regions and "0.90" in regions
+    assert labeler.errors() == ""
+
+
+def test_a_predicted_regions_field_value_shows_chosen_when_the_labeler_selects_it(stack, stack_env, s3, ls, bucket,
+                                                                                  uid, tmp_path, labeler) -> None:
+    """A predictions file's severity column: selecting the predicted region shows its severity
+    already chosen (Label Studio joins the per-region result to the region by their shared id)."""
+    from .test_predictions_integration import add_predictions
+
+    upload_csvs(s3, bucket, "data/", count=1)
+    name = f"pf-{uid}"
+    specs = write_specs(tmp_path / "a", bucket, name)
+    with open(specs / "specs.yaml", "a") as spec:
+        spec.write("region_fields:\n  - {name: severity, type: choices, values: [low, medium, high]}\n")
+    add_predictions(specs, name, "file,start,end,label,score,severity\n"
+                                 "data/week-01.csv,2021-01-01 00:10:00,2021-01-01 00:20:00,Anomaly,0.9,medium\n")
+    assert apply(specs, stack_env).returncode == 0
+    project, task = first_task(ls, name)
+    labeler.open_task(project.id, task.id)
+    labeler.wait_for_chart(2)
+    page = labeler.page
+    page.get_by_text("iforest-1").first.wait_for(timeout=30_000)
+    page.locator(".lsf-outliner").get_by_text("Anomaly").first.click()
+    medium = page.locator(".lsf-choices input[name=medium]")
+    medium.wait_for(state="attached", timeout=10_000)
+    page.locator(".lsf-choices label.lsf-choice__checkbox", has_text="medium").wait_for(state="visible",
+                                                                                      timeout=10_000)
+    checked = page.locator(".lsf-choices input[type=checkbox]").evaluate_all(
+        "els => els.filter(e => e.checked).map(e => e.name)")
+    assert checked == ["medium"]
     assert labeler.errors() == ""
 
 

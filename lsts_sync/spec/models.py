@@ -665,7 +665,7 @@ class ExportSpec(Strict):
         "`output` (`dense`: only those, and `output` gives their folder)."))
     output: Annotated[str, AfterValidator(_check_output)] = Field(description=(
         "A local path or `s3://bucket/key` (its bucket must be a Bucket spec); a name ending in `.parquet` "
-        "(also a `split` name) is written as Parquet, which needs the `parquet` extra."))
+        "(also a `split` name) is written as Parquet."))
 
     @property
     def output_bucket(self) -> str | None:

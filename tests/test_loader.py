@@ -151,3 +151,19 @@ def test_region_and_task_fields_load(tmp_path: Path) -> None:
     assert project.region_fields[0].values == ("low", "medium", "high")
     assert (project.region_fields[2].min, project.region_fields[2].max) == (0, 1)
     assert [(f.name, f.values) for f in project.task_fields] == [("quality", ("good", "noisy", "unusable"))]
+
+
+def test_renamed_fields_and_choices_load_as_a_string_or_a_list(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text(FIELDS.replace("{name: severity, type: choices, values: [low, medium, high], required: true}",
+                                   "{name: severity, renamed_from: sev, type: choices, values: [low, "
+                                   "{value: medium}, {value: high, renamed_from: [severe, critical]}]}")
+                    .replace("{name: quality,", "{name: quality, renamed_from: [grade, usable],")
+                    .replace("[good, noisy, unusable]", "[good, {value: noisy, renamed_from: bad}, unusable]"))
+    specs, problems = load_specs([str(DATA / "base.yaml"), str(spec)], env={})
+    assert [str(p) for p in problems] == []
+    project = specs.projects["p"]
+    assert project.region_fields[0].choices == ("low", "medium", "high")
+    assert project.field_renames == {"sev": "severity", "grade": "quality", "usable": "quality"}
+    assert project.choice_renames == {("severity", "severe"): "high", ("severity", "critical"): "high",
+                                      ("quality", "bad"): "noisy"}

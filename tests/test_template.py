@@ -194,3 +194,11 @@ def test_template_fields_key_choices_by_their_control() -> None:
     fields = template_fields(template_xml(_project(region_fields=[{"name": "a", "type": "choices", "values": ["x"]}],
                                                    task_fields=[{"name": "b", "type": "choices", "values": ["x"]}])))
     assert "Choice[a/x]" in fields and "Choice[b/x]" in fields
+
+
+def test_renames_of_fields_and_choices_leave_only_the_new_names_in_the_template() -> None:
+    renamed = {"region_fields": [{"name": "severity", "renamed_from": "sev", "type": "choices",
+                                  "values": ["low", {"value": "medium"}, {"value": "high", "renamed_from": ["severe"]}],
+                                  "required": True}, *FIELDS["region_fields"][1:]],
+               "task_fields": FIELDS["task_fields"]}
+    assert template_xml(_project(**renamed)) == template_xml(_project(**FIELDS))

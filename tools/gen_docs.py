@@ -96,8 +96,8 @@ def _inner_models(tp: object) -> Iterator[tuple[str, type[BaseModel]]]:
     elif origin in (Union, types.UnionType):
         for arg in args:
             yield from _inner_models(arg)
-    elif origin is tuple and _is_model(args[0]):
-        yield "[]", args[0]
+    elif origin is tuple:  # a list of models, or of values some of which are models
+        yield from (("[]" + suffix, model) for suffix, model in _inner_models(args[0]))
 
 
 def field_rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, str, str]]:

@@ -83,7 +83,7 @@ def _field(parent: ET.Element, spec: FieldSpec, per_region: bool) -> None:
         "required": "true" if spec.required else None}
     if spec.type == "choices":
         choices = _set(ET.SubElement(parent, "Choices"), **common, choice="single", showInline="true")
-        for value in spec.values or ():
+        for value in spec.choices:
             _set(ET.SubElement(choices, "Choice"), value=value)
     elif spec.type == "text":
         _set(ET.SubElement(parent, "TextArea"), **common, maxSubmissions=1, editable="true", rows=1)

@@ -228,13 +228,14 @@ def _suggest(model: type, path: FieldPath) -> str | None:
 
 
 def _inner_model(annotation: object) -> type:
+    """The first model an annotation holds, however deep (through unions, tuples and Annotated)."""
     from typing import get_args
-    for arg in (annotation, *get_args(annotation)):
-        if hasattr(arg, "model_fields"):
-            return arg
-        for sub in get_args(arg):
-            if hasattr(sub, "model_fields"):
-                return sub
+    if hasattr(annotation, "model_fields"):
+        return annotation  # type: ignore[return-value]
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not object:
+            return found
     return object
 
 

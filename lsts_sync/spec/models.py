@@ -374,7 +374,12 @@ class LabelSpec(Strict):
     @field_validator("renamed_from", mode="before")
     @classmethod
     def _one_name_is_a_list(cls, value: object) -> object:
-        return (value,) if isinstance(value, str) else value
+        return _one_name_is_a_list(value)
+
+
+def _one_name_is_a_list(value: object) -> object:
+    """``renamed_from: Missing`` reads as ``renamed_from: [Missing]``."""
+    return (value,) if isinstance(value, str) else value
 
 
 HEX6 = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -431,21 +436,64 @@ def _check_field_name(value: str) -> str:
     return value
 
 
+class ChoiceSpec(Strict):
+    """A value of a choices field written as a mapping, to give its former values: apply rewrites
+    every result of the field that carries one of them to ``value``, then the template."""
+
+    value: NonEmpty = Field(description="The value a labeler picks.")
+    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+        "The value's former names (a string or a list): apply rewrites every result of the field, in "
+        "annotations, drafts and predictions, that carries one of them to `value`, then the template (see "
+        "[Changing labeled projects](changing-labeled-projects.md#rename-a-field-or-a-choice))."))
+
+    @field_validator("renamed_from", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: object) -> object:
+        return _one_name_is_a_list(value)
+
+
+# A value is a string, or a mapping with its former values: a discriminator, so that a wrong value is
+# one error of the form it was written in (not one per form).
+Choice = Annotated[Annotated[NonEmpty, Tag("[value]")] | Annotated[ChoiceSpec, Tag("[choice]")],
+                   Discriminator(lambda v: "[choice]" if isinstance(v, dict | ChoiceSpec) else "[value]")]
+
+
 class FieldSpec(Strict):
     """An attribute labelers give each region (``region_fields``) or each task (``task_fields``):
-    one control tag in the template (Choices, TextArea or Number) and one column in the exports."""
+    one control tag in the template (Choices, TextArea or Number) and one column in the exports.
+    ``renamed_from`` (the field's) and a value's ``renamed_from`` carry renames into the results."""
 
     name: Annotated[str, AfterValidator(_check_field_name)] = Field(description=(
         "The control's name in the template and the column's name in the exports: a letter or `_`, then "
         "letters, digits or `_`; not `label`, `ts` or a column of the table export."))
+    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+        "The field's former names (a string or a list): apply rewrites every result, in annotations, drafts and "
+        "predictions, that one of them names to `name`, then the template (see [Changing labeled projects]"
+        "(changing-labeled-projects.md#rename-a-field-or-a-choice))."))
     type: Literal["choices", "text", "number"] = Field(description=(
         "`choices` (one of `values`), `text` (free text) or `number` (between `min` and `max`)."))
-    values: tuple[NonEmpty, ...] | None = Field(default=None, min_length=1, description=(
-        "`choices` only (and required there): the values a labeler picks one of."))
+    values: tuple[Choice, ...] | None = Field(default=None, min_length=1, description=(
+        "`choices` only (and required there): the values a labeler picks one of; a value is a string, or "
+        "`{value: high, renamed_from: severe}` to rename it."))
     required: bool = Field(default=False, description=(
         "Label Studio refuses to submit an annotation without it (for a region field: on every region)."))
     min: float | None = Field(default=None, description="`number` only: the smallest value accepted.")
     max: float | None = Field(default=None, description="`number` only: the largest value accepted.")
+
+    @field_validator("renamed_from", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: object) -> object:
+        return _one_name_is_a_list(value)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values as strings, in order (none for a field that is no choices field)."""
+        return tuple(v if isinstance(v, str) else v.value for v in self.values or ())
+
+    @property
+    def choice_renames(self) -> dict[str, str]:
+        """Former value -> its value, from every value's ``renamed_from``."""
+        return {old: v.value for v in self.values or () if isinstance(v, ChoiceSpec) for old in v.renamed_from}
 
     def problems(self) -> list[tuple[FieldPath, str]]:
         found: list[tuple[FieldPath, str]] = []
@@ -453,13 +501,32 @@ class FieldSpec(Strict):
             found.append((("values",), "a choices field needs values, e.g. values: [low, medium, high]"))
         if self.type != "choices" and self.values is not None:
             found.append((("values",), f"values go with type: choices, not {self.type}"))
-        if self.values is not None and len(set(self.values)) != len(self.values):
+        if len(set(self.choices)) != len(self.choices):
             found.append((("values",), "a value is listed twice"))
+        found += self._choice_rename_problems()
         for key in ("min", "max"):
             if self.type != "number" and getattr(self, key) is not None:
                 found.append(((key,), f"{key} goes with type: number, not {self.type}"))
         if self.min is not None and self.max is not None and self.min > self.max:
             found.append((("max",), f"max {self.max:g} is below min {self.min:g}"))
+        return found
+
+    def _choice_rename_problems(self) -> list[tuple[FieldPath, str]]:
+        """A former value must be no current value of the field and belong to one value only."""
+        found: list[tuple[FieldPath, str]] = []
+        claimed: dict[str, str] = {}
+        for i, choice in enumerate(self.values or ()):
+            if isinstance(choice, str):
+                continue
+            for j, old in enumerate(choice.renamed_from):
+                path: FieldPath = ("values", i, "renamed_from", j)
+                if old in self.choices:
+                    found.append((path, f"renamed_from names {old!r}, which is a value of field {self.name!r}; "
+                                        "a former value cannot be a current one"))
+                elif old in claimed:
+                    found.append((path, f"renamed_from names {old!r}, which value {claimed[old]!r} was renamed "
+                                        "from too; a former value goes to one value"))
+                claimed.setdefault(old, choice.value)
         return found
 
 
@@ -562,6 +629,28 @@ class ProjectSpec(Strict):
                     found.append(((key, i, "name"), f"field name {spec.name!r} is a column of the series; "
                                   "the dense export could not tell them apart"))
                 seen.setdefault(spec.name.lower(), where)
+        return found + self._field_rename_problems()
+
+    def _field_rename_problems(self) -> list[tuple[FieldPath, str]]:
+        """A field's former name must be no current field, belong to one field only, and not be the
+        labels' control (whose results a field cannot take over)."""
+        found: list[tuple[FieldPath, str]] = []
+        fields = [(key, i, spec) for key in ("region_fields", "task_fields") for i, spec in enumerate(getattr(self, key))]
+        names = {spec.name for _, _, spec in fields}
+        claimed: dict[str, str] = {}
+        for key, i, spec in fields:
+            for j, old in enumerate(spec.renamed_from):
+                path: FieldPath = (key, i, "renamed_from", j)
+                if old == CONTROL_NAME:
+                    found.append((path, f"renamed_from names {old!r}, the control of the project's labels; a field "
+                                        "cannot take over its results"))
+                elif old in names:
+                    found.append((path, f"renamed_from names {old!r}, which is a field of this project; a former "
+                                        "name cannot be a current one"))
+                elif old in claimed:
+                    found.append((path, f"renamed_from names {old!r}, which field {claimed[old]!r} was renamed "
+                                        "from too; a former name goes to one field"))
+                claimed.setdefault(old, spec.name)
         return found
 
     @property
@@ -569,6 +658,17 @@ class ProjectSpec(Strict):
         """Former label name -> its label's value, from every label's ``renamed_from``."""
         return {old: label.value for label in self.labels for old in label.renamed_from}
 
+    @property
+    def field_renames(self) -> dict[str, str]:
+        """Former field name -> its field's name, from every region and task field's ``renamed_from``."""
+        return {old: spec.name for spec in (*self.region_fields, *self.task_fields) for old in spec.renamed_from}
+
+    @property
+    def choice_renames(self) -> dict[tuple[str, str], str]:
+        """``(field, former value)`` -> its value, from the values' ``renamed_from`` (the field by
+        its current name: a field's rename comes first)."""
+        return {(spec.name, old): new for spec in (*self.region_fields, *self.task_fields)
+                for old, new in spec.choice_renames.items()}
 
     @classmethod
     def draft_problems(cls, data: dict) -> list[tuple[FieldPath, str]]:

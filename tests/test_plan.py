@@ -16,6 +16,7 @@ from lsts_sync.resources.facts import LiveFacts
 from lsts_sync.resources.state import CorsState, DesiredState, LiveState, ProjectState, Usage
 from lsts_sync.spec.loader import SpecSet, load_specs
 
+from .fakes import PUMP7, PUMP7_TOKEN, load_checked
 from .fakes import applied_state as _live_copy
 
 
@@ -167,7 +168,7 @@ def test_dropping_a_used_control_blocks_too(specs) -> None:
     desired, live = _with_usage(specs, annotations=1, controls=(("old|ts|timeserieslabels", 3),))
     _add_retired_label(live)
     (check,) = build_plan(desired, LiveFacts(live)).blockers
-    assert "control old|ts|timeserieslabels: 3 result(s)" in check.message
+    assert "control old (timeserieslabels): 3 result(s)" in check.message
 
 
 def test_a_dropped_label_with_unknown_usage_blocks_and_an_unchanged_one_does_not(specs) -> None:
@@ -179,7 +180,8 @@ def test_a_dropped_label_with_unknown_usage_blocks_and_an_unchanged_one_does_not
     _add_retired_label(live)
     (check,) = build_plan(desired, LiveFacts(live)).blockers
     assert (check.name, check.subject, check.override) == ("label-removal", "pump-7", "--allow-label-removal pump-7")
-    assert check.message == "the template change drops labels or controls and their use by annotations is unknown"
+    assert check.message == ("the template change drops labels, fields or choices and their use by annotations is "
+                             "unknown")
     allowed = build_plan(desired, LiveFacts(live), overrides=Overrides(allow_label_removal=frozenset({"pump-7"})))
     assert allowed.blockers == () and allowed.checks[0].allowed
 
@@ -753,11 +755,59 @@ def test_label_removal_messages_are_exact(specs) -> None:
     _add_retired_label(live)
     assert build_plan(desired, LiveFacts(live)).checks == (
         Check("label-removal", "pump-7", "the template change would orphan annotations or drafts: Retired (label): "
-              "2 region(s); control gone: 3 result(s)", "--allow-label-removal pump-7"),
-        Check("label-removal", "pump-7", "predictions use labels the new template drops: Retired (label): 4",
+              "2 region(s); field gone: 3 result(s)", "--allow-label-removal pump-7"),
+        Check("label-removal", "pump-7", "predictions use labels or choices the new template drops: Retired (label): 4",
               blocking=False))
     allowed = build_plan(desired, LiveFacts(live), overrides=Overrides(allow_label_removal=frozenset({"x"})))
     assert allowed.checks[0].allowed is False
+
+
+SEV = "  - {name: sev, type: choices, values: [low, severe]}\n"
+QUALITY = "task_fields:\n  - {name: quality, type: choices, values: [good, bad]}\n"
+# 3 regions with sev (2 severe, 1 low) and one quality in annotations; predictions: severe 4 times
+FIELD_USAGE = Usage(2, controls=(("label|ts|timeserieslabels", 3), ("quality|ts|choices", 1), ("sev|ts|choices", 3)),
+                    labels=((("label", "Anomaly"), 3), (("quality", "bad"), 1), (("sev", "low"), 1),
+                            (("sev", "severe"), 2)),
+                    predicted=((("sev", "severe"), 4),))
+
+
+def _fields_plan(tmp_path, after: str, before: str = "region_fields:\n" + SEV + QUALITY) -> Plan:
+    """pump-7 live with the ``before`` fields and ``FIELD_USAGE``, planned against the ``after`` ones."""
+    def load(name: str, fields: str) -> DesiredState:
+        (tmp_path / name).mkdir(parents=True)
+        (tmp_path / name / "pump-7.yaml").write_text(PUMP7[1].read_text() + fields)
+        return desired_state(load_checked([PUMP7[0], tmp_path / name / "pump-7.yaml"],
+                                          env={"LABEL_STUDIO_API_KEY": PUMP7_TOKEN}))
+    live = _live_copy(load("before", before))
+    key = ("local", "pump-7")
+    live.projects[key] = dataclasses.replace(live.projects[key], usage=FIELD_USAGE)
+    return build_plan(load("after", after), LiveFacts(live))
+
+
+def test_removing_a_used_field_or_choice_blocks_naming_them_plainly(tmp_path) -> None:
+    plan = _fields_plan(tmp_path, "region_fields:\n  - {name: sev, type: choices, values: [low]}\n")
+    assert [(c.name, c.blocking, c.message) for c in plan.checks] == [
+        ("label-removal", True, "the template change would orphan annotations or drafts: choice severe of sev: "
+                                "2 result(s); field quality: 1 result(s)"),  # not its choice bad again
+        ("label-removal", False, "predictions use labels or choices the new template drops: choice severe of sev: 4")]
+    assert plan.checks[0].override == "--allow-label-removal pump-7"
+
+
+def test_renamed_fields_and_choices_count_as_kept(tmp_path) -> None:
+    renamed = ("region_fields:\n  - {name: severity, renamed_from: sev, type: choices, values: [low, {value: high, "
+               "renamed_from: severe}]}\n" + QUALITY.replace("quality,", "grade, renamed_from: quality,"))
+    assert _fields_plan(tmp_path / "1", renamed).checks == ()
+    choice_dropped = renamed.replace("{value: high, renamed_from: severe}", "high")
+    (check, predicted) = _fields_plan(tmp_path / "2", choice_dropped).checks
+    assert check.message.endswith(": choice severe of severity: 2 result(s)")  # by the field's new name
+    assert predicted.message.endswith(": choice severe of severity: 4")
+
+
+def test_a_renamed_field_of_another_type_blocks_as_a_type_change(tmp_path) -> None:
+    plan = _fields_plan(tmp_path, "region_fields:\n  - {name: severity, renamed_from: sev, type: text}\n" + QUALITY)
+    (check, _) = plan.checks
+    assert check.message == "the template change would orphan annotations or drafts: field severity changes type " \
+        "(choices → textarea): 3 result(s)"
 
 
 def test_cors_rule_no_longer_needed_is_an_update_to_absent_and_keeps_others(specs) -> None:
@@ -788,7 +838,8 @@ def test_checks_look_past_changes_they_do_not_concern(specs) -> None:
     live.storages[("local", "gone", "source")] = dataclasses.replace(live.storages[SOURCE], project="gone", id=30)
     plan = build_plan(desired, LiveFacts(live), prune=True)
     assert [(c.name, c.subject) for c in plan.checks] == [("label-removal", "pump-7"), ("delete-annotated", "gone")]
-    assert plan.checks[0].message == "predictions use labels the new template drops: Retired (label): 4; Old (label): 1"
+    assert plan.checks[0].message == ("predictions use labels or choices the new template drops: Retired (label): 4; "
+                                      "Old (label): 1")
 
 
 def test_a_second_project_is_adopted_under_its_spec_name(specs) -> None:

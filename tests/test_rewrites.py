@@ -15,13 +15,21 @@ from lsts_sync.core.errors import LstsError
 from lsts_sync.desired.build import desired_state
 from lsts_sync.live.connections import Connections
 from lsts_sync.live.gather import gather
+from lsts_sync.live.ls_mapping import usage_from_tasks
 from lsts_sync.plan.build import NO_OVERRIDES, Plan, build_plan
 from lsts_sync.plan.changes import RewriteResults
 from lsts_sync.plan.options import GatherOptions, Overrides
-from lsts_sync.plan.render import render_text
+from lsts_sync.plan.render import render_json, render_text
 from lsts_sync.plan.rewrites import Retime
 from lsts_sync.resources.facts import TaskFile
-from lsts_sync.resources.state import PredictionSet, ResultRecord, TaskPrediction, Usage, canonical_result
+from lsts_sync.resources.state import (
+    LivePrediction,
+    PredictionSet,
+    ResultRecord,
+    TaskPrediction,
+    Usage,
+    canonical_result,
+)
 from lsts_sync.spec.loader import SpecSet, load_specs
 
 from .fakes import FakeLabelStudio, FakeS3, run_apply
@@ -41,15 +49,15 @@ instance: local
 source: {{bucket: data, prefix: a/}}
 timeseries: {{time_column: t, time_format: '{fmt}', channels: [{{column: v}}]}}
 labels: [{labels}]
-"""
+{fields}"""
 BEFORE = "{value: Anomaly}, {value: Missing}"
 RENAMED = "{value: Anomaly}, {value: Gap, renamed_from: Missing}"
 CSV = b"t,v\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
 
 
-def specs_of(folder: Path, labels: str = BEFORE, fmt: str = "%Y-%m-%d %H:%M:%S") -> SpecSet:
+def specs_of(folder: Path, labels: str = BEFORE, fmt: str = "%Y-%m-%d %H:%M:%S", fields: str = "") -> SpecSet:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "specs.yaml").write_text(SPEC.format(token="f" * 40, fmt=fmt, labels=labels))
+    (folder / "specs.yaml").write_text(SPEC.format(token="f" * 40, fmt=fmt, labels=labels, fields=fields))
     loaded, problems = load_specs([str(folder)])
     assert not [p for p in problems if p.severity == "error"], problems
     return loaded
@@ -68,14 +76,17 @@ def record(kind: str, rid: int, task: int, *regions: dict, updated: str = "", ca
 class Stack:
     """Project ``a`` applied on the fakes, its records in ``ls.usage``; ``plan``/``apply`` for a spec set."""
 
-    def __init__(self, tmp_path: Path, records: list[ResultRecord]):
+    def __init__(self, tmp_path: Path, records: list[ResultRecord], fields: str = ""):
         self.tmp = tmp_path
         self.ls, self.s3 = FakeLabelStudio(), FakeS3()
         self.s3.objects_["data"] = {"a/1.csv": (1.0, CSV)}
-        first = specs_of(tmp_path / "before")
+        first = specs_of(tmp_path / "before", fields=fields)
         run_apply(self.plan(first), self.ls, self.s3)
         (self.pid,) = self.ls.projects
         self.ls.tasks[self.pid] = [TaskFile("a/1.csv", 2.0, 1)]
+        if fields:  # usage counted from the records as gather counts it (controls, labels and choices)
+            self.ls.usage[self.pid] = usage_of(records)
+            return
         labels = Counter((r["from_name"], label) for x in records if x.kind != "prediction"
                          for r in json.loads(x.result) for label in r["value"]["timeserieslabels"])
         self.ls.usage[self.pid] = Usage(len(records), labels=tuple(sorted(labels.items())), records=tuple(records))
@@ -96,6 +107,19 @@ class Stack:
     def result(self, kind: str, rid: int) -> list:
         original = next(r for r in self.ls.usage[self.pid].records if (r.kind, r.id) == (kind, rid))
         return json.loads(self.ls.rewritten.get((kind, rid), original.result))
+
+
+def usage_of(records: list[ResultRecord]) -> Usage:
+    """The usage Label Studio's export of ``records`` gives (``usage_from_tasks``)."""
+    tasks: dict[int, dict] = {}
+    for r in records:
+        if r.kind != "prediction":
+            task = tasks.setdefault(r.task, {"id": r.task, "annotations": [], "drafts": []})
+            task["annotations" if r.kind == "annotation" else "drafts"].append({
+                "id": r.id, "result": json.loads(r.result), "updated_at": r.updated_at, "was_cancelled": r.cancelled,
+                "annotation": r.annotation})
+    predictions = [LivePrediction(r.id, r.task, "m1", r.result) for r in records if r.kind == "prediction"]
+    return usage_from_tasks(list(tasks.values()), "a", predictions)
 
 
 T1, T2, T3 = "2024-01-01 00:10:00", "2024-01-01 00:20:00", "2024-01-01 00:30:00"
@@ -283,3 +307,95 @@ def test_a_saved_plan_carries_its_rewrite_and_is_refused_once_a_record_moved(tmp
     stack.ls.rewritten[("annotation", 11)] = json.dumps([region(T1, T2, "Gap")])  # someone edits an annotation
     moved = gather(renamed, desired, Connections({"local": stack.ls}, stack.s3), GatherOptions(skip_data_checks=True))
     assert fingerprint(moved, desired) != saved.fingerprint
+
+
+# -- renames of fields and choices ----------------------------------------------------------------
+
+FIELDS = """\
+region_fields:
+  - {name: sev, type: choices, values: [low, severe]}
+task_fields:
+  - {name: quality, type: choices, values: [good, bad]}
+"""
+RENAMED_FIELDS = """\
+region_fields:
+  - {name: severity, renamed_from: sev, type: choices, values: [low, {value: high, renamed_from: severe}]}
+task_fields:
+  - {name: quality, type: choices, values: [good, {value: noisy, renamed_from: [bad, poor]}]}
+"""
+
+
+def field(ident: str, name: str, *choices: str, start: str = T1, end: str = T2) -> dict:
+    """A choices result of a field: per region (``ident`` its region's id, with its bounds) or of the task."""
+    value: dict = {"choices": list(choices)}
+    if ident.startswith("r"):
+        value = {"start": start, "end": end, "instant": False, **value}
+    return {"id": ident, "from_name": name, "to_name": "ts", "type": "choices", "value": value}
+
+
+def with_fields() -> list[ResultRecord]:
+    """Task 1: an annotation with two regions, each with sev, and the task's quality; task 2: a
+    draft with sev; task 3: a prediction with sev (no former choice)."""
+    return [record("annotation", 10, 1, region(T1, T2, "Anomaly", ident="r1"), field("r1", "sev", "severe"),
+                   region(T2, T3, "Missing", ident="r2"), field("r2", "sev", "low", start=T2, end=T3),
+                   field("q", "quality", "bad"), updated="2024-01-01T00:00:00Z"),
+            record("draft", 20, 2, region(T1, T2, "Anomaly", ident="r1"), field("r1", "sev", "severe", "high")),
+            record("prediction", 30, 3, region(T1, T2, "Anomaly", ident="r1"), field("r1", "sev", "low"))]
+
+
+def test_renamed_fields_and_choices_plan_one_rewrite_step_and_no_label_removal(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, with_fields(), fields=FIELDS)
+    plan = stack.plan(specs_of(tmp_path / "after", fields=RENAMED_FIELDS))
+    rewrite, update = plan.changes
+    assert isinstance(rewrite, RewriteResults) and update.action == "update"  # the results first
+    text = render_text(plan)
+    assert "  ~ rename field a: sev → severity (4 result(s) in 1 annotation(s), 1 draft(s), 1 prediction(s))" in text
+    assert ("  ~ rename choice a: bad → noisy of quality, severe → high of severity (3 result(s) in 1 annotation(s), "
+            "1 draft(s), 0 prediction(s))") in text
+    assert "relabel" not in text and not plan.checks
+    assert [(w.kind, w.id) for w in rewrite.writes] == [("prediction", 30), ("draft", 20), ("annotation", 10)]
+    assert rewrite.describe() == "rename field a: sev → severity and rename choice a: bad → noisy of quality, " \
+        "severe → high of severity"
+    step = json.loads(render_json(plan))["changes"][0]
+    assert step["field_renames"] == [["sev", "severity"]] and step["choice_renames"] == [
+        ["quality", "bad", "noisy"], ["severity", "severe", "high"]]
+    assert step["fields_renamed"] == {"results": 4, "annotations": 1, "drafts": 1, "predictions": 1}
+
+
+def test_apply_renames_every_result_then_the_template_and_a_second_plan_is_a_no_op(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, with_fields(), fields=FIELDS)
+    renamed = specs_of(tmp_path / "after", fields=RENAMED_FIELDS)
+    lines = stack.apply(stack.plan(renamed))
+    assert stack.ls.calls == ["rewrite_result prediction 30", "rewrite_result draft 20", "rewrite_result annotation 10",
+                              f"update_project {stack.pid} label_config"]
+    fields = [(r["from_name"], r["value"].get("choices"), r["id"]) for r in stack.result("annotation", 10)]
+    assert fields == [("label", None, "r1"), ("severity", ["high"], "r1"), ("label", None, "r2"),
+                      ("severity", ["low"], "r2"), ("quality", ["noisy"], "q")]
+    assert stack.result("draft", 20)[1]["value"]["choices"] == ["high"]  # a former and a current value: one
+    assert stack.result("prediction", 30)[1]["from_name"] == "severity"
+    assert stack.result("annotation", 10)[0] == json.loads(with_fields()[0].result)[0]  # the label untouched
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert any(line.startswith("Saved what rename field a: sev → severity and rename choice a:") for line in lines)
+    assert json.loads(backup.read_text())["records"][2]["result"] == json.loads(with_fields()[0].result)
+    again = stack.plan(renamed)
+    assert again.summary() == "No changes." and not again.checks
+
+
+def test_a_field_rename_reaches_results_left_behind_after_the_template_changed(tmp_path: Path) -> None:
+    """The template already has severity (an earlier apply), one draft still says sev: while
+    renamed_from is in the spec, each plan reads the usage and rewrites it."""
+    stack = Stack(tmp_path, [record("draft", 20, 2, region(T1, T2, "Anomaly", ident="r1"),
+                                    field("r1", "sev", "severe"))], fields=RENAMED_FIELDS)
+    plan = stack.plan(specs_of(tmp_path / "after", fields=RENAMED_FIELDS))
+    (rewrite,) = plan.changes
+    assert isinstance(rewrite, RewriteResults) and rewrite.fields_renamed == (1, 0, 1, 0)
+    assert rewrite.choice_renames == (("severity", "severe", "high"),) and not plan.checks
+
+
+def test_removing_a_used_choice_blocks_naming_it_and_its_field(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, with_fields(), fields=FIELDS)
+    dropped = RENAMED_FIELDS.replace("{value: high, renamed_from: severe}", "high")
+    (check,) = stack.plan(specs_of(tmp_path / "after", fields=dropped)).blockers
+    assert (check.name, check.override) == ("label-removal", "--allow-label-removal a")
+    assert check.message == "the template change would orphan annotations or drafts: choice severe of severity: " \
+        "2 result(s)"

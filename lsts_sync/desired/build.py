@@ -71,6 +71,8 @@ def desired_state(specs: SpecSet, selected: Set[str] | None = None,
             instance=project.instance, name=project.name, title=project.display_title,
             description=project.description.strip(), label_config=template_xml(project), owner=specs.owner,
             renames=tuple(sorted(project.renames.items())),
+            field_renames=tuple(sorted(project.field_renames.items())),
+            choice_renames=tuple(sorted((field, old, new) for (field, old), new in project.choice_renames.items())),
             settings=canonical_settings(project.settings.managed()))
         for role in ("source", "target"):
             spec = getattr(project, role)

@@ -150,7 +150,7 @@ def read_live(specs: SpecSet, desired: DesiredState, conn: Connections, selected
 def read_usage(desired: DesiredState, live: LiveState, conn: Connections, *, prune: bool,
                adopt: Set[str]) -> LiveState:
     """Add annotation usage to the live projects whose template change drops a label or control or
-    changes the time format, whose spec renames labels (``plan.checks.needs_usage``), and to those
+    changes the time format, whose spec renames labels, fields or choices (``plan.checks.needs_usage``), and to those
     prune would delete. Only these cost an export request, so a no-op plan stays cheap.
 
     An unmanaged project that would be adopted, and another owner's project that would be taken

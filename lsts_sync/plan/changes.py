@@ -330,12 +330,14 @@ class RecordWrite:
 
 @dataclass(frozen=True)
 class RewriteResults:
-    """Carry a label rename and/or a time-format change into one live project's results
-    (``plan.rewrites`` decides what and in which order). ``writes`` run in order; ``lost_drafts``
-    are the drafts Label Studio deletes when the annotation they edit is saved (backed up, never
-    written). ``relabeled`` counts regions, annotations, drafts and predictions that a rename
-    changes; ``retime`` is the (old, new) time format (None: numbers) and ``retimed`` the regions
-    it moves. ``label_config`` is the live template before the change (for the backup)."""
+    """Carry renames of labels, fields and choices and/or a time-format change into one live
+    project's results (``plan.rewrites`` decides what and in which order). ``writes`` run in order;
+    ``lost_drafts`` are the drafts Label Studio deletes when the annotation they edit is saved
+    (backed up, never written). ``relabeled`` counts regions, annotations, drafts and predictions
+    that the label renames (``renames``) change, ``fields_renamed`` and ``choices_renamed`` the same
+    for the renames of fields (``(former, field)``) and of choices (``(field, former, value)``);
+    ``retime`` is the (old, new) time format (None: numbers) and ``retimed`` the regions it moves.
+    ``label_config`` is the live template before the change (for the backup)."""
 
     instance: str
     project: str
@@ -347,6 +349,10 @@ class RewriteResults:
     retime: tuple[str | None, str | None] | None = None
     retimed: int = 0
     label_config: str = ""
+    field_renames: tuple[tuple[str, str], ...] = ()
+    fields_renamed: tuple[int, int, int, int] = (0, 0, 0, 0)
+    choice_renames: tuple[tuple[str, str, str], ...] = ()
+    choices_renamed: tuple[int, int, int, int] = (0, 0, 0, 0)
     action: ClassVar[str] = "rewrite"
     order: ClassVar[int] = REWRITE_ORDER
     resource: ClassVar[None] = None  # results are no managed resource
@@ -355,18 +361,30 @@ class RewriteResults:
     def relabel_text(self) -> str:
         return ", ".join(f"{old} → {new}" for old, new in self.renames)
 
+    def _renames(self) -> list[tuple[str, str, tuple[int, int, int, int], str]]:
+        """``(step, what is renamed, its counts, what it counts)`` of each kind of rename the step makes."""
+        found = [("relabel", self.relabel_text, self.relabeled, "region(s)")] if self.renames else []
+        if self.field_renames:
+            found.append(("rename field", ", ".join(f"{old} → {new}" for old, new in self.field_renames),
+                          self.fields_renamed, "result(s)"))
+        if self.choice_renames:
+            found.append(("rename choice", ", ".join(f"{old} → {new} of {name}" for name, old, new in self.choice_renames),
+                          self.choices_renamed, "result(s)"))
+        return found
+
     def describe(self) -> str:
-        what = [f"relabel {self.project}: {self.relabel_text}"] if self.renames else []
+        what = [f"{step} {self.project}: {text}" for step, text, _, _ in self._renames()]
         what += [f"retime {self.project}"] if self.retime else []
         return " and ".join(what)
 
     def text_lines(self) -> list[str]:
-        """``~ relabel P: Missing → Gap (3 region(s) in 1 annotation(s), 1 draft(s), 1 prediction(s))``
-        and/or ``~ retime P: 40 region(s) from '%Y-%m-%d' to '%Y-%m-%dT%H:%M:%S'``."""
+        """``~ relabel P: Missing → Gap (3 region(s) in 1 annotation(s), 1 draft(s), 1 prediction(s))``,
+        ``~ rename field P: sev → severity (2 result(s) in ...)``, ``~ rename choice P: severe → high
+        of severity (1 result(s) in ...)`` and/or ``~ retime P: 40 region(s) from '%Y-%m-%d' to
+        '%Y-%m-%dT%H:%M:%S'``."""
         lines = []
-        if self.renames:
-            regions, annotations, drafts, predictions = self.relabeled
-            lines.append(f"  ~ relabel {self.project}: {self.relabel_text} ({regions} region(s) in {annotations} "
+        for step, text, (items, in_annotations, drafts, predictions), unit in self._renames():
+            lines.append(f"  ~ {step} {self.project}: {text} ({items} {unit} in {in_annotations} "
                          f"annotation(s), {drafts} draft(s), {predictions} prediction(s))")
         if self.retime:
             old, new = ("numbers" if f is None else repr(f) for f in self.retime)
@@ -378,10 +396,18 @@ class RewriteResults:
 
     def to_json(self) -> dict[str, Any]:
         regions, annotations, drafts, predictions = self.relabeled
+
+        def counted(counts: tuple[int, int, int, int]) -> dict[str, int]:
+            return dict(zip(("results", "annotations", "drafts", "predictions"), counts, strict=True))
+
         return {"action": self.action, "address": f"results {self.project}", "type": "results",
                 "project": self.project, "renames": [list(pair) for pair in self.renames],
                 "relabeled": {"regions": regions, "annotations": annotations, "drafts": drafts,
                               "predictions": predictions},
+                "field_renames": [list(pair) for pair in self.field_renames],
+                "fields_renamed": counted(self.fields_renamed),
+                "choice_renames": [list(triple) for triple in self.choice_renames],
+                "choices_renamed": counted(self.choices_renamed),
                 "retime": list(self.retime) if self.retime else None, "retimed": self.retimed,
                 "writes": [{"kind": w.kind, "id": w.id, "task": w.task} for w in self.writes],
                 "lost_drafts": [w.id for w in self.lost_drafts]}

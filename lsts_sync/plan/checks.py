@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lsts_sync.plan.changes import Change, Check, Create, Delete, RotateCredentials, Update
 from lsts_sync.plan.options import Overrides
-from lsts_sync.plan.rewrites import changes_time_format
+from lsts_sync.plan.rewrites import Renames, changes_time_format
 from lsts_sync.resources.facts import DataSample, LiveFacts
 from lsts_sync.resources.state import DesiredState, LiveState, ProjectState, StorageState, WebhookState
 from lsts_sync.ui.template import CONTROL_NAME, controls, label_values, parses
@@ -44,17 +44,18 @@ def drops_labels(have: ProjectState, want: ProjectState | None) -> bool:
 def needs_usage(have: ProjectState, want: ProjectState | None) -> bool:
     """True where gather must read what the project's annotations, drafts and predictions use:
     where work could be orphaned (``drops_labels``), where the time format changes (regions must
-    be rewritten), and where the spec renames labels (a rename is carried into the results until
-    none uses a former name, even after the template no longer has it)."""
+    be rewritten), and where the spec renames labels, fields or choices (a rename is carried into
+    the results until none uses a former name, even after the template no longer has it)."""
     if drops_labels(have, want):
         return True
     assert want is not None
-    return bool(want.renames) or changes_time_format(have, want)
+    return bool(Renames.of(want)) or changes_time_format(have, want)
 
 
 def label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
-    """Template updates that drop a label or control used by annotations or drafts (blocking),
-    or by predictions (a warning: a model can predict again)."""
+    """Template updates that drop a label, a field or a choice used by annotations or drafts
+    (blocking), or by predictions (a warning: a model can predict again). What a rewrite renames
+    (``Renames``: labels, fields, choices) counts as kept."""
     checks = []
     for change in changes:
         if not (isinstance(change, Update) and isinstance(change.old, ProjectState)
@@ -62,24 +63,60 @@ def label_removals(changes: list[Change], overrides: Overrides) -> list[Check]:
             continue
         usage, new = change.old.usage, change.new
         if usage is None:  # not read, or not readable: fail closed
-            checks.append(Check("label-removal", new.name, "the template change drops labels or controls and "
-                                "their use by annotations is unknown", f"--allow-label-removal {new.name}",
+            checks.append(Check("label-removal", new.name, "the template change drops labels, fields or choices "
+                                "and their use by annotations is unknown", f"--allow-label-removal {new.name}",
                                 allowed=new.name in overrides.allow_label_removal))
             continue
-        kept = {(control, label) for control, labels in label_values(new.label_config).items() for label in labels}
-        kept |= {(CONTROL_NAME, old) for old, label in new.renames if (CONTROL_NAME, label) in kept}  # rewritten
-        lost = [f"{label} ({control}): {n} region(s)" for (control, label), n in usage.labels if (control, label) not in kept]
-        lost += [f"control {c}: {n} result(s)" for c, n in usage.controls if c not in controls(new.label_config)]
+        lost = _lost(change.old, new, usage.controls, usage.labels)
         if lost:
             checks.append(Check("label-removal", new.name,
                                 f"the template change would orphan annotations or drafts: {'; '.join(lost)}",
                                 f"--allow-label-removal {new.name}", allowed=new.name in overrides.allow_label_removal))
-        predicted = [f"{label} ({control}): {n}" for (control, label), n in usage.predicted
-                     if (control, label) not in kept]
+        predicted = _lost(change.old, new, (), usage.predicted, counted=False)
         if predicted:
-            checks.append(Check("label-removal", new.name, "predictions use labels the new template drops: "
-                                f"{'; '.join(predicted)}", blocking=False))
+            checks.append(Check("label-removal", new.name, "predictions use labels or choices the new template "
+                                f"drops: {'; '.join(predicted)}", blocking=False))
     return checks
+
+
+def _lost(old: ProjectState, new: ProjectState, used_controls: tuple[tuple[str, int], ...],
+          used_values: tuple[tuple[tuple[str, str], int], ...], counted: bool = True) -> list[str]:
+    """What ``new``'s template drops of what results use, once the rewrite's renames are made, in
+    plain words, fields by the name they have after the renames: ``field severity: 3 result(s)``
+    (a control ``new`` lacks; ``field severity changes type (choices → textarea)`` when ``new``
+    has it with another type; ``control old (timeserieslabels)`` for a labels control), ``choice
+    high of severity: 2 result(s)`` (a choice of a field) and ``Anomaly (label): 2 region(s)``
+    (a label). A dropped field's choices are not listed again; without ``counted``, counts are
+    bare numbers."""
+    renames = Renames.of(new)
+    kept_controls = controls(new.label_config)
+    now = {key.split("|")[0]: key.rsplit("|", 1)[-1] for key in kept_controls}  # name -> type, in ``new``
+    types = {**{key.split("|")[0]: key.rsplit("|", 1)[-1] for key in controls(old.label_config)}, **now}
+    kept = {(control, v) for control, values in label_values(new.label_config).items() for v in values}
+    dropped = []  # (control name, type, results) of the controls used and dropped
+    for key, n in used_controls:
+        name, _, rest = key.partition("|")  # key: name|toName|type
+        if f"{renames.control(name)}|{rest}" not in kept_controls:
+            dropped.append((name, rest.rpartition("|")[2], n))
+    gone = {name for name, _, _ in dropped}
+    found = []
+    for (control, value), n in used_values:
+        after = renames.control(control)
+        if control in gone or (after, renames.value(after, value)) in kept:
+            continue
+        if control != CONTROL_NAME and types.get(after, types.get(control)) == "choices":
+            found.append(f"choice {value} of {after}: {n}" + (" result(s)" if counted else ""))
+        else:
+            found.append(f"{value} ({control}): {n}" + (" region(s)" if counted else ""))
+    for name, kind, n in dropped:
+        after = renames.control(name)
+        if kind.endswith("labels"):  # a labels control (a template written by hand may have several)
+            found.append(f"control {name} ({kind}): {n} result(s)")
+        elif after in now:
+            found.append(f"field {after} changes type ({kind} → {now[after]}): {n} result(s)")
+        else:
+            found.append(f"field {after}: {n} result(s)")
+    return found
 
 
 def deletes(changes: list[Change], overrides: Overrides) -> list[Check]:

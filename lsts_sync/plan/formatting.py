@@ -43,7 +43,8 @@ def json_resource(resource: ProjectState | StorageState | CorsState | WebhookSta
     data = asdict(resource)
     data.pop("credentials", None)
     data.pop("usage", None)
-    data.pop("renames", None)
+    for key in ("renames", "field_renames", "choice_renames"):
+        data.pop(key, None)
     if "settings" in data:
         data["settings"] = dict(data["settings"])
     return data

@@ -7,6 +7,9 @@ reconciler that owns the template is the one place that can do both safely:
 - **relabel**: a label's ``renamed_from`` names are replaced by its value in every region of the
   project's annotations, drafts and predictions (control ``label``; a region carrying both names
   keeps one);
+- **rename field** and **rename choice**: a result whose ``from_name`` is a field's former name is
+  given the field's name, then a choices result of a field has its former values replaced by their
+  value (``Renames``: the same rule tells the label-removal check what a rewrite keeps);
 - **retime**: every region's ``start``/``end`` is written in the new time format at the same
   instant (``ui.timefmt``: read with the old format as the labeling UI reads it, written as d3
   writes it). Numbers (no ``time_format``) are read as the cell text they are: a number becomes the
@@ -102,43 +105,96 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+@dataclass(frozen=True)
+class Renames:
+    """A desired project's renames as a rewrite carries them into one result: ``fields`` (former
+    control name -> field) first, then ``labels`` (former label -> label, in control ``label``) or
+    ``choices`` (``(field, former value)`` -> value, the field by its new name)."""
+
+    labels: Mapping[str, str]
+    fields: Mapping[str, str]
+    choices: Mapping[tuple[str, str], str]
+
+    @classmethod
+    def of(cls, project: ProjectState) -> Renames:
+        return cls(dict(project.renames), dict(project.field_renames),
+                   {(name, old): new for name, old, new in project.choice_renames})
+
+    def __bool__(self) -> bool:
+        return bool(self.labels or self.fields or self.choices)
+
+    def control(self, name: str) -> str:
+        """The name a result of control ``name`` has after the rewrite."""
+        return self.fields.get(name, name)
+
+    def value(self, control: str, value: str) -> str:
+        """The label or choice ``value`` of a result of ``control`` (its name after the rewrite) after it."""
+        if control == CONTROL_NAME:
+            return self.labels.get(value, value)
+        return self.choices.get((control, value), value)
+
+
+STEPS = ("relabel", "field", "choice", "retime")  # what a rewrite counts, per record
+
+
 @dataclass
 class _Tally:
-    """What rewriting one project's records found: regions relabeled and retimed per record
-    (``(kind, id)``), the renames used, and the statuses of the retimed regions."""
+    """What rewriting one project's records found: results changed per step (``STEPS``) and record
+    (``(kind, id)``), the renames used (labels, fields and choices), and the statuses of the
+    retimed regions."""
 
-    relabeled: dict[tuple[str, int], int] = field(default_factory=dict)
-    retimed: dict[tuple[str, int], int] = field(default_factory=dict)
+    changed: dict[str, dict[tuple[str, int], int]] = field(default_factory=lambda: {step: {} for step in STEPS})
     used: set[tuple[str, str]] = field(default_factory=set)
+    used_fields: set[tuple[str, str]] = field(default_factory=set)
+    used_choices: set[tuple[str, str, str]] = field(default_factory=set)
     statuses: list[tuple[tuple[str, int], str]] = field(default_factory=list)  # (record, status) per region
     lost: set[tuple[str, int]] = field(default_factory=set)  # drafts Label Studio deletes: not counted
     formats: tuple[str | None, str | None] | None = None  # (old, new) when the time format changes
 
-    def counts(self, written: set[tuple[str, int]]) -> tuple[tuple[int, int, int, int], int]:
-        """``((regions, annotations, drafts, predictions) relabeled, regions retimed)`` of the
-        records that are written (a lost draft is not)."""
-        relabeled = {key: n for key, n in self.relabeled.items() if n and key in written}
-        kinds = [kind for kind, _ in relabeled]
-        return ((sum(relabeled.values()), kinds.count("annotation"), kinds.count("draft"), kinds.count("prediction")),
-                sum(n for key, n in self.retimed.items() if key in written))
+    def add(self, step: str, key: tuple[str, int], changed: bool) -> None:
+        self.changed[step][key] = self.changed[step].get(key, 0) + changed
+
+    def counts(self, step: str, written: set[tuple[str, int]]) -> tuple[int, int, int, int]:
+        """``(results, annotations, drafts, predictions)`` that ``step`` changes, of the records
+        that are written (a lost draft is not)."""
+        found = {key: n for key, n in self.changed[step].items() if n and key in written}
+        kinds = [kind for kind, _ in found]
+        return (sum(found.values()), kinds.count("annotation"), kinds.count("draft"), kinds.count("prediction"))
 
     def regions(self, status: str) -> int:
         """Retimed regions of a status, in records that are not lost."""
         return sum(found == status and key not in self.lost for key, found in self.statuses)
 
 
-def _relabel(item: dict[str, Any], renames: Mapping[str, str], tally: _Tally) -> bool:
-    """Replace former names in one result item of control ``label``; True if it changed."""
-    value = item.get("value")
-    kind = str(item.get("type", ""))
-    if item.get("from_name") != CONTROL_NAME or not isinstance(value, dict) or not isinstance(value.get(kind), list):
+def _rename_field(item: dict[str, Any], renames: Renames, tally: _Tally) -> bool:
+    """Give one result item of a field's former name the field's name; True if it changed."""
+    old = item.get("from_name")
+    if not isinstance(old, str) or old not in renames.fields:
         return False
-    names = value[kind]
-    if not any(isinstance(n, str) and n in renames for n in names):
-        return False
-    tally.used.update((n, renames[n]) for n in names if isinstance(n, str) and n in renames)
-    value[kind] = list(dict.fromkeys(renames.get(n, n) if isinstance(n, str) else n for n in names))
+    item["from_name"] = renames.fields[old]
+    tally.used_fields.add((old, renames.fields[old]))
     return True
+
+
+def _rename_values(item: dict[str, Any], renames: Renames, tally: _Tally) -> str | None:
+    """Replace former labels (control ``label``) or former choices (a choices result of a field)
+    in one result item (after its field's rename); the step that changed it (``relabel``,
+    ``choice``), else None. An item carrying a former and a current name keeps one."""
+    control, value, kind = item.get("from_name"), item.get("value"), str(item.get("type", ""))
+    if not isinstance(control, str) or (control != CONTROL_NAME and kind != "choices") \
+            or not isinstance(value, dict) or not isinstance(value.get(kind), list):
+        return None
+    names = value[kind]
+    pairs = [(n, renames.value(control, n)) for n in names if isinstance(n, str)]
+    pairs = [(old, new) for old, new in pairs if old != new]
+    if not pairs:
+        return None
+    if control == CONTROL_NAME:
+        tally.used.update(pairs)
+    else:
+        tally.used_choices.update((control, old, new) for old, new in pairs)
+    value[kind] = list(dict.fromkeys(renames.value(control, n) if isinstance(n, str) else n for n in names))
+    return "relabel" if control == CONTROL_NAME else "choice"
 
 
 def _retime(item: dict[str, Any], retime: Retime, tally: _Tally, key: tuple[str, int]) -> bool:
@@ -156,18 +212,22 @@ def _retime(item: dict[str, Any], retime: Retime, tally: _Tally, key: tuple[str,
     return bool(statuses & {"exact", "inexact", "ambiguous"})
 
 
-def _rewrite(record: ResultRecord, renames: Mapping[str, str], retime: Retime | None, tally: _Tally) -> str:
-    """The record's result with renames and the retime applied (its own text when nothing changed)."""
+def _rewrite(record: ResultRecord, renames: Renames, retime: Retime | None, tally: _Tally) -> str:
+    """The record's result with the renames (a field's name, then labels and choices) and the
+    retime applied (its own text when nothing changed)."""
     result: Any = json.loads(record.result)
     if not isinstance(result, list):
         return record.result
     key = (record.kind, record.id)
     for item in result:
         if isinstance(item, dict):
-            tally.relabeled[key] = tally.relabeled.get(key, 0) + _relabel(item, renames, tally)
+            tally.add("field", key, _rename_field(item, renames, tally))
+            step = _rename_values(item, renames, tally)
+            tally.add("relabel", key, step == "relabel")
+            tally.add("choice", key, step == "choice")
             if retime is not None:
-                tally.retimed[key] = tally.retimed.get(key, 0) + _retime(item, retime, tally, key)
-    changed = tally.relabeled.get(key) or tally.retimed.get(key)
+                tally.add("retime", key, _retime(item, retime, tally, key))
+    changed = any(tally.changed[step].get(key) for step in STEPS)
     return json.dumps(result, ensure_ascii=False) if changed else record.result
 
 
@@ -189,7 +249,7 @@ def _annotation_order(records: list[ResultRecord], new: dict[int, str]) -> list[
 def rewrite_step(have: ProjectState, want: ProjectState) -> tuple[RewriteResults | None, _Tally]:
     """The rewrite of ``have``'s records that ``want`` asks for (None: nothing to rewrite)."""
     assert have.usage is not None and have.id is not None
-    renames = dict(want.renames)
+    renames = Renames.of(want)
     retime = Retime(time_format(have.label_config)[1], time_format(want.label_config)[1]) \
         if changes_time_format(have, want) else None
     tally = _Tally(formats=(retime.old, retime.new) if retime else None)
@@ -206,16 +266,21 @@ def rewrite_step(have: ProjectState, want: ProjectState) -> tuple[RewriteResults
     others = sorted((r for key, r in records.items() if r.kind != "annotation" and key in changed and r not in lost),
                     key=lambda r: (r.kind != "prediction", r.id))  # predictions, then drafts
     writes = tuple(RecordWrite(r.kind, r.id, r.task, r.result, new[(r.kind, r.id)]) for r in [*others, *saved])
-    relabeled, retimed = tally.counts({(w.kind, w.id) for w in writes})
+    written: set[tuple[str, int]] = {(w.kind, w.id) for w in writes}
     step = RewriteResults(have.instance, want.name, have.id, writes,
-                          tuple(RecordWrite(r.kind, r.id, r.task, r.result, "") for r in lost),
-                          tuple(sorted(tally.used)), relabeled, tally.formats, retimed, have.label_config)
+                          lost_drafts=tuple(RecordWrite(r.kind, r.id, r.task, r.result, "") for r in lost),
+                          renames=tuple(sorted(tally.used)), relabeled=tally.counts("relabel", written),
+                          retime=tally.formats, retimed=tally.counts("retime", written)[0],
+                          label_config=have.label_config,
+                          field_renames=tuple(sorted(tally.used_fields)), fields_renamed=tally.counts("field", written),
+                          choice_renames=tuple(sorted(tally.used_choices)),
+                          choices_renamed=tally.counts("choice", written))
     return step, tally
 
 
 def rewrites(desired: DesiredState, live: LiveState, overrides: Overrides) -> tuple[list[RewriteResults], list[Check]]:
-    """One rewrite step per own live project whose records a rename or a time-format change
-    touches, and its checks: ``time-format-change`` (regions the new format cannot hold, or texts
+    """One rewrite step per own live project whose records a rename (of a label, a field or a
+    choice) or a time-format change touches, and its checks: ``time-format-change`` (regions the new format cannot hold, or texts
     a re-run could not tell apart; usage unknown: fail closed), ``draft-loss`` (drafts Label Studio
     deletes when the annotation they edit is saved), and a warning for region times neither
     format reads."""

@@ -98,9 +98,10 @@ class Usage:
 class ProjectState:
     """A project as lsts-sync sees it. ``description`` is the user's text, without the marker line
     (written by the mapping to Label Studio). ``id``/``usage`` are only known for live projects.
-    ``renames`` (desired only): ``(former label, label)`` pairs of the spec's ``renamed_from``; they
-    are not compared (a rename changes the template through its labels, and the work through a
-    rewrite step). ``settings`` are canonical (``resources.settings``): the managed ones of a desired
+    ``renames`` (desired only): ``(former label, label)`` pairs of the spec's ``renamed_from``,
+    ``field_renames`` the ``(former field, field)`` pairs of its fields' and ``choice_renames`` the
+    ``(field, former value, value)`` triples of its choices'; they are not compared (a rename changes
+    the template through its labels, fields and choices, and the work through a rewrite step). ``settings`` are canonical (``resources.settings``): the managed ones of a desired
     project, every one read of a live project (only the keys the desired project has are compared)."""
 
     instance: str
@@ -113,6 +114,8 @@ class ProjectState:
     usage: Usage | None = None
     renames: tuple[tuple[str, str], ...] = ()
     settings: Settings = ()
+    field_renames: tuple[tuple[str, str], ...] = ()
+    choice_renames: tuple[tuple[str, str, str], ...] = ()
 
     kind: ClassVar[ResourceKind] = "project"
     write_order: ClassVar[int] = 2  # creates and updates: after CORS, before the storages that need its id

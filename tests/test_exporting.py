@@ -268,3 +268,31 @@ def test_regions_whose_label_or_control_the_template_lacks_are_one_warning_per_l
         "Warning: project pump: 1 region(s) of the exported annotations use label 'Anomaly' of control "
         "'old_control', which the project's template no longer has (a renamed label? see renamed_from in "
         "docs/changing-labeled-projects.md)"]
+
+
+def test_results_of_a_field_or_a_choice_the_template_lacks_are_one_warning_each(tmp_path: Path) -> None:
+    """The spec renamed sev to severity and severe to high, the template has them, but results
+    still say sev (an apply not run yet) or severity's old choice severe."""
+    span = {"start": "2021-01-01 00:00:00", "end": "2021-01-01 00:10:00"}
+    kept = dict(region(**span), from_name="label", id="r1")
+
+    def choice(name: str, *values: str, ident: str = "r1") -> dict:
+        return {"id": ident, "from_name": name, "type": "choices", "value": {**span, "choices": list(values)}}
+
+    results = [kept, choice("sev", "severe"), choice("severity", "severe"), choice("severity", "high"),
+               choice("severity", "severe", ident="r2"), {"id": "n", "from_name": "note", "type": "textarea",
+                                                        "value": {"text": ["x"]}}]
+    ls = annotated_instance([{"id": 1, "data": {"csv": "s3://b/d/a.csv"}, "annotations": [
+        {"id": 10, "updated_at": "2024-01-01T00:00:00Z", "result": results}]}])
+    template = ('<View><TimeSeriesLabels name="label" toName="ts"><Label value="Anomaly"/></TimeSeriesLabels>'
+                '<TimeSeries name="ts" value="$csv"/><Choices name="severity" toName="ts" perRegion="true">'
+                '<Choice value="low"/><Choice value="high"/></Choices><TextArea name="note" toName="ts"/></View>')
+    ls.projects[5] = (Marker("team-a", "pump"), ProjectState("local", "pump", "Pump", "", template, "team-a", 5))
+    lines: list[str] = []
+    build_outputs(load(tmp_path), [load(tmp_path).exports["a-table"]], {"local": ls}, lines.append)
+    assert [line for line in lines if line.startswith("Warning:")] == [
+        "Warning: project pump: 1 result(s) of the exported annotations use field 'sev', which the project's template "
+        "no longer has (a renamed field? see renamed_from in docs/changing-labeled-projects.md)",
+        "Warning: project pump: 2 result(s) of the exported annotations use choice 'severe' of field 'severity', "
+        "which the project's template no longer has (a renamed choice? see renamed_from in "
+        "docs/changing-labeled-projects.md)"]

@@ -29,7 +29,7 @@ from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.labels import csvwrite
 from lsts_sync.resources.state import iso_moment
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
-from lsts_sync.ui.template import DATA_KEY, label_values, parses
+from lsts_sync.ui.template import DATA_KEY, controls, label_values, parses
 from lsts_sync.ui.timefmt import TimeFormatError, compile_format, format_ms
 
 COLUMNS = ["project", "task_id", "file", "label", "start", "end", "instant", "annotation_id", "annotator",
@@ -126,11 +126,25 @@ def field_values(results: list, fields: Fields) -> tuple[dict[object, dict[str, 
     return per_region, per_task
 
 
+def count_field(result: dict, used: Counter[tuple[str, str]]) -> None:
+    """Count a result that is no region by its control (``(from_name, "")``) and, for a choices
+    result, each of its choices (``(from_name, choice)``)."""
+    name = result.get("from_name")
+    if not isinstance(name, str):
+        return
+    used[(name, "")] += 1
+    value = result.get("value")
+    if result.get("type") == "choices" and isinstance(value, dict) and isinstance(value.get("choices"), list):
+        used.update((name, str(choice)) for choice in value["choices"])
+
+
 def task_rows(task: dict, project: str, which: str, users: dict[int, str],
-              used: Counter[tuple[str, str]] | None = None, fields: Fields = NO_FIELDS) -> list[tuple]:
+              used: Counter[tuple[str, str]] | None = None, fields: Fields = NO_FIELDS,
+              used_fields: Counter[tuple[str, str]] | None = None) -> list[tuple]:
     """One row per label of every time-series region of the task's counted annotations, in ``COLUMNS``
     order, then the ``fields``' columns (a region field's value of that region, a task field's value
-    of that annotation); ``used`` counts each row by its region's control (``from_name``) and label."""
+    of that annotation); ``used`` counts each row by its region's control (``from_name``) and label,
+    ``used_fields`` every other result of those annotations (``count_field``)."""
     rows: list[tuple] = []
     file = source_file(task)
     has_fields = bool(fields.region or fields.task)  # read once: this loop runs for every region
@@ -139,7 +153,11 @@ def task_rows(task: dict, project: str, which: str, users: dict[int, str],
         results = annotation.get("result") or []
         per_region, per_task = field_values(results, fields) if has_fields else ({}, {})
         for region in results:
-            if not isinstance(region, dict) or region.get("type") != "timeserieslabels":
+            if not isinstance(region, dict):
+                continue
+            if region.get("type") != "timeserieslabels":
+                if used_fields is not None:
+                    count_field(region, used_fields)
                 continue
             value = region.get("value")
             if not isinstance(value, dict):
@@ -166,11 +184,13 @@ class Annotations:
     the source file (``source_file``) of every task with a counted annotation, even one without
     regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
     the bucket it came from (None: the task's data is not an ``s3://`` URL). ``labels`` counts
-    the regions' rows by control and label (to say which the template no longer has)."""
+    the regions' rows by control and label, ``fields`` the other results by control and choice
+    (``count_field``), to say which the template no longer has."""
 
     regions: pd.DataFrame
     files: Mapping[str, str | None]
     labels: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    fields: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str],
@@ -185,15 +205,16 @@ def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dic
     columns: list[list] = [[] for _ in names]  # column-wise: no tuple per row (memory)
     files: dict[str, str | None] = {}
     used: Counter[tuple[str, str]] = Counter()
+    used_fields: Counter[tuple[str, str]] = Counter()
     with _collector_paused():
         for task in tasks:
             if pick_annotations(task, which):
                 files[source_file(task)] = source_bucket(task)
             # a task without regions gives no columns at all: zip stops at once (not strict)
-            rows = task_rows(task, project, which, users, used, fields)
+            rows = task_rows(task, project, which, users, used, fields, used_fields)
             for column, values in zip(columns, zip(*rows, strict=True), strict=False):
                 column.extend(values)
-    return Annotations(_sorted(_frame(names, columns)), files, dict(used))
+    return Annotations(_sorted(_frame(names, columns)), files, dict(used), dict(used_fields))
 
 
 def missing_labels(used: Mapping[tuple[str, str], int], label_config: str) -> list[tuple[str, str, int]]:
@@ -204,6 +225,18 @@ def missing_labels(used: Mapping[tuple[str, str], int], label_config: str) -> li
         return []
     have = label_values(label_config)
     return [(control, label, n) for (control, label), n in sorted(used.items()) if label not in have.get(control, ())]
+
+
+def missing_fields(used: Mapping[tuple[str, str], int], label_config: str) -> list[tuple[str, str, int]]:
+    """``(field, choice, results)`` of the fields (choice ``""``) that results use and
+    ``label_config`` has no control of, and of the choices it lacks of a choices control it has,
+    sorted; none for a template that does not parse."""
+    if not parses(label_config):
+        return []
+    names = {key.split("|")[0] for key in controls(label_config)}
+    have = label_values(label_config)
+    return [(name, choice, n) for (name, choice), n in sorted(used.items())
+            if (name not in names and not choice) or (choice and name in have and choice not in have[name])]
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from lsts_sync.labels.annotations import (
     Annotations,
     Fields,
     Output,
+    missing_fields,
     missing_labels,
     outputs_for,
     read_annotations,
@@ -125,7 +126,8 @@ class _Downloads:
     def read(self, export: ExportSpec, project: ProjectSpec) -> Annotations:
         """The project's regions (sorted by file, start and label) and annotated files, for the
         export's annotations mode; the tasks are read as a stream, one at a time. Regions whose
-        label or control the project's live template no longer has are one warning per label."""
+        label or control the project's live template no longer has are one warning per label, and
+        results of a field or a choice it no longer has one warning per field or choice."""
         project_id, live = self.project(export, project)
         key = (project.name, export.annotations)
         if key not in self.annotations:
@@ -140,6 +142,12 @@ class _Downloads:
                 self.progress(f"Warning: project {project.name}: {count} region(s) of the exported annotations "
                               f"use label {label!r} of control {control!r}, which the project's template no longer "
                               "has (a renamed label? see renamed_from in docs/changing-labeled-projects.md)")
+            for name, choice, count in missing_fields(self.annotations[key].fields, live.label_config):
+                what = f"choice {choice!r} of field {name!r}" if choice else f"field {name!r}"
+                self.progress(f"Warning: project {project.name}: {count} result(s) of the exported annotations "
+                              f"use {what}, which the project's template no longer has (a renamed "
+                              f"{'choice' if choice else 'field'}? see renamed_from in "
+                              "docs/changing-labeled-projects.md)")
         return self.annotations[key]
 
 

@@ -14,7 +14,7 @@ EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
 
 
 def test_the_page_has_examples() -> None:
-    assert len(EXAMPLES) == 2
+    assert len(EXAMPLES) == 3
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

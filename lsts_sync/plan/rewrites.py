@@ -128,7 +128,8 @@ class Renames:
         return self.fields.get(name, name)
 
     def value(self, control: str, value: str) -> str:
-        """The label or choice ``value`` of a result of ``control`` (its name after the rewrite) after it."""
+        """What the label or choice ``value`` of a result of ``control`` (named as after the
+        rewrite) becomes."""
         if control == CONTROL_NAME:
             return self.labels.get(value, value)
         return self.choices.get((control, value), value)

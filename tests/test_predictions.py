@@ -363,6 +363,22 @@ def test_a_column_that_looks_like_a_field_but_is_none_is_one_error_line_at_the_s
     assert str(raised.value) == f"{tmp_path / 'specs' / 'specs.yaml'}:33: Predictions detector: file: {shown}: {message}"
 
 
+def test_a_choice_written_with_its_former_values_takes_them_from_the_file_as_the_choice(tmp_path) -> None:
+    """``{value: high, renamed_from: severe}``: a detector's row that still says severe gives the
+    choice high (what the rename's rewrite makes of the older predictions), and high itself is taken."""
+    specs_file = tmp_path / "specs" / "specs.yaml"
+    load(tmp_path, FIELDS)
+    specs_file.write_text(specs_file.read_text().replace(
+        "values: [low, medium, high]", "values: [low, medium, {value: high, renamed_from: severe}]"))
+    (tmp_path / "specs" / "preds" / "p.csv").write_text(FIELDS.replace(",high,", ",severe,") + (
+        "p/c.csv,2021-01-01 01:00:00,2021-01-01 02:00:00,Anomaly,,high,,,\n"))
+    specs = load_specs([str(tmp_path / "specs")], env={})[0]
+    (found,) = load_predictions(specs, FakeS3()).values()
+    assert found.skipped == ()
+    chosen = [r["value"]["choices"] for task in found.tasks for r in regions(task) if r["type"] == "choices"]
+    assert chosen == [["high"], ["high"]]
+
+
 def test_a_changed_field_value_changes_the_prediction_and_keeps_the_region_id(tmp_path) -> None:
     (before,) = load_predictions(load(tmp_path / "1", FIELDS), FakeS3()).values()
     (after,) = load_predictions(load(tmp_path / "2", FIELDS.replace(",high,", ",low,")), FakeS3()).values()

@@ -319,8 +319,9 @@ def field_value(spec: FieldSpec, cell: Any) -> list[str] | int | float:
     if spec.type == "text":
         return [text]
     if spec.type == "choices":
-        if text not in (spec.values or ()):
-            raise ValueError(f"{spec.name} {text!r} is not one of the field's values ({', '.join(spec.values or ())})")
+        text = spec.choice_renames.get(text, text)  # a former value reads as its value, as a former label does
+        if text not in spec.choices:
+            raise ValueError(f"{spec.name} {text!r} is not one of the field's values ({', '.join(spec.choices)})")
         return [text]
     try:
         number = float(text)

@@ -37,12 +37,11 @@ def project(fmt: str):
                        labels=[{"value": "Anomaly"}])
 
 
-def write_series(base: Path, days: int) -> tuple[Path, Path]:
-    """A CSV and a Parquet object of ``days`` days at 1 Hz (the Parquet time column a timestamp)."""
+def series_frame(days: int):
+    """``days`` days at 1 Hz from 2026-01-01 00:00:00 UTC: the time column as text in
+    ``%Y-%m-%d %H:%M:%S`` and the four CHANNELS; returns the frame and its timestamps."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     rows = days * DAY
     stamps = pd.date_range("2026-01-01", periods=rows, freq="s")
@@ -50,6 +49,21 @@ def write_series(base: Path, days: int) -> tuple[Path, Path]:
     frame = pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"),
                           "vibration": np.round(np.sin(t / 50) + 2, 3), "temperature": np.round(t % 97 / 7 + 40, 2),
                           "pressure": np.round(np.cos(t / 300) * 3 + 10, 3), "flow": np.round(t % 13 / 3, 2)})
+    return frame, stamps
+
+
+def write_csv(path: Path, days: int) -> Path:
+    """The CSV object of ``series_frame(days)`` at ``path``."""
+    series_frame(days)[0].to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def write_series(base: Path, days: int) -> tuple[Path, Path]:
+    """A CSV and a Parquet object of ``days`` days at 1 Hz (the Parquet time column a timestamp)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame, stamps = series_frame(days)
     csv, parquet = base.with_suffix(".csv"), base.with_suffix(".parquet")
     frame.to_csv(csv, index=False, lineterminator="\n")
     pq.write_table(pa.Table.from_pandas(frame.assign(timestamp=stamps), preserve_index=False), parquet)

@@ -39,6 +39,21 @@ def demo_task(state) -> tuple[int, int]:
     return project, task
 
 
+def launch(playwright, flags: tuple[str, ...] = ()):
+    """Headless Chromium (LSTS_CHROMIUM, default Debian's) with the flags a test machine needs."""
+    chromium = os.environ.get("LSTS_CHROMIUM", "/usr/lib/chromium/chromium")
+    return playwright.chromium.launch(executable_path=chromium, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", *flags])
+
+
+def log_in(page, state) -> None:
+    """Log ``page`` in to the stack's Label Studio with the stack's user (form login, as a person does)."""
+    page.goto(f"{state.ls_url}/user/login/")
+    page.fill("input[name=email]", state.username)
+    page.fill("input[name=password]", state.password)
+    page.click("button[type=submit]")
+
+
 def screenshot(state, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -48,15 +63,10 @@ def screenshot(state, out: Path) -> None:
                         "timeserieslabels": ["Anomaly"]}}
     if not api(state, f"/api/tasks/{task}/annotations/"):
         api(state, f"/api/tasks/{task}/annotations/", {"result": [region]})
-    chromium = os.environ.get("LSTS_CHROMIUM", "/usr/lib/chromium/chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 980})
-        page.goto(f"{state.ls_url}/user/login/")
-        page.fill("input[name=email]", state.username)
-        page.fill("input[name=password]", state.password)
-        page.click("button[type=submit]")
+        log_in(page, state)
         page.goto(f"{state.ls_url}/projects/{project}/data?task={task}")
         page.wait_for_load_state("networkidle")
         page.wait_for_function("() => [...document.querySelectorAll('.htx-timeseries-channel')]"

@@ -26,9 +26,12 @@
 10. windows (bench/windows.py): window files written from 1 GB of CSV sources (LSTS_BENCH_WINDOW_MB) and
    the same series as Parquet: MB/s and rows/s of the transform, peak memory for a 7-day and a 30-day
    object, and the S3 PUTs of one object's windows, separately.
+11. page (bench/page.py): in Chromium, the labeling page of a whole 30-day 1 Hz object (2.6 million
+   rows) next to one of its 6-hour windows: seconds from navigation until the chart is drawn (the
+   whole object capped at 120 s), their ratio, the renderer's memory.
 
-LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename, windows) runs only
-those parts.
+LSTS_BENCH_ONLY=reconcile (comma-separated: startup, reconcile, export, check, predictions, report, rename, windows,
+page) runs only those parts.
 Uses its own stack (`bench`, free ports) unless LSTS_STACK_NAME names a running one.
 """
 
@@ -53,7 +56,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_tool  # noqa: E402
 from demo_data import week_csv  # noqa: E402
 
-PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename", "windows")
+PARTS = ("startup", "reconcile", "export", "check", "predictions", "report", "rename", "windows", "page")
 SIZES = tuple(int(n) for n in os.environ.get("LSTS_BENCH_PROJECTS", "50,200").split(","))
 PROD_SIZE = 200
 OBJECTS = tuple(int(n) for n in os.environ.get("LSTS_BENCH_OBJECTS", "10,2500").split(","))
@@ -802,6 +805,15 @@ def bench_windows_part(state, tmp: Path) -> dict:
     return bench_windows(tmp, int(os.environ.get("LSTS_BENCH_WINDOW_MB", "1024")), client, bucket)
 
 
+def bench_page_part(state, env: dict, tmp: Path) -> dict:
+    """Part 11: the labeling page in Chromium (bench/page.py; needs Playwright and LSTS_CHROMIUM or
+    Debian's /usr/lib/chromium/chromium)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from page import bench_page
+
+    return bench_page(state, env, tmp)
+
+
 def main() -> None:
     only = set(os.environ.get("LSTS_BENCH_ONLY", ",".join(PARTS)).split(","))
     reuse = os.environ.get("LSTS_STACK_NAME")
@@ -825,6 +837,7 @@ def main() -> None:
                 "report": [("report_1000_tasks", lambda: bench_report(state, env, tmp))],
                 "rename": [("rename_10k_regions", lambda: _bench_rename(state, env, tmp))],
                 "windows": [("windows", lambda: bench_windows_part(state, tmp))],
+                "page": [("page", lambda: bench_page_part(state, env, tmp))],
             }
             results, failed = run_parts([part for group in PARTS if group in only for part in wanted[group]])
     finally:

@@ -6,14 +6,17 @@ through the CLI in one apply: one without a window (the object is one task) and 
 ``window: {duration: 6h, overlap: 10m}`` (120 window files of 22,200 rows). Debian's Chromium,
 driven by Playwright, then opens the labeling page of one window's task and of the whole object's
 task, each in a fresh logged-in browser context, and times each from navigation until the chart is
-drawn (CAP_S at most; the whole object is reported as "did not draw within 120 s" if it never does).
+drawn (CAP_S at most; the whole object is reported as "did not draw within 120 s" if it never does;
+a wait cannot end while a task holds the page's main thread, so it may stop some seconds past the
+cap, and a chart first seen then counts as not drawn: ``verdict``).
 
 *Drawn* means (DRAWN_JS, polled every 100 ms): the page has one ``.htx-timeseries-channel`` per
 channel and each holds a stroked ``path`` whose ``d`` has at least MIN_SEGMENTS line segments, and
 ``.lsf-errors`` holds no text (an error, e.g. "timeColumn (timestamp) cannot be parsed", ends the
 wait at once and is reported). Also reported: when each fetch of the object's (or window's) S3 URL
 finished, the peak resident memory of Chromium's renderer processes while waiting (read from /proc
-every second), and the page's JavaScript heap (CDP ``Performance.getMetrics``) once drawn.
+every second), and, once drawn, the page's JavaScript heap (CDP ``Performance.getMetrics``) and its
+longest task (the Long Tasks API: how long the page could not answer a click or a key).
 
 Run alone on a running stack: ``LSTS_STACK_NAME=NAME .venv/bin/python bench/page.py``.
 """
@@ -44,6 +47,10 @@ DRAWN_JS = """([n, minSegments]) => {
     p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= minSegments));
   return channels.length === n && drawn.length === n ? 'drawn' : false;
 }"""
+# every task that held the page's main thread over 50 ms (Chromium's Long Tasks API), from navigation on
+LONG_TASKS_JS = """window.__lstsLongTasks = [];
+try { new PerformanceObserver(list => list.getEntries().forEach(e => window.__lstsLongTasks.push(e.duration)))
+        .observe({type: 'longtask', buffered: true}); } catch (e) {}"""
 
 
 def descendants(parents: dict[int, int], root: int) -> set[int]:
@@ -166,14 +173,50 @@ def prepare(state, env: dict, tmp: Path) -> dict:
                        "mb": round(len(window_body) / 2**20, 2), "windows_of_the_object": windows}}
 
 
+def verdict(found: str, elapsed_s: float, cap_s: float, crashed: bool) -> str:
+    """What a page did: ``found`` (``drawn``, ``timeout``, ``error: ...``, ``page error: ...``) unless
+    the page crashed, or it drew only after the cap (a wait cannot end while a long task holds the
+    page, so it may return past the cap: too late all the same)."""
+    if crashed:
+        return "crashed"
+    return "timeout" if found == "drawn" and elapsed_s > cap_s else found
+
+
+def wait_drawn(page, start: float, cap_s: float, crashed: list[bool]) -> tuple[str, float]:
+    """Poll DRAWN_JS until it answers, the page fails or ``cap_s`` has passed since ``start``;
+    the answer (``timeout`` when none) and the renderers' peak memory sampled between polls."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    peak = renderer_rss_mb()
+    while (left := cap_s - (time.monotonic() - start)) > 0 and not crashed:
+        try:
+            return page.wait_for_function(DRAWN_JS, arg=[CHANNELS, MIN_SEGMENTS], polling=100,
+                                          timeout=min(1000, left * 1000)).json_value(), peak
+        except PlaywrightTimeout:
+            peak = max(peak, renderer_rss_mb())
+        except PlaywrightError as exc:  # the page crashed or closed
+            return f"page error: {str(exc).splitlines()[0][:200]}", peak
+    return "timeout", peak
+
+
+def page_costs(context, page) -> dict:
+    """A drawn page's JavaScript heap (CDP) and its long tasks (LONG_TASKS_JS), in MB and seconds."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    tasks = page.evaluate("() => window.__lstsLongTasks || []")
+    return {"js_heap_used_mb": round(metrics["JSHeapUsedSize"] / 2**20),
+            "longest_task_s": round(max(tasks, default=0) / 1000, 1), "long_tasks_s": round(sum(tasks) / 1000, 1)}
+
+
 def time_page(browser, state, project: int, task: int, key: str, cap_s: float = CAP_S) -> dict:
     """Open the task's labeling page in a fresh logged-in context; seconds from navigation until
     DRAWN_JS holds (or what stopped it), the object's S3 fetches and the renderer's memory."""
     from labeling_page import log_in
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_init_script(LONG_TASKS_JS)
     try:
         page = context.new_page()
         log_in(page, state)
@@ -186,31 +229,13 @@ def time_page(browser, state, project: int, task: int, key: str, cap_s: float = 
         crashed: list[bool] = []
         page.on("crash", lambda _: crashed.append(True))
         page.goto(f"{state.ls_url}/projects/{project}/data?task={task}", wait_until="commit")
-        outcome, peak = "timeout", renderer_rss_mb()
-        while (left := cap_s - (time.monotonic() - start)) > 0 and not crashed:
-            try:
-                found = page.wait_for_function(DRAWN_JS, arg=[CHANNELS, MIN_SEGMENTS], polling=100,
-                                               timeout=min(1000, left * 1000)).json_value()
-            except PlaywrightTimeout:
-                peak = max(peak, renderer_rss_mb())
-                continue
-            except PlaywrightError as exc:  # the page crashed or closed
-                outcome = f"page error: {str(exc).splitlines()[0][:200]}"
-                break
-            outcome = found
-            break
+        found, peak = wait_drawn(page, start, cap_s, crashed)
         elapsed = time.monotonic() - start
-        outcome = "crashed" if crashed else outcome
+        outcome = verdict(found, elapsed, cap_s, bool(crashed))
         result = {"outcome": outcome, "drawn_s": round(elapsed, 2) if outcome == "drawn" else None,
                   "waited_s": round(elapsed, 1), "s3_fetches_done_at_s": fetches,
                   "renderer_peak_rss_mb": round(max(peak, renderer_rss_mb()))}
-        if outcome == "drawn":
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            result["js_heap_used_mb"] = round(metrics["JSHeapUsedSize"] / 2**20)
-            result["dom_nodes"] = int(metrics["Nodes"])
-        return result
+        return {**result, **(page_costs(context, page) if outcome == "drawn" else {})}
     finally:
         context.close()
 

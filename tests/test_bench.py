@@ -68,3 +68,11 @@ def test_the_page_specs_are_one_project_without_a_window_and_one_with_6h_windows
     assert (windowed.source.window.duration, windowed.source.window.overlap) == ("6h", "10m")
     assert [c.column for c in whole.timeseries.channels] == ["vibration", "temperature", "pressure", "flow"]
     assert whole.timeseries.channels == windowed.timeseries.channels
+
+
+def test_a_chart_first_seen_after_the_cap_counts_as_not_drawn_and_a_crash_wins() -> None:
+    page = _page()
+    assert page.verdict("drawn", 119.9, 120, crashed=False) == "drawn"
+    assert page.verdict("drawn", 121.0, 120, crashed=False) == "timeout"  # the wait returned late: too late
+    assert page.verdict("error: cannot be parsed", 130.0, 120, crashed=False) == "error: cannot be parsed"
+    assert page.verdict("timeout", 120.5, 120, crashed=True) == "crashed"

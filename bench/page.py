@@ -245,6 +245,9 @@ def bench_page(state, env: dict, tmp: Path, cap_s: float = CAP_S) -> dict:
     from labeling_page import launch
     from playwright.sync_api import sync_playwright
 
+    chromium = os.environ.get("LSTS_CHROMIUM", "/usr/lib/chromium/chromium")
+    if not Path(chromium).exists():
+        raise SystemExit(f"Chromium is missing ({chromium}): `make browser-install`, or set LSTS_CHROMIUM")
     made = prepare(state, env, tmp)
     with sync_playwright() as playwright:
         browser = launch(playwright, ("--disable-quic", "--no-first-run", "--disable-sync"))

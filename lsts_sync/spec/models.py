@@ -12,7 +12,17 @@ import string
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+)
 
 from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.core.problems import FieldPath
@@ -101,6 +111,16 @@ Regex = Annotated[str, AfterValidator(_check_regex)]
 Prefix = Annotated[str, AfterValidator(_check_prefix)]
 Split = Annotated[str, AfterValidator(_check_split)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _one_name_is_a_list(value: object) -> object:
+    """``renamed_from: Missing`` reads as ``renamed_from: [Missing]``."""
+    return (value,) if isinstance(value, str) else value
+
+
+# Former names (``renamed_from``): a string or a list, read as a tuple; the JSON Schema takes both.
+FormerNames = Annotated[tuple[NonEmpty, ...],
+                        BeforeValidator(_one_name_is_a_list, json_schema_input_type=NonEmpty | list[NonEmpty])]
 
 
 class Strict(BaseModel):
@@ -366,20 +386,10 @@ class LabelSpec(Strict):
 
     value: NonEmpty = Field(description="The label's name, unique in the project.")
     color: Color | None = Field(default=None, description="`#rgb`, `#rrggbb` or a CSS colour name.")
-    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+    renamed_from: FormerNames = Field(default=(), description=(
         "The label's former names (a string or a list): apply rewrites every region, draft and prediction that "
         "carries one of them to `value`, then the template (see [Changing labeled projects]"
         "(changing-labeled-projects.md))."))
-
-    @field_validator("renamed_from", mode="before")
-    @classmethod
-    def _one_name_is_a_list(cls, value: object) -> object:
-        return _one_name_is_a_list(value)
-
-
-def _one_name_is_a_list(value: object) -> object:
-    """``renamed_from: Missing`` reads as ``renamed_from: [Missing]``."""
-    return (value,) if isinstance(value, str) else value
 
 
 HEX6 = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -441,15 +451,10 @@ class ChoiceSpec(Strict):
     every result of the field that carries one of them to ``value``, then the template."""
 
     value: NonEmpty = Field(description="The value a labeler picks.")
-    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+    renamed_from: FormerNames = Field(default=(), description=(
         "The value's former names (a string or a list): apply rewrites every result of the field, in "
         "annotations, drafts and predictions, that carries one of them to `value`, then the template (see "
         "[Changing labeled projects](changing-labeled-projects.md#rename-a-field-or-a-choice))."))
-
-    @field_validator("renamed_from", mode="before")
-    @classmethod
-    def _one_name_is_a_list(cls, value: object) -> object:
-        return _one_name_is_a_list(value)
 
 
 # A value is a string, or a mapping with its former values: a discriminator, so that a wrong value is
@@ -466,7 +471,7 @@ class FieldSpec(Strict):
     name: Annotated[str, AfterValidator(_check_field_name)] = Field(description=(
         "The control's name in the template and the column's name in the exports: a letter or `_`, then "
         "letters, digits or `_`; not `label`, `ts` or a column of the table export."))
-    renamed_from: tuple[NonEmpty, ...] = Field(default=(), description=(
+    renamed_from: FormerNames = Field(default=(), description=(
         "The field's former names (a string or a list): apply rewrites every result, in annotations, drafts and "
         "predictions, that one of them names to `name`, then the template (see [Changing labeled projects]"
         "(changing-labeled-projects.md#rename-a-field-or-a-choice))."))
@@ -479,11 +484,6 @@ class FieldSpec(Strict):
         "Label Studio refuses to submit an annotation without it (for a region field: on every region)."))
     min: float | None = Field(default=None, description="`number` only: the smallest value accepted.")
     max: float | None = Field(default=None, description="`number` only: the largest value accepted.")
-
-    @field_validator("renamed_from", mode="before")
-    @classmethod
-    def _one_name_is_a_list(cls, value: object) -> object:
-        return _one_name_is_a_list(value)
 
     @property
     def choices(self) -> tuple[str, ...]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import reduce
+from operator import or_
+from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from lsts_sync.spec.models import BucketSpec, ExportSpec, InstanceSpec, PredictionsSpec, ProjectSpec
+from lsts_sync.spec.models import KINDS
 
 
 def spec_schema() -> dict:
-    """One schema accepting any of the five kinds, discriminated by ``kind``."""
-    kinds = InstanceSpec | BucketSpec | ProjectSpec | ExportSpec | PredictionsSpec
-    union = Annotated[kinds, Field(discriminator="kind")]
-    schema = TypeAdapter(union).json_schema()
+    """One schema accepting any kind of ``KINDS`` (the loader's list), discriminated by ``kind``."""
+    kinds: Any = reduce(or_, KINDS.values())
+    schema = TypeAdapter(Annotated[kinds, Field(discriminator="kind")]).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "lsts-sync spec document"
     return schema

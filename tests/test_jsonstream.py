@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 
 import pytest
 
-from lsts_sync.core.jsonstream import JsonStreamError, iter_array
+from lsts_sync.core.jsonstream import JsonArrayFile, JsonStreamError, iter_array
 
 TASKS = [
     {"id": 1, "data": {"csv": "s3://b/a \\\"q\\\".csv"}, "note": "comma, ] bracket [ and \\u00e9 \u00e9",
@@ -87,3 +88,41 @@ def test_a_large_element_is_read_in_linear_steps() -> None:
 
     assert list(iter_array(Counting(data), chunk=1024)) == [big, big]
     assert Counting.reads < 40  # about log2(len / 1024) per element, not len / 1024 (about 700)
+
+
+def in_file(data: bytes) -> JsonArrayFile:
+    file = tempfile.TemporaryFile()  # noqa: SIM115  (the array owns it: iterating closes it)
+    file.write(data)
+    return JsonArrayFile(file)
+
+
+def test_texts_are_each_elements_json_text_and_iterating_after_them_starts_over() -> None:
+    data = json.dumps(TASKS, ensure_ascii=False, indent=1).encode()
+    array = in_file(data)
+    texts = array.texts()
+    assert texts is not None
+    assert [json.loads(bytes(text)) for text in texts] == TASKS
+    assert list(array) == TASKS
+    assert array.source.closed  # iterating to the end closes the file
+
+
+@pytest.mark.parametrize("data", [b"", b"[1, NaN]", b"\xef\xbb\xbf[1]", b'{"a": 1}', b"[1] [2]", b"[1, 2"],
+                         ids=["empty", "NaN", "byte-order mark", "an object", "text after the array", "cut"])
+def test_no_texts_where_msgspec_does_not_read_one_array_and_iterating_still_decides(data: bytes) -> None:
+    array = in_file(data)
+    assert array.texts() is None
+    try:
+        expected: list | None = read(data, 1 << 20)
+    except JsonStreamError:
+        expected = None
+    if expected is None:
+        with pytest.raises(JsonStreamError):
+            list(array)
+    else:
+        assert list(array) == expected
+
+
+def test_no_texts_from_a_file_without_a_descriptor() -> None:
+    array = JsonArrayFile(io.BytesIO(b"[1, 2]"))
+    assert array.texts() is None
+    assert list(array) == [1, 2]

@@ -19,12 +19,17 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lsts_sync.core.errors import LstsError
 from lsts_sync.core.files import READABLE_BY_ALL, write_atomic
+from lsts_sync.core.jsonstream import JsonArrayFile
 from lsts_sync.core.locations import is_s3_url, split_s3_url
 from lsts_sync.labels import csvwrite
 from lsts_sync.resources.state import iso_moment
@@ -185,12 +190,29 @@ class Annotations:
     regions (an empty annotation says "nothing here", which a dense export must keep), mapped to
     the bucket it came from (None: the task's data is not an ``s3://`` URL). ``labels`` counts
     the regions' rows by control and label, ``fields`` the other results by control and choice
-    (``count_field``), to say which the template no longer has."""
+    (``count_field``), to say which the template no longer has.
 
-    regions: pd.DataFrame
+    ``rows`` holds the regions as they were gathered: the frame itself, or (``read_annotations``'
+    fast path) an Arrow ``table`` of the same values, from which ``regions`` is built once, when
+    first read (a table export writes straight from the table)."""
+
+    rows: pd.DataFrame | pa.Table
     files: Mapping[str, str | None]
     labels: Mapping[tuple[str, str], int] = field(default_factory=dict)
     fields: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    @cached_property
+    def regions(self) -> pd.DataFrame:
+        return self.rows if isinstance(self.rows, pd.DataFrame) else table_frame(self.rows)
+
+    @property
+    def table(self) -> pa.Table | None:
+        return self.rows if isinstance(self.rows, pa.Table) else None
+
+
+def table_frame(table: pa.Table) -> pd.DataFrame:
+    """The frame of object columns holding the table's values as Python values (as ``_frame`` builds it)."""
+    return pd.DataFrame({name: pd.Series(table.column(name).to_pylist(), dtype=object) for name in table.column_names})
 
 
 def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str],
@@ -198,22 +220,39 @@ def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dic
     """One pass over ``tasks`` (which may be a stream: each task is dropped once read); the regions
     have ``COLUMNS`` and then the ``fields``' columns (``task_rows``).
 
+    An export snapshot in a file (``JsonArrayFile``) is read by ``fastread`` when every task fits
+    its typed structs (the same rows, decoded and flattened column-wise), else task by task here.
+
     The cyclic garbage collector is paused meanwhile: decoded JSON holds no reference cycles, and
     with a million regions the collector would scan the growing columns again and again (a quarter
     of the time)."""
+    with _collector_paused():
+        if isinstance(tasks, JsonArrayFile):
+            texts = tasks.texts()
+            if texts is not None:
+                from lsts_sync.labels import fastread  # it builds on this module
+
+                found = fastread.read(texts, project, which, users, fields)
+                if found is not None:
+                    tasks.close()
+                    return found
+        return _read(tasks, project, which, users, fields)
+
+
+def _read(tasks: Iterable[dict], project: str, which: str, users: dict[int, str], fields: Fields) -> Annotations:
+    """The reference path of ``read_annotations``: task by task, row by row."""
     names = COLUMNS + fields.columns
     columns: list[list] = [[] for _ in names]  # column-wise: no tuple per row (memory)
     files: dict[str, str | None] = {}
     used: Counter[tuple[str, str]] = Counter()
     used_fields: Counter[tuple[str, str]] = Counter()
-    with _collector_paused():
-        for task in tasks:
-            if pick_annotations(task, which):
-                files[source_file(task)] = source_bucket(task)
-            # a task without regions gives no columns at all: zip stops at once (not strict)
-            rows = task_rows(task, project, which, users, used, fields, used_fields)
-            for column, values in zip(columns, zip(*rows, strict=True), strict=False):
-                column.extend(values)
+    for task in tasks:
+        if pick_annotations(task, which):
+            files[source_file(task)] = source_bucket(task)
+        # a task without regions gives no columns at all: zip stops at once (not strict)
+        rows = task_rows(task, project, which, users, used, fields, used_fields)
+        for column, values in zip(columns, zip(*rows, strict=True), strict=False):
+            column.extend(values)
     return Annotations(_sorted(_frame(names, columns)), files, dict(used), dict(used_fields))
 
 
@@ -347,18 +386,60 @@ def filter_labels(export: ExportSpec, regions: pd.DataFrame) -> pd.DataFrame:
     return regions[regions["label"].isin(export.labels)].reset_index(drop=True)
 
 
-def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame) -> list[Output]:
+def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame | Annotations) -> list[Output]:
     """The main output and, with ``split``, one output per source file next to it (``split_parts``)
-    of a ``table`` or ``lookout`` export; an output that is a folder (ending in '/') has no main file."""
+    of a ``table`` or ``lookout`` export; an output that is a folder (ending in '/') has no main file.
+    Given ``Annotations`` that hold an Arrow table, a ``table`` export's CSV outputs are written
+    straight from it (``table_outputs``: the same bytes)."""
+    table = regions.table if isinstance(regions, Annotations) else None
+    if table is not None and export.format == "table":
+        written = table_outputs(export, table)
+        if written is not None:
+            return written
+    frame = regions.regions if isinstance(regions, Annotations) else regions
     lookout = export.format == "lookout"
-    regions = filter_labels(export, regions)
+    frame = filter_labels(export, frame)
 
     def render(location: str, frame: pd.DataFrame) -> Output:
         body = lookout_frame(frame, export, project) if lookout else frame
         return Output(location, encode(body, location, export.name, header=not lookout), len(body))
 
-    main = [] if export.output_is_folder else [render(export.output, regions)]
-    return main + [render(where, part) for where, part in split_parts(export, regions)]
+    main = [] if export.output_is_folder else [render(export.output, frame)]
+    return main + [render(where, part) for where, part in split_parts(export, frame)]
+
+
+def table_outputs(export: ExportSpec, table: pa.Table) -> list[Output] | None:
+    """``outputs_for`` of a ``table`` export from the regions' Arrow table (sorted as ``regions``
+    is), filtered and split as ``filter_labels`` and ``split_parts`` do it; None when an output is
+    Parquet, or the table is not one ``csvwrite.table_csv`` writes (the frame's writer then does)."""
+    if export.labels is not None:
+        if table.column("label").type != pa.string():
+            return None
+        table = table.filter(pc.is_in(table.column("label"), value_set=pa.array(list(export.labels), pa.string())))
+    parts = [] if export.output_is_folder else [(export.output, table)]
+    if export.split:
+        groups = _file_runs(table)
+        parts += [(where, groups[file]) for file, where in split_locations(export, groups).items()]
+    outputs = []
+    for location, part in parts:
+        data = None if is_parquet(location) else csvwrite.table_csv(part)
+        if data is None:
+            return None
+        outputs.append(Output(location, data, part.num_rows))
+    return outputs
+
+
+def _file_runs(table: pa.Table) -> dict[str, pa.Table]:
+    """Source file -> its rows, of a table sorted by file (each file's rows are one run)."""
+    files = table.column("file").combine_chunks()
+    if isinstance(files, pa.DictionaryArray):
+        files = files.dictionary_decode()
+    if not len(files):
+        return {}
+    changes = pc.not_equal(files[1:], files[:-1]).to_numpy(zero_copy_only=False)
+    bounds = [0, *(np.flatnonzero(changes) + 1).tolist(), len(files)]
+    return {str(files[first].as_py()): table.slice(first, after - first)
+            for first, after in zip(bounds, bounds[1:], strict=False)}
 
 
 def split_parts(export: ExportSpec, regions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

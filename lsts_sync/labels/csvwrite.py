@@ -11,12 +11,16 @@ several types, a carriage return, a frame of one column, whose empty cells the `
 falls back to pandas for the whole frame. A cell holding a comma, a double quote or a newline is
 quoted, its quotes doubled (``csv.QUOTE_MINIMAL``). tests/test_csvwrite.py compares both writers on
 the same frames.
+
+``table_csv(table)`` writes an Arrow table whose columns hold the values of such a frame's columns
+(as ``pa.array`` builds them from the frame's values; a dictionary-encoded column is its values) by
+the same rules: the text of a dictionary is made once, then repeated by index.
 """
 
 from __future__ import annotations
 
 import io
-import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,7 +29,7 @@ import pyarrow.compute as pc
 
 _QUOTED = '[,"\n]'  # what csv.QUOTE_MINIMAL quotes with the separator "," and the line terminator "\n"
 BATCH = 1 << 17  # rows turned into text at a time
-_SPECIAL = re.compile(b'[,"\n\r]')  # the bytes of _QUOTED and the carriage return
+_SPECIAL = (b",", b'"', b"\n", b"\r")  # the bytes of _QUOTED and the carriage return
 
 
 def to_csv(frame: pd.DataFrame, header: bool = True) -> bytes:
@@ -38,31 +42,75 @@ def to_csv(frame: pd.DataFrame, header: bool = True) -> bytes:
     return buffer.getvalue()
 
 
+def table_csv(table: pa.Table, header: bool = True) -> bytes | None:
+    """``to_csv`` of the frame holding the table's values, or None when it is not certain to be
+    those bytes (then write that frame with ``to_csv``): also for a table of one column or no rows.
+    Neighbouring dictionary columns with the same indices (an annotation's own columns) are joined
+    entry by entry, then repeated by index once."""
+    if table.num_columns < 2 or not table.num_rows:
+        return None
+    pieces: list[tuple[pa.Array | None, pa.Array]] = []  # (indices, dictionary text) or (None, column)
+    for i in range(table.num_columns):
+        column = table.column(i).combine_chunks()
+        if not isinstance(column, pa.DictionaryArray):
+            pieces.append((None, column))
+            continue
+        text = _array_text(column.dictionary)
+        if text is None:
+            return None
+        before = pieces[-1][0] if pieces else None
+        if before is not None and len(pieces[-1][1]) == len(text) and before.equals(column.indices):
+            pieces[-1] = (before, pc.binary_join_element_wise(pieces[-1][1], text, _text(",")))
+        else:
+            pieces.append((column.indices, text))
+
+    def lines(first: int) -> pa.Array | None:
+        texts = []
+        for indices, values in pieces:
+            text = values.take(indices.slice(first, BATCH)) if indices is not None \
+                else _array_text(values.slice(first, BATCH))
+            if text is None:
+                return None
+            texts.append(text)
+        return _joined(texts)
+
+    return _csv_bytes(table.column_names, table.num_rows, lines, header)
+
+
 def _arrow_csv(frame: pd.DataFrame, header: bool) -> bytes | None:
-    """The CSV bytes, or None when some column is not certain to be written as pandas writes it.
-    Rows are turned into text BATCH at a time, so Arrow's temporaries stay small; the text of all
-    batches is copied once into the returned bytes."""
-    names = _column_text(pd.Series([str(n) for n in frame.columns], dtype=object))
-    if names is None:
+    """The CSV bytes, or None when some column is not certain to be written as pandas writes it."""
+    def lines(first: int) -> pa.Array | None:
+        part = frame.iloc[first:first + BATCH]
+        texts = []
+        for name in part.columns:
+            text = _column_text(part[name])
+            if text is None:
+                return None
+            texts.append(text)
+        return _joined(texts)
+
+    return _csv_bytes(list(frame.columns), len(frame), lines, header)
+
+
+def _csv_bytes(names: list, rows: int, lines: Callable[[int], pa.Array | None], header: bool) -> bytes | None:
+    """The header (``names``), then ``lines(first)`` for each BATCH of ``rows`` (so Arrow's
+    temporaries stay small); the text of all batches is copied once into the returned bytes.
+    None when a name or a batch is not certain to be written as pandas writes it."""
+    names_text = _column_text(pd.Series([str(n) for n in names], dtype=object))
+    if names_text is None:
         return None
     pieces: list[memoryview] = []
-    for first in range(0, len(frame), BATCH):
-        lines = _lines(frame.iloc[first:first + BATCH])
-        if lines is None:
+    for first in range(0, rows, BATCH):
+        text = lines(first)
+        if text is None:
             return None
-        pieces.append(_data(lines))
-    head = (",".join(names.to_pylist()) + "\n").encode() if header else b""
+        pieces.append(_data(text))
+    head = (",".join(names_text.to_pylist()) + "\n").encode() if header else b""
     return b"".join([head, *pieces])
 
 
-def _lines(frame: pd.DataFrame) -> pa.Array | None:
-    """Each row's text ending with "\n", or None (see ``_arrow_csv``)."""
-    columns = []
-    for name in frame.columns:
-        text = _column_text(frame[name])
-        if text is None:
-            return None
-        columns.append(text)
+def _joined(columns: list[pa.Array]) -> pa.Array:
+    """Each row's cells joined with "," and ended with "\n"."""
     rows = pc.binary_join_element_wise(*columns, _text(","))
     return pc.binary_join_element_wise(rows, _text(""), _text("\n"))
 
@@ -80,14 +128,26 @@ def _data(text: pa.Array) -> memoryview:
 
 
 
+def _special(data: memoryview) -> bool:
+    """True if ``data`` holds a byte of ``_SPECIAL`` (searched a byte at a time: memchr-fast,
+    where one regular expression for all four would look at every byte in Python's engine)."""
+    text = bytes(data)
+    return any(byte in text for byte in _SPECIAL)
+
+
 def _column_text(values: pd.Series) -> pa.Array | None:
     """The column's cells as pandas writes them (large_string, quoted where needed), or None."""
     try:
         array = pa.array(values.to_numpy(dtype=object) if values.dtype == object else values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None  # values of several types
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None  # values of several types; a whole number past 64 bits
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    return _array_text(array)
+
+
+def _array_text(array: pa.Array) -> pa.Array | None:
+    """The cells of an array built from a frame's column as pandas writes them, or None."""
     kind = array.type
     if pa.types.is_boolean(kind):
         text = pc.if_else(array, "True", "False")
@@ -98,7 +158,7 @@ def _column_text(values: pd.Series) -> pa.Array | None:
     else:
         return None  # decimal numbers (pandas' float format), dates, nested values
     text = pc.fill_null(text, "").cast(pa.large_string())
-    if not _SPECIAL.search(_data(text)):  # no cell to look at closer
+    if not _special(_data(text)):  # no cell to look at closer
         return text
     if pc.any(pc.match_substring(text, "\r")).as_py():
         return None

@@ -18,7 +18,7 @@ from lsts_sync.live.ls_http import HttpError, LabelStudioHttp  # first: it impor
 
 import httpx  # noqa: E402  (isort: skip)
 from lsts_sync.core.errors import LstsError
-from lsts_sync.core.jsonstream import JsonStreamError, iter_array
+from lsts_sync.core.jsonstream import JsonArrayFile, JsonStreamError
 from lsts_sync.core.stats import RequestStats
 from lsts_sync.live.ls_mapping import (
     PROJECT_FIELDS,
@@ -57,6 +57,24 @@ SNAPSHOT_SECONDS = 600.0  # how long an export snapshot may take to build
 STARTED = ("queued", "in_progress", "completed", "completed_with_errors", "failed")
 PREDICTIONS_PER_REQUEST = 500
 RECORD_PATH = {"annotation": "api/annotations", "draft": "api/drafts", "prediction": "api/predictions"}  # the import API's own batch size (PREDICTION_IMPORT_BATCH_SIZE)
+
+
+class TaskSnapshot(JsonArrayFile):
+    """An export snapshot in a file: iterated, its tasks (objects); anything else raises
+    MappingError naming ``what`` when iteration reaches it."""
+
+    def __init__(self, source: BinaryIO, what: str):
+        super().__init__(source)
+        self.what = what
+
+    def __iter__(self) -> Iterator[dict]:
+        try:
+            for task in super().__iter__():
+                if not isinstance(task, dict):
+                    raise MappingError(f"{self.what} is not a list of tasks (an element is not an object)")
+                yield task
+        except JsonStreamError as exc:
+            raise MappingError(f"{self.what} is not a JSON list of tasks: {exc}") from None
 
 
 class LabelStudioInstance:
@@ -180,27 +198,20 @@ class LabelStudioInstance:
             tasks = list(self._tasks(self._snapshot(project.id, name, all_tasks=True), name))  # type: ignore[arg-type]
         return annotated_from_tasks(tasks, name)
 
-    def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> Iterator[dict]:
+    def export_tasks(self, project_id: int, name: str, all_tasks: bool = False) -> TaskSnapshot:
         """Every annotated task of a project (``all_tasks``: every task) with its annotations, from
         an export snapshot.
 
         The snapshot is downloaded to a temporary file (then deleted on the server) and its tasks
         are decoded one at a time as the caller iterates (``jsonstream``), so memory does not grow
         with the JSON text. A payload that is not a list of task objects raises MappingError when
-        iteration reaches the fault, before the caller has written anything.
+        iteration reaches the fault, before the caller has written anything. The file is also
+        readable element by element as JSON text (``JsonArrayFile.texts``).
         """
         return self._tasks(self._snapshot(project_id, name, all_tasks=all_tasks), name)
 
-    def _tasks(self, file: BinaryIO, name: str) -> Iterator[dict]:
-        what = f"instance {self.spec.name}: the export of project {name}"
-        with file:
-            try:
-                for task in iter_array(file):
-                    if not isinstance(task, dict):
-                        raise MappingError(f"{what} is not a list of tasks (an element is not an object)")
-                    yield task
-            except JsonStreamError as exc:
-                raise MappingError(f"{what} is not a JSON list of tasks: {exc}") from None
+    def _tasks(self, file: BinaryIO, name: str) -> TaskSnapshot:
+        return TaskSnapshot(file, f"instance {self.spec.name}: the export of project {name}")
 
     def _export(self, project_id: int | None, name: str, **params: str) -> Any:
         response = self.http.call("GET", f"api/projects/{project_id}/export", f"export project {name}",

@@ -365,8 +365,8 @@ def bench_export(state, env: dict, tmp: Path) -> dict:
     def transform(tasks) -> int:
         """read_annotations + outputs_for, as ``export`` runs them; the table's size in bytes."""
         annotations = read_annotations(tasks, "bench", "latest", users)
-        table = outputs_for(specs.exports["pump-7-table"], pump, annotations.regions)
-        outputs_for(specs.exports["pump-7-lookout"], pump, annotations.regions)
+        table = outputs_for(specs.exports["pump-7-table"], pump, annotations)
+        outputs_for(specs.exports["pump-7-lookout"], pump, annotations)
         return len(table[0].data)
 
     downloads, transforms = [], []
@@ -490,7 +490,7 @@ def bench_export_million(tmp: Path) -> dict:
         annotations = read_annotations(tasks, "bench", "latest", {1: "admin@example.com"})
         read = time.process_time() - start
         start = time.process_time()
-        (output,) = outputs_for(export, project, annotations.regions)
+        (output,) = outputs_for(export, project, annotations)
         return download, read, time.process_time() - start, len(output.data)
 
     try:

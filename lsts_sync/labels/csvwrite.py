@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,12 +50,12 @@ def table_csv(table: pa.Table, header: bool = True) -> bytes | None:
     entry by entry, then repeated by index once."""
     if table.num_columns < 2 or not table.num_rows:
         return None
-    pieces: list[tuple[pa.Array | None, pa.Array]] = []  # (indices, dictionary text) or (None, column)
-    for i in range(table.num_columns):
-        column = table.column(i).combine_chunks()
-        if not isinstance(column, pa.DictionaryArray):
+    pieces: list[tuple[pa.Array | None, Any]] = []  # (indices, dictionary text) or (None, the column)
+    for column in table.columns:
+        if not pa.types.is_dictionary(column.type):
             pieces.append((None, column))
             continue
+        column = column.combine_chunks()  # one dictionary for all chunks
         text = _array_text(column.dictionary)
         if text is None:
             return None
@@ -68,7 +69,7 @@ def table_csv(table: pa.Table, header: bool = True) -> bytes | None:
         texts = []
         for indices, values in pieces:
             text = values.take(indices.slice(first, BATCH)) if indices is not None \
-                else _array_text(values.slice(first, BATCH))
+                else _array_text(values.slice(first, BATCH).combine_chunks())
             if text is None:
                 return None
             texts.append(text)
@@ -94,19 +95,21 @@ def _arrow_csv(frame: pd.DataFrame, header: bool) -> bytes | None:
 
 def _csv_bytes(names: list, rows: int, lines: Callable[[int], pa.Array | None], header: bool) -> bytes | None:
     """The header (``names``), then ``lines(first)`` for each BATCH of ``rows`` (so Arrow's
-    temporaries stay small); the text of all batches is copied once into the returned bytes.
+    temporaries stay small), each batch's text copied into the returned bytes as soon as it is
+    made (``BytesIO.getvalue`` hands over its buffer: the CSV is held once).
     None when a name or a batch is not certain to be written as pandas writes it."""
     names_text = _column_text(pd.Series([str(n) for n in names], dtype=object))
     if names_text is None:
         return None
-    pieces: list[memoryview] = []
+    out = io.BytesIO()
+    if header:
+        out.write((",".join(names_text.to_pylist()) + "\n").encode())
     for first in range(0, rows, BATCH):
         text = lines(first)
         if text is None:
             return None
-        pieces.append(_data(text))
-    head = (",".join(names_text.to_pylist()) + "\n").encode() if header else b""
-    return b"".join([head, *pieces])
+        out.write(_data(text))
+    return out.getvalue()
 
 
 def _joined(columns: list[pa.Array]) -> pa.Array:

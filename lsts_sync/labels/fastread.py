@@ -175,8 +175,8 @@ class _Column:
             self.chunks = [c.to_pylist() for c in self.chunks]
             self.arrow = False
 
-    def array(self) -> pa.Array | None:
-        """The whole column as one Arrow array, or None (it keeps Python values)."""
+    def array(self) -> pa.ChunkedArray | None:
+        """The whole column in Arrow (its batches as chunks, not copied into one), or None (it keeps Python values)."""
         if not self.arrow:
             return None
         kinds = {c.type for c in self.chunks} - {pa.null()}
@@ -184,7 +184,7 @@ class _Column:
             self.python()
             return None
         kind = kinds.pop() if kinds else pa.null()
-        return pa.concat_arrays([c.cast(kind) for c in self.chunks]) if self.chunks else pa.array([], pa.null())
+        return pa.chunked_array([c.cast(kind) for c in self.chunks], kind)
 
     def values(self) -> list[Any]:
         self.python()
@@ -293,7 +293,7 @@ class _Gather:
     def table(self, owners: np.ndarray, names: list[str]) -> pa.Table | None:
         """Every column as Arrow (the annotation's columns dictionary-encoded), or None."""
         indices = pa.array(owners.astype(np.int32))
-        columns: dict[str, pa.Array] = {}
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {}
         for name, values in self.owner_columns().items():
             dictionary = _arrow(values)
             if dictionary is None:

@@ -113,9 +113,11 @@ def _csv_bytes(names: list, rows: int, lines: Callable[[int], pa.Array | None], 
 
 
 def _joined(columns: list[pa.Array]) -> pa.Array:
-    """Each row's cells joined with "," and ended with "\n"."""
-    rows = pc.binary_join_element_wise(*columns, _text(","))
-    return pc.binary_join_element_wise(rows, _text(""), _text("\n"))
+    """Each row's cells joined with "," and ended with "\n" (in one pass: the separators are
+    elements of the join, which has none of its own)."""
+    comma = _text(",")
+    pieces = [piece for column in columns for piece in (column, comma)][:-1]
+    return pc.binary_join_element_wise(*pieces, _text("\n"), _text(""))
 
 
 def _text(value: str) -> pa.Scalar:
@@ -155,12 +157,12 @@ def _array_text(array: pa.Array) -> pa.Array | None:
     if pa.types.is_boolean(kind):
         text = pc.if_else(array, "True", "False")
     elif pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = array.cast(pa.string())
+        text = array.cast(pa.large_string())
     elif pa.types.is_null(kind):
-        text = pa.nulls(len(array), pa.string())
+        text = pa.nulls(len(array), pa.large_string())
     else:
         return None  # decimal numbers (pandas' float format), dates, nested values
-    text = pc.fill_null(text, "").cast(pa.large_string())
+    text = (pc.fill_null(text, "") if text.null_count else text).cast(pa.large_string())  # no copy if it is one
     if not _special(_data(text)):  # no cell to look at closer
         return text
     if pc.any(pc.match_substring(text, "\r")).as_py():

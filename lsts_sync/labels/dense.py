@@ -20,6 +20,12 @@ Contract (``dense_frame``):
 Vectorised: the rows are sorted by time once, each region's rows are found with two binary searches
 (``searchsorted``), and each label's coverage is a running sum over interval ends. Rows x regions
 is never formed.
+
+A CSV source written to a CSV output takes the Arrow path (``dense_table``): the file is read by
+Arrow's CSV reader, times of a zero-padded format are computed from their digits
+(``timefmt.fixed_width_ms``), and the rows are written from the Arrow table (``csvwrite.table_csv``),
+the label column a dictionary of its distinct texts. It gives the same bytes as ``dense_frame``
+and steps aside (returns None) for a file whose reading it cannot vouch for.
 """
 
 from __future__ import annotations
@@ -32,12 +38,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from lsts_sync.core.errors import LstsError
-from lsts_sync.labels.annotations import Annotations, Output, encode, filter_labels, split_locations
+from lsts_sync.labels import csvwrite
+from lsts_sync.labels.annotations import (
+    Annotations,
+    Output,
+    encode,
+    filter_labels,
+    is_parquet,
+    split_locations,
+    table_frame,
+)
 from lsts_sync.spec.models import ExportSpec, ProjectSpec
 from lsts_sync.ui import seriescsv
-from lsts_sync.ui.timefmt import compile_format, padded_ms, ui_value
+from lsts_sync.ui.timefmt import compile_format, fixed_width_ms, padded_ms, ui_value
 
 LABEL = "label"
 FILE = "file"
@@ -81,15 +98,27 @@ class Times:
         return np.array([np.nan if (ms := self.one(v)) is None else ms for v in values], dtype="float64")
 
 
-_EDGES = ("\n ", "\n\t", " \n", "\t\n", " \r\n", "\t\r\n")
-
-
 def needs_trim(text: str) -> bool:
     """True if a line starts or ends with a space or tab (before an optional ``\r``), or a ``\r``
     is not followed by ``\n``: ``re.search(r"^[ \\t]|[ \\t]\\r?$|\\r(?!\\n)", text, re.M)``,
-    by substring searches (a regular expression tried at every line start is slow on large files)."""
-    return (text.startswith((" ", "\t")) or text.endswith((" ", "\t", " \r", "\t\r", "\r"))
-            or any(edge in text for edge in _EDGES) or text.count("\r") != text.count("\r\n"))
+    by looking at the bytes around each line break (a regular expression tried at every line
+    start, or a substring search per edge, is slow on large files). The bytes are UTF-8: a space,
+    tab, ``\r`` or ``\n`` byte is never part of another character."""
+    returns = text.count("\r")
+    if text.startswith((" ", "\t")) or text.endswith((" ", "\t", " \r", "\t\r", "\r")) \
+            or (returns and returns != text.count("\r\n")):
+        return True
+    data = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+    breaks = np.flatnonzero(data == 10)
+    after = data[breaks[breaks + 1 < len(data)] + 1]
+    before = data[breaks[breaks >= 1] - 1]
+    ends = breaks[breaks >= 2]
+    before_return = data[ends[data[ends - 1] == 13] - 2]  # the byte before a "\r\n"
+    return bool(_blank(after).any() or _blank(before).any() or _blank(before_return).any())
+
+
+def _blank(data: np.ndarray) -> np.ndarray:
+    return (data == 32) | (data == 9)
 
 
 def read_csv(text: str, project: ProjectSpec, where: str) -> pd.DataFrame:
@@ -180,6 +209,83 @@ def read_series(text: str, project: ProjectSpec, where: str) -> Series:
         raise LstsError(f"{where}: the time column {project.timeseries.time_column!r} is not in the header "
                         f"{list(rows.columns)}{seriescsv.did_you_mean(project.timeseries.time_column, list(rows.columns))}")
     return Series(rows, names, Times(project).column(rows[time_column]))
+
+
+@dataclass(frozen=True)
+class DenseTable:
+    """``DenseFile`` in Arrow: the file's rows (text), its ``label`` and region field columns
+    (dictionaries of their texts), and the regions that label no row."""
+
+    table: pa.Table
+    uncovered: tuple[str, ...]
+
+
+def dense_table(text: str, regions: pd.DataFrame, project: ProjectSpec, where: str) -> DenseTable | None:
+    """``dense_frame`` of the same file in Arrow (the same columns holding the same texts), or None
+    when that is not certain (``arrow_rows``: rows of uneven length, a NUL byte, repeated header
+    names; no data rows; no time column): the caller then runs ``dense_frame``, which also says
+    what is wrong. A column dense adds, or a bound that does not parse, raises as ``dense_frame``."""
+    body = arrow_rows(text, project.timeseries.sep)
+    if body is None:
+        return None
+    names = {seriescsv.name_key(name): name for name in reversed(body.column_names)}
+    time_column = names.get(project.timeseries.time_column.strip().lower())
+    if time_column is None:
+        return None
+    _check_added(names, project, where)
+    times = arrow_times(body.column(time_column).combine_chunks(), Times(project))
+    found = bounds(regions, Times(project), where)
+    text_codes, inverse, uncovered = row_label_codes(times, found)
+    indices = pa.array(inverse.astype(np.int32))
+    table = body.append_column(LABEL, pa.DictionaryArray.from_arrays(indices, pa.array(text_codes, pa.large_string())))
+    for name, values in field_columns(times, found, regions, project).items():
+        table = table.append_column(name, pa.array(values, pa.large_string()))
+    return DenseTable(table, tuple(_region_name(regions.iloc[i]) for i in uncovered))
+
+
+def arrow_rows(text: str, sep: str) -> pa.Table | None:
+    """The data rows of the CSV as ``read_csv`` reads it (every cell as text, named by the header
+    row), read by Arrow; None when Arrow may read it otherwise than pandas' parser does, so
+    ``read_csv`` must: a row with fewer or more cells than the header (pandas pads the first,
+    Arrow refuses both), a NUL byte, a header name given twice or named ``file`` (the column a
+    combined dense output adds), no data row."""
+    text = seriescsv.drop_bom(text)
+    if needs_trim(text):
+        text = "\n".join(line for _, line in seriescsv.rows(text))
+    if "\x00" in text:
+        return None
+    header = text.lstrip("\r\n").split("\n", 1)[0].removesuffix("\r")
+    columns = [f"c{i}" for i in range(header.count(sep) + 1)]
+    try:
+        table = pacsv.read_csv(io.BytesIO(text.encode()), read_options=pacsv.ReadOptions(
+                                   column_names=columns, use_threads=False, block_size=1 << 22),  # files run in parallel
+                               parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, double_quote=False,
+                                                                escape_char=False, newlines_in_values=False,
+                                                                ignore_empty_lines=True),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types=dict.fromkeys(columns, pa.large_string()), strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+    names = [str(table.column(i)[0].as_py()) for i in range(table.num_columns)] if table.num_rows else []
+    if table.num_rows < 2 or len(set(names)) < len(names) or FILE in names:
+        return None
+    return table.slice(1).rename_columns(names)
+
+
+def arrow_times(column: pa.Array, times: Times) -> np.ndarray:
+    """``Times.column`` of a text column read by ``arrow_rows``: a zero-padded format's values
+    computed from their digits where ``fixed_width_ms`` can vouch for every one, else as
+    ``Times.column`` computes them from the same text (pandas' ``str`` values, as ``read_csv`` gives)."""
+    if times.parser is not None and not column.null_count and len(column):
+        offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset:column.offset + len(column) + 1]
+        width = int(offsets[1] - offsets[0])
+        if width and (np.diff(offsets) == width).all():
+            data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+            fast = fixed_width_ms(data.reshape(len(column), width), times.format or "")
+            if fast is not None:
+                return fast
+    return times.column(pd.Series(column.to_pylist(), dtype=str))
 
 
 def _region_name(region: pd.Series) -> str:
@@ -273,6 +379,13 @@ def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -
     """Each row's labels joined with ``|`` ("" for none): the labels of the regions whose closed
     interval holds the row's time; and the positions in ``regions`` of those that hold no row's time. ``times`` may be in
     any order and hold NaN (never labeled)."""
+    text, inverse, uncovered = row_label_codes(times, regions)
+    return (text[inverse] if len(times) else np.array([], dtype=object)), uncovered
+
+
+def row_label_codes(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) \
+        -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``row_labels`` as (the distinct texts, each row's position among them, the regions that hold no row)."""
     n = len(times)
     order = np.argsort(times, kind="stable")  # NaN sorts last and is never inside an interval
     ordered = times[order]
@@ -292,20 +405,24 @@ def row_labels(times: np.ndarray, regions: Iterable[tuple[str, float, float]]) -
     distinct, inverse = np.unique(codes, return_inverse=True)
     text = np.array(["|".join(name for bit, name in enumerate(names) if int(code) >> bit & 1) for code in distinct],
                     dtype=object)
-    return (text[inverse] if n else np.array([], dtype=object)), sorted(uncovered)
+    return text, inverse.reshape(-1), sorted(uncovered)
 
 
 def dense_frames(files: Mapping[str, SourceFile], project: ProjectSpec, read: Reader, export: str,
-                 parallelism: int = PARALLEL_READS) -> Iterable[tuple[str, DenseFile]]:
+                 parallelism: int = PARALLEL_READS, tables: Collection[str] = ()) \
+        -> Iterable[tuple[str, DenseFile | DenseTable]]:
     """``(file, DenseFile)`` for each file, in file order; files are read and transformed
-    ``parallelism`` at a time (S3 reads wait on the network; pandas' parser releases the GIL)."""
-    def one(file: str) -> DenseFile:
+    ``parallelism`` at a time (S3 reads wait on the network; pandas' and Arrow's parsers release
+    the GIL). A CSV file among ``tables`` gives a ``DenseTable`` where ``dense_table`` can."""
+    def one(file: str) -> DenseFile | DenseTable:
         source = files[file]
         where = f"export {export}: s3://{source.bucket}/{source.key}"
         data = read(source.bucket, source.key)
         if is_parquet_source(project, source.key):
             return dense_parquet(data, source.regions, project, where)
-        return dense_frame(data.decode("utf-8", errors="replace"), source.regions, project, where)
+        text = data.decode("utf-8", errors="replace")
+        fast = dense_table(text, source.regions, project, where) if file in tables else None
+        return fast if fast is not None else dense_frame(text, source.regions, project, where)
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         yield from zip(sorted(files), pool.map(one, sorted(files)), strict=True)
@@ -338,21 +455,57 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
         files[file] = SourceFile(readable(file, bucket, buckets, f"export {export.name}", "dense"), file,
                                  groups.get(file, empty))
     locations = split_locations(export, files) if export.split else {}
-    outputs, frames = [], []
-    for file, dense in dense_frames(files, project, read, export.name):
+    csv_out = [f for f in files if not is_parquet(locations[f] if export.split else export.output)]
+    outputs, parts = [], []
+    for file, dense in dense_frames(files, project, read, export.name, tables=csv_out):
         if dense.uncovered:
             named = ", ".join(dense.uncovered[:SHOWN_REGIONS]) + (
                 f" and {len(dense.uncovered) - SHOWN_REGIONS} more" if len(dense.uncovered) > SHOWN_REGIONS else "")
             progress(f"Warning: export {export.name}: {len(dense.uncovered)} region(s) of s3://{files[file].bucket}/"
                      f"{file} label no row (no row time inside them): {named}")
         if export.split:
-            outputs.append(Output(locations[file], encode(dense.frame, locations[file], export.name),
-                                  len(dense.frame)))
+            outputs.append(Output(locations[file], _encoded(dense, locations[file], export.name), _rows(dense)))
         else:
-            frames.append(dense.frame.assign(**{FILE: file})[[FILE, *dense.frame.columns]])
+            parts.append((file, dense))
     if export.split:
         return outputs
+    return [_combined(parts, project, export)]
+
+
+def _rows(dense: DenseFile | DenseTable) -> int:
+    return dense.table.num_rows if isinstance(dense, DenseTable) else len(dense.frame)
+
+
+def _encoded(dense: DenseFile | DenseTable, location: str, export: str) -> bytes:
+    """The output bytes of one file's rows (a table's are written by Arrow where ``table_csv`` can)."""
+    if isinstance(dense, DenseTable):
+        data = csvwrite.table_csv(dense.table)
+        return data if data is not None else encode(table_frame(dense.table), location, export)
+    return encode(dense.frame, location, export)
+
+
+def _combined(parts: list[tuple[str, DenseFile | DenseTable]], project: ProjectSpec, export: ExportSpec) -> Output:
+    """One output of every file's rows with a leading ``file`` column: the columns of all files
+    (a file without one of them leaves its cells empty), the added ones last. From Arrow when
+    every file gave a table, else as frames."""
     added = added_columns(project)
+    if parts and all(isinstance(dense, DenseTable) for _, dense in parts):
+        tables = [_with_file(file, dense.table) for file, dense in parts]  # type: ignore[union-attr]
+        table = pa.concat_tables(tables, promote_options="default")
+        table = table.select([c for c in table.column_names if c not in added] + added)
+        data = csvwrite.table_csv(table)
+        if data is not None and not is_parquet(export.output):
+            return Output(export.output, data, table.num_rows)
+    frames = []
+    for file, dense in parts:
+        frame = table_frame(dense.table) if isinstance(dense, DenseTable) else dense.frame
+        frames.append(frame.assign(**{FILE: file})[[FILE, *frame.columns]])
     combined = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame(columns=[FILE, *added])
     combined = combined[[c for c in combined.columns if c not in added] + added]
-    return [Output(export.output, encode(combined, export.output, export.name), len(combined))]
+    return Output(export.output, encode(combined, export.output, export.name), len(combined))
+
+
+def _with_file(file: str, table: pa.Table) -> pa.Table:
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
+                                            pa.array([file], pa.large_string()))
+    return table.add_column(0, FILE, column)

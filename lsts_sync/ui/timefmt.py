@@ -184,6 +184,79 @@ def padded_ms(values: Collection[str], specifier: str):  # -> numpy.ndarray | No
     return (stamps.to_numpy(dtype="datetime64[ns]").astype("int64") // 1_000_000).astype("float64")
 
 
+_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_DEFAULTS = {"Y": 1900, "m": 1, "d": 1, "H": 0, "M": 0, "S": 0}  # strptime's, for a directive the format lacks
+_YEARS = (1678, 2261)  # within pandas' nanosecond timestamps
+
+
+def fixed_width_ms(chars, specifier: str):  # -> numpy.ndarray | None (numpy imported lazily)
+    """``padded_ms`` of values given as the rows of ``chars``, an n x width array of their UTF-8
+    bytes (every value that long), computed from the digits at their fixed places; None unless
+    every value has ``padded_shape(specifier)`` in ASCII digits and is a real date and time (month
+    1-12, a day of that month, hour < 24, minute and second < 60) of a year 1678-2261. Such values
+    pandas parses exactly so, so this gives the numbers ``padded_ms`` gives; the caller calls
+    ``padded_ms`` for None."""
+    import numpy as np
+
+    layout = _fixed_layout(specifier)
+    if layout is None or chars.ndim != 2 or chars.shape[1] != layout[0] or not len(chars):
+        return None
+    fields = {k: np.full(len(chars), v, dtype=np.int64) for k, v in _DEFAULTS.items()}
+    for start, letter, literal in layout[1]:
+        for place, byte in enumerate(literal.encode(), start=start):  # a literal: the same bytes in every value
+            if not (chars[:, place] == byte).all():
+                return None
+        if letter:
+            value = np.zeros(len(chars), dtype=np.int64)
+            for place in range(start, start + _WIDTHS[letter]):
+                digit = chars[:, place] - np.uint8(ord("0"))  # a byte below '0' wraps above 9
+                if digit.max() > 9:
+                    return None
+                value = value * 10 + digit
+            fields[letter] = value
+    return _checked_ms(fields)
+
+
+def _fixed_layout(specifier: str) -> tuple[int, list[tuple[int, str, str]]] | None:
+    """(width in bytes, [(offset, directive letter, "") or (offset, "", literal text)]) of a
+    ``padded_shape`` format with each directive at most once; None for any other."""
+    if padded_shape(specifier) is None:
+        return None
+    parts: list[tuple[int, str, str]] = []
+    at = 0
+    for part in re.split(r"(%[YmdHMS%])", specifier):
+        if part[1:] in _WIDTHS and part.startswith("%"):
+            if any(letter == part[1] for _, letter, _ in parts):
+                return None
+            parts.append((at, part[1], ""))
+            at += _WIDTHS[part[1]]
+        elif part:
+            literal = "%" if part == "%%" else part
+            parts.append((at, "", literal))
+            at += len(literal.encode())
+    return at, parts
+
+
+def _checked_ms(fields: dict):  # -> numpy.ndarray | None
+    """UTC milliseconds of the date-time fields (int64 arrays by directive letter), None unless every one is real."""
+    import numpy as np
+
+    y, m, d, hour, minute, second = (fields[k] for k in "YmdHMS")
+    ok = (_YEARS[0] <= y) & (y <= _YEARS[1]) & (m >= 1) & (m <= 12) & (hour < 24) & (minute < 60) & (second < 60)
+    if not ok.all():
+        return None
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    if not ((d >= 1) & (d <= month_days[m - 1] + (leap & (m == 2)))).all():
+        return None
+    shifted = y - (m <= 2)  # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    era = shifted // 400
+    of_era = shifted - era * 400
+    of_year = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+    return (((days * 24 + hour) * 60 + minute) * 60 + second) * 1000.0
+
+
 def compile_format(specifier: str) -> D3Format:
     """Compile ``specifier`` as the UI hands it to d3; raises TimeFormatError naming a directive
     that cannot be parsed (or that lsts-sync cannot check)."""

@@ -172,6 +172,10 @@ KEPT = {
     # the fast path takes these; some columns stay Python values, some sorts stay with pandas
     "numbers and text as starts": one_task(tsl(), tsl(start=5, end=6)),
     "a number as text first": one_task(tsl(start="12", end="15"), tsl(start="3", end="4"), tsl(start="x", end="y")),
+    "numbers as text": one_task(tsl(start="12", end="15"), tsl(start="3", end="4"), tsl(start="1e1", end="20")),
+    "text starts in one task, numbers in the next": [
+        {**one_task(tsl(), tsl(), tsl())[0], "id": 1},
+        {**one_task(tsl(start=9, end=9), tsl(start=1, end=2), tsl(start=5, end=5))[0], "id": 2}],
     "decimal starts": one_task(tsl(start=1.5, end=2), tsl(start=0.5, end=1)),
     "a start missing": one_task(tsl(start=None), tsl()),
     "a label that is a number": one_task(tsl(labels=[1]), tsl()),

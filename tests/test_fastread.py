@@ -244,3 +244,15 @@ def test_a_parquet_output_is_written_from_the_frame() -> None:
     export = ExportSpec(kind="Export", name="pq", project="p", output="out/regions.parquet")
     assert fast.table is not None
     assert outputs_for(export, project(), fast) == outputs_for(export, project(), reference.regions)
+
+
+def test_the_frame_of_a_table_holds_python_values_dictionary_cells_and_nulls_too() -> None:
+    from lsts_sync.labels.annotations import table_frame
+
+    table = pa.table({"a": pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([1, None, 0], pa.int32()),
+                                                                            pa.array(["x", "y"])),
+                                             pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["z"]))]),
+                      "n": pa.array([1, None, 2**40, 3])})
+    frame = table_frame(table)
+    assert frame["a"].tolist() == ["y", None, "x", "z"] and frame["n"].tolist() == [1, None, 2**40, 3]
+    assert list(frame.dtypes) == [object, object]

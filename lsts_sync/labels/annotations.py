@@ -212,7 +212,21 @@ class Annotations:
 
 def table_frame(table: pa.Table) -> pd.DataFrame:
     """The frame of object columns holding the table's values as Python values (as ``_frame`` builds it)."""
-    return pd.DataFrame({name: pd.Series(table.column(name).to_pylist(), dtype=object) for name in table.column_names})
+    return pd.DataFrame({name: pd.Series(_python_values(table.column(name)), dtype=object)
+                         for name in table.column_names})
+
+
+def _python_values(column: pa.ChunkedArray) -> list:
+    """The column's values as Python values; a dictionary chunk's from its dictionary's (each
+    value made once: Arrow makes a scalar per cell of a dictionary array, ten times slower)."""
+    values: list = []
+    for chunk in column.chunks:
+        if isinstance(chunk, pa.DictionaryArray):
+            words = chunk.dictionary.to_pylist()
+            values += [None if i is None else words[i] for i in chunk.indices.to_pylist()]
+        else:
+            values += chunk.to_pylist()
+    return values
 
 
 def read_annotations(tasks: Iterable[dict], project: str, which: str, users: dict[int, str],

@@ -115,6 +115,7 @@ def assert_same(fast: Annotations, reference: Annotations) -> None:
     assert list(fast.regions.dtypes) == list(reference.regions.dtypes)
     assert dict(fast.files) == dict(reference.files)
     assert dict(fast.labels) == dict(reference.labels)
+    assert dict(fast.fields) == dict(reference.fields)  # the export's warning of fields the template lacks
     for export in EXPORTS:
         assert outputs_for(export, project(), fast) == outputs_for(export, project(), reference.regions), export.name
 

@@ -4,7 +4,6 @@ the labeling UI reads it, split and the file column, the labels filter, annotati
 from __future__ import annotations
 
 import io
-import sys
 import threading
 
 import numpy as np
@@ -244,12 +243,6 @@ def test_parquet_output_holds_the_same_table_as_the_csv() -> None:
     expected = pd.read_csv(io.StringIO(outputs(export())["out/dense.csv"]), dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(frame, expected)
     assert list(frame["label"]) == ["", "Valve", "Anomaly|Valve", "", "", ""]
-
-
-def test_parquet_without_pyarrow_is_one_line_saying_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
-    with pytest.raises(LstsError, match=r"^export e: writing Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'$"):
-        outputs(export(output="out/dense.parquet"))
 
 
 def test_files_whose_annotations_are_all_empty_are_written_with_empty_labels() -> None:

@@ -369,20 +369,9 @@ def test_a_parquet_keeps_missing_values_missing_and_writes_no_index_column() -> 
     from lsts_sync.labels.annotations import to_parquet
 
     frame = pd.DataFrame({"start": pd.Series([5, "x", None], dtype=object)})
-    data = to_parquet(frame, "e")
+    data = to_parquet(frame)
     assert pq.read_schema(io.BytesIO(data)).names == ["start"]
     assert pq.read_table(io.BytesIO(data)).column("start").to_pylist() == ["5", "x", None]
-
-
-def test_parquet_without_pyarrow_names_the_export_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
-    export, project = _specs(output="out/l.parquet")
-    frame = frame_of([task(1, "a.csv", ann(1, "u", region("1", "2", "A")))], "p")
-    with pytest.raises(LstsError) as raised:
-        outputs_for(export, project, frame)
-    assert str(raised.value) == "export e: writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
 
 
 def test_a_local_write_goes_through_a_hidden_temporary_file_beside_the_target(

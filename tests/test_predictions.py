@@ -245,15 +245,6 @@ def test_a_parquet_file_that_is_not_one_is_one_error_line(tmp_path) -> None:
     assert "\n" not in str(error.value)
 
 
-def test_parquet_without_pyarrow_says_which_extra_to_install(tmp_path, monkeypatch) -> None:
-    import sys
-
-    specs = load(tmp_path, b"", file="preds/p.parquet")
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were not installed
-    with pytest.raises(LstsError, match=r"reading Parquet needs pyarrow: pip install 'lsts-sync\[parquet\]'"):
-        load_predictions(specs, FakeS3())
-
-
 def test_a_predicted_time_past_year_9999_skips_its_row_with_one_line() -> None:
     from lsts_sync.labels.predictions import region_of
     from lsts_sync.spec.models import PredictionsSpec, ProjectSpec

@@ -356,20 +356,15 @@ def to_csv(frame: pd.DataFrame, header: bool) -> bytes:
 
 
 PARQUET_SUFFIX = ".parquet"
-NEEDS_PYARROW = "writing Parquet needs pyarrow: pip install 'lsts-sync[parquet]'"
 
 
 def is_parquet(location: str) -> bool:
     return location.lower().endswith(PARQUET_SUFFIX)
 
 
-def to_parquet(frame: pd.DataFrame, export: str) -> bytes:
-    """Parquet bytes (pyarrow, the ``parquet`` extra). A column whose values are of several types
+def to_parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes (pyarrow). A column whose values are of several types
     (a region bound that is a number in one annotation and text in another) is written as text."""
-    try:
-        import pyarrow  # noqa: F401  (pandas would name a missing engine less clearly)
-    except ImportError:
-        raise LstsError(f"export {export}: {NEEDS_PYARROW}") from None
     frame = frame.copy()
     for column in frame.columns[frame.dtypes == object]:  # noqa: E721  (pandas compares dtypes, not types)
         if frame[column].dropna().map(type).nunique() > 1:
@@ -379,9 +374,9 @@ def to_parquet(frame: pd.DataFrame, export: str) -> bytes:
     return buffer.getvalue()
 
 
-def encode(frame: pd.DataFrame, location: str, export: str, header: bool = True) -> bytes:
+def encode(frame: pd.DataFrame, location: str, header: bool = True) -> bytes:
     """The bytes of an output: Parquet when ``location`` ends in ``.parquet``, else CSV."""
-    return to_parquet(frame, export) if is_parquet(location) else to_csv(frame, header)
+    return to_parquet(frame) if is_parquet(location) else to_csv(frame, header)
 
 
 @dataclass(frozen=True)
@@ -416,7 +411,7 @@ def outputs_for(export: ExportSpec, project: ProjectSpec, regions: pd.DataFrame 
 
     def render(location: str, frame: pd.DataFrame) -> Output:
         body = lookout_frame(frame, export, project) if lookout else frame
-        return Output(location, encode(body, location, export.name, header=not lookout), len(body))
+        return Output(location, encode(body, location, header=not lookout), len(body))
 
     main = [] if export.output_is_folder else [render(export.output, frame)]
     return main + [render(where, part) for where, part in split_parts(export, frame)]

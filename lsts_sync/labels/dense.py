@@ -464,7 +464,7 @@ def dense_outputs(export: ExportSpec, project: ProjectSpec, annotations: Annotat
             progress(f"Warning: export {export.name}: {len(dense.uncovered)} region(s) of s3://{files[file].bucket}/"
                      f"{file} label no row (no row time inside them): {named}")
         if export.split:
-            outputs.append(Output(locations[file], _encoded(dense, locations[file], export.name), _rows(dense)))
+            outputs.append(Output(locations[file], _encoded(dense, locations[file]), _rows(dense)))
         else:
             parts.append((file, dense))
     if export.split:
@@ -476,12 +476,12 @@ def _rows(dense: DenseFile | DenseTable) -> int:
     return dense.table.num_rows if isinstance(dense, DenseTable) else len(dense.frame)
 
 
-def _encoded(dense: DenseFile | DenseTable, location: str, export: str) -> bytes:
+def _encoded(dense: DenseFile | DenseTable, location: str) -> bytes:
     """The output bytes of one file's rows (a table's are written by Arrow where ``table_csv`` can)."""
     if isinstance(dense, DenseTable):
         data = csvwrite.table_csv(dense.table)
-        return data if data is not None else encode(table_frame(dense.table), location, export)
-    return encode(dense.frame, location, export)
+        return data if data is not None else encode(table_frame(dense.table), location)
+    return encode(dense.frame, location)
 
 
 def _combined(parts: list[tuple[str, DenseFile | DenseTable]], project: ProjectSpec, export: ExportSpec) -> Output:
@@ -502,7 +502,7 @@ def _combined(parts: list[tuple[str, DenseFile | DenseTable]], project: ProjectS
         frames.append(frame.assign(**{FILE: file})[[FILE, *frame.columns]])
     combined = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame(columns=[FILE, *added])
     combined = combined[[c for c in combined.columns if c not in added] + added]
-    return Output(export.output, encode(combined, export.output, export.name), len(combined))
+    return Output(export.output, encode(combined, export.output), len(combined))
 
 
 def _with_file(file: str, table: pa.Table) -> pa.Table:

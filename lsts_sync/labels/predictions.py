@@ -119,12 +119,9 @@ def csv_rows(data: bytes) -> tuple[list[str], list[Row]]:
 
 
 def parquet_rows(data: bytes) -> tuple[list[str], list[Row]]:
-    """``(columns, rows)`` of a Parquet file (needs the ``parquet`` extra: pyarrow); the first
-    row is numbered 2, as under a CSV header."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ValueError("reading Parquet needs pyarrow: pip install 'lsts-sync[parquet]'") from None
+    """``(columns, rows)`` of a Parquet file; the first row is numbered 2, as under a CSV header."""
+    import pyarrow.parquet as pq  # loaded only for a Parquet file
+
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises its own error types for a file that is not Parquet

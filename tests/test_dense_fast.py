@@ -114,7 +114,7 @@ def test_random_files_give_the_bytes_and_warnings_of_dense_frame(seed: int) -> N
     fast = dense_table(text, found, spec, "f.csv")
     reference = dense_frame(text, found, spec, "f.csv")
     assert fast is not None
-    assert dense._encoded(fast, "x.csv", "e") == encode(reference.frame, "x.csv", "e")
+    assert dense._encoded(fast, "x.csv") == encode(reference.frame, "x.csv")
     assert fast.uncovered == reference.uncovered
 
 

@@ -25,6 +25,8 @@ the chart sees.
 Two more of the UI's rules live here so that every reader of the data applies the same ones:
 ``js_number`` (what JavaScript's ``+cell`` reads as a number) and ``padded_ms``, the column-wise
 fast path (pandas) for zero-padded dates, which answers only where it certainly agrees with d3.
+``ui.fixedtime`` parses and writes whole columns of fixed-width formats with numpy, value for value
+as ``D3Format.parse`` and ``format_ms`` (the windows and ``lsts-sync check`` use it).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -179,3 +181,94 @@ def test_a_day_out_of_range_rolls_over_as_the_chart_reads_it() -> None:
     # d3 reads 2026-02-30 as 2 March; Arrow's strptime refuses it, so the value-by-value parse decides
     found = windows(project({"duration": "1d"}), csv_of(["2026-02-28 00:00:00", "2026-02-30 00:00:00"]))
     assert [w.name for w, _ in found] == ["20260228T000000Z", "20260302T000000Z"]
+
+
+# -- the column-wise fast paths give the reference bytes ----------------------------------------------
+
+def reference(monkeypatch) -> None:
+    """Turn the fast paths off: times parsed value by value and written by Arrow's strftime or
+    format_ms, floats left to the CSV writer."""
+    monkeypatch.setattr("lsts_sync.data.windows.parse_fixed", lambda *args, **kwargs: None)
+    monkeypatch.setattr("lsts_sync.data.windows.write_fixed", lambda *args, **kwargs: None)
+    monkeypatch.setattr("lsts_sync.data.windows.float_text", lambda column, sep: column)
+
+
+def random_parquet(rng, unit: str, tz: str | None, rows: int = 3000) -> bytes:
+    """Ascending times with sub-second parts (before and after 1970, some exactly on window
+    boundaries), floats that repeat, floats that do not (with -0, NaN, infinities, tiny and huge
+    values) and nulls."""
+    step = {"s": 1, "ms": 1000, "us": 10**6, "ns": 10**9}[unit]
+    start = -2 * 3600 * step  # 1969-12-31T22:00:00Z
+    ticks = start + np.cumsum(rng.integers(1, 30 * step, rows))
+    ticks[::97] = (ticks[::97] // (3600 * step)) * 3600 * step  # some on the hour: on a window's edge
+    ticks = np.maximum.accumulate(ticks)
+    ticks[1:] = np.maximum(ticks[1:], ticks[:-1] + 1)
+    odd = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1e21, 1e-7, 123456789.125, -2.5])
+    repeating = np.round(rng.normal(size=rows), 1)
+    distinct = rng.normal(size=rows) * 10.0 ** rng.integers(-8, 12, rows)
+    distinct[: len(odd)] = odd
+    repeating[-len(odd):] = odd
+    nulls = pa.array(np.where(np.arange(rows) % 53 == 0, np.nan, repeating), mask=np.arange(rows) % 53 == 0)
+    table = pa.table({"Time": pa.array(ticks, pa.timestamp(unit, tz=tz)), "V": repeating, "W": distinct, "X": nulls})
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=1000)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("unit, tz", [("s", None), ("ms", "UTC"), ("us", "Europe/Paris"), ("ns", None)])
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%LZ", "%I:%M:%S %p %j"])
+def test_parquet_windows_are_the_bytes_of_the_value_by_value_writers(monkeypatch, unit, tz, fmt) -> None:
+    data = random_parquet(np.random.default_rng(7), unit, tz)
+    spec = project({"duration": "1h", "overlap": "5m"}, fmt=fmt, source_format="parquet", channels=("v", "w", "x"))
+    fast = windows(spec, data, "raw/a.parquet")
+    reference(monkeypatch)
+    assert windows(spec, data, "raw/a.parquet") == fast and len(fast) > 10
+
+
+def test_csv_windows_are_those_of_the_value_by_value_parser(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    seconds = np.cumsum(rng.integers(1, 120, 4000))
+    times = [(START + timedelta(seconds=int(s))).strftime("%Y-%m-%d %H:%M:%S") for s in seconds]
+    times[1000] = times[1000].replace(" 0", " ", 1) if " 0" in times[1000] else times[1000]  # d3 reads one digit too
+    spec = project({"duration": "6h", "overlap": "10m"})
+    fast = windows(spec, csv_of(times))
+    reference(monkeypatch)
+    assert windows(spec, csv_of(times)) == fast and len(fast) > 10
+
+
+def test_a_time_finer_than_a_millisecond_is_floored_to_it() -> None:
+    stamps = pa.array(np.array(["1969-12-31T23:59:59.9999995", "2026-01-01T05:59:59.999999", "2026-01-01T06:00:00"],
+                               dtype="datetime64[ns]"))
+    found = windows(project({"duration": "6h"}, fmt="%Y-%m-%dT%H:%M:%S.%L", source_format="parquet"),
+                    parquet_of(stamps, [1.0, 2.0, 3.0]), "raw/a.parquet")
+    assert [(w.name, w.first, w.last) for w, _ in found] == [
+        ("19691231T180000Z", -1.0, -1.0), ("20260101T000000Z", 1767247199999.0, 1767247199999.0),
+        ("20260101T060000Z", 1767247200000.0, 1767247200000.0)]
+    assert found[1][1].decode().splitlines()[1] == "2026-01-01T05:59:59.999,2"
+
+
+def test_a_parquet_object_is_read_a_bounded_piece_at_a_time(monkeypatch) -> None:
+    # pre-buffering would read every row group of the object in one go: memory would grow with it
+    monkeypatch.setattr("lsts_sync.data.windows.PARQUET_BUFFER", 65_536)
+    rows = 200_000
+    stamps = pa.array(np.arange(rows, dtype=np.int64) * 1000 + 1767225600000, pa.timestamp("ms"))
+    out = io.BytesIO()  # pages of 32 KB, no dictionary page: a page is read whole, so it bounds a read from below
+    pq.write_table(pa.table({"Time": stamps, "V": np.random.default_rng(1).normal(size=rows)}), out,
+                   row_group_size=100_000, data_page_size=32_768, use_dictionary=False)
+    data = out.getvalue()
+    reads: list[int] = []
+    tracked = ObjectReader(lambda: io.BytesIO(data), lambda start, n: reads.append(n) or data[start:start + n], len(data))
+    found = list(cut(project({"duration": "6h"}, source_format="parquet"), tracked, "raw/a.parquet", "s3://d/a"))
+    assert len(data) > 1_000_000 and sum(w.rows for w, _ in found) == rows
+    assert max(reads) <= 2 * 65_536 and sum(reads) < 2 * len(data)  # a row group holds 1.6 MB
+
+
+def test_float_text_is_the_writers_text_of_every_value() -> None:
+    from lsts_sync.data.windows import float_text
+
+    odd = [0.0, -0.0, float("nan"), float("inf"), float("-inf"), 5e-324, 1e21, 1e-7, 0.1 + 0.2, None]
+    for values in (odd * 50, odd + list(np.random.default_rng(0).normal(size=500))):  # repeating; mostly distinct
+        for kind in (pa.float64(), pa.float32()):
+            column = pa.array(values, kind)
+            assert float_text(column, ",").equals(pc.cast(column, pa.string()))
+    assert float_text(pa.array(odd * 50), ".").type == pa.float64()  # the writer refuses a '.' separator in text

@@ -1,20 +1,24 @@
 """Cutting long series into labeling windows: Arrow reads, cuts and writes, object by object.
 
 Contract (``cut``): an original object (CSV or Parquet) is read as a stream of record batches (CSV
-through pyarrow's streaming reader over the object's body; Parquet row group by row group through
-ranged reads), so memory holds a batch and the windows still open, never the whole object. Each
-window is rendered as the labeling UI reads a series CSV (``ui.seriescsv``): one header line, the
-time column and the channels named as the template names them (lowercased), split on
-``timeseries.sep``, nothing quoted. Time cells of text columns are written as read (they are in
-the project's ``time_format``, which the data checks confirm); Parquet timestamps are written in
-``time_format`` (``timefmt.format_ms``, d3's writer).
+through pyarrow's streaming reader over the object's body; Parquet through ranged reads, each column
+chunk ``PARQUET_BUFFER`` bytes at a time, never a whole row group at once), so memory holds a batch
+and the windows still open, never the whole object. Each window is rendered as the labeling UI
+reads a series CSV (``ui.seriescsv``): one header line, the time column and the channels named as
+the template names them (lowercased), split on ``timeseries.sep``, nothing quoted. Time cells of
+text columns are written as read (they are in the project's ``time_format``, which the data checks
+confirm); Parquet timestamps (a unit finer than the millisecond floored to it) are written in
+``time_format`` as ``timefmt.format_ms`` (d3's writer) writes them, column-wise by
+``fixedtime.write_fixed`` where it can; floats as Arrow's CSV writer writes them (``float_text``).
 
 Windows. Duration windows are aligned to multiples of the duration counted from 1970-01-01 UTC:
-window ``k`` holds the rows whose time ``t`` has ``k*d <= t < (k+1)*d + overlap``. Row windows count
-from the object's first row: window ``k`` holds rows ``k*N`` to ``(k+1)*N + overlap_rows`` (excluded).
-A duration window exists only where the object has rows in its own span (overlap rows alone make
-no window). Times must ascend (the UI needs it too); a time that goes back, or does not parse, is an error
-naming the object and the row, since a window could then miss rows.
+window ``k`` holds the rows whose time ``t`` has ``k*d <= t < (k+1)*d + overlap`` (``k`` is negative
+before 1970). Row windows count from the object's first row: window ``k`` holds rows ``k*N`` to
+``(k+1)*N + overlap_rows`` (excluded). A duration window exists only where the object has rows in
+its own span (overlap rows alone make no window). Times must ascend (the UI needs it too); a time
+that goes back, or does not parse, is an error naming the object and the row, since a window could
+then miss rows. Text times are read column-wise by ``fixedtime.parse_fixed`` where every value of a
+batch has the format's fixed width, else value by value (``D3Format.parse``), with the same result.
 
 ``render_window`` is pure; ``cut`` yields ``(WindowFile, bytes)`` in window order.
 """
@@ -37,16 +41,18 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lsts_sync.core.errors import LstsError
+from lsts_sync.data.fixedcols import fixed_block, text_array
 from lsts_sync.resources.facts import Finding
 from lsts_sync.resources.windows import WindowFile
 from lsts_sync.spec.models import ProjectSpec
 from lsts_sync.ui import seriescsv
-from lsts_sync.ui.timefmt import compile_format, format_ms, js_number, padded_ms, padded_shape, ui_value
+from lsts_sync.ui.fixedtime import parse_fixed, write_fixed
+from lsts_sync.ui.timefmt import compile_format, format_ms, js_number, padded_shape, ui_value
 
 CSV_BLOCK = 1 << 20  # bytes of CSV parsed at a time
 PARQUET_BATCH = 65_536  # rows of Parquet decoded at a time
+PARQUET_BUFFER = 1 << 20  # bytes of a Parquet column chunk read at a time (one ranged read)
 HEAD = 65_536
-ISO_TEXT = {"%Y-%m-%d %H:%M:%S": " ", "%Y-%m-%dT%H:%M:%S": "T"}  # formats Arrow's cast to text writes
 
 
 def object_format(project: ProjectSpec, key: str) -> str:
@@ -150,7 +156,8 @@ def _csv_batches(project: ProjectSpec, reader: ObjectReader, where: str) -> tupl
 def _parquet_batches(project: ProjectSpec, reader: ObjectReader, where: str
                      ) -> tuple[_Columns, Iterator[pa.RecordBatch]]:
     try:
-        file = pq.ParquetFile(RangeFile(reader))
+        # each column chunk read PARQUET_BUFFER at a time; pre-buffering would read every row group at once
+        file = pq.ParquetFile(RangeFile(reader), buffer_size=PARQUET_BUFFER, pre_buffer=False)
     except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
         raise LstsError(f"{where}: not a Parquet file ({type(exc).__name__})") from None
     columns = _columns(project, [str(n) for n in file.schema_arrow.names], where)
@@ -175,35 +182,18 @@ class ColumnTimes:
 
     def ms(self, column: pa.Array) -> np.ndarray:
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            ints = pc.cast(pc.cast(column, pa.timestamp("ms", tz=getattr(column.type, "tz", None))), pa.int64())
-            return ints.to_numpy(zero_copy_only=False).astype("float64")
+            return _stamp_ms(column)
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-        fast = self._arrow_ms(column)
+        block = fixed_block(column) if self.format else None
+        fast = parse_fixed(block, self.format or "") if block is not None else None
         if fast is not None:
             return fast
         values = column.to_pylist()
         if self.parser is None:
             return np.array([math.nan if (n := js_number(v or "")) is None else n for v in values], dtype="float64")
-        fast = padded_ms(values, self.format or "")
-        if fast is not None:
-            return fast
         return np.array([math.nan if (ms := self.parser.parse(ui_value(v or "", self.format or ""))) is None else ms
                          for v in values], dtype="float64")
-
-    def _arrow_ms(self, column: pa.Array) -> np.ndarray | None:
-        """``padded_ms``'s certain answer, in Arrow: every value has the format's zero-padded shape
-        (``padded_shape``) and Arrow's ``strptime`` reads every one (a day or month out of range,
-        which d3 rolls over, gives a null: the caller then parses value by value)."""
-        shape = padded_shape(self.format or "") if self.format else None
-        if shape is None or len(column) == 0:
-            return None
-        if not pc.all(pc.match_substring_regex(column, f"^(?:{shape})$")).as_py():
-            return None
-        stamps = pc.strptime(column, format=self.format, unit="ms", error_is_null=True)
-        if stamps.null_count:
-            return None
-        return pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False).astype("float64")
 
     def text(self, column: pa.Array, ms: np.ndarray) -> pa.Array:
         """The column as written: text as read; timestamps in ``time_format`` (or ms without one)."""
@@ -211,13 +201,28 @@ class ColumnTimes:
             return column
         if not self.format:
             return pa.array(ms.astype("int64"))
-        if padded_shape(self.format) is not None:
+        block = write_fixed(ms, self.format)
+        if block is not None:
+            return text_array(block)
+        if padded_shape(self.format) is not None:  # a time outside years 1 to 9999 (format_ms refuses it)
             seconds = pc.cast(pa.array(np.floor_divide(ms, 1000).astype("int64")), pa.timestamp("s"))
-            if self.format in ISO_TEXT:  # Arrow's own text of a timestamp: ten times faster than strftime
-                text = pc.cast(seconds, pa.string())
-                return text if ISO_TEXT[self.format] == " " else pc.replace_substring(text, " ", "T")
             return pc.strftime(seconds, format=self.format)  # (of whole seconds: %S of ms would add ".000")
         return pa.array([format_ms(float(v), self.format) for v in ms], pa.string())
+
+
+def _stamp_ms(column: pa.Array) -> np.ndarray:
+    """UTC milliseconds of a timestamp or date column as float64, a finer unit floored to the
+    millisecond (the chart's resolution); NaN for a null."""
+    if pa.types.is_date(column.type):
+        column = pc.cast(column, pa.timestamp("ms"))
+    ticks = pc.cast(column, pa.int64())
+    values = pc.fill_null(ticks, 0).to_numpy(zero_copy_only=False) if ticks.null_count else \
+        ticks.to_numpy(zero_copy_only=False)
+    unit = column.type.unit
+    ms = (values * 1000 if unit == "s" else values // {"ms": 1, "us": 1000, "ns": 1_000_000}[unit]).astype("float64")
+    if ticks.null_count:
+        ms[np.asarray(pc.is_null(ticks).to_numpy(zero_copy_only=False))] = np.nan
+    return ms
 
 
 def scan_parquet(project: ProjectSpec, url: str, data: bytes) -> list[Finding]:
@@ -270,15 +275,34 @@ def window_name(project: ProjectSpec, index: int) -> str:
     return f"rows-{index * window.rows:012d}"
 
 
+FLOAT_CHARACTERS = frozenset("0123456789.+-einfa")  # all a float's text can hold ("-1.5e+20", "inf", "nan")
+DISTINCT_SHARE = 0.6  # below it, a float column's distinct values are turned into text, not every row's
+
+
+def float_text(column: pa.Array, sep: str) -> pa.Array:
+    """A float column as text, as the CSV writer would write it (Arrow's own text of each value).
+    When the values repeat (fewer distinct values than ``DISTINCT_SHARE`` of the rows), each
+    distinct value is turned into text once and the rows take their value's text: Arrow tells 0
+    from -0 and NaNs apart when it encodes, so the bytes are the same. Other columns are returned
+    as they are, and so are floats when ``sep`` is a character a float's text may hold: the
+    writer refuses that separator in text but not in numbers."""
+    if not pa.types.is_floating(column.type) or sep in FLOAT_CHARACTERS:
+        return column
+    encoded = pc.dictionary_encode(column)  # about a tenth of the cost of turning every value into text
+    if len(encoded.dictionary) > DISTINCT_SHARE * len(column):
+        return pc.cast(column, pa.string())
+    return pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
+
+
 def render_window(table: pa.Table, sep: str, where: str) -> bytes:
     """A window's CSV bytes as the labeling UI reads them: header, rows, ``sep``, no quotes."""
-    out = io.BytesIO()
+    out = pa.BufferOutputStream()  # Arrow's memory: the writer never calls back into Python
     try:
         pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(delimiter=sep, quoting_style="none",
                                                                            quoting_header="none"))
     except pa.ArrowInvalid as exc:
         raise LstsError(f"{where}: a value cannot be written unquoted ({' '.join(str(exc).split())})") from None
-    return out.getvalue()
+    return out.getvalue().to_pybytes()
 
 
 class _Cutter:
@@ -291,7 +315,7 @@ class _Cutter:
         self.open: dict[int, list[tuple[pa.Table, np.ndarray]]] = {}
         self.rows_seen = 0
         self.last_time = -math.inf
-        self.closed_below = -1  # every window index <= this was emitted
+        self.closed_below = -math.inf  # every window index <= this was emitted (indices before 1970 are negative)
 
     def add(self, batch: pa.RecordBatch) -> Iterator[tuple[WindowFile, bytes]]:
         if batch.num_rows == 0:
@@ -299,7 +323,8 @@ class _Cutter:
         time = batch.column(0)
         ms = self.times.ms(time)
         self._check(ms)
-        table = pa.Table.from_arrays([self.times.text(time, ms), *batch.columns[1:]], names=self.columns.written)
+        channels = [float_text(c, self.project.timeseries.sep) for c in batch.columns[1:]]
+        table = pa.Table.from_arrays([self.times.text(time, ms), *channels], names=self.columns.written)
         for index, start, stop in self._slices(ms):
             if index <= self.closed_below:
                 raise LstsError(f"{self.where}: row {self.rows_seen + start + 2}: time goes back into a window "

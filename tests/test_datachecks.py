@@ -197,3 +197,69 @@ def test_an_all_quoted_csv_and_a_decimal_comma_csv_say_why_no_header_is_seen() -
     assert lines(comma, sep=";") == [f"{URL}:1: the labeling UI does not see a header: no column of row 1 differs "
                                      "from row 2 in being a number: row 2 writes numbers with a decimal comma ('1,5'), "
                                      "which the labeling UI reads as text; write a decimal point (1.5)"]
+
+
+def exact(text: str, max_rows: int = 10**6) -> list:
+    """The row-by-row scan alone (the column-wise path turned off)."""
+    from lsts_sync.data.datachecks import _scan_text
+
+    return _scan_text(project(), URL, text, True, max_rows)
+
+
+SMALL = big(300)  # 00:00:00 to 00:04:59; the tests below lower FAST_BYTES so the column-wise path is tried
+LAST = "2021-01-01 00:04:59"
+VARIANTS = {  # each a change to SMALL: the column-wise path must agree with the exact scan on all of them
+    "clean": lambda t: t,
+    "crlf": lambda t: t.replace("\n", "\r\n"),
+    "a lone carriage return": lambda t: t.replace("00:00:05,5,0\n", "00:00:05,5,0\r"),
+    "a byte order mark": lambda t: "\ufeff" + t,
+    "empty lines": lambda t: t.replace("\n", "\n\n", 30),
+    "a blank line of spaces": lambda t: t.replace("00:00:05,5,0\n", "00:00:05,5,0\n   \n"),
+    "a trailing space": lambda t: t.replace("00:00:05,5,0\n", "00:00:05,5,0 \n"),
+    "a leading space": lambda t: t.replace("\n2021-01-01 00:00:05", "\n 2021-01-01 00:00:05"),
+    "no final newline": lambda t: t.rstrip("\n"),
+    "a quoted number": lambda t: t.replace("00:00:05,5,0", '00:00:05,"5",0'),
+    "an infinite number": lambda t: t.replace("00:00:05,5,0", "00:00:05,inf,0"),
+    "nan": lambda t: t.replace("00:00:05,5,0", "00:00:05,NaN,0"),
+    "1e400": lambda t: t.replace("00:00:05,5,0", "00:00:05,1e400,0"),
+    "an arabic digit": lambda t: t.replace("00:00:05,5,0", "00:00:05,\u0665,0"),
+    "a number with spaces": lambda t: t.replace("00:00:05,5,0", "00:00:05, 5 ,0"),
+    "an empty cell": lambda t: t.replace("00:00:05,5,0", "00:00:05,,0"),
+    "a rollover": lambda t: t.replace("2021-01-01 00:00:05", "2021-02-30 00:00:05"),
+    "hour 24": lambda t: t.replace(LAST, "2021-01-01 24:00:00"),  # the next day to d3: no finding
+    "a year after 9999": lambda t: t.replace(LAST, "9999-12-32 00:00:00"),
+    "an equal time": lambda t: t.replace("2021-01-01 00:00:05", "2021-01-01 00:00:04"),
+    "one digit": lambda t: t.replace("2021-01-01 00:00:05", "2021-01-01 0:00:05"),
+    "an extra column": lambda t: t.replace("00:00:05,5,0", "00:00:05,5,0,1"),
+    "a missing column": lambda t: t.replace("00:00:05,5,0", "00:00:05,5"),
+    "an invalid byte": lambda t: t.replace("00:00:05,5,0", "00:00:05,5\udcff,0"),
+    "a header in capitals": lambda t: t.replace("vibration", "VIBRATION", 1),
+    "a header with a quoted name": lambda t: t.replace("vibration", '"vibration"', 1),
+    "no such channel": lambda t: t.replace("temperature", "temp", 1),
+    "the time column last": lambda t: "\n".join(",".join(line.split(",")[1:] + line.split(",")[:1])
+                                                for line in t.split("\n")),
+    "a time column also read as a channel": lambda t: t.replace("vibration", "timestamp", 1),
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_the_column_wise_path_finds_what_the_exact_scan_finds(monkeypatch, name: str) -> None:
+    from lsts_sync.data.datachecks import scan_object
+
+    monkeypatch.setattr("lsts_sync.data.datachecks.FAST_BYTES", 1000)
+    data = VARIANTS[name](SMALL).encode("utf-8", "surrogateescape")  # (an invalid byte stays one)
+    decoded = data.decode("utf-8", errors="replace")
+    for max_rows in (10**6, 100):
+        assert scan_object(project(), URL, data, max_rows=max_rows) == exact(decoded, max_rows)
+        assert scan_csv(project(), URL, decoded, max_rows=max_rows) == exact(decoded, max_rows)
+
+
+def test_the_column_wise_path_clears_a_clean_object_and_nothing_else() -> None:
+    from lsts_sync.data.datachecks import column_wise
+
+    data = SMALL.encode()
+    assert column_wise(project(), URL, data, 10**6) == [] == exact(SMALL)
+    assert column_wise(project(), URL, data, 100) == exact(SMALL, 100) != []  # the row count's warning
+    for name in ("a rollover", "an equal time", "an empty cell", "an extra column", "one digit", "a lone carriage return",
+                 "a year after 9999", "nan"):
+        assert column_wise(project(), URL, VARIANTS[name](SMALL).encode(), 10**6) is None, name

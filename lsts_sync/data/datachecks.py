@@ -3,7 +3,9 @@
 ``scan_csv`` reads one CSV the way the labeling UI will (``seriescsv``: header names lowercased, the
 separator split as is, quotes kept inside names; times parsed by ``timefmt``'s d3 semantics) and returns
 ``Finding``s, one line each: ``s3://bucket/key:ROW: message``. ``lsts-sync check`` runs it on every
-row of every object; ``plan`` runs it on a bounded sample (``sample_source``): the first object
+row of every object (``scan_object``, on the object's bytes). A large object is first tried column
+by column (``column_wise``: Arrow and ``fixedtime``), which answers only when no row holds a finding,
+so the findings are always those of the row-by-row scan. ``plan`` runs it on a bounded sample (``sample_source``): the first object
 and up to ``SAMPLE_OBJECTS`` objects that the next sync would import, for every source that is new
 or changed, whose project's template changes the time column, time format, separator or channels,
 or that has objects waiting to be imported (``sample_reasons``; ``gather`` reads the samples and
@@ -30,8 +32,6 @@ from lsts_sync.ui.timefmt import (
     LAST_MS,
     compile_format,
     js_number,
-    padded_ms,
-    padded_shape,
     ui_value,
     zones_note,
 )
@@ -39,7 +39,7 @@ from lsts_sync.ui.timefmt import (
 SAMPLE_OBJECTS = 5
 HEAD_BYTES = 65536
 MAX_ROWS = 100_000
-FAST_BYTES = 262_144  # objects above this size are first tried column-wise (see _clean)
+FAST_BYTES = 262_144  # objects above this size are first tried column-wise (see column_wise)
 OTHER_SEPARATORS = (",", ";", "\t", "|")
 
 
@@ -116,6 +116,27 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
     """Findings for one CSV text. With ``complete=False`` (the first bytes of a larger object) the
     last, possibly cut, line is ignored. Lines are trimmed and blank ones skipped, as the UI does
     (a byte order mark is dropped by the browser). Pure."""
+    if complete and len(text) > FAST_BYTES:
+        fast = column_wise(project, url, text.encode("utf-8", "surrogatepass"), max_rows)
+        if fast is not None:
+            return fast
+    return _scan_text(project, url, text, complete, max_rows)
+
+
+def scan_object(project: ProjectSpec, url: str, data: bytes, *, max_rows: int = MAX_ROWS,
+                column_wise_first: bool = True) -> list[Finding]:
+    """``scan_csv`` of a whole object's bytes (decoded as the browser does, a bad byte replaced):
+    a large object is first tried column-wise on its bytes (``column_wise``), unless the caller
+    already did. Pure."""
+    if column_wise_first and len(data) > FAST_BYTES:
+        fast = column_wise(project, url, data, max_rows)
+        if fast is not None:
+            return fast
+    return _scan_text(project, url, data.decode("utf-8", errors="replace"), True, max_rows)
+
+
+def _scan_text(project: ProjectSpec, url: str, text: str, complete: bool, max_rows: int) -> list[Finding]:
+    """The exact scan: every line as the UI splits it, every row's cells (``_scan_rows``)."""
     lines = seriescsv.rows(text, complete)
     if not lines:
         return [Finding(url, 0, "is empty")]
@@ -126,12 +147,15 @@ def scan_csv(project: ProjectSpec, url: str, text: str, *, complete: bool = True
                 if c.column.strip().lower() in index]
     tally = _Tally()
     width = len(seriescsv.cells(lines[0][1], ts.sep))
-    if time_at is not None and not (len(text) > FAST_BYTES and _clean(project, text, width, time_at, channels)):
+    if time_at is not None:
         _scan_rows(project, lines, width, time_at, channels, tally)
-    if complete and len(lines) - 1 > max_rows:
-        tally.add("rows", 0, f"{len(lines) - 1} rows: above {max_rows}, the chart is hard to use; split the file",
-                  error=False)
+    _count_rows(tally, len(lines) - 1, complete, max_rows)
     return findings + tally.findings(url)
+
+
+def _count_rows(tally: _Tally, rows: int, complete: bool, max_rows: int) -> None:
+    if complete and rows > max_rows:
+        tally.add("rows", 0, f"{rows} rows: above {max_rows}, the chart is hard to use; split the file", error=False)
 
 
 def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, time_at: int,
@@ -179,35 +203,75 @@ def _scan_rows(project: ProjectSpec, lines: list[tuple[int, str]], width: int, t
         tally.add("zones", 0, zones_note(zones), error=False)
 
 
-def _clean(project: ProjectSpec, text: str, width: int, time_at: int, channels: list[tuple[str, int]]) -> bool:
-    """True if a whole object certainly has no row finding, decided column by column with pandas.
+def column_wise(project: ProjectSpec, url: str, data: bytes, max_rows: int) -> list[Finding] | None:
+    """The findings of a whole object when its rows certainly hold none, decided column by column
+    with Arrow on the bytes: the header's findings (its first two lines, read as ``_scan_text``
+    reads them) and the row count's warning. None otherwise, and the exact scan runs.
 
-    Only a yes is trusted: anything unusual (ragged rows, values the UI would rewrite, a format
-    beyond %Y %m %d %H %M %S, an unparsable, equal or descending time, a non-number or empty cell)
-    answers False, and the exact row-by-row scan runs instead. So the fast path can only save time,
-    never change a finding.
+    Only a yes is trusted: anything unusual (a ragged or blank-looking row, a carriage return not
+    before a line feed, a time that is not in ``fixedtime.parse_fixed``'s fixed-width shape, a day or
+    month out of range, a time after year 9999, an equal or descending time, a channel cell that is
+    empty, not a number or infinite) answers None. So this path can only save time, never change a
+    finding.
     """
-    import io
+    ts = project.timeseries
+    if not ts.time_format or len(ts.sep.encode()) != 1 or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    start = 0
+    while data.startswith(seriescsv.BOM.encode(), start):
+        start += len(seriescsv.BOM.encode())
+    lines: list[tuple[int, str]] = []
+    for size in (4096, HEAD_BYTES):  # the first two lines, from as few bytes as hold them
+        lines = seriescsv.rows(data[start:start + size].decode("utf-8", errors="replace"), complete=False)
+        if len(lines) >= 2:
+            break
+    if len(lines) < 2 or lines[0][0] != 1:
+        return None  # no header on the first line, or too long lines
+    findings, index = _header_findings(project, url, lines[0][1], lines[1][1])
+    time_at = index.get(ts.time_column.strip().lower())
+    channels = [index[c.column.strip().lower()] for c in ts.channel_list if c.column.strip().lower() in index]
+    width = len(seriescsv.cells(lines[0][1], ts.sep))
+    if time_at is None or len({time_at, *channels}) != 1 + len(channels) or width < 2:
+        return None
+    rows = _clean_rows(project, data, data.index(b"\n", start) + 1, width, time_at, channels)
+    if rows is None:
+        return None
+    tally = _Tally()
+    _count_rows(tally, rows, True, max_rows)
+    return findings + tally.findings(url)
 
+
+def _clean_rows(project: ProjectSpec, data: bytes, body: int, width: int, time_at: int,
+                channels: list[int]) -> int | None:
+    """How many rows follow the header at byte ``body``, if none holds a finding (see
+    ``column_wise``); else None. Arrow reads the cells as split on the separator, without quotes,
+    skipping empty lines (as ``seriescsv.rows`` skips blank ones); a row of another width, an
+    empty channel cell or one that is no number fails the read."""
     import numpy as np
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
-    fmt = project.timeseries.time_format
-    if not fmt or padded_shape(fmt) is None:
-        return False  # other directives, all-digit values that the UI first reads as numbers, a '.'
-    columns: dict[int, type[str] | str] = {time_at: str, **{at: "float64" for _, at in channels}}
+    from lsts_sync.data.fixedcols import fixed_block
+    from lsts_sync.ui.fixedtime import parse_fixed
+
+    names = [f"c{i}" for i in range(width)]
+    types = {names[time_at]: pa.binary(), **{names[at]: pa.float64() for at in channels}}
     try:
-        frame = pd.read_csv(io.StringIO(seriescsv.drop_bom(text)), sep=project.timeseries.sep, header=None, skiprows=1,
-                            usecols=sorted(columns), dtype=columns, quoting=3, keep_default_na=False, engine="c",
-                            na_filter=False, skip_blank_lines=True)
-    except (ValueError, TypeError, pd.errors.ParserError):
-        return False  # ragged rows, empty or non-number cells: the exact scan says which
-    if frame.empty or text.count(project.timeseries.sep) != (width - 1) * (len(frame) + 1):
-        return False  # a row with more or fewer columns than the header
-    if not all(np.isfinite(frame[at].to_numpy()).all() for _, at in channels):
-        return False
-    times = padded_ms(frame[time_at].tolist(), fmt)  # None: another shape or a rollover; the exact scan decides
-    return times is not None and bool((np.diff(times) > 0).all())
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(body)),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=project.timeseries.sep, quote_char=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=[],
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    block = fixed_block(table.column(names[time_at])) if table.num_rows else None
+    times = parse_fixed(block, project.timeseries.time_format or "", rollover=False) if block is not None else None
+    if times is None or times[-1] > LAST_MS or not (np.diff(times) > 0).all():
+        return None
+    if not all(np.isfinite(table.column(names[at]).to_numpy()).all() for at in channels):
+        return None
+    return table.num_rows
 
 
 def _number(value: str) -> float | None:

@@ -1,12 +1,14 @@
 """`make bench`, windows part: how fast window files are written from long CSV and Parquet sources.
 
-Objects of 30 days at 1 Hz with 4 channels (2,592,000 rows: about 106 MB as CSV, 24 MB as Parquet)
-are cut into 6-hour windows with 10 minutes of overlap by ``data.windows.cut``, read from local
-files through the same reader interface S3 objects use, several objects at a time (one thread per
-core, as apply runs them through ``core.parallel``). Reported: source MB/s and rows/s of the
-transform alone (no S3), the peak memory of a process that cuts one object next to one that cuts an
-object four times longer (the peak must not grow with the object), and, separately, the S3 transfer:
-the PUTs of one object's window files to the stack's S3 server.
+Objects of 30 days at 1 Hz with 4 channels (2,592,000 rows: about 106 MB as CSV, 24 MB as Parquet;
+values rounded as sensors write them, so they repeat) are cut into 6-hour windows with 10 minutes
+of overlap by ``data.windows.cut``, read from local files through the same reader interface S3
+objects use, several objects at a time (one thread per core, as apply runs them through
+``core.parallel``). Reported: source MB/s, rows/s and CPU seconds of the transform alone (no S3);
+one Parquet object whose floats are all distinct (the writer's slowest case); the peak memory of a
+process that cuts one object of 7, 30 and 90 days (the peak must not grow with the object; it
+settles within the first few dozen windows, as the allocators warm up); and, separately, the S3
+transfer: the PUTs of one object's window files to the stack's S3 server.
 
 Run alone: ``python bench/windows.py [TOTAL_MB]`` (transform and memory only; no stack needed).
 """
@@ -58,14 +60,22 @@ def write_csv(path: Path, days: int) -> Path:
     return path
 
 
-def write_series(base: Path, days: int) -> tuple[Path, Path]:
-    """A CSV and a Parquet object of ``days`` days at 1 Hz (the Parquet time column a timestamp)."""
+def write_series(base: Path, days: int, noise: bool = False) -> tuple[Path, Path]:
+    """A CSV and a Parquet object of ``days`` days at 1 Hz (the Parquet time column a timestamp).
+    The channels are rounded to 2 or 3 decimals, as sensors write them, so values repeat; with
+    ``noise``, every value is a distinct full-precision float (the slowest case for the writer) and
+    only the Parquet object is written."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     frame, stamps = series_frame(days)
+    if noise:
+        random = np.random.default_rng(0)
+        frame = frame.assign(**{c: frame[c] + random.normal(size=len(frame)) for c in CHANNELS})
     csv, parquet = base.with_suffix(".csv"), base.with_suffix(".parquet")
-    frame.to_csv(csv, index=False, lineterminator="\n")
+    if not noise:
+        frame.to_csv(csv, index=False, lineterminator="\n")
     pq.write_table(pa.Table.from_pandas(frame.assign(timestamp=stamps), preserve_index=False), parquet)
     return csv, parquet
 
@@ -96,7 +106,8 @@ def cut_all(paths: list[Path], fmt: str) -> dict:
     done = bounded_map(one, paths, os.cpu_count() or 1)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     size = sum(p.stat().st_size for p in paths)
-    return {"objects": len(paths), "source_mb": size / 2**20, "rows": len(paths) * 30 * DAY,
+    return {"objects": len(paths), "threads": min(len(paths), os.cpu_count() or 1), "source_mb": size / 2**20,
+            "rows": len(paths) * 30 * DAY,
             "windows": sum(n for n, _ in done), "window_mb": sum(b for _, b in done) / 2**20, "wall_s": wall,
             "cpu_s": cpu, "mb_per_s": size / 2**20 / wall, "rows_per_s": len(paths) * 30 * DAY / wall}
 
@@ -125,10 +136,15 @@ def bench_windows(tmp: Path, total_mb: int = 1024, s3_client=None, bucket: str |
             copy.hardlink_to(paths[0])  # the same bytes, another object to the reader
     results = {"csv": cut_all(copies["csv"], "csv"), "parquet": cut_all(copies["parquet"], "parquet")}
     results["parquet"]["csv_equivalent_mb_per_s"] = results["csv"]["source_mb"] / results["parquet"]["wall_s"]
+    _, noisy = write_series(tmp / "noisy", 30, noise=True)
+    results["parquet_distinct_floats_one_object"] = cut_all([noisy], "parquet")
     small_csv, small_parquet = write_series(tmp / "week", 7)
+    long_csv, long_parquet = write_series(tmp / "quarter", 90)
     results["peak_rss_mb"] = {"csv_7_days": peak_rss_mb(small_csv, "csv"), "csv_30_days": peak_rss_mb(csv, "csv"),
+                              "csv_90_days": peak_rss_mb(long_csv, "csv"),
                               "parquet_7_days": peak_rss_mb(small_parquet, "parquet"),
                               "parquet_30_days": peak_rss_mb(parquet, "parquet"),
+                              "parquet_90_days": peak_rss_mb(long_parquet, "parquet"),
                               "import_only": peak_rss_mb(None, "csv")}
     results["goals"] = {"csv_mb_per_s": 150, "parquet_mb_per_s": 300, "peak": "does not grow with the object"}
     if s3_client is not None and bucket:

@@ -226,8 +226,10 @@ VARIANTS = {  # each a change to SMALL: the column-wise path must agree with the
     "a number with spaces": lambda t: t.replace("00:00:05,5,0", "00:00:05, 5 ,0"),
     "an empty cell": lambda t: t.replace("00:00:05,5,0", "00:00:05,,0"),
     "a rollover": lambda t: t.replace("2021-01-01 00:00:05", "2021-02-30 00:00:05"),
+    "a rollover that still ascends": lambda t: t.replace(LAST, "2021-01-32 00:00:00"),  # 1 February: a warning
     "hour 24": lambda t: t.replace(LAST, "2021-01-01 24:00:00"),  # the next day to d3: no finding
     "a year after 9999": lambda t: t.replace(LAST, "9999-12-32 00:00:00"),
+    "after 9999 by the hour": lambda t: t.replace(LAST, "9999-12-31 24:00:00"),  # no rollover: a warning still
     "an equal time": lambda t: t.replace("2021-01-01 00:00:05", "2021-01-01 00:00:04"),
     "one digit": lambda t: t.replace("2021-01-01 00:00:05", "2021-01-01 0:00:05"),
     "an extra column": lambda t: t.replace("00:00:05,5,0", "00:00:05,5,0,1"),
@@ -260,6 +262,6 @@ def test_the_column_wise_path_clears_a_clean_object_and_nothing_else() -> None:
     data = SMALL.encode()
     assert column_wise(project(), URL, data, 10**6) == [] == exact(SMALL)
     assert column_wise(project(), URL, data, 100) == exact(SMALL, 100) != []  # the row count's warning
-    for name in ("a rollover", "an equal time", "an empty cell", "an extra column", "one digit", "a lone carriage return",
-                 "a year after 9999", "nan"):
+    for name in ("a rollover", "a rollover that still ascends", "an equal time", "an empty cell", "an extra column", "one digit", "a lone carriage return",
+                 "a year after 9999", "after 9999 by the hour", "nan"):
         assert column_wise(project(), URL, VARIANTS[name](SMALL).encode(), 10**6) is None, name

@@ -39,6 +39,9 @@ FRAMES = {
     "one_column": pd.DataFrame({"a": ["x", "", None]}),
     "empty": pd.DataFrame({"a": pd.Series([], dtype=object), "b": pd.Series([], dtype=object)}),
     "odd_names": pd.DataFrame({"a,b": ["1"], 'q"': ["2"], 3: ["4"]}),
+    # a dense export of a source CSV that repeats a column's name (the UI reads the last one)
+    "repeated_name": pd.DataFrame([["2021-01-01", "1", "2", "A"], ["2021-01-02", "3", "4", ""]],
+                                  columns=["t", "v", "v", "label"]),
 }
 
 
@@ -49,7 +52,8 @@ def test_same_bytes_as_pandas(name: str, header: bool) -> None:
     assert csvwrite.to_csv(frame, header) == pandas_csv(frame, header)
 
 
-@pytest.mark.parametrize("name", ["regions", "tricky_text", "numpy_types", "str_dtype", "nan_in_text", "odd_names"])
+@pytest.mark.parametrize("name", ["regions", "tricky_text", "numpy_types", "str_dtype", "nan_in_text", "odd_names",
+                                  "repeated_name"])
 def test_the_fast_path_writes_these(name: str) -> None:
     """These frames are written by Arrow, not handed back to pandas (so the comparison above tests it)."""
     assert csvwrite._arrow_csv(FRAMES[name], True) == pandas_csv(FRAMES[name])

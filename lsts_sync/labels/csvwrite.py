@@ -83,8 +83,8 @@ def _arrow_csv(frame: pd.DataFrame, header: bool) -> bytes | None:
     def lines(first: int) -> pa.Array | None:
         part = frame.iloc[first:first + BATCH]
         texts = []
-        for name in part.columns:
-            text = _column_text(part[name])
+        for i in range(part.shape[1]):  # by position: a source may repeat a column's name
+            text = _column_text(part.iloc[:, i])
             if text is None:
                 return None
             texts.append(text)

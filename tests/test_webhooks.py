@@ -4,6 +4,7 @@ with header values that only apply ever holds (never in a state, a plan, its tex
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,7 @@ def test_apply_refuses_headers_that_differ_from_the_plans(world, tmp_path) -> No
 def test_header_values_are_registered_secrets_before_any_request(tmp_path) -> None:
     from lsts_sync.core.secrets import redact
 
-    value = "Bearer only-in-this-test-5e1f0c"
+    value = f"Bearer only-in-this-test-{uuid.uuid4().hex}"  # new each run: mutmut runs the suite twice in one process
     specs = load(tmp_path, secret=value)
     assert redact(f"answer: {value}") == f"answer: {value}"  # loading alone holds it in a SecretStr
     assert webhook_headers(specs) == {("local", "a", "retrain"): {"Authorization": value}}

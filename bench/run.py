@@ -25,9 +25,10 @@
    command, and the measuring alone (source files already in memory);
 9. rename: a label renamed in 10,000 regions of 100 annotations (`bench/rename.py`): plan, apply, no-op plan;
 10. windows (bench/windows.py): window files written from 1 GB of CSV sources (LSTS_BENCH_WINDOW_MB) and
-   the same series as Parquet: MB/s, rows/s and CPU seconds of the transform (goals 150 MB/s of CSV,
-   300 MB/s of Parquet), one Parquet object of distinct floats, peak memory for a 7-, 30- and 90-day
-   object, and the S3 PUTs of one object's windows, separately.
+   the same series as Parquet: MB/s, rows/s and CPU seconds of the transform, new windows (not
+   hashed) and every window hashed (goals 150 MB/s of CSV; 300 MB/s of the series' CSV size from
+   Parquet), one Parquet object of distinct floats, peak memory for a 7-, 30- and 90-day object, and
+   the S3 PUTs of one object's windows, separately.
 11. page (bench/page.py): in Chromium, the labeling page of a whole 30-day 1 Hz object (2.6 million
    rows) next to one of its 6-hour windows: seconds from navigation until the chart is drawn (the
    whole object capped at 120 s), their ratio, the renderer's memory.

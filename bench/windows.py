@@ -4,7 +4,10 @@ Objects of 30 days at 1 Hz with 4 channels (2,592,000 rows: about 106 MB as CSV,
 values rounded as sensors write them, so they repeat) are cut into 6-hour windows with 10 minutes
 of overlap by ``data.windows.cut``, read from local files through the same reader interface S3
 objects use, several objects at a time (one thread per core, as apply runs them through
-``core.parallel``). Reported: source MB/s, rows/s and CPU seconds of the transform alone (no S3);
+``core.parallel``). Reported: source MB/s, rows/s and CPU seconds of the transform alone (no S3),
+as apply writes new windows (not hashed), and again with every window's MD5 (as a changed object
+is compared with its files); for Parquet also the CSV-equivalent rate (the same series' CSV size
+over the time: the goal's unit, as a Parquet object is 4.5 times smaller than its windows);
 one Parquet object whose floats are all distinct (the writer's slowest case); the peak memory of a
 process that cuts one object of 7, 30 and 90 days (the peak must not grow with the object; it
 settles within the first few dozen windows, as the allocators warm up); and, separately, the S3
@@ -91,15 +94,18 @@ def local_reader(path: Path):
     return ObjectReader(lambda: open(path, "rb"), read_range, path.stat().st_size)  # noqa: SIM115 (cut closes it)
 
 
-def cut_all(paths: list[Path], fmt: str) -> dict:
-    """Cut every object, ``os.cpu_count()`` at a time: windows, output bytes, wall and CPU seconds."""
+def cut_all(paths: list[Path], fmt: str, hashed: bool = False) -> dict:
+    """Cut every object, ``os.cpu_count()`` at a time: windows, output bytes, wall and CPU seconds.
+    ``hashed``: with the MD5 of every window, as when a changed object's windows all have files to
+    compare with; without, as apply writes new windows."""
     from lsts_sync.core.parallel import bounded_map
     from lsts_sync.data.windows import cut
 
     spec = project(fmt)
 
     def one(path: Path) -> tuple[int, int]:
-        found = [len(data) for _, data in cut(spec, local_reader(path), path.name, str(path))]
+        found = [len(data) for _, data in cut(spec, local_reader(path), path.name, str(path),
+                                              hashed=lambda name: hashed)]
         return len(found), sum(found)
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -136,6 +142,8 @@ def bench_windows(tmp: Path, total_mb: int = 1024, s3_client=None, bucket: str |
             copy.hardlink_to(paths[0])  # the same bytes, another object to the reader
     results = {"csv": cut_all(copies["csv"], "csv"), "parquet": cut_all(copies["parquet"], "parquet")}
     results["parquet"]["csv_equivalent_mb_per_s"] = results["csv"]["source_mb"] / results["parquet"]["wall_s"]
+    results["csv_every_window_hashed"] = cut_all(copies["csv"], "csv", hashed=True)
+    results["parquet_every_window_hashed"] = cut_all(copies["parquet"], "parquet", hashed=True)
     _, noisy = write_series(tmp / "noisy", 30, noise=True)
     results["parquet_distinct_floats_one_object"] = cut_all([noisy], "parquet")
     small_csv, small_parquet = write_series(tmp / "week", 7)
@@ -146,7 +154,8 @@ def bench_windows(tmp: Path, total_mb: int = 1024, s3_client=None, bucket: str |
                               "parquet_30_days": peak_rss_mb(parquet, "parquet"),
                               "parquet_90_days": peak_rss_mb(long_parquet, "parquet"),
                               "import_only": peak_rss_mb(None, "csv")}
-    results["goals"] = {"csv_mb_per_s": 150, "parquet_mb_per_s": 300, "peak": "does not grow with the object"}
+    results["goals"] = {"csv_mb_per_s": 150, "parquet_csv_equivalent_mb_per_s": 300,
+                        "peak": "does not grow with the object"}
     if s3_client is not None and bucket:
         results["s3_put_one_object"] = s3_transfer(csv, s3_client, bucket)
     return results

@@ -319,13 +319,15 @@ class FakeS3(_Calls):
         self._record(f"read_bytes {bucket} {key}")
         return self.objects_[bucket][key][1]
 
-    def put_object(self, url: str, data: bytes) -> None:
-        """Recorded in ``written``; an object of a bucket the fake holds is stored there too."""
+    def put_object(self, url: str, data: bytes) -> str:
+        """Recorded in ``written``; an object of a bucket the fake holds is stored there too. The
+        ETag is the MD5 of the bytes, as S3 gives it for a single PUT."""
         self._record(f"put_object {url}")
         self.written[url] = data
         bucket, key = url[5:].split("/", 1)
         if bucket in self.objects_:
             self.objects_[bucket][key] = (0.0, data)
+        return hashlib.md5(data).hexdigest()
 
     def object_etags(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
         """ETags as S3 gives them for a single PUT: the MD5 of the bytes."""

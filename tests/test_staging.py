@@ -4,6 +4,9 @@ windows of a vanished object, and the pure comparison of ``plan.windows``."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,30 @@ def test_appended_data_writes_new_windows_and_the_last_old_one(setup) -> None:
     (obj,) = step.objects
     assert obj.write == ("20260101T020000Z", "20260101T030000Z", "20260101T040000Z") and obj.rewritten == 1
     assert step.text_lines()[0] == "  + windows w: 3 file(s) from 1 object(s) (1 rewritten)"
+
+
+def test_only_windows_whose_file_exists_are_hashed_and_the_manifest_takes_the_puts_etags(setup) -> None:
+    specs, ls, s3, conn = setup
+    (obj,) = windows_step(plan_of(specs, conn)).objects
+    assert obj.md5s == ("", "", "")  # new windows: nothing to compare with, so not hashed
+    run_apply(plan_of(specs, conn), ls, s3)
+    manifest = json.loads(s3.objects_["data"][f"{FOLDER}raw/a.csv/manifest.json"][1])
+    assert {name: w["md5"] for name, w in manifest["windows"].items()} == {
+        name: hashlib.md5(s3.objects_["data"][f"{FOLDER}raw/a.csv/{name}.csv"][1]).hexdigest()
+        for name in ("20260101T000000Z", "20260101T010000Z", "20260101T020000Z")}
+    s3.objects_["data"]["raw/a.csv"] = (2.0, csv(5))
+    (obj,) = windows_step(plan_of(specs, conn)).objects
+    last_old = hashlib.md5(next(d for w, d in cut_csv(specs.projects["w"], csv(5)) if w == "20260101T020000Z")
+                           ).hexdigest()
+    assert obj.md5s == (last_old, "", "")  # the last old window is compared with its file; the new ones are not
+
+
+def cut_csv(project, data: bytes) -> list[tuple[str, bytes]]:
+    """``(window name, bytes)`` of ``project``'s windows of ``data``."""
+    from lsts_sync.data.windows import ObjectReader, cut
+
+    reader = ObjectReader(lambda: io.BytesIO(data), lambda start, length: data[start:start + length], len(data))
+    return [(w.name, d) for w, d in cut(project, reader, "raw/a.csv", "s3://data/raw/a.csv")]
 
 
 def test_an_annotated_window_that_would_change_blocks_until_allowed(setup) -> None:

@@ -44,7 +44,7 @@ from lsts_sync.plan.changes import (
 )
 from lsts_sync.resources.protocols import Credentials
 from lsts_sync.resources.state import CorsState, ProjectState, StorageState, WebhookState
-from lsts_sync.resources.windows import manifest_key, window_key
+from lsts_sync.resources.windows import fill_manifest, manifest_key, window_key
 from lsts_sync.spec.models import ProjectSpec
 
 log = logging.getLogger(__name__)
@@ -167,21 +167,26 @@ class _Applier:
 
         s3, bucket = self.conn.s3, change.bucket
         where = f"s3://{bucket}/{obj.key}"
-        wanted = dict(zip(obj.write, obj.md5s, strict=True))
+        wanted = dict(zip(obj.write, obj.md5s, strict=True))  # an empty MD5: a new window, not hashed
+        etags: dict[str, str] = {}
         if wanted:
-            for window, data in cut(project, reader(s3, bucket, obj.key, obj.etag, obj.size), obj.key, where):
+            for window, data in cut(project, reader(s3, bucket, obj.key, obj.etag, obj.size), obj.key, where,
+                                    hashed=lambda name: bool(wanted.get(name))):
                 if window.name not in wanted:
                     continue
-                if window.md5 != wanted.pop(window.name):
+                planned = wanted.pop(window.name)
+                if planned and window.md5 != planned:
                     raise LstsError(f"{where}: window {window.name} differs from the plan; run plan again")
-                s3.put_object(f"s3://{bucket}/{window_key(change.folder, obj.key, window.name)}", data)
+                etags[window.name] = s3.put_object(f"s3://{bucket}/{window_key(change.folder, obj.key, window.name)}",
+                                                   data)
             if wanted:
                 raise LstsError(f"{where}: window(s) {', '.join(sorted(wanted))} of the plan are no longer in the "
                                 "object; run plan again")
         if obj.delete:
             s3.delete_keys(bucket, list(obj.delete))
         if obj.manifest:
-            s3.put_object(f"s3://{bucket}/{manifest_key(change.folder, obj.key)}", obj.manifest.encode())
+            s3.put_object(f"s3://{bucket}/{manifest_key(change.folder, obj.key)}",
+                          fill_manifest(obj.manifest, etags).encode())
 
     def attach_predictions(self, change: AttachPredictions) -> None:
         """Find the tasks the syncs imported from the objects the step names, and create their

@@ -3,8 +3,9 @@ now in the project's window folder (read at gather time, into ``WindowFacts``).
 
 An object whose manifest matches (its ETag and size, the spec's fingerprint) and whose listed
 windows are all in the folder is not read: its windows come from the manifest. Every other object
-is cut in memory-bounded passes (``windows.cut``) to learn its windows and their MD5s, and nothing
-is written: apply cuts it again and writes what the plan says. Objects are read ``map_fn`` at a
+is cut in memory-bounded passes (``windows.cut``) to learn its windows, and the MD5s of those whose
+file is already in the folder (the others have no ETag to compare with), and nothing is written:
+apply cuts it again and writes what the plan says. Objects are read ``map_fn`` at a
 time (``Connections.map``); results are used in key order.
 """
 
@@ -70,7 +71,8 @@ def window_facts(project: ProjectSpec, owner: str, s3: S3Ops, map_fn: Callable[.
                     existing.get(window_key(folder, key, w.name)) == w.md5 for w in found[3]):
                 return ObjectWindows(key, etag, size, found[3], current=True)
         where = f"s3://{source.bucket}/{key}"
-        return ObjectWindows(key, etag, size, windows_of(project, reader(s3, source.bucket, key, etag, size), key, where))
+        return ObjectWindows(key, etag, size, windows_of(project, reader(s3, source.bucket, key, etag, size), key, where,
+                                                         hashed=lambda name: window_key(folder, key, name) in existing))
 
     objects = tuple(map_fn(one, source_objects(project, s3)))
     kept = tuple(sorted((k, e) for k, e in existing.items()

@@ -308,8 +308,8 @@ def render_window(table: pa.Table, sep: str, where: str) -> bytes:
 class _Cutter:
     """Collects rows into the open windows and closes each once no later row can belong to it."""
 
-    def __init__(self, project: ProjectSpec, columns: _Columns, where: str):
-        self.project, self.columns, self.where = project, columns, where
+    def __init__(self, project: ProjectSpec, columns: _Columns, where: str, hashed: Callable[[str], bool]):
+        self.project, self.columns, self.where, self.hashed = project, columns, where, hashed
         self.window = project.source.window if project.source else None
         self.times = ColumnTimes(project)
         self.open: dict[int, list[tuple[pa.Table, np.ndarray]]] = {}
@@ -384,20 +384,28 @@ class _Cutter:
             table = pa.concat_tables([t for t, _ in parts])
             name = window_name(self.project, index)
             data = render_window(table, self.project.timeseries.sep, f"{self.where} window {name}")
-            yield (WindowFile(name, hashlib.md5(data).hexdigest(), table.num_rows, float(parts[0][1][0]),
-                              float(parts[-1][1][-1])), data)
+            md5 = hashlib.md5(data).hexdigest() if self.hashed(name) else ""
+            yield WindowFile(name, md5, table.num_rows, float(parts[0][1][0]), float(parts[-1][1][-1])), data
             self.closed_below = index
 
 
-def cut(project: ProjectSpec, reader: ObjectReader, key: str, where: str) -> Iterator[tuple[WindowFile, bytes]]:
-    """Every window of one object, in order, with its bytes (see the module docstring)."""
+def every_window(name: str) -> bool:
+    return True
+
+
+def cut(project: ProjectSpec, reader: ObjectReader, key: str, where: str,
+        hashed: Callable[[str], bool] = every_window) -> Iterator[tuple[WindowFile, bytes]]:
+    """Every window of one object, in order, with its bytes (see the module docstring). A window's
+    ``md5`` is the MD5 of its bytes where ``hashed(name)``, else empty: hashing costs a quarter of
+    the cut, and only a window whose file already exists has an ETag to compare it with."""
     columns, batches = read_batches(project, reader, key, where)
-    cutter = _Cutter(project, columns, where)
+    cutter = _Cutter(project, columns, where, hashed)
     for batch in batches:
         yield from cutter.add(batch)
     yield from cutter.finish()
 
 
-def windows_of(project: ProjectSpec, reader: ObjectReader, key: str, where: str) -> tuple[WindowFile, ...]:
-    """The windows an object gives (their bytes are hashed and dropped: plan writes nothing)."""
-    return tuple(window for window, _ in cut(project, reader, key, where))
+def windows_of(project: ProjectSpec, reader: ObjectReader, key: str, where: str,
+               hashed: Callable[[str], bool] = every_window) -> tuple[WindowFile, ...]:
+    """The windows an object gives (their bytes dropped: plan writes nothing), MD5s where ``hashed``."""
+    return tuple(window for window, _ in cut(project, reader, key, where, hashed))

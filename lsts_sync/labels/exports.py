@@ -59,7 +59,8 @@ class AnnotationSource(Protocol):
 class ObjectStore(Protocol):
     """Where ``s3://`` outputs go (``S3Buckets`` provides it)."""
 
-    def put_object(self, url: str, data: bytes) -> None: ...
+    def put_object(self, url: str, data: bytes) -> object:
+        """Write ``data`` at ``url``; what it answers (the ETag) is not used here."""
 
 
 @dataclass(frozen=True)

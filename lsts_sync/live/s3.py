@@ -6,6 +6,7 @@ naming the bucket, never swallowed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -131,14 +132,16 @@ class S3Buckets:
             raise LstsError("credentials: environment, but boto3's credentials lack an access key or secret key")
         return frozen.access_key, frozen.secret_key, frozen.token
 
-    def put_object(self, url: str, data: bytes) -> None:
-        """Write ``s3://bucket/key`` in a single PUT (atomic: readers see the old or the new object)."""
+    def put_object(self, url: str, data: bytes) -> str:
+        """Write ``s3://bucket/key`` in a single PUT (atomic: readers see the old or the new object);
+        the ETag S3 answered (the MD5 of ``data`` where a server answers none)."""
         bucket, key = url[5:].split("/", 1)
         kind = "application/vnd.apache.parquet" if key.lower().endswith(".parquet") else "text/csv"
         try:
-            self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType=kind)
+            answer = self.client(bucket).put_object(Bucket=bucket, Key=key, Body=data, ContentType=kind)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(bucket, f"write {url}", exc) from None
+        return str(answer.get("ETag") or "").strip('"') or hashlib.md5(data).hexdigest()
 
     def objects(self, bucket: str, prefix: str, recursive: bool) -> list[tuple[str, float, int]]:
         """``(key, last modified as Unix time, size)`` of every object under ``prefix`` (direct

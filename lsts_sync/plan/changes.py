@@ -421,8 +421,9 @@ class RewriteResults:
 @dataclass(frozen=True)
 class ObjectWrite:
     """The window files of one original object to write (``write``, each with its planned MD5 in
-    ``md5s``) and to delete (``delete``: whole keys), then its ``manifest`` text (empty: the
-    object is gone and its files are pruned). ``etag`` is the object's version the plan read:
+    ``md5s``, empty for a new window, which is not hashed) and to delete (``delete``: whole keys),
+    then its ``manifest`` text (empty: the object is gone and its files are pruned; apply puts each
+    written window's ETag in it). ``etag`` is the object's version the plan read:
     apply reads exactly that version, or stops."""
 
     key: str

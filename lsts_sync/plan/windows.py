@@ -2,7 +2,8 @@
 
 Per original object: a window whose key is absent is new; one whose ETag differs from the MD5 of
 what would be written is rewritten; a file of the object's folder that is no window of it any
-more is deleted; the manifest is written after them whenever anything changed. Appended data
+more is deleted; the manifest is written after them whenever anything changed. A window without a
+file is not hashed (its MD5 is empty): apply records the ETag its PUT returns in the manifest. Appended data
 therefore shows as new windows only (plus the last old window, which now holds more rows).
 
 Work is never lost silently: rewriting or deleting the file of a task that carries an annotation

@@ -132,7 +132,8 @@ class S3Ops(Protocol):
 
     def read_bytes(self, bucket: str, key: str) -> bytes: ...
 
-    def put_object(self, url: str, data: bytes) -> None: ...
+    def put_object(self, url: str, data: bytes) -> str:
+        """Write ``s3://bucket/key`` in one PUT; the new object's ETag (without quotes)."""
 
     def object_etags(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
         """``(key, ETag without quotes, size)`` of every object under ``prefix``, sub-folders too."""

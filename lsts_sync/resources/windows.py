@@ -13,10 +13,11 @@ whole (its slashes are folders), so a window key maps back to its object by cutt
 folder off the front and the window's name off the end (``split_window_key``); no table is needed.
 
 Currency. A window file is written in one PUT, so its S3 ETag is the MD5 of its bytes: a file is
-current when the listing's ETag equals the MD5 of what would be written. The manifest records the
-original object's ETag and size and a fingerprint of everything a window's bytes depend on
-(``window_fingerprint``); while both match and every listed window is there, the object is not
-read at all.
+current when the listing's ETag equals the MD5 of what would be written. Only windows whose file
+exists are hashed (a new window has nothing to be compared with); the manifest records, for each
+window, the ETag its PUT returned (``fill_manifest``), the original object's ETag and size and a
+fingerprint of everything a window's bytes depend on (``windows.fingerprint``); while these match
+and every listed window is there with its recorded ETag, the object is not read at all.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def split_window_key(folder: str, key: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class WindowFile:
-    """One window of an object: its ``name``, the MD5 of its bytes, its rows, and the times (UTC
-    ms, or the numbers of a numeric time axis) of its first and last row."""
+    """One window of an object: its ``name``, the MD5 of its bytes (empty: not hashed, as no file
+    of it exists yet), its rows, and the times (UTC ms, or the numbers of a numeric time axis) of
+    its first and last row."""
 
     name: str
     md5: str
@@ -106,3 +108,13 @@ def parse_manifest(text: str) -> tuple[str, str, int, tuple[WindowFile, ...]] | 
         return str(data["source"]["etag"]), str(data["spec"]), int(data["source"]["size"]), windows
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def fill_manifest(text: str, etags: dict[str, str]) -> str:
+    """A manifest's text with the ETag each written window's PUT returned (``etags``, by window
+    name) as its ``md5``: the plan leaves it empty where it did not hash the window, and S3's
+    answer is what the next listing will show."""
+    data = json.loads(text)
+    for name, etag in etags.items():
+        data["windows"][name]["md5"] = etag
+    return json.dumps(data, sort_keys=True)

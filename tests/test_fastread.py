@@ -257,3 +257,23 @@ def test_the_frame_of_a_table_holds_python_values_dictionary_cells_and_nulls_too
     frame = table_frame(table)
     assert frame["a"].tolist() == ["y", None, "x", "z"] and frame["n"].tolist() == [1, None, 2**40, 3]
     assert list(frame.dtypes) == [object, object]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_while_reading_and_left_as_it_was(enabled: bool) -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def texts() -> Iterator[memoryview]:
+        for text in snapshot(json.dumps(tasks(1)).encode()).texts() or []:
+            seen.append(gc.isenabled())
+            yield text
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert fastread.read(texts(), "p", "all", USERS, FIELDS) is not None
+        assert seen and not any(seen)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()

@@ -23,8 +23,10 @@ fields) are dictionary-encoded: each annotation's value is held once, with an in
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -98,14 +100,31 @@ def read(texts: Iterable[memoryview], project: str, which: str, users: dict[int,
          fields: Fields) -> Annotations | None:
     """The annotations of the tasks whose JSON texts are ``texts`` (see the module docstring);
     None when a task does not fit the structs."""
-    gather = _Gather(project, which, users, fields)
-    for text in texts:
-        try:
-            task = _DECODER.decode(text)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            return None
-        gather.task(task)
-    return gather.finish()
+    with _collector_paused():
+        gather = _Gather(project, which, users, fields)
+        for text in texts:
+            try:
+                task = _DECODER.decode(text)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                return None
+            gather.task(task)
+        return gather.finish()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, then restored as it was. Reading a snapshot keeps
+    millions of decoded lists and values alive and makes none of them into a cycle, so each of the
+    collector's passes only walks them again: pausing it took 7 % off the table export's transform
+    (make bench, part export). Memory is unaffected: everything it could have freed is freed by
+    reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _task_dict(task: _Task) -> dict[str, Any]:

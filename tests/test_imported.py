@@ -363,6 +363,8 @@ def test_a_model_version_is_left_out_when_predictions_are_hidden() -> None:
     shown = with_settings(("show_predictions", True), ("predictions_model_version", "m1"), versions=frozenset({"m1"}))
     assert shown.documents[-1]["settings"] == {"show_predictions": True, "predictions_model_version": "m1"}
     assert with_settings(("show_predictions", False)).documents[-1]["settings"] == {"show_predictions": False}
+    unknown = with_settings(("predictions_model_version", "gone"), ("color", "#ff8800"))  # read after it
+    assert unknown.documents[-1]["settings"] == {"color": "#ff8800"} and len(unknown.notes) == 1
 
 
 def test_webhooks_are_printed_by_id_and_one_a_spec_refuses_is_named_and_skipped() -> None:
@@ -386,3 +388,35 @@ def test_two_marked_webhooks_of_one_name_get_two_names() -> None:
         "headers": {WEBHOOK_MARKER_HEADER: marker("default", "pump-7/notify")}}) for i in (9, 10))
     result = import_documents("local", [LiveProject(recorded().project, (), hooks)], {})
     assert [d["name"] for d in result.documents if d["kind"] == "Webhook"] == ["notify", "webhook-10"]
+
+
+def test_a_target_prefix_is_named_only_for_a_trailing_slash() -> None:
+    live = recorded()
+    source, target = live.storages
+    for prefix in ("labels/PUMP-X", "labels/pump"):
+        storages = (source, dataclasses.replace(target, prefix=prefix))
+        result = import_documents("local", [dataclasses.replace(live, storages=storages)], {})
+        assert result.notes == [] and result.documents[-1]["target"]["prefix"] == prefix
+
+
+def test_a_template_without_labels_is_named_not_imported() -> None:
+    config = re.sub(r"<TimeSeriesLabels.*?</TimeSeriesLabels>", "", recorded().project.label_config, flags=re.S)
+    project = ProjectState("local", "", "Pump 7", "", config, id=4)
+    result = import_documents("local", [LiveProject(project)], {})
+    assert result.documents == [] and result.notes == [
+        "project pump-7 (id 4): the template has no TimeSeriesLabels with a Label; not imported"]
+
+
+def test_a_description_with_spaces_around_it_is_kept_as_written_and_named() -> None:
+    live = recorded()
+    project = dataclasses.replace(live.project, description=" Pump labels\n")
+    result = import_documents("local", [dataclasses.replace(live, project=project)], {})
+    assert result.documents[-1]["description"] == " Pump labels\n"
+    assert result.notes == [
+        "project pump-7 (id 4): description: the spec strips the spaces around it; adoption writes it so"]
+
+
+def test_a_webhook_marker_without_a_project_part_gives_no_name() -> None:
+    item = {"id": 9, "url": "https://hooks.example.com/x", "headers": {WEBHOOK_MARKER_HEADER: marker("default", "notify")}}
+    live = LiveProject(recorded().project, (), (any_webhook_from_json("local", "pump-7", item),))
+    assert import_documents("local", [live], {}).documents[-1]["name"] == "webhook-9"

@@ -265,3 +265,18 @@ def test_the_column_wise_path_clears_a_clean_object_and_nothing_else() -> None:
     for name in ("a rollover", "a rollover that still ascends", "an equal time", "an empty cell", "an extra column", "one digit", "a lone carriage return",
                  "a year after 9999", "after 9999 by the hour", "nan"):
         assert column_wise(project(), URL, VARIANTS[name](SMALL).encode(), 10**6) is None, name
+
+
+def test_the_column_wise_path_does_not_load_pandas() -> None:
+    """pandas costs about 0.2 s to import, in the middle of check's reads: the path that clears
+    most objects must not need it (Arrow's own to_numpy imports it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from lsts_sync.data.datachecks import column_wise\n"
+            "from tests.test_datachecks import SMALL, URL, project\n"
+            "assert column_wise(project(), URL, SMALL.encode(), 10**6) == []\n"
+            "print('pandas' in sys.modules)\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"

@@ -251,7 +251,7 @@ def _clean_rows(project: ProjectSpec, data: bytes, body: int, width: int, time_a
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from lsts_sync.data.fixedcols import fixed_block
+    from lsts_sync.data.fixedcols import fixed_block, float_values
     from lsts_sync.ui.fixedtime import parse_fixed
 
     names = [f"c{i}" for i in range(width)]
@@ -269,7 +269,8 @@ def _clean_rows(project: ProjectSpec, data: bytes, body: int, width: int, time_a
     times = parse_fixed(block, project.timeseries.time_format or "", rollover=False) if block is not None else None
     if times is None or times[-1] > LAST_MS or not (np.diff(times) > 0).all():
         return None
-    if not all(np.isfinite(table.column(names[at]).to_numpy()).all() for at in channels):
+    values = [float_values(table.column(names[at])) for at in channels]
+    if not all(chunks is not None and all(np.isfinite(v).all() for v in chunks) for chunks in values):
         return None
     return table.num_rows
 

@@ -272,11 +272,13 @@ def test_the_column_wise_path_does_not_load_pandas() -> None:
     most objects must not need it (Arrow's own to_numpy imports it)."""
     import subprocess
     import sys
+    from pathlib import Path
 
     code = ("import sys\n"
             "from lsts_sync.data.datachecks import column_wise\n"
             "from tests.test_datachecks import SMALL, URL, project\n"
             "assert column_wise(project(), URL, SMALL.encode(), 10**6) == []\n"
             "print('pandas' in sys.modules)\n")
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parents[1])  # where ``tests`` imports from
     assert found.stdout.strip() == "False"
